@@ -1,0 +1,111 @@
+"""The safe expression and template language of flows.
+
+Conditions (`when`, `visible_when`) and prompt templates are Jinja2, compiled in
+`jinja2.sandbox.SandboxedEnvironment` with `StrictUndefined`: no attribute access
+to internals, no Python `eval`, no imports. This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+#: Top-level names every expression may use besides field ids (docs/flow-language.md).
+RESERVED_NAMES = frozenset({"account", "consent", "state", "signposts", "call", "true", "false", "none",
+                            "True", "False", "None"})
+
+
+class ExprError(ValueError):
+    """A condition or template that cannot be compiled or evaluated."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_expression(src: str):
+    try:
+        return _env.compile_expression(src, undefined_to_none=False)
+    except TemplateSyntaxError as e:
+        raise ExprError(f"cannot read condition {src!r}: {e.message}", e.lineno) from None
+
+
+@lru_cache(maxsize=4096)
+def _compiled_template(src: str):
+    try:
+        return _env.from_string(src)
+    except TemplateSyntaxError as e:
+        raise ExprError(f"cannot read template: {e.message}", e.lineno) from None
+
+
+def check_expression(src: str) -> None:
+    """Raise ExprError if `src` is not a valid expression."""
+    _compiled_expression(src)
+
+
+def evaluate(src: str, namespace: dict[str, Any]) -> Any:
+    """Evaluate a condition. Unknown names and unsafe access raise ExprError."""
+    fn = _compiled_expression(src)
+    try:
+        value = fn(**namespace)
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        return value
+    except UndefinedError as e:
+        raise ExprError(f"condition {src!r}: {e.message}") from None
+    except SecurityError as e:
+        raise ExprError(f"condition {src!r} is not allowed: {e}") from None
+    except (TypeError, ValueError, ArithmeticError) as e:
+        raise ExprError(f"condition {src!r}: {e}") from None
+
+
+def render(src: str, namespace: dict[str, Any]) -> str:
+    """Render a prompt template in the sandbox."""
+    tpl = _compiled_template(src)
+    try:
+        return tpl.render(**namespace)
+    except UndefinedError as e:
+        raise ExprError(f"template: {e.message}") from None
+    except SecurityError as e:
+        raise ExprError(f"template is not allowed: {e}") from None
+    except (TypeError, ValueError, ArithmeticError) as e:
+        raise ExprError(f"template: {e}") from None
+
+
+@lru_cache(maxsize=4096)
+def expression_names(src: str) -> frozenset[str]:
+    """Top-level names an expression reads (for the `undefined-name` rule)."""
+    try:
+        ast = _env.parse("{{ (" + src + ") }}")
+    except TemplateSyntaxError as e:
+        raise ExprError(f"cannot read condition {src!r}: {e.message}", e.lineno) from None
+    return frozenset(meta.find_undeclared_variables(ast))
+
+
+@lru_cache(maxsize=4096)
+def template_names(src: str) -> frozenset[str]:
+    """Top-level names a template reads."""
+    try:
+        ast = _env.parse(src)
+    except TemplateSyntaxError as e:
+        raise ExprError(f"cannot read template: {e.message}", e.lineno) from None
+    return frozenset(meta.find_undeclared_variables(ast))
+
+
+def is_constant_true(src: str) -> bool:
+    """True when an expression is the literal `true` (used by graph analysis)."""
+    try:
+        ast = _env.parse("{{ (" + src + ") }}")
+    except TemplateSyntaxError:
+        return False
+    out = ast.body[0]
+    return isinstance(out, nodes.Output) and len(out.nodes) == 1 and isinstance(out.nodes[0], nodes.Const) \
+        and out.nodes[0].value is True

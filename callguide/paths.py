@@ -1,0 +1,56 @@
+"""Where CallGuide finds its bundled data and keeps its files.
+
+Bundled data (`flows/`, `resources/`) sits next to the package in a checkout or an
+editable install, and inside the bundle in a PyInstaller build. The journal lives in
+the user's data directory (platformdirs) unless `--db` or `CALLGUIDE_DB` says otherwise.
+Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "CallGuide"
+
+
+def _root() -> Path:
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen)
+    return Path(__file__).resolve().parent.parent
+
+
+def resources_dir() -> Path:
+    return Path(os.environ.get("CALLGUIDE_RESOURCES") or _root() / "resources")
+
+
+def flows_dir() -> Path:
+    return Path(os.environ.get("CALLGUIDE_FLOWS") or _root() / "flows")
+
+
+def signposts_path() -> Path:
+    return resources_dir() / "signposts.yaml"
+
+
+def schema_path() -> Path:
+    return resources_dir() / "schema" / "flow.schema.json"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_path() -> Path:
+    """The live journal: `CALLGUIDE_DB`, else `<user data dir>/journal.db`."""
+    env = os.environ.get("CALLGUIDE_DB")
+    return Path(env) if env else data_dir() / "journal.db"
+
+
+def default_practice_db_path() -> Path:
+    """Practice runs never touch the live journal."""
+    env = os.environ.get("CALLGUIDE_PRACTICE_DB")
+    return Path(env) if env else data_dir() / "practice.db"

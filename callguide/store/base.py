@@ -10,8 +10,39 @@ Entry types and their `data` are listed in `docs/journal.md`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+GENESIS_HASH = "0" * 64
+
+# The fields covered by an entry's hash, besides `prev_hash` (which is prepended).
+HASHED_FIELDS = ("ts", "type", "call_id", "account_id", "agent", "flow_id", "flow_hash", "step_id", "data")
+
+
+class StoreError(Exception):
+    """A journal failure, with a one-line plain message (never a raw database traceback).
+
+    `kind` is one of: "locked", "corrupt", "readonly", "full", "append_only", "invalid", "closed", "other".
+    """
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON spelling used for hashing and storage."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    """`sha256(prev_hash + canonical_json(fields))`, where fields are `HASHED_FIELDS` (everything but seq,
+    prev_hash and hash). Hex digest."""
+    body = canonical_json({k: fields[k] for k in HASHED_FIELDS})
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -110,5 +141,11 @@ class JournalStore(Protocol):
     def flow_snapshot(self, flow_hash: str) -> str | None: ...
 
     def verify(self) -> VerifyResult: ...
+
+    def iter_entries(self, after_seq: int = 0) -> Iterator[Entry]:
+        """Every entry with seq > after_seq, in order (for export)."""
+
+    def export_redacted(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's entries as plain dicts, special-category values replaced by "[redacted]"."""
 
     def close(self) -> None: ...

@@ -79,13 +79,24 @@ def _entry_dict(entry: Entry) -> dict[str, Any]:
             "prev_hash": entry.prev_hash, "hash": entry.hash}
 
 
+def _redact_leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redact_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_leaves(v) for v in value]
+    return REDACTED
+
+
 def redact_data(type_: str, data: dict[str, Any]) -> dict[str, Any]:
     """Special-category values replaced by "[redacted]": an entry whose data says
-    `sensitivity: special` loses its `value`, and a `vulnerability` entry (consented special fields
-    only, by contract) loses its field values."""
+    `sensitivity: special` loses its `value` and every value inside its `input` (keys kept), and a
+    `vulnerability` entry (consented special fields only, by contract) loses its field values."""
     out = dict(data)
-    if out.get("sensitivity") == "special" and "value" in out:
-        out["value"] = REDACTED
+    if out.get("sensitivity") == "special":
+        if "value" in out:
+            out["value"] = REDACTED
+        if "input" in out:
+            out["input"] = _redact_leaves(out["input"])
     if type_ == "vulnerability" and isinstance(out.get("fields"), dict):
         out["fields"] = {k: REDACTED for k in out["fields"]}
     return out

@@ -1,0 +1,247 @@
+"""Append, chain, verify, tamper detection, append-only triggers, migrations, snapshots, export."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+
+from callguide.store import GENESIS_HASH, SQLiteJournal, StoreError, canonical_json, compute_hash
+from callguide.store import migrations as store_migrations
+
+
+def _fill(journal, make_entry, n=5):
+    return [journal.append(make_entry("note", {"text": f"n{i}", "input": {"note": i}})) for i in range(n)]
+
+
+def test_append_returns_durable_chained_entry(journal, make_entry, db_path):
+    first = journal.append(make_entry("call_started", {"account": {"id": "A1", "name": "Å Ø"}, "lang": "da"}))
+    second = journal.append(make_entry("note", {"text": "hello", "input": {"note": "hello"}}))
+    assert (first.seq, second.seq) == (1, 2)
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    fields = {"ts": first.ts, "type": "call_started", "call_id": "C1", "account_id": "A1", "agent": "agent1",
+              "flow_id": "texas", "flow_hash": "f" * 64, "step_id": "s1", "data": first.data}
+    expected = hashlib.sha256((GENESIS_HASH + json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)).encode()).hexdigest()
+    assert first.hash == expected == compute_hash(GENESIS_HASH, fields)
+    # Durable and visible to a completely separate connection.
+    with sqlite3.connect(db_path) as other:
+        rows = other.execute("SELECT seq, data, hash FROM entries ORDER BY seq").fetchall()
+    assert rows[0] == (1, canonical_json(first.data), first.hash)
+    assert rows[1][2] == second.hash
+
+
+def test_verify_ok_and_chain_continues_across_reopen(db_path, make_entry):
+    j = SQLiteJournal.open(db_path)
+    _fill(j, make_entry, 3)
+    j.close()
+    j = SQLiteJournal.open(db_path)
+    e = j.append(make_entry("note", {"text": "after reopen"}))
+    assert e.seq == 4
+    assert j.verify().ok and j.verify().checked == 4
+    j.close()
+
+
+def test_empty_journal_verifies(journal):
+    result = journal.verify()
+    assert result.ok and result.checked == 0
+
+
+def test_tamper_with_data_is_named(journal, make_entry, db_path):
+    _fill(journal, make_entry, 5)
+    with sqlite3.connect(db_path) as other:
+        other.execute("DROP TRIGGER entries_no_update")
+        other.execute("""UPDATE entries SET data = '{"text":"forged"}' WHERE seq = 3""")
+    result = journal.verify()
+    assert not result.ok
+    assert result.first_bad_seq == 3
+    assert "hash mismatch" in result.reason
+    assert result.checked == 2
+
+
+def test_rehashed_forgery_breaks_the_link(journal, make_entry, db_path):
+    _fill(journal, make_entry, 5)
+    with sqlite3.connect(db_path) as other:
+        other.execute("DROP TRIGGER entries_no_update")
+        row = other.execute("SELECT ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, prev_hash"
+                            " FROM entries WHERE seq = 3").fetchone()
+        fields = dict(zip(("ts", "type", "call_id", "account_id", "agent", "flow_id", "flow_hash", "step_id"),
+                          row[:8], strict=True))
+        fields["data"] = {"text": "forged"}
+        other.execute("UPDATE entries SET data = ?, hash = ? WHERE seq = 3",
+                      (canonical_json(fields["data"]), compute_hash(row[8], fields)))
+    result = journal.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+    assert "broken link" in result.reason
+
+
+def test_deleted_entry_is_a_gap(journal, make_entry, db_path):
+    _fill(journal, make_entry, 5)
+    with sqlite3.connect(db_path) as other:
+        other.execute("DROP TRIGGER entries_no_delete")
+        other.execute("DELETE FROM entries WHERE seq = 3")
+    result = journal.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+    assert "gap" in result.reason and "expected seq 3" in result.reason
+
+
+@pytest.mark.parametrize("sql", ["UPDATE entries SET data = '{}' WHERE seq = 1", "DELETE FROM entries WHERE seq = 1",
+                                 "UPDATE flow_snapshots SET text = 'x'", "DELETE FROM flow_snapshots"])
+def test_triggers_refuse_update_and_delete(journal, make_entry, db_path, sql):
+    journal.append(make_entry("note", {"text": "x"}))
+    journal.save_flow_snapshot("h1", "texas", "1", "id: texas")
+    with sqlite3.connect(db_path) as other, pytest.raises(sqlite3.IntegrityError, match="append-only|immutable"):
+        other.execute(sql)
+    assert journal.verify().ok
+    assert journal.flow_snapshot("h1") == "id: texas"
+
+
+def test_triggers_refuse_through_the_store_connection_as_store_error(journal, make_entry):
+    journal.append(make_entry("note", {"text": "x"}))
+    with pytest.raises(StoreError) as err, journal._guard() as conn:
+        conn.execute("DELETE FROM entries")
+    assert err.value.kind == "append_only"
+    assert "\n" not in str(err.value)
+
+
+def test_schema_strict_indexes_pragmas(journal, db_path):
+    schema = journal.db["entries"].schema
+    assert "STRICT" in schema
+    indexes = {i.name: i.columns for i in journal.db["entries"].indexes}
+    assert indexes["idx_entries_account_seq"][:2] == ["account_id", "seq"]
+    assert indexes["idx_entries_call_seq"] == ["call_id", "seq"]
+    conn = journal.db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    plan = " ".join(r[-1] for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE account_id = 'A1' AND type IN ('x','y') ORDER BY seq"))
+    assert "idx_entries_account_seq" in plan
+
+
+def test_migrations_idempotent_on_reopen(db_path, make_entry):
+    j = SQLiteJournal.open(db_path)
+    j.append(make_entry("call_started", {}))
+    applied = [m.name for m in store_migrations.migrations.applied(j.db)]
+    schema = j.db.schema
+    j.close()
+    for _ in range(3):
+        j = SQLiteJournal.open(db_path)
+        assert [m.name for m in store_migrations.migrations.applied(j.db)] == applied
+        assert store_migrations.pending(j.db) == []
+        assert j.db.schema == schema
+        assert j.verify().ok and j.verify().checked == 1
+        j.close()
+    assert applied == ["0001_entries_and_snapshots", "0002_call_index"]
+
+
+def test_open_creates_parent_dirs(tmp_path):
+    path = tmp_path / "a" / "b" / "c" / "journal.db"
+    SQLiteJournal.open(path).close()
+    assert path.exists()
+
+
+def test_flow_snapshot_roundtrip_and_idempotent(journal):
+    assert journal.flow_snapshot("nope") is None
+    journal.save_flow_snapshot("h1", "texas", "3", "id: texas\nversion: 3\n")
+    journal.save_flow_snapshot("h1", "texas", "3", "id: texas\nversion: 3\n")
+    assert journal.flow_snapshot("h1") == "id: texas\nversion: 3\n"
+    assert journal.db["flow_snapshots"].count == 1
+
+
+def test_call_and_account_entries(journal, make_entry):
+    journal.append(make_entry("call_started", {}, call_id="C1", account_id="A1"))
+    journal.append(make_entry("call_started", {}, call_id="C2", account_id="A2"))
+    journal.append(make_entry("note", {"text": "a"}, call_id="C1", account_id="A1"))
+    journal.append(make_entry("call_started", {}, call_id="C3", account_id="A1"))
+    assert [e.seq for e in journal.call_entries("C1")] == [1, 3]
+    assert [e.seq for e in journal.account_entries("A1")] == [1, 3, 4]
+    assert journal.call_entries("missing") == []
+
+
+def test_iter_entries_after_seq(journal, make_entry):
+    _fill(journal, make_entry, 5)
+    assert [e.seq for e in journal.iter_entries()] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in journal.iter_entries(after_seq=3)] == [4, 5]
+
+
+def test_iter_entries_batches(journal, make_entry, monkeypatch):
+    import callguide.store.sqlite as mod
+
+    monkeypatch.setattr(mod, "_BATCH", 2)
+    _fill(journal, make_entry, 5)
+    assert [e.seq for e in journal.iter_entries()] == [1, 2, 3, 4, 5]
+    assert journal.verify().checked == 5
+
+
+def test_export_redacted(journal, make_entry):
+    journal.append(make_entry("answer", {"field": "condition", "value": "depression", "sensitivity": "special",
+                                         "input": {"answer": {"condition": "depression"}}}))
+    journal.append(make_entry("answer", {"field": "income", "value": "1200", "sensitivity": "personal"}))
+    journal.append(make_entry("vulnerability", {"fields": {"condition": "depression"}, "category": "health",
+                                                "review_date": "2026-06-01", "consent": "health_disclosure"}))
+    out = journal.export_redacted("C1")
+    assert out[0]["data"]["value"] == "[redacted]"
+    assert out[1]["data"]["value"] == "1200"
+    assert out[2]["data"]["fields"] == {"condition": "[redacted]"}
+    assert out[2]["data"]["category"] == "health"
+    assert out[0]["data"]["input"] == {"answer": {"condition": "[redacted]"}}
+    assert "depression" not in json.dumps(out)
+    # The journal itself is untouched.
+    assert journal.call_entries("C1")[0].data["value"] == "depression"
+    assert journal.verify().ok
+
+
+def test_unfinished_calls(journal, make_entry):
+    journal.append(make_entry("call_started", {"account": {"id": "A1"}, "lang": "en"}, call_id="C1"))
+    journal.append(make_entry("call_started", {"account": {"id": "A2"}}, call_id="C2", account_id="A2"))
+    journal.append(make_entry("note", {"text": "x"}, call_id="C1"))
+    journal.append(make_entry("call_ended", {"outcome": "PAID", "summary": ""}, call_id="C2", account_id="A2"))
+    journal.append(make_entry("note", {"text": "no start"}, call_id="C9"))  # no call_started: not a call
+    calls = journal.unfinished_calls()
+    assert [c.call_id for c in calls] == ["C1"]
+    c = calls[0]
+    assert (c.account_id, c.agent, c.entries) == ("A1", "agent1", 2)
+    assert c.data == {"account": {"id": "A1"}, "lang": "en"}
+    assert c.started == journal.call_entries("C1")[0].ts
+    assert c.last_ts == journal.call_entries("C1")[-1].ts
+    journal.append(make_entry("call_ended", {"outcome": "X", "summary": ""}, call_id="C1"))
+    assert journal.unfinished_calls() == []
+
+
+def test_rebuild_call_index_matches_trigger(journal, make_entry):
+    journal.append(make_entry("call_started", {"a": 1}, call_id="C1"))
+    journal.append(make_entry("call_started", {"a": 2}, call_id="C2"))
+    journal.append(make_entry("note", {}, call_id="C2"))
+    before = list(journal.db["call_index"].rows)
+    journal.rebuild_call_index()
+    assert list(journal.db["call_index"].rows) == before
+    assert [c.call_id for c in journal.unfinished_calls()] == ["C1", "C2"]
+
+
+def test_data_roundtrip_is_what_is_hashed(journal, make_entry):
+    e = journal.append(make_entry("answer", {"value": (1, 2), "n": 1.5, "s": "æøå"}))
+    assert e.data == {"value": [1, 2], "n": 1.5, "s": "æøå"}
+    assert journal.call_entries("C1")[0] == e
+    assert journal.verify().ok
+
+
+def test_bad_data_is_a_store_error(journal, make_entry):
+    with pytest.raises(StoreError) as err:
+        journal.append(make_entry("note", {"bad": object()}))
+    assert err.value.kind == "invalid"
+    with pytest.raises(StoreError):
+        journal.append(make_entry("note", {"nan": float("nan")}))
+    assert journal.verify().checked == 0
+
+
+def test_closed_journal_raises_store_error(db_path, make_entry):
+    j = SQLiteJournal.open(db_path)
+    j.close()
+    j.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        j.append(make_entry("note", {}))

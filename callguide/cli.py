@@ -1,0 +1,283 @@
+"""`callguide`: thin commands over the core. Each command parses, calls the core and
+prints; no logic of its own. Errors are one plain line (`Error: ...`), never a
+traceback. The GUI commands import the Qt package only when they run."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from callguide import paths
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _open_store(db: str | None) -> Any:
+    from callguide.store.sqlite import SQLiteJournal, StoreError
+
+    path = Path(db) if db else paths.default_db_path()
+    try:
+        return SQLiteJournal.open(path)
+    except StoreError as e:
+        _fail(str(e))
+
+
+def _load_library(flow_paths: list[str] | None = None, quiet: bool = False) -> Any:
+    """Load and validate; refuse to run a library with errors (warnings are printed)."""
+    from callguide.flow.loader import load_library
+    from callguide.flow.validate import validate_library
+
+    lib, diags = load_library(flow_paths or [str(paths.flows_dir())])
+    diags = list(validate_library(lib, diags))
+    errors = [d for d in diags if d.severity == "error"]
+    if errors:
+        for d in errors[:20]:
+            click.echo(str(d), err=True)
+        _fail(f"the flows have {len(errors)} error(s); fix them or run `callguide validate` for all of them.", 1)
+    return lib
+
+
+def _resolve_flow(lib: Any, flow: str) -> str:
+    if flow in lib.flows:
+        return flow
+    p = Path(flow)
+    for f in lib.flows.values():
+        if Path(f.path).resolve() == p.resolve():
+            return f.id
+    _fail(f"no flow {flow!r}; known: {', '.join(sorted(lib.flows))}")
+    return ""
+
+
+def _flows_dir_for(flow: str) -> list[str]:
+    p = Path(flow)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return [str(p.parent)]
+    return [str(paths.flows_dir())]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="callguide")
+def main() -> None:
+    """CallGuide: guided, audited vulnerability protocols for collection calls."""
+
+
+@main.command()
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+def validate(targets: tuple[str, ...], fmt: str) -> None:
+    """Check flow files; exit 0 when clean, 1 with diagnostics (file:line:col: rule: message)."""
+    from callguide.flow.validate import validate_paths
+
+    diags = validate_paths(list(targets) or [str(paths.flows_dir())])
+    errors = [d for d in diags if d.severity == "error"]
+    if fmt == "json":
+        click.echo(json.dumps([d.__dict__ for d in diags], indent=2, ensure_ascii=False))
+    else:
+        for d in diags:
+            click.echo(str(d))
+        warnings = len(diags) - len(errors)
+        click.echo(f"{len(errors)} error(s), {warnings} warning(s)" if diags else "ok: no problems found",
+                   err=bool(diags))
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("flow")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", help="Diagram syntax.")
+def graph(flow: str, fmt: str) -> None:
+    """Print FLOW (an id or a file) as a Mermaid or Graphviz diagram."""
+    from callguide.flow.graph import to_dot, to_mermaid
+
+    lib = _load_library(_flows_dir_for(flow))
+    f = lib.flows[_resolve_flow(lib, flow)]
+    click.echo(to_mermaid(f) if fmt == "mermaid" else to_dot(f))
+
+
+def _account_options(fn: Any) -> Any:
+    for opt in reversed([
+        click.option("--account", "account_id", default="WALK-1", show_default=True, help="Account id."),
+        click.option("--name", default="Test Customer", show_default=True, help="Customer name."),
+        click.option("--country", default="UK", show_default=True, type=click.Choice(["UK", "DK", "CZ"],
+                     case_sensitive=False), help="Account country (signposts, emergency number)."),
+        click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]), help="Call language."),
+        click.option("--balance", default="0.00", show_default=True, help="Balance owed."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@main.command()
+@click.argument("flow")
+@click.option("--script", "script", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="YAML list of events: {next: CHOICE}, {answer: {...}}, {consent: given}, ...")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: a throw-away file).")
+@click.option("--agent", default="walk", show_default=True, help="Agent id written to the journal.")
+@click.option("--wrap-up/--no-wrap-up", default=False, help="Run the wrap-up flow when the flow ends.")
+@_account_options
+def walk(flow: str, script: str, db: str | None, agent: str, wrap_up: bool, account_id: str, name: str,
+         country: str, lang: str | None, balance: str) -> None:
+    """Drive FLOW with no window from a script of events; print a JSON trace."""
+    import tempfile
+
+    from callguide.engine.clock import SystemClock
+    from callguide.engine.script import ScriptError, run_events
+    from callguide.engine.session import Account, CallSession, EngineError
+    from callguide.flow.yamlsafe import read_yaml
+
+    lib = _load_library(_flows_dir_for(flow))
+    flow_id = _resolve_flow(lib, flow)
+    data, _, _, diags = read_yaml(Path(script))
+    if diags:
+        _fail(str(diags[0]))
+    events = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(events, list):
+        _fail(f"{script}: expected a list of events (or a mapping with `events:`)")
+    store = _open_store(db or str(Path(tempfile.mkdtemp(prefix="callguide-walk-")) / "walk.db"))
+    try:
+        session = CallSession.start(lib, store, Account(account_id, name, country.upper(), lang, balance), agent,
+                                    start_flow=flow_id, clock=SystemClock(), auto_wrap_up=wrap_up)
+        result = run_events(session, events)
+    except (EngineError, ScriptError) as e:
+        _fail(f"{script}: {e}")
+    finally:
+        store.close()
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+@main.command("test")
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("--min-coverage", type=float, default=None, help="Fail when step or transition coverage is lower (%).")
+@click.option("-v", "--verbose", is_flag=True, help="List every case, and the steps never reached.")
+def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool) -> None:
+    """Run YAML flow tests (*.test.yaml) and report step and transition coverage."""
+    from callguide.engine.testing import Coverage, find_test_files, run_test_file
+
+    targets_l = list(targets) or [str(paths.flows_dir())]
+    flow_dirs = sorted({str(Path(t) if Path(t).is_dir() else Path(t).parent) for t in targets_l})
+    flow_dirs = [d[: -len("/tests")] if d.endswith("/tests") else d for d in flow_dirs]
+    lib = _load_library(flow_dirs)
+    files = find_test_files(targets_l)
+    if not files:
+        _fail("no *.test.yaml files found in " + ", ".join(targets_l), 1)
+    cov = Coverage.for_library(lib)
+    failed = 0
+    total = 0
+    for f in files:
+        for r in run_test_file(lib, f, cov):
+            total += 1
+            if r.ok:
+                if verbose:
+                    click.echo(f"PASS {r.file}: {r.name}")
+            else:
+                failed += 1
+                click.echo(f"FAIL {r.file}: {r.name}")
+                for msg in r.failures:
+                    click.echo(f"    {msg}")
+    click.echo("")
+    click.echo(f"{'flow':<22} {'steps':>12} {'transitions':>16}")
+    for fid, sh, st, th, tt in cov.rows():
+        click.echo(f"{fid:<22} {sh:>4}/{st:<4}{_pct(sh, st):>5} {th:>6}/{tt:<4}{_pct(th, tt):>5}")
+        if verbose:
+            ms, mt = cov.missed(fid)
+            if ms:
+                click.echo(f"    steps never reached: {', '.join(ms)}")
+            if mt:
+                click.echo(f"    transitions never taken: {', '.join(mt)}")
+    sh, st, th, tt = cov.totals()
+    click.echo(f"{'total':<22} {sh:>4}/{st:<4}{_pct(sh, st):>5} {th:>6}/{tt:<4}{_pct(th, tt):>5}")
+    click.echo(f"{total - failed} passed, {failed} failed")
+    low = min_coverage is not None and (100 * sh / max(st, 1) < min_coverage or 100 * th / max(tt, 1) < min_coverage)
+    if low:
+        click.echo(f"coverage below {min_coverage:g}%", err=True)
+    sys.exit(1 if failed or low else 0)
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.0f}%" if b else "-"
+
+
+@main.group()
+def audit() -> None:
+    """Check the journal's integrity."""
+
+
+@audit.command("verify")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def audit_verify(db: str | None) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad entry if it is broken."""
+    store = _open_store(db)
+    try:
+        res = store.verify()
+    finally:
+        store.close()
+    if res.ok:
+        click.echo(f"ok: {res.checked} entries, chain intact")
+        return
+    click.echo(f"BROKEN at entry {res.first_bad_seq}: {res.reason} ({res.checked} entries checked)")
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def history(account_id: str, db: str | None, as_json: bool) -> None:
+    """Show what the journal knows about an account (derived, never stored)."""
+    import dataclasses
+    import datetime as dt
+
+    store = _open_store(db)
+    try:
+        st = store.account_state(account_id, dt.date.today())
+    finally:
+        store.close()
+    data = dataclasses.asdict(st)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    from callguide.engine.summary import format_history
+
+    click.echo(format_history(st))
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")
+@click.option("--agent", default=None, help="Agent id (default: your login name).")
+@click.option("--account", "account_id", default=None, help="Account id (screen-pop from a dialer/CRM).")
+@click.option("--name", default=None, help="Customer name.")
+@click.option("--country", default=None, type=click.Choice(["UK", "DK", "CZ"], case_sensitive=False))
+@click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]))
+@click.option("--balance", default=None, help="Balance owed.")
+@click.option("--large-text", is_flag=True, help="Large text, high contrast.")
+def call(**kwargs: Any) -> None:
+    """Open the agent's live-call window."""
+    _gui("callguide.qt.app", "run_call", kwargs)
+
+
+@main.command()
+@click.argument("flows_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file with publications and flags.")
+def workbench(flows_dir: str | None, db: str | None) -> None:
+    """Open the trainer's workbench on FLOWS_DIR (default: the bundled flows)."""
+    _gui("callguide.qt.workbench_app", "run_workbench", {"flows_dir": flows_dir, "db": db})
+
+
+def _gui(module: str, func: str, kwargs: dict[str, Any]) -> None:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        _fail(f"the window needs PySide6 ({e}); install with `pip install -e .[gui]`.")
+    sys.exit(getattr(mod, func)(**kwargs))
+
+
+if __name__ == "__main__":
+    main()

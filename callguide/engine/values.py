@@ -1,0 +1,89 @@
+"""Typed field values: coercion from what an agent typed (or a script gave) to the
+value the engine keeps, with a plain one-line message when it is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from callguide.flow.model import Field
+
+_YES = {"yes", "y", "true", "1", "ja", "ano", True}
+_NO = {"no", "n", "false", "0", "nej", "ne", False}
+
+
+class FieldValueError(ValueError):
+    """A value that does not fit its field: the message is shown next to the field."""
+
+
+def _number(raw: Any, f: Field, money: bool) -> Decimal | int:
+    if isinstance(raw, bool):
+        raise FieldValueError("Enter a number.")
+    text = str(raw).strip().replace(" ", "").replace("\u00a0", "")
+    if money:
+        # accept 1.234,50 / 1,234.50 / 1234,50
+        if "," in text and "." in text:
+            text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+        elif "," in text:
+            text = text.replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise FieldValueError("Enter an amount, for example 1250.00." if money else "Enter a number.") from None
+    if not value.is_finite():
+        raise FieldValueError("Enter a number.")
+    if f.min is not None and value < Decimal(str(f.min)):
+        raise FieldValueError(f"Must be at least {f.min:g}.")
+    if f.max is not None and value > Decimal(str(f.max)):
+        raise FieldValueError(f"Must be at most {f.max:g}.")
+    if money:
+        if value.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise FieldValueError("Use at most two decimals.")
+        return value.quantize(Decimal("0.01"))
+    return int(value) if value == value.to_integral_value() else value
+
+
+def coerce(f: Field, raw: Any) -> Any:
+    """Return the typed value, `None` for an empty answer, or raise FieldValueError."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    t = f.type
+    if t == "text":
+        return str(raw).strip()
+    if t in ("number", "money"):
+        return _number(raw, f, money=(t == "money"))
+    if t == "yesno":
+        key = raw.strip().lower() if isinstance(raw, str) else raw
+        if key in _YES:
+            return True
+        if key in _NO:
+            return False
+        raise FieldValueError("Answer yes or no.")
+    if t == "date":
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise FieldValueError("Enter a date as YYYY-MM-DD.") from None
+    if t == "choice":
+        allowed = [c.value for c in f.choices]
+        if str(raw) not in allowed:
+            raise FieldValueError("Choose one of: " + ", ".join(allowed) + ".")
+        return str(raw)
+    raise FieldValueError(f"Unknown field type {t!r}.")
+
+
+def to_json(value: Any) -> Any:
+    """How a typed value is written to the journal."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def from_json(f: Field, value: Any) -> Any:
+    """Inverse of `to_json` for replay."""
+    return coerce(f, value) if value is not None else None

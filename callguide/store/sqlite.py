@@ -65,10 +65,17 @@ def classify_error(exc: BaseException, path: str | Path) -> StoreError:
     return StoreError(f"The {where} failed: {msg}.", "other")
 
 
-def _row_to_entry(row: tuple[Any, ...]) -> Entry:
+def _loads(data: str, seq: int, path: Path) -> Any:
+    try:
+        return json.loads(data)
+    except (TypeError, ValueError):
+        raise StoreError(f"The journal {path} is damaged: entry {seq} has unreadable data.", "corrupt") from None
+
+
+def _row_to_entry(row: tuple[Any, ...], path: Path) -> Entry:
     seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash_ = row
     return Entry(seq=seq, type=type_, call_id=call_id, account_id=account_id, agent=agent, flow_id=flow_id,
-                 flow_hash=flow_hash, step_id=step_id, data=json.loads(data), ts=ts, prev_hash=prev_hash,
+                 flow_hash=flow_hash, step_id=step_id, data=_loads(data, seq, path), ts=ts, prev_hash=prev_hash,
                  hash=hash_)
 
 
@@ -255,13 +262,13 @@ class SQLiteJournal(JournalStore):
         with self._guard() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE call_id = ? ORDER BY seq",
                                 (call_id,)).fetchall()
-        return [_row_to_entry(r) for r in rows]
+        return [_row_to_entry(r, self.path) for r in rows]
 
     def account_entries(self, account_id: str) -> list[Entry]:
         with self._guard() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE account_id = ? ORDER BY seq",
                                 (account_id,)).fetchall()
-        return [_row_to_entry(r) for r in rows]
+        return [_row_to_entry(r, self.path) for r in rows]
 
     def account_state(self, account_id: str, today: dt.date) -> AccountState:
         marks = ",".join("?" * len(STATE_TYPES))
@@ -271,16 +278,16 @@ class SQLiteJournal(JournalStore):
                 f" WHERE account_id = ? AND type IN ({marks}) ORDER BY seq",
                 (account_id, *STATE_TYPES)).fetchall()
         return derive_account_state(
-            account_id, ((s, ts, t, c, json.loads(d)) for s, ts, t, c, d in rows), today)
+            account_id, ((s, ts, t, c, _loads(d, s, self.path)) for s, ts, t, c, d in rows), today)
 
     def unfinished_calls(self) -> list[CallSummary]:
         with self._guard() as conn:
             rows = conn.execute(
-                "SELECT c.call_id, c.account_id, c.agent, c.started, c.last_ts, c.entries, e.data"
+                "SELECT c.call_id, c.account_id, c.agent, c.started, c.last_ts, c.entries, e.data, e.seq"
                 " FROM call_index c JOIN entries e ON e.seq = c.start_seq"
                 " WHERE c.ended = 0 AND c.start_seq IS NOT NULL ORDER BY c.start_seq").fetchall()
         return [CallSummary(call_id=r[0], account_id=r[1], agent=r[2], started=r[3], last_ts=r[4],
-                            entries=r[5], data=json.loads(r[6])) for r in rows]
+                            entries=r[5], data=_loads(r[6], r[7], self.path)) for r in rows]
 
     def iter_entries(self, after_seq: int = 0) -> Iterator[Entry]:
         """Every entry with seq > after_seq, in order, read in batches (no long-held lock)."""
@@ -292,7 +299,7 @@ class SQLiteJournal(JournalStore):
             if not rows:
                 return
             for row in rows:
-                yield _row_to_entry(row)
+                yield _row_to_entry(row, self.path)
             last = rows[-1][0]
 
     def export_redacted(self, call_id: str) -> list[dict[str, Any]]:

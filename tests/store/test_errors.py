@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import time
 
@@ -107,3 +108,17 @@ def test_read_only_file(db_path, make_entry):
         j.append(make_entry("note", {}))
     assert err.value.kind == "readonly"
     _one_line(err.value, db_path)
+
+
+def test_unreadable_data_is_a_store_error(journal, make_entry, db_path):
+    journal.append(make_entry("hold_started", {"until": "2027-01-01"}))
+    with sqlite3.connect(db_path) as other:
+        other.execute("DROP TRIGGER entries_no_update")
+        other.execute("UPDATE entries SET data = '{not json' WHERE seq = 1")
+    with pytest.raises(StoreError) as err:
+        journal.call_entries("C1")
+    assert err.value.kind == "corrupt" and "entry 1" in _one_line(err.value, db_path)
+    with pytest.raises(StoreError):
+        journal.account_state("A1", dt.date(2026, 1, 1))
+    result = journal.verify()
+    assert (result.ok, result.first_bad_seq, result.reason) == (False, 1, "data is not valid JSON")

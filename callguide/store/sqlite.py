@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,33 +182,53 @@ class SQLiteJournal(JournalStore):
                 self._rollback(conn)
                 raise
 
-    def append(self, entry: NewEntry) -> Entry:
-        fields = {"ts": entry.ts, "type": entry.type, "call_id": entry.call_id,
-                  "account_id": entry.account_id, "agent": entry.agent, "flow_id": entry.flow_id,
-                  "flow_hash": entry.flow_hash, "step_id": entry.step_id}
+    @staticmethod
+    def _prepare(entry: NewEntry) -> tuple[dict[str, Any], str]:
+        fields: dict[str, Any] = {"ts": entry.ts, "type": entry.type, "call_id": entry.call_id,
+                                  "account_id": entry.account_id, "agent": entry.agent, "flow_id": entry.flow_id,
+                                  "flow_hash": entry.flow_hash, "step_id": entry.step_id}
         for key in ("ts", "type", "call_id", "account_id", "agent"):
             if not isinstance(fields[key], str):
                 raise StoreError(f"Journal entry field {key!r} must be text, got {fields[key]!r}.", "invalid")
+        for key in ("flow_id", "flow_hash", "step_id"):
+            if fields[key] is not None and not isinstance(fields[key], str):
+                raise StoreError(f"Journal entry field {key!r} must be text or None, got {fields[key]!r}.",
+                                 "invalid")
         try:
             data_text = canonical_json(entry.data)
         except (TypeError, ValueError) as exc:
             raise StoreError(f"Journal entry data for {entry.type!r} is not plain JSON: {exc}.", "invalid") from None
-        # Hash exactly what will be read back.
-        fields["data"] = json.loads(data_text)
+        fields["data"] = json.loads(data_text)  # hash exactly what will be read back
+        return fields, data_text
+
+    def append(self, entry: NewEntry) -> Entry:
+        """Append one entry; committed with synchronous=FULL (durable) when this returns."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Iterable[NewEntry]) -> list[Entry]:
+        """Append several entries in one transaction (all or none, one sync), chained in order."""
+        prepared = [self._prepare(e) for e in entries]
+        if not prepared:
+            return []
         with self._guard() as conn:
             for attempt in (1, 2):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     version = self._version(conn)
-                    prev_seq, prev_hash = self._tail(conn, version if attempt == 1 else None)
-                    seq = prev_seq + 1
-                    hash_ = compute_hash(prev_hash, fields)
-                    # An explicit seq: a stale cached tail hits the primary key instead of forking.
-                    conn.execute(
-                        "INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash,"
-                        " step_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (seq, entry.ts, entry.type, entry.call_id, entry.account_id, entry.agent, entry.flow_id,
-                         entry.flow_hash, entry.step_id, data_text, prev_hash, hash_))
+                    seq, prev_hash = self._tail(conn, version if attempt == 1 else None)
+                    written: list[Entry] = []
+                    for fields, data_text in prepared:
+                        seq += 1
+                        hash_ = compute_hash(prev_hash, fields)
+                        # An explicit seq: a stale cached tail hits the primary key instead of forking.
+                        conn.execute(
+                            "INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash,"
+                            " step_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (seq, fields["ts"], fields["type"], fields["call_id"], fields["account_id"],
+                             fields["agent"], fields["flow_id"], fields["flow_hash"], fields["step_id"], data_text,
+                             prev_hash, hash_))
+                        written.append(Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **fields))
+                        prev_hash = hash_
                     conn.execute("COMMIT")
                 except sqlite3.IntegrityError:
                     self._rollback(conn)
@@ -218,14 +238,12 @@ class SQLiteJournal(JournalStore):
                 except BaseException:
                     self._rollback(conn)
                     raise
-                # data_version read inside our write transaction: it changes only when another
-                # connection commits, so the cache below stays valid until then.
-                self._last = (seq, hash_)
+                # data_version was read inside our write transaction: it changes only when another
+                # connection commits, so this cached tail stays valid until then.
+                self._last = (seq, prev_hash)
                 self._data_version = version
-                break
-        return Entry(seq=seq, data=fields["data"], prev_hash=prev_hash, hash=hash_, **{
-            k: fields[k] for k in ("ts", "type", "call_id", "account_id", "agent", "flow_id", "flow_hash",
-                                   "step_id")})
+                return written
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _version(conn: sqlite3.Connection) -> int:

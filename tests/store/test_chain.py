@@ -245,3 +245,16 @@ def test_closed_journal_raises_store_error(db_path, make_entry):
     j.close()  # idempotent
     with pytest.raises(StoreError, match="closed"):
         j.append(make_entry("note", {}))
+
+
+def test_append_many_one_transaction(journal, make_entry, db_path):
+    journal.append(make_entry("call_started", {}))
+    written = journal.append_many([make_entry("step_committed", {"to": "b"}), make_entry("step_shown", {"say": "b"})])
+    assert [e.seq for e in written] == [2, 3]
+    assert written[1].prev_hash == written[0].hash
+    assert journal.append_many([]) == []
+    # All or nothing: one bad entry writes none of them.
+    with pytest.raises(StoreError):
+        journal.append_many([make_entry("note", {}), make_entry("note", {"x": object()})])
+    assert journal.append(make_entry("note", {})).seq == 4
+    assert journal.verify().ok and journal.verify().checked == 4

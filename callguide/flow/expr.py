@@ -109,3 +109,56 @@ def is_constant_true(src: str) -> bool:
     out = ast.body[0]
     return isinstance(out, nodes.Output) and len(out.nodes) == 1 and isinstance(out.nodes[0], nodes.Const) \
         and out.nodes[0].value is True
+
+
+@lru_cache(maxsize=4096)
+def consent_refs(src: str) -> dict[str, bool]:
+    """The consent purposes an expression reads (`consent.<purpose>` or `consent['<purpose>']`).
+
+    The value says whether the reference is positive (the condition can only hold when the consent
+    was given): False when it sits under a `not`, or is compared with false/none (the declined
+    branch). Used by the validator's consent rules; raises ExprError on a syntax error.
+    """
+    try:
+        ast = _env.parse("{{ (" + src + ") }}")
+    except TemplateSyntaxError as e:
+        raise ExprError(f"cannot read condition {src!r}: {e.message}", e.lineno) from None
+    out: dict[str, bool] = {}
+
+    def purpose(node) -> str | None:
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "consent":
+            return node.attr
+        if isinstance(node, nodes.Getitem) and isinstance(node.node, nodes.Name) and node.node.name == "consent" \
+                and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            return node.arg.value
+        return None
+
+    def falsy(node) -> bool:
+        return isinstance(node, nodes.Const) and node.value in (False, None)
+
+    def walk(node, negated: bool) -> None:
+        p = purpose(node)
+        if p is not None:
+            out[p] = out.get(p, False) or not negated
+            return
+        if isinstance(node, nodes.Not):
+            walk(node.node, not negated)
+            return
+        if isinstance(node, nodes.Compare) and len(node.ops) == 1:
+            left, op = node.expr, node.ops[0]
+            neg = negated
+            if falsy(op.expr) or falsy(left):
+                neg = not neg if op.op in ("eq", "is") else neg
+            elif op.op in ("ne", "isnot"):
+                neg = not neg
+            walk(left, neg)
+            walk(op.expr, neg)
+            return
+        if isinstance(node, nodes.Test) and node.name in ("none", "false", "sameas"):
+            walk(node.node, not negated)
+            return
+        for child in node.iter_child_nodes():
+            walk(child, negated)
+
+    walk(ast, False)
+    return out

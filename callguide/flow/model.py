@@ -49,6 +49,8 @@ class Text:
     id: str
     by_lang: dict[str, str]
     pos: Pos = Pos()
+    #: True when the file gave the id; False when it was derived as <flow>.<step>.<slot>.
+    explicit_id: bool = False
 
     def get(self, lang: str, fallback: str = "en") -> str:
         return self.by_lang.get(lang) or self.by_lang.get(fallback) or next(iter(self.by_lang.values()), "")
@@ -173,6 +175,8 @@ class Flow:
     source_text: str = ""
     path: str = "<memory>"
     pos: Pos = Pos()
+    #: where the `start:` value is (for diagnostics about the start step).
+    start_pos: Pos = Pos()
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -216,6 +220,9 @@ class FlowLibrary:
 
     flows: dict[str, Flow] = field(default_factory=dict)
     signposts: dict[str, Any] = field(default_factory=dict)
+    #: ids of flow files that were found but failed to load (so references to them are not
+    #: reported again as unknown flows).
+    failed_ids: set[str] = field(default_factory=set)
 
     def get(self, flow_id: str) -> Flow:
         try:

@@ -1,0 +1,297 @@
+"""Flow graphs: the whole-library graph the invariants are proved on, layering and diagrams.
+
+Nodes of the library graph are `"flow/step"` strings; edges come from transitions. A step that
+runs `start_protocol: {flow: X}` edges to X's start instead of to its own successors, and X's
+outcome steps edge back to those successors (the caller resumes after X ends). Global interrupts
+are not edges: their protocols' starts are *entry points* of the graph, with the starts of
+flows that no `start_protocol` starts.
+
+Also `layers`, `to_mermaid`, `to_dot` for one flow (plain text; no graphviz needed).
+Never imports Qt, the engine or the store.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from callguide.flow.model import Flow, FlowLibrary, Step
+
+Node = str
+
+
+def node_id(flow: Flow | str, step: Step | str) -> Node:
+    return f"{flow if isinstance(flow, str) else flow.id}/{step if isinstance(step, str) else step.id}"
+
+
+def started_flows(step: Step) -> list[str]:
+    """Flow ids a step pushes with `start_protocol`."""
+    return [a.params.get("flow") for a in step.actions
+            if a.name == "start_protocol" and isinstance(a.params.get("flow"), str)]
+
+
+class LibraryGraph:
+    """The whole-library step graph (see the module docstring)."""
+
+    def __init__(self, lib: FlowLibrary):
+        self.lib = lib
+        self.steps: dict[Node, tuple[Flow, Step]] = {}
+        self.succ: dict[Node, list[Node]] = {}
+        #: (from, to) -> the `when`s of the transitions behind an intra-flow edge (None: unconditional)
+        self.edge_whens: dict[tuple[Node, Node], list[str | None]] = {}
+        callers: dict[str, list[Node]] = {}
+        intra: dict[Node, list[Node]] = {}
+        for f in lib.flows.values():
+            ids = {s.id for s in f.steps}
+            for s in f.steps:
+                n = node_id(f, s)
+                if n in self.steps:
+                    continue  # duplicate step id: reported elsewhere
+                self.steps[n] = (f, s)
+                out = []
+                for t in s.transitions:
+                    if t.to in ids:
+                        m = node_id(f, t.to)
+                        if m not in out:
+                            out.append(m)
+                        self.edge_whens.setdefault((n, m), []).append(t.when)
+                intra[n] = out
+        self.intra = intra
+        for n, (_f, s) in self.steps.items():
+            targets = [x for x in started_flows(s) if x in lib.flows and lib.flows[x].has_step(lib.flows[x].start)]
+            if targets:
+                self.succ[n] = [node_id(x, lib.flows[x].start) for x in targets]
+                for x in targets:
+                    callers.setdefault(x, []).append(n)
+            else:
+                self.succ[n] = list(intra[n])
+        # where each flow's outcomes return to (fixed point: an outcome that starts X makes X return
+        # wherever the caller's flow returns)
+        ret: dict[str, set[Node]] = {fid: set() for fid in lib.flows}
+        changed = True
+        while changed:
+            changed = False
+            for x, cs in callers.items():
+                before = len(ret[x])
+                for c in cs:
+                    cf, cs_step = self.steps[c]
+                    if cs_step.is_terminal:
+                        ret[x] |= ret[cf.id]
+                    else:
+                        ret[x].update(intra[c])
+                if len(ret[x]) != before:
+                    changed = True
+        self.returns = ret
+        calling = callers_of_any(callers)
+        for fid, targets in ret.items():
+            if not targets:
+                continue
+            for s in lib.flows[fid].steps:
+                n = node_id(fid, s)
+                if s.is_terminal and n not in calling and self.steps.get(n, (None, None))[1] is s:
+                    self.succ[n] = self.succ[n] + sorted(targets - set(self.succ[n]))
+        self.callers = callers
+        entries: list[Node] = []
+        started = set(callers)
+        interrupt_protocols = {i.protocol for i in lib.interrupts.values()}
+        for fid, f in lib.flows.items():
+            if (fid not in started or fid in interrupt_protocols) and f.has_step(f.start):
+                entries.append(node_id(f, f.start))
+        if not entries:
+            entries = [node_id(f, f.start) for f in lib.flows.values() if f.has_step(f.start)]
+        self.entries = entries
+
+    # ----------------------------------------------------------------- searches
+
+    def search(self, sources: Iterable[Node], blocked: Callable[[Node], bool] | set[Node] = frozenset(),
+               skip_edge: Callable[[Node, Node], bool] | None = None) -> dict[Node, Node | None]:
+        """BFS from `sources`, never entering blocked nodes: node -> parent (for counter-examples)."""
+        is_blocked = blocked if callable(blocked) else blocked.__contains__
+        parent: dict[Node, Node | None] = {}
+        q: deque[Node] = deque()
+        for s in sources:
+            if s not in parent and s in self.succ and not is_blocked(s):
+                parent[s] = None
+                q.append(s)
+        succ = self.succ
+        while q:
+            n = q.popleft()
+            for m in succ[n]:
+                if m in parent or is_blocked(m):
+                    continue
+                if skip_edge is not None and skip_edge(n, m):
+                    continue
+                parent[m] = n
+                q.append(m)
+        return parent
+
+
+def path_to(parent: dict[Node, Node | None], node: Node) -> list[Node]:
+    out = [node]
+    while parent.get(out[-1]) is not None:
+        out.append(parent[out[-1]])
+    return out[::-1]
+
+
+def format_path(path: list[Node], limit: int = 24) -> str:
+    if len(path) > limit:
+        path = path[: limit // 2] + ["…"] + path[-limit // 2:]
+    return " → ".join(path)
+
+
+def callers_of_any(callers: dict[str, list[Node]]) -> set[Node]:
+    return {c for cs in callers.values() for c in cs}
+
+
+# --------------------------------------------------------------------------- one flow
+
+
+def _intra(flow: Flow) -> dict[str, list[str]]:
+    ids = {s.id for s in flow.steps}
+    out: dict[str, list[str]] = {}
+    for s in flow.steps:
+        if s.id in out:
+            continue
+        targets: list[str] = []
+        for t in s.transitions:
+            if t.to in ids and t.to not in targets:
+                targets.append(t.to)
+        out[s.id] = targets
+    return out
+
+
+def reachable(flow: Flow, start: str | None = None) -> dict[str, str | None]:
+    """Steps reachable from the start inside the flow: step -> parent step."""
+    succ = _intra(flow)
+    start = start or flow.start
+    if start not in succ:
+        return {}
+    parent: dict[str, str | None] = {start: None}
+    q = deque([start])
+    while q:
+        n = q.popleft()
+        for m in succ[n]:
+            if m not in parent:
+                parent[m] = n
+                q.append(m)
+    return parent
+
+
+def layers(flow: Flow) -> dict[str, int]:
+    """A layer (0 = start) for every step: longest path over the flow with back edges removed.
+
+    Steps the start cannot reach are layered from their own roots, after the reachable ones.
+    """
+    succ = _intra(flow)
+    order = [flow.start] if flow.start in succ else []
+    order += [s for s in succ if s != flow.start]
+    state: dict[str, int] = {}  # 1 = on stack, 2 = done
+    topo: list[str] = []
+    dag: dict[str, list[str]] = {s: [] for s in succ}
+    for root in order:
+        if root in state:
+            continue
+        stack = [(root, iter(succ[root]))]
+        state[root] = 1
+        while stack:
+            n, it = stack[-1]
+            for m in it:
+                st = state.get(m)
+                if st == 1:
+                    continue  # back edge
+                dag[n].append(m)
+                if st is None:
+                    state[m] = 1
+                    stack.append((m, iter(succ[m])))
+                    break
+            else:
+                state[n] = 2
+                topo.append(n)
+                stack.pop()
+    topo.reverse()
+    layer = dict.fromkeys(succ, 0)
+    for n in topo:
+        for m in dag[n]:
+            if layer[m] < layer[n] + 1:
+                layer[m] = layer[n] + 1
+    return layer
+
+
+def _edge_label(t) -> str:
+    parts = []
+    if t.id:
+        parts.append(t.id)
+    if t.label is not None and not t.id:
+        parts.append(t.label.get("en"))
+    if t.when:
+        parts.append(f"if {t.when}")
+    return " ".join(parts)
+
+
+_SHAPES = {"outcome": ("([", "])"), "decision": ("{", "}"), "consent": ("[/", "/]"), "action": ("[[", "]]")}
+
+
+def _mermaid_text(s: str) -> str:
+    return (s.replace("&", "#amp;").replace('"', "#quot;").replace("|", "#124;").replace("<", "#lt;")
+            .replace(">", "#gt;").replace("\n", " "))
+
+
+def to_mermaid(flow: Flow) -> str:
+    """A Mermaid `flowchart TD` of one flow (layered by step order)."""
+    names = {s.id: f"s{i}_{s.id.replace('-', '_')}" for i, s in enumerate(flow.steps)}
+    lines = ["flowchart TD", f"  %% {flow.id} {flow.version}"]
+    for s in flow.steps:
+        a, b = _SHAPES.get(s.kind, ("[", "]"))
+        extra = f": {s.outcome}" if s.outcome else ""
+        lines.append(f'  {names[s.id]}{a}"{_mermaid_text(s.id)}<br/>({s.kind}{_mermaid_text(extra)})"{b}')
+    for s in flow.steps:
+        for t in s.transitions:
+            if t.to not in names:
+                continue
+            label = _edge_label(t)
+            arrow = "-.->" if t.when else "-->"
+            lines.append(f'  {names[s.id]} {arrow}|"{_mermaid_text(label)}"| {names[t.to]}' if label
+                         else f"  {names[s.id]} {arrow} {names[t.to]}")
+        for x in started_flows(s):
+            ext = f"flow_{x.replace('-', '_')}"
+            lines.append(f'  {names[s.id]} ==>|"start_protocol"| {ext}(("{_mermaid_text(x)}"))')
+    if flow.start in names:
+        lines.append(f"  classDef start stroke-width:3px;\n  class {names[flow.start]} start;")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+_DOT_SHAPES = {"outcome": "doubleoctagon", "decision": "diamond", "consent": "parallelogram", "action": "box3d",
+               "ask": "box", "capture": "note", "say": "box"}
+
+
+def to_dot(flow: Flow) -> str:
+    """A Graphviz DOT digraph of one flow (plain text)."""
+    lines = [f"digraph {_dot_str(flow.id)} {{", "  rankdir=TB;", '  node [fontname="sans-serif"];']
+    lay = layers(flow)
+    for s in flow.steps:
+        label = f"{s.id}\n({s.kind}{': ' + s.outcome if s.outcome else ''})"
+        attrs = [f"label={_dot_str(label)}", f"shape={_DOT_SHAPES.get(s.kind, 'box')}"]
+        if s.id == flow.start:
+            attrs.append("penwidth=3")
+        lines.append(f"  {_dot_str(s.id)} [{', '.join(attrs)}];")
+    by_layer: dict[int, list[str]] = {}
+    for sid, n in lay.items():
+        by_layer.setdefault(n, []).append(sid)
+    for n in sorted(by_layer):
+        lines.append("  { rank=same; " + " ".join(_dot_str(x) + ";" for x in by_layer[n]) + " }")
+    for s in flow.steps:
+        for t in s.transitions:
+            label = _edge_label(t)
+            attrs = [f"label={_dot_str(label)}"] if label else []
+            if t.when:
+                attrs.append("style=dashed")
+            lines.append(f"  {_dot_str(s.id)} -> {_dot_str(t.to)}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+        for x in started_flows(s):
+            lines.append(f"  {_dot_str('flow:' + x)} [shape=ellipse, style=bold];")
+            lines.append(f"  {_dot_str(s.id)} -> {_dot_str('flow:' + x)} [label=\"start_protocol\", style=bold];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

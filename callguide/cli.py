@@ -254,8 +254,9 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
 @click.option("--agent", default=None, help="Agent id (default: your login name).")
 @click.option("--account", "account_id", default=None, help="Account id (screen-pop from a dialer/CRM).")
 @click.option("--name", default=None, help="Customer name.")
-@click.option("--country", default=None, type=click.Choice(["UK", "DK", "CZ"], case_sensitive=False))
-@click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]))
+@click.option("--country", default=None, type=click.Choice(["UK", "DK", "CZ"], case_sensitive=False),
+              help="Account country (signposts, emergency number).")
+@click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]), help="Call and screen language.")
 @click.option("--balance", default=None, help="Balance owed.")
 @click.option("--large-text", is_flag=True, help="Large text, high contrast.")
 def call(**kwargs: Any) -> None:

@@ -483,7 +483,8 @@ class CallSession:
         errors: dict[str, str] = {}
         with self._operation("answer"):
             ns = self.namespace()
-            for fid, raw in values.items():
+            order = {f.id: i for i, f in enumerate(step.fields)}
+            for fid, raw in sorted(values.items(), key=lambda kv: order.get(kv[0], -1)):
                 f = by_id.get(fid)
                 if f is None:
                     errors[fid] = "This question is not on the current step."
@@ -500,6 +501,7 @@ class CallSession:
                     errors[fid] = str(e)
                     continue
                 self.values[fid] = value
+                ns[fid] = value
                 self.value_origin[fid] = (frame.serial, step.id)
                 self.prefill.pop(fid, None)
                 self._emit("answer", {"field": fid, "value": to_json(value), "sensitivity": f.sensitivity},
@@ -604,7 +606,7 @@ class CallSession:
             return Result(False, "unknown-flow", f"No protocol {protocol!r}.")
         flow = self.flows[protocol]
         with self._operation("interrupt"):
-            refusal = interrupt_refusal(flow, [f.flow for f in self.stack]) or protocol_refusal(flow, self.state)
+            refusal = protocol_refusal(flow, self.state) or interrupt_refusal(flow, [f.flow for f in self.stack])
             if refusal is not None:
                 self._refuse(self.top, f"interrupt:{protocol}", refusal)
                 return Result.refused(refusal)

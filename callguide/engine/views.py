@@ -97,7 +97,7 @@ def build_view(s: CallSession) -> StepView:
         flow = s.flows.get(i.protocol)
         refusal = None
         if flow is not None:
-            refusal = interrupt_refusal(flow, running) or protocol_refusal(flow, s.state)
+            refusal = protocol_refusal(flow, s.state) or interrupt_refusal(flow, running)
         enabled = flow is not None and refusal is None and i.id not in suppressed and not s.ended
         interrupts.append(InterruptView(i.id, i.protocol, s.render(i.label, ns=ns), i.hotkey, enabled,
                                         refusal.reason if refusal else None, refusal.rule if refusal else None))

@@ -180,7 +180,7 @@ def reachable(flow: Flow, start: str | None = None) -> dict[str, str | None]:
 def layers(flow: Flow) -> dict[str, int]:
     """A layer (0 = start) for every step: longest path over the flow with back edges removed.
 
-    Steps the start cannot reach are layered from their own roots, after the reachable ones.
+    Steps the start cannot reach are layered from their own roots (layer 0).
     """
     succ = _intra(flow)
     order = [flow.start] if flow.start in succ else []

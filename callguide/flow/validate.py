@@ -352,7 +352,7 @@ class _Validator:
             problem, out = f"{key} '{sel}' is not a selector (step:, flow:, category:, action:)", None
         if problem:
             self.add(inv.pos, "bad-selector", f"invariant {inv.id}: {problem}")
-        elif out is not None and not out and kind in ("category", "action"):
+        elif out is not None and not out and kind in ("category", "action") and key != "unless":
             self.add(inv.pos, "bad-selector", f"invariant {inv.id}: {key} '{sel}' selects no step", "warning")
         self._cache[cache_key] = out
         return out

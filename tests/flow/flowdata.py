@@ -1,11 +1,9 @@
-"""Shared helpers for the flow-language tests: small valid flows written to tmp_path."""
+"""Small valid flows for the flow-language tests, and a helper to write them."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,10 +112,3 @@ def write(dirpath: Path, name: str, text: str) -> Path:
     p.write_text(textwrap.dedent(text), encoding="utf-8")
     return p
 
-
-@pytest.fixture
-def library_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "flows"
-    write(d, "texas.yaml", TEXAS)
-    write(d, "idea.yaml", IDEA)
-    return d

@@ -1,0 +1,149 @@
+"""Semantic validation and invariants over small libraries written in tmp_path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from callguide.flow.actions import ACTION_SPECS
+from callguide.flow.graph import LibraryGraph
+from callguide.flow.loader import load_library
+from callguide.flow.validate import has_errors, validate_library, validate_paths
+
+from .flowdata import IDEA, TEXAS, write
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def flow(fid: str, steps: str, extra: str = "", start: str = "a") -> str:
+    return (f"schema: callguide/flow@1\nid: {fid}\nversion: \"1\"\npriority: general\ntitle: {{en: T}}\n"
+            f"description: {{en: D}}\nlanguages: [en]\nstart: {start}\n{extra}steps:\n{steps}")
+
+
+def rules(diags):
+    return sorted((d.rule, d.severity) for d in diags)
+
+
+def test_valid_library_is_clean(library_dir):
+    assert validate_paths([library_dir], signposts=False) == []
+
+
+def test_action_registry_matches_the_language_doc():
+    doc = (REPO / "docs/flow-language.md").read_text(encoding="utf-8")
+    section = doc.split("### Actions", 1)[1].split("## The expression language", 1)[0]
+    names = set(re.findall(r"^\| `([a-z_]+)` \|", section, re.M))
+    assert names == set(ACTION_SPECS)
+    for name, spec in ACTION_SPECS.items():
+        assert spec["doc"] and "\n" not in spec["doc"], name
+        assert spec["params"]["type"] == "object" and spec["params"]["additionalProperties"] is False
+
+
+def test_library_graph_links_start_protocol_and_returns(library_dir):
+    lib, _ = load_library([library_dir], signposts=False)
+    g = LibraryGraph(lib)
+    assert g.succ["texas/deeper"] == ["idea/impact"]  # replaces the caller's own successor
+    assert "texas/recorded" in g.succ["idea/long"] and "texas/recorded" in g.succ["idea/short"]
+    assert g.entries == ["texas/thank"]  # idea is only started by texas; texas is an interrupt protocol
+    assert g.intra["texas/deeper"] == ["texas/recorded"]
+
+
+def test_requires_before_across_flows(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "afford.yaml", flow("affordability", """\
+  - {id: a, kind: say, say: {en: Budget}, next: go}
+  - {id: go, kind: action, actions: [{start_protocol: {flow: payment}}], next: done}
+  - {id: done, kind: outcome, outcome: done}
+"""))
+    write(d, "payment.yaml", flow("payment", """\
+  - {id: a, kind: say, category: payment, say: {en: Pay}, next: done}
+  - {id: done, kind: outcome, outcome: paid}
+""", extra='invariants:\n  - {id: pay-after-afford, kind: requires_before, target: "category:payment", via: "flow:affordability"}\n'))
+    assert validate_paths([d], signposts=False) == []
+    # a second way into payment that skips affordability breaks it, with the counter-example path
+    write(d, "shortcut.yaml", flow("shortcut", """\
+  - {id: a, kind: action, actions: [{start_protocol: {flow: payment}}], next: done}
+  - {id: done, kind: outcome, outcome: done}
+"""))
+    (diag,) = validate_paths([d], signposts=False)
+    assert diag.rule == "invariant:requires_before"
+    assert "pay-after-afford" in diag.message and diag.message.endswith("shortcut/a → payment/a")
+
+
+def test_no_path_follows_returns_from_started_flows(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "bruce.yaml", flow("bruce", """\
+  - {id: a, kind: action, actions: [flag_capacity_doubt], next: done}
+  - {id: done, kind: outcome, outcome: doubt}
+"""))
+    write(d, "call.yaml", flow("call", """\
+  - {id: a, kind: action, actions: [{start_protocol: {flow: bruce}}], next: pay}
+  - {id: pay, kind: say, category: payment, say: {en: Pay}, next: done}
+  - {id: done, kind: outcome, outcome: done}
+""", extra='invariants:\n  - {id: no-pay-with-doubt, kind: no_path, from: "action:flag_capacity_doubt", to: "category:payment", unless: "action:clear_capacity_doubt"}\n'))
+    (diag,) = validate_paths([d], signposts=False)
+    assert diag.rule == "invariant:no_path"
+    assert diag.message.endswith("bruce/a → bruce/done → call/pay")
+
+
+def test_consent_gate_is_the_given_branch_only(tmp_path):
+    text = TEXAS.replace('- {to: ask, when: "consent.health_disclosure"}', '- {to: ask, when: "not consent.health_disclosure"}')
+    d = tmp_path / "flows"
+    write(d, "texas.yaml", text)
+    write(d, "idea.yaml", IDEA)
+    diags = validate_paths([d], signposts=False)
+    assert [d.rule for d in diags] == ["invariant:consent_before_special"]
+    assert "texas/thank → texas/ask-consent → texas/ask" in diags[0].message
+
+
+def test_one_action_away_and_suppression(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "texas.yaml", TEXAS.replace("  - {id: declined-end, kind: outcome, outcome: declined}",
+                                         "  - {id: declined-end, kind: outcome, outcome: declined, suppress_interrupts: [disclosure]}"))
+    write(d, "idea.yaml", IDEA)
+    (diag,) = validate_paths([d], signposts=False)
+    assert diag.rule == "invariant:one_action_away"
+    assert "texas-one-away" in diag.message and "texas/declined-end" in diag.message
+
+
+def test_names_from_other_flows_are_defined_and_warnings_are_warnings(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "idea.yaml", IDEA)
+    write(d, "wrap.yaml", flow("wrap", """\
+  - id: a
+    kind: decision
+    transitions:
+      - {to: long, when: "months > 12 and state.hold_active"}
+      - {to: done, when: "months <= 12"}
+  - {id: long, kind: say, say: {en: "{{ account.name }}: {{ months }} months"}, next: done}
+  - {id: lonely, kind: say, say: {en: Nobody}, next: done}
+  - {id: done, kind: outcome, outcome: done}
+"""))
+    diags = validate_paths([d], signposts=False)
+    assert rules(diags) == [("dead-end", "warning"), ("unreachable-step", "warning")]
+    assert not has_errors(diags)
+
+
+def test_unknown_flow_is_not_reported_for_a_flow_that_failed_to_load(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "texas.yaml", TEXAS)
+    write(d, "idea.yaml", IDEA.replace("priority: idea", "priority: whatever"))
+    diags = validate_paths([d], signposts=False)
+    assert [(x.rule, Path(x.file).name) for x in diags] == [("schema", "idea.yaml")]
+
+
+def test_diagnostics_are_sorted_and_merged(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "b.yaml", flow("b", "  - {id: a, kind: say, say: {en: x}, next: nowhere}\n"))
+    write(d, "a.yaml", flow("a", "  - {id: a, kind: say, say: {en: x}}\n"))
+    lib, load_diags = load_library([d], signposts=False)
+    diags = validate_library(lib, load_diags)
+    assert [Path(x.file).name for x in diags] == ["a.yaml", "b.yaml"]
+    assert [x.rule for x in diags] == ["dead-end", "unknown-target"]
+    assert validate_library(lib, diags) == diags  # merging is idempotent
+
+
+def test_validate_paths_reads_signposts(tmp_path, library_dir):
+    sp = write(tmp_path, "signposts.yaml", "countries:\n  UK: {name: United Kingdom}\n")
+    diags = validate_paths([library_dir], signposts=sp)
+    assert {x.rule for x in diags} == {"signposts"}
+    assert all(x.file.endswith("signposts.yaml") for x in diags)

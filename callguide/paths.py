@@ -33,7 +33,9 @@ def flows_dir() -> Path:
 
 
 def signposts_path() -> Path:
-    return resources_dir() / "signposts.yaml"
+    """Emergency, crisis and debt-advice entries per country (`CALLGUIDE_SIGNPOSTS` overrides)."""
+    env = os.environ.get("CALLGUIDE_SIGNPOSTS")
+    return Path(env) if env else resources_dir() / "signposts.yaml"
 
 
 def schema_path() -> Path:

@@ -75,13 +75,21 @@ def main() -> None:
                 journal.append(entry(next(counter)))
             return (time.perf_counter() - t0) / n
 
-        bare_round(20)
-        store_round(20)  # warm up
-        bare_t, store_t = [], []
+        def many_round(n: int) -> float:
+            """append_many of 3 entries (what one Next typically writes), per call."""
+            t0 = time.perf_counter()
+            for _ in range(n):
+                journal.append_many([entry(next(counter)) for _ in range(3)])
+            return (time.perf_counter() - t0) / n
+
+        rounds = {bare_round: [], store_round: [], many_round: []}
+        for fn in rounds:
+            fn(20)  # warm up
         for r in range(args.repeats):
-            order = (bare_round, store_round) if r % 2 == 0 else (store_round, bare_round)
+            order = list(rounds) if r % 2 == 0 else list(reversed(rounds))
             for fn in order:
-                (bare_t if fn is bare_round else store_t).append(fn(args.ops))
+                rounds[fn].append(fn(args.ops))
+        bare_t, store_t, many_t = rounds[bare_round], rounds[store_round], rounds[many_round]
 
         ok = journal.verify()
         journal.close()
@@ -91,6 +99,8 @@ def main() -> None:
               f"{statistics.median(bare_t) * 1e3:7.3f} ms per op")
         print(f"SQLiteJournal.append       : best {min(store_t) * 1e3:7.3f} ms  median "
               f"{statistics.median(store_t) * 1e3:7.3f} ms per op   (chain verifies: {ok.ok}, {ok.checked} entries)")
+        print(f"append_many(3 entries)     : best {min(many_t) * 1e3:7.3f} ms  median "
+              f"{statistics.median(many_t) * 1e3:7.3f} ms per call")
         print(f"ratio append / bare        : best {min(store_t) / min(bare_t):.2f}x  median "
               f"{statistics.median(store_t) / statistics.median(bare_t):.2f}x")
     finally:

@@ -1,7 +1,16 @@
-"""Load the flow library that live calls may run.
+"""Load the flow library that live calls may run: published versions only.
 
-Today: the flows folder, validated; a library with errors is refused. The publishing
-work (issue 5) narrows this to published, immutable versions only.
+`load_for_calls` is the one entry point the agent's window uses. Every flow file in the folder
+must have a live publication whose text is byte-for-byte the file's text; a file edited but not
+published (or never published) is refused with one plain line naming it. The flows are built
+from the publication texts (never from the files), so a call runs exactly what was published;
+the engine snapshots each flow's text by content hash when the call starts, which keeps a call
+pinned to those versions for its whole life (also across a resume).
+
+Fresh machine: when the database holds no publication at all, the flows folder is published
+once as the baseline ("bundled", by "system"), so the bundled flows run out of the box. From
+then on only trainers' publications change what runs.
+Never imports Qt.
 """
 
 from __future__ import annotations
@@ -20,14 +29,70 @@ class LibraryRefused(Exception):
         self.problems = problems or []
 
 
+def _publish_hint(f: Path) -> str:
+    from callguide.flow.yamlsafe import display_path
+
+    return f"publish it in the workbench or `callguide publish {display_path(f)}` before live calls"
+
+
 def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | None = None) -> FlowLibrary:
-    from callguide.flow.loader import load_library
+    from callguide.flow.loader import find_flow_files, load_flow, load_library, load_signposts
     from callguide.flow.validate import validate_library
+    from callguide.library.publish import (
+        PublicationStore,
+        PublishError,
+        load_publication,
+        publish_baseline,
+        read_flow_text,
+        text_hash,
+    )
 
     folder = Path(flows_dir) if flows_dir else paths.flows_dir()
-    lib, diags = load_library([folder])
+    db = Path(db_path) if db_path else paths.default_db_path()
+    files = find_flow_files([folder])
+    if not files:
+        raise LibraryRefused(f"There are no flow files in {folder}; calls cannot start.")
+    try:
+        with PublicationStore.open(db) as store:
+            fresh = store.count() == 0
+        if fresh:
+            lib, diags = load_library([folder])
+            errors = [d for d in validate_library(lib, diags) if d.severity == "error"]
+            if errors:
+                raise LibraryRefused(f"The flows in {folder} have {len(errors)} error(s); calls cannot start until "
+                                     f"a trainer fixes them.", [str(d) for d in errors])
+            publish_baseline(folder, db)
+        lib = FlowLibrary()
+        problems: list[str] = []
+        with PublicationStore.open(db) as store:
+            live = store.live_all()
+            for f in files:
+                try:
+                    text = read_flow_text(f)
+                except PublishError as e:
+                    problems.append(str(e))
+                    continue
+                flow, _ = load_flow(f)
+                pub = live.get(flow.id) if flow is not None else None
+                if pub is None and flow is None:
+                    pub = next((p for p in live.values() if p.file_name == f.name), None)
+                if pub is None:
+                    problems.append(f"{f.name} has never been published; {_publish_hint(f)}")
+                elif pub.content_hash != text_hash(text):
+                    problems.append(f"{f.name} has unpublished changes; {_publish_hint(f)}")
+                else:
+                    lib.flows[pub.flow_id] = load_publication(pub, str(f))
+    except PublishError as e:
+        raise LibraryRefused(str(e)) from None
+    if problems:
+        more = f" (and {len(problems) - 1} more flow(s))" if len(problems) > 1 else ""
+        raise LibraryRefused(problems[0] + more, problems)
+    sp = paths.signposts_path()
+    diags = []
+    if sp.exists():
+        lib.signposts, diags = load_signposts(sp)
     errors = [d for d in validate_library(lib, diags) if d.severity == "error"]
     if errors:
-        raise LibraryRefused(f"The flows in {folder} have {len(errors)} error(s); calls cannot start until a "
+        raise LibraryRefused(f"The published flows have {len(errors)} error(s); calls cannot start until a "
                              f"trainer fixes them.", [str(d) for d in errors])
     return lib

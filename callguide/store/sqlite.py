@@ -97,15 +97,19 @@ def _redact_leaves(value: Any) -> Any:
 def redact_data(type_: str, data: dict[str, Any]) -> dict[str, Any]:
     """Special-category values replaced by "[redacted]": an entry whose data says
     `sensitivity: special` loses its `value` and every value inside its `input` (keys kept), and a
-    `vulnerability` entry (consented special fields only, by contract) loses its field values."""
+    `vulnerability` entry (consented special fields only, by contract) loses its field values and
+    its `category`. Field ids, review dates and consent purposes stay."""
     out = dict(data)
     if out.get("sensitivity") == "special":
         if "value" in out:
             out["value"] = REDACTED
         if "input" in out:
             out["input"] = _redact_leaves(out["input"])
-    if type_ == "vulnerability" and isinstance(out.get("fields"), dict):
-        out["fields"] = {k: REDACTED for k in out["fields"]}
+    if type_ == "vulnerability":
+        if isinstance(out.get("fields"), dict):
+            out["fields"] = {k: REDACTED for k in out["fields"]}
+        if "category" in out:  # a copy of a special field's value
+            out["category"] = REDACTED
     return out
 
 

@@ -141,3 +141,16 @@ def test_account_state_ignores_other_types_and_accounts(journal, make_entry):
                               account_id="A2"))
     assert journal.account_state("A1", TODAY).is_empty()
     assert journal.account_state("A2", TODAY).hold_active
+
+
+def test_withdrawal_with_engine_style_purpose_list(journal, make_entry):
+    """The engine writes `consent` as the sorted list of purposes covering the recorded fields."""
+    journal.append(make_entry("vulnerability", {"fields": {"condition": "x", "needs": "y"}, "review_date": "2026-12-31",
+                                                "consent": ["health_disclosure", "needs_disclosure"]}))
+    journal.append(make_entry("vulnerability", {"fields": {"needs": "z"}, "review_date": "2026-12-31",
+                                                "consent": ["needs_disclosure"]}))
+    journal.append(make_entry("vulnerability", {"fields": {}, "review_date": "2026-12-31", "consent": []}))
+    assert len(journal.account_state("A1", TODAY).vulnerabilities) == 3
+    journal.append(make_entry("consent_withdrawn", {"purpose": "health_disclosure"}))
+    remaining = journal.account_state("A1", TODAY).vulnerabilities
+    assert [v["fields"] for v in remaining] == [{"needs": "z"}, {}]

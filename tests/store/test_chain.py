@@ -188,7 +188,8 @@ def test_export_redacted(journal, make_entry):
     assert out[0]["data"]["value"] == "[redacted]"
     assert out[1]["data"]["value"] == "1200"
     assert out[2]["data"]["fields"] == {"condition": "[redacted]"}
-    assert out[2]["data"]["category"] == "health"
+    assert out[2]["data"]["category"] == "[redacted]"
+    assert out[2]["data"]["review_date"] == "2026-06-01"
     assert out[0]["data"]["input"] == {"answer": {"condition": "[redacted]"}}
     assert "depression" not in json.dumps(out)
     # The journal itself is untouched.

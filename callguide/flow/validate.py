@@ -421,15 +421,14 @@ class _Validator:
             for purpose in purposes:
                 key = ("cbs", purpose)
                 if key not in self._cache:
-                    gates = {node_id(cf, cs) for cf, cs in self.purposes.get(purpose, ())}
-
-                    def gate_edge(a: Node, b: Node, gates=gates, purpose=purpose) -> bool:
-                        if a not in gates:
-                            return False
+                    # A gate is an edge every transition of which needs consent.<purpose> given: the
+                    # given-branch of a consent step, or any later guard on it (consent.<purpose> can only
+                    # be true once a consent step recorded it).
+                    def gate_edge(a: Node, b: Node, purpose=purpose) -> bool:
                         whens = g.edge_whens.get((a, b))
                         if not whens:
                             return False
-                        try:  # a gate only if every transition a -> b needs the consent given
+                        try:
                             return all(w is not None and expr.consent_refs(w).get(purpose, False) for w in whens)
                         except expr.ExprError:
                             return False

@@ -147,3 +147,32 @@ def test_validate_paths_reads_signposts(tmp_path, library_dir):
     diags = validate_paths([library_dir], signposts=sp)
     assert {x.rule for x in diags} == {"signposts"}
     assert all(x.file.endswith("signposts.yaml") for x in diags)
+
+
+def test_a_later_guard_on_given_consent_is_a_gate_too(tmp_path):
+    # idea checks consent.health_disclosure (given earlier in texas) before its own special capture
+    d = tmp_path / "flows"
+    # texas' declined branch now also leads on to idea: only idea's own guard keeps the capture safe
+    write(d, "texas.yaml", TEXAS.replace("- {to: declined}", "- {to: more}").replace("outcome: declined}", "outcome: declined}\n"))
+    write(d, "idea.yaml", flow("idea", """\
+  - id: a
+    kind: decision
+    transitions:
+      - {to: detail, when: "consent.health_disclosure"}
+      - {to: done}
+  - id: detail
+    kind: capture
+    fields:
+      - {id: condition, type: text, label: {en: C}, sensitivity: special, consent: health_disclosure}
+    next: done
+  - {id: done, kind: outcome, outcome: done}
+""", extra="invariants:\n  - {id: consent-first, kind: consent_before_special}\n").replace("languages: [en]", "languages: [en]"))
+    diags = [x for x in validate_paths([d], signposts=False) if x.severity == "error"]
+    # only the covers rule fires (texas' consent covers category and impact, not condition)
+    assert [x.rule for x in diags] == ["consent-required"]
+    write(d, "idea.yaml", (d / "idea.yaml").read_text().replace('when: "consent.health_disclosure"',
+                                                              'when: "consent.health_disclosure == false"'))
+    diags = [x for x in validate_paths([d], signposts=False) if x.severity == "error"]
+    assert sorted(x.rule for x in diags) == ["consent-required", "invariant:consent_before_special"]
+    inv = next(x for x in diags if x.rule.startswith("invariant"))
+    assert inv.message.endswith("texas/ask-consent → texas/more → texas/deeper → idea/a → idea/detail")

@@ -1,0 +1,180 @@
+"""Benchmark: validating a generated library vs parsing the same files with ruamel.yaml alone.
+
+Generates FLOWS flows of STEPS steps (every step kind, 3 languages, conditions, templates, fields,
+actions, start_protocol links between flows, invariants) into a temporary directory, then times,
+best of N in the same run:
+
+  * baseline: read each file and `YAML(typ="rt").load()` it (what any position-keeping loader pays);
+  * `validate_paths()`: safe load + JSON Schema + model + every semantic rule and invariant.
+
+Prints both times and the ratio (target: <= 3x). Usage:
+    python benchmarks/bench_validate.py [--flows 200] [--steps 60] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from callguide.flow.validate import validate_paths
+
+LANGS = ("en", "da", "cs")
+
+
+def _text(s: str, tid: str | None = None) -> str:
+    parts = [f"id: {tid}"] if tid else []
+    parts += [f'{lang}: "{s} ({lang})"' for lang in LANGS]
+    return "{" + ", ".join(parts) + "}"
+
+
+def generate_flow(i: int, n_flows: int, n_steps: int) -> str:
+    fid = f"flow{i:03d}"
+    nxt = f"flow{(i + 1) % n_flows:03d}"
+    out = [
+        "# yaml-language-server: $schema=../resources/schema/flow.schema.json",
+        "schema: callguide/flow@1",
+        f"id: {fid}",
+        'version: "1.0.0"',
+        "priority: general",
+        f"title: {_text('Flow ' + str(i))}",
+        f"description: {_text('Generated flow number ' + str(i))}",
+        "languages: [en, da, cs]",
+        "start: s0",
+        "on_start:",
+        "  - block_collection: {reason: generated}",
+        "interrupts:",
+        f"  - id: int{i:03d}",
+        "    protocol: flow000",
+        f"    label: {_text('Interrupt ' + str(i))}",
+        "invariants:",
+        "  - {id: outcomes, kind: ends_in_outcome}",
+        "  - {id: consent-first, kind: consent_before_special}",
+        "  - {id: one-away, kind: one_action_away, protocol: flow000}",
+        '  - {id: pay-after-check, kind: requires_before, target: "category:payment", via: "action:record_arrangement"}',
+        '  - {id: no-pay-with-doubt, kind: no_path, from: "action:flag_capacity_doubt", to: "category:payment",'
+        ' unless: "action:clear_capacity_doubt"}',
+        "steps:",
+    ]
+    last = n_steps - 1
+    for k in range(n_steps):
+        sid = f"s{k}"
+        to1, to2, to3 = (f"s{min(k + j, last)}" for j in (1, 2, 3))
+        kind = ("say", "ask", "consent", "capture", "decision", "action")[k % 6] if k < last - 1 else "outcome"
+        out.append(f"  - id: {sid}")
+        out.append(f"    kind: {kind}")
+        if kind == "outcome":
+            out.append(f"    outcome: done_{k}")
+            out.append("    actions: [{set_outcome: {code: finished}}]")
+            continue
+        out.append(f"    say: {_text('Say {{ account.name }} at step ' + str(k))}")
+        out.append(f"    guidance: {_text('Guidance for step ' + str(k))}")
+        if kind == "say":
+            out.append(f"    next: {to1}")
+        elif kind == "ask":
+            out.append("    transitions:")
+            out.append(f"      - {{id: yes, label: {_text('Yes')}, to: {to1}}}")
+            out.append(f"      - {{id: no, label: {_text('No')}, to: {to1}, when: \"account.balance > 0\"}}")
+        elif kind == "consent":
+            out.append("    consent:")
+            out.append(f"      purpose: p{k}")
+            out.append(f"      wording: {_text('May I note that?')}")
+            out.append(f"      covers: [f{i}_{k + 1}]")
+            out.append("    transitions:")
+            out.append(f"      - {{to: {to1}, when: \"consent.p{k}\"}}")
+            out.append(f"      - {{to: {to3}}}")
+        elif kind == "capture":
+            out.append("    fields:")
+            out.append(f"      - id: f{i}_{k}")
+            out.append("        type: choice")
+            out.append(f"        label: {_text('Category')}")
+            out.append("        sensitivity: special")
+            out.append(f"        consent: p{k - 1}")
+            out.append("        choices:")
+            out.append(f"          - {{value: health, label: {_text('Health')}}}")
+            out.append(f"          - {{value: life_event, label: {_text('Life event')}}}")
+            out.append(f"      - {{id: g{i}_{k}, type: money, label: {_text('Amount')}, min: 0, max: 100000,"
+                       f" visible_when: \"f{i}_{k} == 'health'\"}}")
+            out.append(f"    next: {to1}")
+        elif kind == "decision":
+            out.append("    transitions:")
+            out.append(f"      - {{to: {to2}, when: \"g{i}_{k - 1} and state.hold_active\"}}")
+            out.append(f"      - {{to: {to1}}}")
+        elif kind == "action":
+            if k % 12 == 5:
+                out.append("    category: payment")
+                out.append("    actions:")
+                out.append(f"      - record_arrangement: {{fields: [g{i}_{k - 2}]}}")
+            elif k == 11 and i + 1 < n_flows:
+                out.append("    actions:")
+                out.append(f"      - start_protocol: {{flow: {nxt}}}")
+            elif k % 12 == 11:
+                out.append("    actions: [flag_capacity_doubt, {clear_capacity_doubt: {reason: supports worked}}]")
+            else:
+                out.append("    actions:")
+                out.append("      - refer_care_team: {reason: \"step {{ call.agent }}\"}")
+                out.append("      - schedule_callback: {in_days: 7}")
+            out.append(f"    next: {to1}")
+    return "\n".join(out) + "\n"
+
+
+def generate(dirpath: Path, n_flows: int, n_steps: int) -> list[Path]:
+    files = []
+    for i in range(n_flows):
+        p = dirpath / f"flow{i:03d}.yaml"
+        p.write_text(generate_flow(i, n_flows, n_steps), encoding="utf-8")
+        files.append(p)
+    return files
+
+
+def best_of(n: int, fn) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--flows", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--target", type=float, default=3.0)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp) / "flows"
+        d.mkdir()
+        files = generate(d, args.flows, args.steps)
+        size = sum(p.stat().st_size for p in files)
+
+        def ruamel_only():
+            yaml = YAML(typ="rt")
+            return [yaml.load(p.read_bytes().decode("utf-8")) for p in files]
+
+        def validate():
+            return validate_paths([d], signposts=False)
+
+        validate()  # warm caches (schema compile, imports) once, as a long-running workbench would be
+        t_base, _ = best_of(args.repeat, ruamel_only)
+        t_val, diags = best_of(args.repeat, validate)
+        errors = [x for x in diags if x.severity == "error"]
+        ratio = t_val / t_base
+        print(f"library: {args.flows} flows x {args.steps} steps, {size / 1e6:.1f} MB, {len(diags)} diagnostics "
+              f"({len(errors)} errors)")
+        for x in diags[:5]:
+            print("  ", x)
+        print(f"ruamel rt load only : {t_base:8.3f} s  (best of {args.repeat})")
+        print(f"validate_paths      : {t_val:8.3f} s  (best of {args.repeat})")
+        print(f"ratio               : {ratio:8.2f}x  (target <= {args.target}x) "
+              f"{'OK' if ratio <= args.target else 'OVER TARGET'}")
+        return 0 if ratio <= args.target else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -210,7 +210,7 @@ def parse_text(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
     tabs = _check_tabs(text, file)
     if tabs:
         return None, tabs
-    yaml = YAML(typ="rt", pure=True)
+    yaml = YAML(typ="safe", pure=True)  # composes only (no constructor runs); keeps marks, skips comment gathering
     try:
         node = yaml.compose(text)
     except MarkedYAMLError as e:

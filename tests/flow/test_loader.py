@@ -258,3 +258,10 @@ def test_signposts_unreadable(tmp_path):
     assert data == {} and diags[0].rule == "io"
     data, diags = load_signposts(write(tmp_path, "s.yaml", "- just a list\n"))
     assert data == {} and diags[0].rule == "signposts"
+
+
+def test_yaml_12_scalars_yes_no_stay_strings():
+    text = TEXAS.replace("{id: idea, label:", "{id: yes, label:").replace("{id: done, label:", "{id: no, label:")
+    flow, diags = load_flow_text(text, "t.yaml")
+    assert diags == []
+    assert [t.id for t in flow.step("more").transitions] == ["yes", "no"]

@@ -1,0 +1,116 @@
+"""What the journal knows about the account from earlier calls, for the agent to read
+before saying hello: holds, capacity doubts, open vulnerability records with review
+dates, adjustments, third parties, consents, callbacks and the last outcome.
+
+`history_items(state)` turns the derived `AccountState` into translated (kind, line)
+pairs; `AccountBanner` paints them. Read-only; never writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from callguide.qt.i18n import has, tr
+from callguide.store.base import AccountState
+
+URGENT = {"hold", "capacity", "vulnerability", "disclosure"}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return tr("field.yes") if v else tr("field.no")
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v)
+    s = str(v)
+    return tr(f"value.{s}") if has(f"value.{s}") else s.replace("_", " ")
+
+
+def _name(k: str) -> str:
+    return tr(f"name.{k}") if has(f"name.{k}") else k.replace("_", " ")
+
+
+def history_items(st: AccountState) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for h in st.holds:
+        line = tr("hist.hold", until=h.get("until", "?"))
+        if h.get("reason"):
+            line += f" ({_value(h['reason'])})"
+        out.append(("hold", line))
+    for _flag in st.capacity_flags:
+        out.append(("capacity", tr("hist.capacity")))
+    for v in st.vulnerabilities:
+        cat = v.get("category")
+        what = _value(cat) if cat else tr("hist.recorded")
+        out.append(("vulnerability", tr("hist.vulnerability", what=what, review=v.get("review_date", "?"))))
+    for d in st.disclosures:
+        out.append(("disclosure", tr("hist.disclosure", review=d.get("review_date", "?"))))
+    for k, v in st.adjustments.items():
+        out.append(("adjustment", tr("hist.adjustment", name=_name(k), value=_value(v))))
+    for t in st.third_parties:
+        fields = t.get("fields") or {}
+        out.append(("third_party", tr("hist.third_party",
+                                      who=", ".join(f"{_name(k)}: {_value(v)}" for k, v in fields.items()))))
+    for purpose, c in st.consents.items():
+        out.append(("consent", tr("hist.consent", purpose=_name(purpose), decision=_value(c.get("decision")))))
+    for c in st.callbacks:
+        out.append(("callback", tr("hist.callback", due=c.get("due", "?"))))
+    if st.last_outcome:
+        code = st.last_outcome.get("code") or st.last_outcome.get("outcome") or "?"
+        out.append(("outcome", tr("hist.outcome", code=_value(code), date=str(st.last_outcome.get("ts", ""))[:10])))
+    return out
+
+
+class AccountBanner(QFrame):
+    """The account's history, most urgent first. `compact=True` for the side column."""
+
+    def __init__(self, state: AccountState, compact: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.compact = compact
+        self.setObjectName("bannerCompact" if compact else "banner")
+        self._layout = QVBoxLayout(self)
+        m = 14 if compact else 24
+        self._layout.setContentsMargins(m, m - 4, m, m)
+        self._layout.setSpacing(6 if compact else 10)
+        self.retranslate()
+
+    def lines(self) -> list[tuple[str, str]]:
+        return history_items(self.state)
+
+    def retranslate(self) -> None:
+        while self._layout.count():
+            w = self._layout.takeAt(0).widget()
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        title = QLabel(tr("banner.title_compact" if self.compact else "banner.title",
+                          calls=self.state.calls))
+        title.setObjectName("sectionTitle" if self.compact else "bannerTitle")
+        title.setWordWrap(True)
+        self._layout.addWidget(title)
+        items = self.lines()
+        if not items:
+            empty = QLabel(tr("banner.empty"))
+            empty.setObjectName("muted")
+            empty.setWordWrap(True)
+            self._layout.addWidget(empty)
+        for kind, line in items:
+            row = QWidget()
+            rl = QHBoxLayout(row)
+            rl.setContentsMargins(0, 0, 0, 0)
+            rl.setSpacing(10)
+            tag = QLabel(tr(f"kind.{kind}"))
+            tag.setObjectName("tagUrgent" if kind in URGENT else "tag")
+            tag.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            tag.setFixedWidth(96 if self.compact else 128)
+            text = QLabel(line)
+            text.setObjectName("bannerLineSmall" if self.compact else "bannerLine")
+            text.setWordWrap(True)
+            text.setTextFormat(Qt.TextFormat.PlainText)
+            text.setAccessibleName(f"{tr(f'kind.{kind}')}: {line}")
+            rl.addWidget(tag, 0, Qt.AlignmentFlag.AlignTop)
+            rl.addWidget(text, 1)
+            self._layout.addWidget(row)

@@ -1,0 +1,70 @@
+"""`SessionBridge`: the one place where a `CallSession`'s events become Qt signals
+(the Plover pattern: the engine exposes hooks, one small adapter maps them to Signals).
+
+Widgets take a bridge, listen to its signals and call the session through `run()`,
+which turns the core's one-line errors (EngineError, StoreError) into the `failed`
+signal instead of a traceback. The bridge owns no call state of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from callguide.engine.session import CallSession, EngineError, Result
+from callguide.store.base import StoreError
+
+
+class SessionBridge(QObject):
+    """Re-emits a session's events as past-tense Qt signals."""
+
+    changed = Signal(str)               # an operation finished (op name); repaint from session.view()
+    step_entered = Signal(str, str)     # flow id, step id
+    blocked = Signal(object)            # {"action", "rule", "reason"}
+    entries_written = Signal(int)       # how many entries the last flush made durable
+    stack_changed = Signal(object)      # [flow ids], bottom first
+    consent_recorded = Signal(str, str)  # purpose, decision
+    call_ended = Signal(str)            # outcome code ("" when none)
+    refused = Signal(object)            # a Result with ok=False from an operation the agent asked for
+    failed = Signal(str)                # a one-line error from the core (journal or engine)
+
+    def __init__(self, session: CallSession, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self._unsubscribe = session.subscribe(self._on_event)
+
+    def detach(self) -> None:
+        self._unsubscribe()
+
+    # ------------------------------------------------------------------ engine -> Qt
+
+    def _on_event(self, event: str, payload: dict[str, Any]) -> None:
+        if event == "changed":
+            self.changed.emit(str(payload.get("op", "")))
+        elif event == "step_entered":
+            self.step_entered.emit(str(payload.get("flow", "")), str(payload.get("step", "")))
+        elif event == "blocked":
+            self.blocked.emit(dict(payload))
+        elif event == "entries_written":
+            self.entries_written.emit(len(payload.get("entries", ())))
+        elif event == "stack_changed":
+            self.stack_changed.emit(list(payload.get("stack", ())))
+        elif event == "consent_recorded":
+            self.consent_recorded.emit(str(payload.get("purpose", "")), str(payload.get("decision", "")))
+        elif event == "call_ended":
+            self.call_ended.emit(str(payload.get("outcome") or ""))
+
+    # ------------------------------------------------------------------ Qt -> engine
+
+    def run(self, op: str, *args: Any, **kwargs: Any) -> Result | None:
+        """Call `session.<op>(...)`. Returns its Result; None when the core failed (then `failed`
+        has been emitted with the one-line message). A refusal is also emitted as `refused`."""
+        try:
+            result = getattr(self.session, op)(*args, **kwargs)
+        except (EngineError, StoreError) as e:
+            self.failed.emit(str(e))
+            return None
+        if isinstance(result, Result) and not result.ok and op != "answer":
+            self.refused.emit(result)
+        return result

@@ -1,0 +1,156 @@
+"""The always-visible bar: disclosure quick-starts (the library's interrupts, each with
+its hotkey) and the escalations (customer care team, supervisor, emergency with the
+account country's number). A disabled button always shows its reason under it.
+
+Interrupts come from `view.interrupts`; escalations call `session.action(...)` through
+the bridge. No call state lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from callguide.qt.bridge import SessionBridge
+from callguide.qt.i18n import engine_text, tr
+
+ESCALATIONS = (
+    ("care_team", "refer_care_team", "F6"),
+    ("supervisor", "alert_supervisor", "F7"),
+    ("emergency", "emergency", "F8"),
+)
+
+
+class _Cell(QWidget):
+    def __init__(self, object_name: str):
+        super().__init__()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(3)
+        self.button = QPushButton()
+        self.button.setObjectName(object_name)
+        self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.reason = QLabel()
+        self.reason.setObjectName("barReason")
+        self.reason.setWordWrap(True)
+        self.reason.setMaximumWidth(220)
+        self.reason.hide()
+        lay.addWidget(self.button)
+        lay.addWidget(self.reason)
+        lay.addStretch(1)
+
+    def set_reason(self, text: str | None) -> None:
+        self.reason.setText(text or "")
+        self.reason.setVisible(bool(text))
+
+
+class CallBar(QFrame):
+    """Quick-starts and escalations. Emits `escalated(kind)` after an escalation was recorded."""
+
+    escalated = Signal(str)
+
+    def __init__(self, bridge: SessionBridge, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("callBar")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(20, 10, 20, 10)
+        row.setSpacing(10)
+        self.interrupt_title = QLabel()
+        self.interrupt_title.setObjectName("barTitle")
+        row.addWidget(self.interrupt_title, 0, Qt.AlignmentFlag.AlignTop)
+        self.interrupt_cells: dict[str, _Cell] = {}
+        self._shortcuts: list[QShortcut] = []
+        view = bridge.session.view()
+        esc_keys = {key: kind for kind, _a, key in ESCALATIONS}
+        # a flow's interrupt on an escalation key (the guided care-team referral on F6) is started by
+        # that escalation button instead of getting a second button of its own
+        self.absorbed: dict[str, str] = {}
+        for iv in view.interrupts:
+            if iv.hotkey in esc_keys:
+                self.absorbed[esc_keys[iv.hotkey]] = iv.id
+        for iv in sorted(view.interrupts, key=lambda i: (i.hotkey or "F99").rjust(4)):
+            if iv.id in self.absorbed.values():
+                continue
+            cell = _Cell("interruptButton")
+            cell.button.clicked.connect(lambda _=False, p=iv.protocol: self._on_interrupt(p))
+            self.interrupt_cells[iv.id] = cell
+            row.addWidget(cell, 1)
+            if iv.hotkey:
+                self._bind(iv.hotkey, cell.button)
+        sep = QFrame()
+        sep.setObjectName("barSeparator")
+        sep.setFrameShape(QFrame.Shape.VLine)
+        row.addWidget(sep)
+        self.escalate_title = QLabel()
+        self.escalate_title.setObjectName("barTitle")
+        row.addWidget(self.escalate_title, 0, Qt.AlignmentFlag.AlignTop)
+        self.escalation_cells: dict[str, _Cell] = {}
+        for kind, action, key in ESCALATIONS:
+            cell = _Cell("emergencyButton" if kind == "emergency" else "escalationButton")
+            cell.button.clicked.connect(lambda _=False, k=kind, a=action: self._on_escalate(k, a))
+            self.escalation_cells[kind] = cell
+            row.addWidget(cell, 1)
+            self._bind(key, cell.button)
+        bridge.changed.connect(self.refresh)
+        self.refresh()
+
+    def _bind(self, key: str, button: QPushButton) -> None:
+        sc = QShortcut(QKeySequence(key), self)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(lambda b=button: b.isEnabled() and b.click())
+        self._shortcuts.append(sc)
+
+    def emergency_number(self) -> str:
+        em = self.bridge.session.signposts().get("emergency") or {}
+        return str(em.get("phone") or "")
+
+    def refresh(self, _op: Any = None) -> None:
+        view = self.bridge.session.view()
+        self.interrupt_title.setText(tr("bar.disclosures"))
+        self.escalate_title.setText(tr("bar.escalate"))
+        for iv in view.interrupts:
+            cell = self.interrupt_cells.get(iv.id)
+            if cell is None:
+                continue
+            text = iv.label + (f"    {iv.hotkey}" if iv.hotkey else "")
+            cell.button.setText(text)
+            cell.button.setAccessibleName(tr("bar.start_a11y", label=iv.label))
+            cell.button.setEnabled(iv.enabled)
+            reason = None
+            if not iv.enabled:
+                reason = engine_text(iv.rule, iv.reason) if iv.reason else tr("bar.not_now")
+            cell.set_reason(reason)
+        ended = view.ended
+        by_id = {iv.id: iv for iv in view.interrupts}
+        for kind, _action, key in ESCALATIONS:
+            cell = self.escalation_cells[kind]
+            iv = by_id.get(self.absorbed.get(kind, ""))
+            label = tr(f"bar.{kind}")
+            if kind == "emergency":
+                num = self.emergency_number()
+                label = tr("bar.emergency_number", number=num) if num else tr("bar.emergency")
+            cell.button.setText(f"{label}    {key}")
+            cell.button.setAccessibleName(label)
+            cell.button.setEnabled(not ended)
+            reason = tr("bar.call_ended") if ended else None
+            if iv is not None and not iv.enabled and iv.rule == "already-running":
+                cell.button.setEnabled(False)
+                reason = engine_text(iv.rule, iv.reason)
+            cell.set_reason(reason)
+
+    def _on_interrupt(self, protocol: str) -> None:
+        self.bridge.run("interrupt", protocol)
+
+    def _on_escalate(self, kind: str, action: str) -> None:
+        view = self.bridge.session.view()
+        iv = next((i for i in view.interrupts if i.id == self.absorbed.get(kind)), None)
+        if iv is not None and iv.enabled:
+            self.bridge.run("interrupt", iv.protocol)  # the guided referral records it at its end
+            return
+        res = self.bridge.run("action", action, reason="agent escalation bar")
+        if res is not None and res.ok:
+            self.escalated.emit(kind)

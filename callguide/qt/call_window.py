@@ -1,0 +1,340 @@
+"""`CallWindow`: the agent's live-call window.
+
+Header (customer, account, balance, call timer, language, large text, wrap up), a page
+stack (the account banner before hello, the call itself: step panel + side column,
+the wrap-up), the always-visible call bar, and a one-line error strip. It takes a
+running `CallSession`, wraps it in a `SessionBridge`, and holds no call state itself.
+Errors from the core are one line in the error strip, never a traceback; nothing
+already journalled is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from callguide.engine.session import CallSession
+from callguide.qt import i18n, style
+from callguide.qt.banner import AccountBanner
+from callguide.qt.bridge import SessionBridge
+from callguide.qt.call_bar import CallBar
+from callguide.qt.i18n import tr
+from callguide.qt.side_panel import SidePanel
+from callguide.qt.step_panel import StepPanel
+from callguide.qt.wrap_up import WrapUpPanel
+
+PAGE_BANNER, PAGE_CALL, PAGE_WRAP = 0, 1, 2
+LANG_NAMES = {"en": "English", "da": "Dansk", "cs": "Čeština"}
+
+
+class CallWindow(QMainWindow):
+    """One call. `CallWindow(session, large_text=False, resumed=False)`."""
+
+    call_closed = Signal()
+
+    def __init__(self, session: CallSession, *, large_text: bool = False, resumed: bool = False,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.resumed = resumed
+        self.bridge = SessionBridge(session, self)
+        i18n.set_language(session.lang if session.lang in i18n.LANGS else "en")
+        self.setObjectName("callWindow")
+        self.setWindowIcon(QIcon(str(style.icon_path())))
+        self.resize(1280, 860)
+        self.setMinimumSize(960, 640)
+
+        central = QWidget()
+        central.setObjectName("central")
+        root = QVBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        self.setCentralWidget(central)
+
+        # ---------------------------------------------------------------- header
+        header = QFrame()
+        header.setObjectName("header")
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(20, 10, 20, 10)
+        hl.setSpacing(14)
+        self.customer = QLabel()
+        self.customer.setObjectName("customerName")
+        self.account_line = QLabel()
+        self.account_line.setObjectName("accountLine")
+        who = QVBoxLayout()
+        who.setSpacing(0)
+        who.addWidget(self.customer)
+        who.addWidget(self.account_line)
+        hl.addLayout(who, 1)
+        self.state_chip = QLabel()
+        self.state_chip.setObjectName("stateChip")
+        hl.addWidget(self.state_chip)
+        self.timer_label = QLabel("00:00")
+        self.timer_label.setObjectName("timer")
+        hl.addWidget(self.timer_label)
+        self.lang_combo = QComboBox()
+        self.lang_combo.setObjectName("langCombo")
+        for code in i18n.LANGS:
+            self.lang_combo.addItem(LANG_NAMES[code], code)
+        self.lang_combo.setCurrentIndex(i18n.LANGS.index(i18n.language()))
+        self.lang_combo.activated.connect(lambda i: self.set_language(self.lang_combo.itemData(i)))
+        hl.addWidget(self.lang_combo)
+        self.large_check = QCheckBox()
+        self.large_check.setObjectName("largeCheck")
+        self.large_check.setChecked(large_text)
+        self.large_check.toggled.connect(self.set_large_text)
+        hl.addWidget(self.large_check)
+        self.wrap_button = QPushButton()
+        self.wrap_button.setObjectName("quietButton")
+        self.wrap_button.clicked.connect(self.show_wrap_up)
+        hl.addWidget(self.wrap_button)
+        root.addWidget(header)
+
+        self.error_strip = QLabel()
+        self.error_strip.setObjectName("errorStrip")
+        self.error_strip.setWordWrap(True)
+        self.error_strip.setAccessibleName("Error")
+        self.error_strip.hide()
+        root.addWidget(self.error_strip)
+        self.info_strip = QLabel()
+        self.info_strip.setObjectName("infoStrip")
+        self.info_strip.setWordWrap(True)
+        self.info_strip.hide()
+        root.addWidget(self.info_strip)
+
+        # ---------------------------------------------------------------- pages
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        banner_page = QWidget()
+        banner_page.setObjectName("stepInner")
+        bl = QVBoxLayout(banner_page)
+        bl.setContentsMargins(48, 32, 48, 32)
+        bl.setSpacing(18)
+        self.banner_heading = QLabel()
+        self.banner_heading.setObjectName("pageTitle")
+        bl.addWidget(self.banner_heading)
+        self.banner = AccountBanner(session.history)
+        bl.addWidget(self.banner)
+        self.begin_button = QPushButton()
+        self.begin_button.setObjectName("nextButton")
+        self.begin_button.clicked.connect(self.begin_call)
+        bl.addWidget(self.begin_button, 0, Qt.AlignmentFlag.AlignLeft)
+        bl.addStretch(1)
+        self.pages.addWidget(banner_page)
+
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setObjectName("callSplit")
+        self.step_panel = StepPanel(self.bridge)
+        self.side = SidePanel(self.bridge)
+        self.split.addWidget(self.step_panel)
+        self.split.addWidget(self.side)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([900, 340])
+        self.split.setChildrenCollapsible(False)
+        self.pages.addWidget(self.split)
+
+        self.wrap_panel = WrapUpPanel(self.bridge)
+        self.wrap_panel.back_to_call.clicked.connect(lambda: self.pages.setCurrentIndex(PAGE_CALL))
+        self.wrap_panel.closed.connect(self._on_closed)
+        self.wrap_panel.done_button.clicked.connect(self.close)
+        self.pages.addWidget(self.wrap_panel)
+        root.addWidget(self.pages, 1)
+
+        self.call_bar = CallBar(self.bridge)
+        self.call_bar.escalated.connect(self._on_escalated)
+        root.addWidget(self.call_bar)
+
+        self.status = QLabel()
+        self.status.setObjectName("statusLine")
+        self.statusBar().addWidget(self.status, 1)
+
+        # ---------------------------------------------------------------- wiring
+        self.bridge.changed.connect(self._on_changed)
+        self.bridge.failed.connect(self.show_error)
+        self.bridge.entries_written.connect(self._on_written)
+        self._shortcuts = []
+        for key, fn in (("Ctrl+Shift+W", self.show_wrap_up), ("Ctrl+L", self._cycle_language),
+                        ("Ctrl+Shift+L", lambda: self.large_check.toggle())):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.activated.connect(fn)
+            self._shortcuts.append(sc)
+        sc = QShortcut(QKeySequence("Return"), banner_page)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        sc.activated.connect(self.begin_call)
+        self._shortcuts.append(sc)
+
+        self._t0 = time.monotonic()
+        self._started = self._call_start()
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+        style.apply(large_text)
+        if resumed:
+            self.pages.setCurrentIndex(PAGE_CALL)
+            self.show_info(tr("win.resumed"))
+        else:
+            self.pages.setCurrentIndex(PAGE_BANNER)
+        self.retranslate()
+        self._route()
+
+    # ------------------------------------------------------------------ public
+
+    def begin_call(self) -> None:
+        if self.pages.currentIndex() == PAGE_BANNER:
+            self.pages.setCurrentIndex(PAGE_CALL)
+            self.step_panel.refresh()
+            self._focus_step()
+
+    def show_wrap_up(self) -> None:
+        self.wrap_panel.refresh()
+        self.pages.setCurrentIndex(PAGE_WRAP)
+        self.wrap_panel.confirm.setFocus()
+
+    def set_language(self, lang: str) -> None:
+        if lang not in i18n.LANGS:
+            return
+        if not self.session.ended and lang != self.session.lang:
+            self.bridge.run("set_lang", lang)
+        i18n.set_language(lang)
+        self.lang_combo.setCurrentIndex(i18n.LANGS.index(lang))
+        self.retranslate()
+
+    def set_large_text(self, on: bool) -> None:
+        style.apply(on)
+        if self.large_check.isChecked() != on:
+            self.large_check.setChecked(on)
+
+    def show_error(self, message: str) -> None:
+        self.error_strip.setText(tr("win.error_prefix") + " " + message)
+        self.error_strip.show()
+
+    def show_info(self, message: str) -> None:
+        self.info_strip.setText(message)
+        self.info_strip.setVisible(bool(message))
+
+    def retranslate(self) -> None:
+        s = self.session
+        a = s.account
+        self.setWindowTitle(tr("win.title", name=a.name or a.id))
+        self.customer.setText(a.name or a.id)
+        self.account_line.setText(tr("win.account_line", id=a.id, country=tr(f"country.{a.country}"),
+                                     balance=f"{a.balance} {a.currency or ''}".strip()))
+        self.lang_combo.setAccessibleName(tr("win.language"))
+        self.lang_combo.setToolTip(tr("win.language") + "  (Ctrl+L)")
+        self.large_check.setText(tr("win.large_text"))
+        self.large_check.setAccessibleName(tr("win.large_text"))
+        self.wrap_button.setText(tr("win.wrap_up") + "    Ctrl+Shift+W")
+        self.wrap_button.setAccessibleName(tr("win.wrap_up"))
+        self.timer_label.setAccessibleName(tr("win.timer"))
+        self.banner_heading.setText(tr("banner.heading", name=a.name or a.id))
+        self.banner.retranslate()
+        self.begin_button.setText(tr("banner.begin") + "    \u21b5")
+        self.begin_button.setAccessibleName(tr("banner.begin"))
+        self.step_panel.retranslate()
+        self.side.retranslate()
+        self.call_bar.refresh()
+        self.wrap_panel.refresh()
+        if self.info_strip.isVisible() and self.resumed:
+            self.show_info(tr("win.resumed"))
+        self._update_state_chip()
+        self._tick()
+
+    # ------------------------------------------------------------------ reacting
+
+    def _on_changed(self, op: str) -> None:
+        self.error_strip.hide()
+        if op not in ("note", "flag", "lang") and self.pages.currentIndex() == PAGE_BANNER:
+            self.pages.setCurrentIndex(PAGE_CALL)
+        self._update_state_chip()
+        self._route()
+
+    def _route(self) -> None:
+        s = self.session
+        if s.ended or (not s.stack and self.pages.currentIndex() != PAGE_BANNER):
+            self.wrap_panel.refresh()
+            if self.pages.currentIndex() != PAGE_WRAP:
+                self.pages.setCurrentIndex(PAGE_WRAP)
+                self.wrap_panel.confirm.setFocus()
+        elif self.pages.currentIndex() == PAGE_WRAP:
+            self.wrap_panel.refresh()
+
+    def _on_written(self, n: int) -> None:
+        self.status.setText(tr("win.saved", n=len(self.session.records),
+                               time=dt.datetime.now().strftime("%H:%M:%S")))
+
+    def _on_escalated(self, kind: str) -> None:
+        if kind == "emergency":
+            self.show_info(tr("win.emergency_info", number=self.call_bar.emergency_number() or "?"))
+        else:
+            self.show_info(tr(f"win.escalated_{kind}"))
+
+    def _on_closed(self) -> None:
+        self._timer.stop()
+        self.call_bar.refresh()
+        self.show_info(tr("win.closed"))
+        self.call_closed.emit()
+
+    def _update_state_chip(self) -> None:
+        st = self.session.state
+        if st.crisis:
+            text, name = tr("chip.crisis"), "stateChipRed"
+        elif st.capacity_doubt:
+            text, name = tr("chip.capacity"), "stateChipRed"
+        elif st.hold_active:
+            text, name = tr("chip.hold", until=st.hold_until or "?"), "stateChipAmber"
+        else:
+            text, name = "", "stateChip"
+        self.state_chip.setText(text)
+        self.state_chip.setVisible(bool(text))
+        self.state_chip.setObjectName(name)
+        self.state_chip.style().unpolish(self.state_chip)
+        self.state_chip.style().polish(self.state_chip)
+
+    def _call_start(self) -> float:
+        if self.resumed and self.session.records:
+            try:
+                ts = dt.datetime.fromisoformat(self.session.records[0]["ts"])
+                return time.monotonic() - max(0.0, (dt.datetime.now(dt.UTC) - ts).total_seconds())
+            except (ValueError, TypeError, KeyError):
+                pass
+        return self._t0
+
+    def _tick(self) -> None:
+        secs = int(time.monotonic() - self._started)
+        h, rem = divmod(secs, 3600)
+        m, s = divmod(rem, 60)
+        self.timer_label.setText(f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}")
+
+    def _cycle_language(self) -> None:
+        i = (i18n.LANGS.index(i18n.language()) + 1) % len(i18n.LANGS)
+        self.set_language(i18n.LANGS[i])
+
+    def _focus_step(self) -> None:
+        cands = self.step_panel._focus_candidates()
+        if cands:
+            cands[0].setFocus()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        self._timer.stop()
+        self.bridge.detach()
+        super().closeEvent(event)

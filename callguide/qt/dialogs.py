@@ -1,0 +1,161 @@
+"""The two questions asked before a call: which account (`StartDialog`, skipped for a
+screen-pop from the dialer) and, when the app was killed mid-call, whether to resume
+that call exactly or leave it (`ResumeDialog`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from callguide.qt import i18n
+from callguide.qt.i18n import tr
+from callguide.store.base import CallSummary
+
+COUNTRIES = ("UK", "DK", "CZ")
+COUNTRY_LANG = {"UK": "en", "DK": "da", "CZ": "cs"}
+
+
+class StartDialog(QDialog):
+    """Account id, customer name, country, language, balance. `values()` after accept."""
+
+    def __init__(self, defaults: dict[str, Any] | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        d = defaults or {}
+        self.setObjectName("startDialog")
+        self.setWindowTitle(tr("start.title"))
+        self.setMinimumWidth(460)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(24, 20, 24, 20)
+        col.setSpacing(14)
+        title = QLabel(tr("start.heading"))
+        title.setObjectName("dialogTitle")
+        col.addWidget(title)
+        form = QFormLayout()
+        form.setSpacing(10)
+        self.account = QLineEdit(d.get("account_id") or "")
+        self.name = QLineEdit(d.get("name") or "")
+        self.country = QComboBox()
+        for c in COUNTRIES:
+            self.country.addItem(tr(f"country.{c}"), c)
+        if d.get("country"):
+            self.country.setCurrentIndex(max(self.country.findData(str(d["country"]).upper()), 0))
+        self.lang = QComboBox()
+        for code in i18n.LANGS:
+            self.lang.addItem(tr(f"lang.{code}"), code)
+        self.lang.setCurrentIndex(i18n.LANGS.index(d.get("lang") or COUNTRY_LANG[self.country.currentData()]))
+        self.country.currentIndexChanged.connect(
+            lambda _i: self.lang.setCurrentIndex(i18n.LANGS.index(COUNTRY_LANG[self.country.currentData()])))
+        self.balance = QLineEdit(str(d.get("balance") or ""))
+        self.balance.setPlaceholderText("0.00")
+        for key, w in (("start.account", self.account), ("start.name", self.name), ("start.country", self.country),
+                       ("start.lang", self.lang), ("start.balance", self.balance)):
+            w.setAccessibleName(tr(key))
+            form.addRow(tr(key), w)
+        col.addLayout(form)
+        self.error = QLabel()
+        self.error.setObjectName("fieldError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        col.addWidget(self.error)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.cancel_button = QPushButton(tr("start.cancel"))
+        self.cancel_button.setAccessibleName(tr("start.cancel"))
+        self.cancel_button.clicked.connect(self.reject)
+        self.ok_button = QPushButton(tr("start.ok"))
+        self.ok_button.setObjectName("nextButton")
+        self.ok_button.setAccessibleName(tr("start.ok"))
+        self.ok_button.setDefault(True)
+        self.ok_button.clicked.connect(self._on_ok)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.ok_button)
+        col.addLayout(row)
+
+    def _on_ok(self) -> None:
+        problem = None
+        if not self.account.text().strip():
+            problem = tr("start.need_account")
+        else:
+            try:
+                Decimal((self.balance.text().strip() or "0").replace(",", "."))
+            except InvalidOperation:
+                problem = tr("msg.enter_amount")
+        if problem:
+            self.error.setText(problem)
+            self.error.show()
+            return
+        self.accept()
+
+    def values(self) -> dict[str, Any]:
+        return {"account_id": self.account.text().strip(), "name": self.name.text().strip(),
+                "country": self.country.currentData(), "lang": self.lang.currentData(),
+                "balance": (self.balance.text().strip() or "0").replace(",", ".")}
+
+
+class ResumeDialog(QDialog):
+    """Calls left open by a crash: resume one exactly, or leave them (they stay in the journal)."""
+
+    def __init__(self, calls: list[CallSummary], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.calls = calls
+        self.chosen: str | None = None
+        self.setObjectName("resumeDialog")
+        self.setWindowTitle(tr("resume.title"))
+        self.setMinimumWidth(540)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(24, 20, 24, 20)
+        col.setSpacing(12)
+        title = QLabel(tr("resume.heading", n=len(calls)))
+        title.setObjectName("dialogTitle")
+        title.setWordWrap(True)
+        col.addWidget(title)
+        text = QLabel(tr("resume.text"))
+        text.setWordWrap(True)
+        col.addWidget(text)
+        self.list = QListWidget()
+        self.list.setAccessibleName(tr("resume.list"))
+        for c in calls:
+            acct = (c.data or {}).get("account", {})
+            label = tr("resume.item", name=acct.get("name") or c.account_id, account=c.account_id,
+                       started=c.started[:16].replace("T", " "), last=c.last_ts[11:16], n=c.entries)
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, c.call_id)
+            self.list.addItem(item)
+        self.list.setCurrentRow(len(calls) - 1)
+        self.list.itemActivated.connect(lambda _i: self._resume())
+        col.addWidget(self.list)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.leave_button = QPushButton(tr("resume.leave"))
+        self.leave_button.setAccessibleName(tr("resume.leave"))
+        self.leave_button.clicked.connect(self.reject)
+        self.resume_button = QPushButton(tr("resume.resume"))
+        self.resume_button.setObjectName("nextButton")
+        self.resume_button.setAccessibleName(tr("resume.resume"))
+        self.resume_button.setDefault(True)
+        self.resume_button.clicked.connect(self._resume)
+        row.addWidget(self.leave_button)
+        row.addWidget(self.resume_button)
+        col.addLayout(row)
+
+    def _resume(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        self.chosen = str(item.data(Qt.ItemDataRole.UserRole))
+        self.accept()

@@ -1,0 +1,174 @@
+"""The side column of the call window: what is known from earlier calls (compact),
+what has been recorded on this call, consents given (with Withdraw), free-text notes
+and "flag this step" for the trainers. Everything goes through the bridge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from callguide.qt.banner import AccountBanner, _name
+from callguide.qt.bridge import SessionBridge
+from callguide.qt.i18n import tr
+from callguide.qt.wrap_up import summary_items
+
+
+class SidePanel(QScrollArea):
+    def __init__(self, bridge: SessionBridge, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("sidePanel")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        inner.setObjectName("sideInner")
+        col = QVBoxLayout(inner)
+        col.setContentsMargins(16, 16, 16, 16)
+        col.setSpacing(12)
+        self.setWidget(inner)
+
+        self.history = AccountBanner(bridge.session.history, compact=True)
+        col.addWidget(self.history)
+
+        self.recorded_title = QLabel()
+        self.recorded_title.setObjectName("sectionTitle")
+        col.addWidget(self.recorded_title)
+        self.recorded = QLabel()
+        self.recorded.setObjectName("sideList")
+        self.recorded.setWordWrap(True)
+        self.recorded.setTextFormat(Qt.TextFormat.PlainText)
+        col.addWidget(self.recorded)
+
+        self.consent_box = QWidget()
+        self._consent_layout = QVBoxLayout(self.consent_box)
+        self._consent_layout.setContentsMargins(0, 0, 0, 0)
+        self._consent_layout.setSpacing(6)
+        col.addWidget(self.consent_box)
+
+        self.notes_title = QLabel()
+        self.notes_title.setObjectName("sectionTitle")
+        col.addWidget(self.notes_title)
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setObjectName("noteEdit")
+        self.note_edit.setTabChangesFocus(True)
+        self.note_edit.setFixedHeight(84)
+        col.addWidget(self.note_edit)
+        self.note_button = QPushButton()
+        self.note_button.setObjectName("quietButton")
+        self.note_button.clicked.connect(self._on_note)
+        col.addWidget(self.note_button, 0, Qt.AlignmentFlag.AlignRight)
+
+        self.flag_title = QLabel()
+        self.flag_title.setObjectName("sectionTitle")
+        col.addWidget(self.flag_title)
+        frow = QHBoxLayout()
+        self.flag_edit = QLineEdit()
+        self.flag_edit.setObjectName("flagEdit")
+        self.flag_edit.returnPressed.connect(self._on_flag)
+        self.flag_button = QPushButton()
+        self.flag_button.setObjectName("quietButton")
+        self.flag_button.clicked.connect(self._on_flag)
+        frow.addWidget(self.flag_edit, 1)
+        frow.addWidget(self.flag_button)
+        col.addLayout(frow)
+        self.flag_done = QLabel()
+        self.flag_done.setObjectName("muted")
+        self.flag_done.setWordWrap(True)
+        self.flag_done.hide()
+        col.addWidget(self.flag_done)
+        col.addStretch(1)
+
+        sc = QShortcut(QKeySequence("Ctrl+Shift+N"), self)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(lambda: self.note_edit.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        sc2 = QShortcut(QKeySequence("Ctrl+Shift+F"), self)
+        sc2.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc2.activated.connect(lambda: self.flag_edit.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        sc3 = QShortcut(QKeySequence("Alt+A"), self)
+        sc3.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc3.activated.connect(self._on_note)
+        self._shortcuts = [sc, sc2, sc3]
+        self._consent_sig: Any = None
+        bridge.entries_written.connect(lambda _n: self.refresh())
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.history.retranslate()
+        self.notes_title.setText(tr("side.notes"))
+        self.note_edit.setPlaceholderText(tr("side.note_hint"))
+        self.note_edit.setAccessibleName(tr("side.notes"))
+        self.note_button.setText(tr("side.add_note") + "    Alt+A")
+        self.note_button.setAccessibleName(tr("side.add_note"))
+        self.flag_title.setText(tr("side.flag_title"))
+        self.flag_edit.setPlaceholderText(tr("side.flag_hint"))
+        self.flag_edit.setAccessibleName(tr("side.flag_title"))
+        self.flag_button.setText(tr("side.flag"))
+        self.flag_button.setAccessibleName(tr("side.flag"))
+        self.recorded_title.setText(tr("side.recorded"))
+        self._consent_sig = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        s = self.bridge.session
+        items = summary_items(s.summary())
+        items = [(k, line) for k, line in items if k not in ("note", "blocked")]
+        self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:]) or tr("side.nothing_yet"))
+        given = sorted(p for p, d in s.consent_decisions.items() if d == "given")
+        sig = (tuple(given), s.ended)
+        if sig == self._consent_sig:
+            return
+        self._consent_sig = sig
+        while self._consent_layout.count():
+            w = self._consent_layout.takeAt(0).widget()
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        if not given:
+            return
+        title = QLabel(tr("side.consents"))
+        title.setObjectName("sectionTitle")
+        self._consent_layout.addWidget(title)
+        for purpose in given:
+            row = QWidget()
+            rl = QHBoxLayout(row)
+            rl.setContentsMargins(0, 0, 0, 0)
+            lab = QLabel(_name(purpose))
+            lab.setWordWrap(True)
+            b = QPushButton(tr("consent.withdraw"))
+            b.setObjectName("quietButton")
+            b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
+            b.setEnabled(not s.ended)
+            b.clicked.connect(lambda _=False, p=purpose: self.bridge.run("withdraw_consent", p))
+            rl.addWidget(lab, 1)
+            rl.addWidget(b)
+            self._consent_layout.addWidget(row)
+
+    def _on_note(self) -> None:
+        text = self.note_edit.toPlainText().strip()
+        if not text:
+            return
+        res = self.bridge.run("note", text)
+        if res is not None and res.ok:
+            self.note_edit.clear()
+
+    def _on_flag(self) -> None:
+        text = self.flag_edit.text().strip()
+        res = self.bridge.run("flag_step", text)
+        if res is not None and res.ok:
+            self.flag_edit.clear()
+            self.flag_done.setText(tr("side.flag_done"))
+            self.flag_done.show()

@@ -1,0 +1,626 @@
+"""`StepPanel`: the current step of a call, painted from `session.view()`.
+
+A self-contained, reusable widget: `StepPanel(bridge, parent=None)`. It shows what to
+say (large) apart from the guidance for the agent, the consent wording with Given /
+Declined, the step's fields with inline messages, the answers as a column of buttons,
+what the step will do (with any block and its reason on screen), and Back / Next with
+the protocol stack as breadcrumbs. It repaints on the bridge's `changed` signal and
+talks to the session only through `bridge.run(...)`. It owns no call state: everything
+it paints comes from the view.
+
+The structure is rebuilt only when the step (or what is visible on it) changes;
+otherwise the labels, messages and enabled states are updated in place, so typing
+and tabbing through fields is never interrupted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from callguide.engine.views import FieldView, StepView
+from callguide.qt.bridge import SessionBridge
+from callguide.qt.i18n import engine_text, tr
+
+RADIO_MAX = 5  # choice fields with up to this many options are radio buttons (one click), else a list
+CRUMB_SEP = " \u203a "
+
+
+def _label(text: str = "", name: str | None = None, wrap: bool = True) -> QLabel:
+    lab = QLabel(text)
+    lab.setWordWrap(wrap)
+    lab.setTextFormat(Qt.TextFormat.PlainText)
+    if name:
+        lab.setObjectName(name)
+    return lab
+
+
+def _clear(layout: Any) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        w = item.widget()
+        if w is not None:
+            w.hide()
+            w.setParent(None)
+            w.deleteLater()
+        elif item.layout() is not None:
+            _clear(item.layout())
+
+
+class _FieldRow:
+    """The widgets of one field: the input(s), the inline message and the raw text typed."""
+
+    def __init__(self, view: FieldView):
+        self.view = view
+        self.edit: QLineEdit | None = None
+        self.combo: QComboBox | None = None
+        self.group: QButtonGroup | None = None
+        self.radios: list[tuple[Any, QRadioButton]] = []
+        self.message = _label("", "fieldError")
+        self.message.hide()
+        self.focus_widget: QWidget | None = None
+
+
+class StepPanel(QWidget):
+    """The step the call is on. Reusable: the trainer's workbench embeds it for practice runs."""
+
+    painted = Signal()  # the panel finished painting the current view (benchmarks and tests wait on it)
+
+    def __init__(self, bridge: SessionBridge, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("stepPanel")
+        self._view: StepView | None = None
+        self._structure: tuple[Any, ...] | None = None
+        self._token: tuple[Any, ...] | None = None
+        self._rows: dict[str, _FieldRow] = {}
+        self._errors: dict[str, str] = {}
+        self._typed: dict[str, str] = {}
+        self._choice_buttons: list[QPushButton] = []
+        self._consent_buttons: dict[str, QPushButton] = {}
+        self._notice_text: tuple[str | None, str | None] | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+
+        self.crumbs = _label("", "crumbs")
+        self.crumbs.setAccessibleName("Where you are")
+        outer.addWidget(self.crumbs)
+
+        scroll = QScrollArea()
+        scroll.setObjectName("stepScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        inner.setObjectName("stepInner")
+        self._col = QVBoxLayout(inner)
+        self._col.setContentsMargins(28, 18, 28, 18)
+        self._col.setSpacing(16)
+        scroll.setWidget(inner)
+        outer.addWidget(scroll, 1)
+
+        # what to say: large, its own card
+        self.say_card = QFrame()
+        self.say_card.setObjectName("sayCard")
+        sc = QVBoxLayout(self.say_card)
+        sc.setContentsMargins(22, 16, 22, 18)
+        sc.setSpacing(6)
+        self.say_title = _label("", "cardTitle")
+        self.say_text = _label("", "sayText")
+        self.say_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        sc.addWidget(self.say_title)
+        sc.addWidget(self.say_text)
+        self._col.addWidget(self.say_card)
+
+        # guidance for the agent: quieter, marked as "for you"
+        self.guide_card = QFrame()
+        self.guide_card.setObjectName("guidanceCard")
+        gc = QVBoxLayout(self.guide_card)
+        gc.setContentsMargins(18, 10, 18, 12)
+        gc.setSpacing(4)
+        self.guide_title = _label("", "cardTitleQuiet")
+        self.guide_text = _label("", "guidanceText")
+        gc.addWidget(self.guide_title)
+        gc.addWidget(self.guide_text)
+        self._col.addWidget(self.guide_card)
+
+        # the rebuilt part: consent, fields, answers, what the step does
+        self.body = QWidget()
+        self.body.setObjectName("stepBody")
+        self._body = QVBoxLayout(self.body)
+        self._body.setContentsMargins(0, 0, 0, 0)
+        self._body.setSpacing(14)
+        self._col.addWidget(self.body)
+        self._col.addStretch(1)
+
+        # a refusal or error from the last thing the agent did
+        self.notice = _label("", "notice")
+        self.notice.setAccessibleName("Message")
+        self.notice.hide()
+        outer.addWidget(self.notice)
+
+        nav = QFrame()
+        nav.setObjectName("navBar")
+        nl = QHBoxLayout(nav)
+        nl.setContentsMargins(28, 10, 28, 12)
+        nl.setSpacing(12)
+        self.back_button = QPushButton()
+        self.back_button.setObjectName("backButton")
+        self.back_button.clicked.connect(self._on_back)
+        self.next_reason = _label("", "nextReason")
+        self.next_reason.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.next_reason.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.next_button = QPushButton()
+        self.next_button.setObjectName("nextButton")
+        self.next_button.setDefault(False)
+        self.next_button.clicked.connect(self._on_next)
+        nl.addWidget(self.back_button)
+        nl.addWidget(self.next_reason, 1)
+        nl.addWidget(self.next_button)
+        outer.addWidget(nav)
+
+        self._shortcuts: list[QShortcut] = []
+        self._bind(QKeySequence("Ctrl+Return"), self._shortcut_next)
+        self._bind(QKeySequence("Ctrl+Enter"), self._shortcut_next)
+        self._bind(QKeySequence("Alt+Left"), lambda: self.back_button.isEnabled() and self.back_button.click())
+        for i in range(9):
+            self._bind(QKeySequence(f"Alt+{i + 1}"), lambda i=i: self._click_choice(i))
+        self._bind(QKeySequence("Alt+G"), lambda: self._click_consent("given"))
+        self._bind(QKeySequence("Alt+D"), lambda: self._click_consent("declined"))
+
+        bridge.changed.connect(self._on_changed)
+        bridge.refused.connect(self._on_refused)
+        bridge.failed.connect(self._on_failed)
+        self.refresh()
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def view(self) -> StepView | None:
+        return self._view
+
+    def refresh(self) -> None:
+        """Repaint from the session's current view."""
+        v = self.bridge.session.view()
+        self._view = v
+        token = (v.call_id, v.flow_id, v.step_id, len(v.breadcrumbs), v.ended)
+        if token != self._token:
+            self._token = token
+            self._errors.clear()
+            self._typed.clear()
+            self._set_notice(None, None)
+        structure = (token, v.lang, v.kind, v.consent_decision,
+                     tuple((f.id, f.visible, f.enabled) for f in v.fields),
+                     tuple((c.id, c.enabled, c.reason) for c in v.choices),
+                     tuple((a.name, a.blocked_reason) for a in v.actions))
+        focus_key = self._focused_key()
+        step_changed = self._structure is None or structure[0] != self._structure[0]
+        if structure != self._structure:
+            self._structure = structure
+            self._rebuild(v)
+            if step_changed or focus_key is not None:
+                self._restore_focus(focus_key)
+        self._update(v)
+        self.painted.emit()
+
+    def retranslate(self) -> None:
+        self._structure = None
+        self.refresh()
+
+    def commit_edits(self) -> bool:
+        """Send typed-but-not-yet-sent field values to the session. False if any was refused."""
+        ok = True
+        for fid, row in list(self._rows.items()):
+            if row.edit is None or not row.view.enabled:
+                continue
+            text = row.edit.text()
+            shown = "" if row.view.value is None else str(row.view.value)
+            if text.strip() != shown and not (text.strip() == "" and row.view.value is None):
+                ok = self._answer(fid, text) and ok
+        return ok
+
+    # ------------------------------------------------------------------ building
+
+    def _rebuild(self, v: StepView) -> None:
+        _clear(self._body)
+        self._rows = {}
+        self._choice_buttons = []
+        self._consent_buttons = {}
+        if v.kind == "consent" and v.consent_wording is not None:
+            self._body.addWidget(self._consent_card(v))
+        visible = [f for f in v.fields if f.visible]
+        if visible:
+            form = QFrame()
+            form.setObjectName("fieldsCard")
+            fl = QVBoxLayout(form)
+            fl.setContentsMargins(20, 14, 20, 16)
+            fl.setSpacing(6)
+            for f in visible:
+                self._field_row(fl, f)
+            self._body.addWidget(form)
+        if v.choices:
+            box = QWidget()
+            box.setObjectName("choices")
+            bl = QVBoxLayout(box)
+            bl.setContentsMargins(0, 0, 0, 0)
+            bl.setSpacing(8)
+            title = _label(tr("step.answers"), "sectionTitle")
+            bl.addWidget(title)
+            for i, c in enumerate(v.choices):
+                key = f"Alt+{i + 1}" if i < 9 else ""
+                b = QPushButton(f"{c.label}    {key}" if key else c.label)
+                b.setObjectName("choiceButton")
+                b.setProperty("choiceId", c.id)
+                b.setAccessibleName(tr("step.answer_a11y", label=c.label))
+                b.setEnabled(c.enabled)
+                b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+                b.clicked.connect(lambda _=False, cid=c.id: self._on_choice(cid))
+                bl.addWidget(b)
+                self._choice_buttons.append(b)
+                if not c.enabled and c.reason:
+                    r = _label(tr("blocked.prefix") + " " + engine_text(c.rule, c.reason),
+                               "blockedReason" if c.rule else "mutedReason")
+                    bl.addWidget(r)
+            self._body.addWidget(box)
+        if v.actions and v.kind in ("action", "outcome"):
+            box = QFrame()
+            box.setObjectName("actionsCard")
+            al = QVBoxLayout(box)
+            al.setContentsMargins(18, 12, 18, 12)
+            al.setSpacing(4)
+            al.addWidget(_label(tr("step.will_do"), "sectionTitle"))
+            for a in v.actions:
+                key = f"action.{a.name}"
+                line = _label("\u2022 " + tr(key), "actionLine")
+                al.addWidget(line)
+                if a.blocked_reason:
+                    al.addWidget(_label(tr("blocked.prefix") + " " + engine_text(a.rule, a.blocked_reason),
+                                        "blockedReason"))
+            self._body.addWidget(box)
+        for i in range(self._body.count()):  # show now, not on the next event-loop turn
+            w = self._body.itemAt(i).widget()
+            if w is not None:
+                w.show()
+
+    def _consent_card(self, v: StepView) -> QWidget:
+        card = QFrame()
+        card.setObjectName("consentCard")
+        cl = QVBoxLayout(card)
+        cl.setContentsMargins(22, 16, 22, 18)
+        cl.setSpacing(10)
+        cl.addWidget(_label(tr("consent.read_this"), "cardTitle"))
+        wording = _label(v.consent_wording or "", "consentText")
+        wording.setAccessibleName(tr("consent.wording_a11y"))
+        cl.addWidget(wording)
+        if v.consent_decision is None:
+            row = QHBoxLayout()
+            row.setSpacing(12)
+            for decision, key in (("given", "consent.given"), ("declined", "consent.declined")):
+                b = QPushButton(tr(key))
+                b.setObjectName("consentGiven" if decision == "given" else "consentDeclined")
+                b.setAccessibleName(tr(key + "_a11y"))
+                b.clicked.connect(lambda _=False, d=decision: self._on_consent(d))
+                row.addWidget(b)
+                self._consent_buttons[decision] = b
+            row.addStretch(1)
+            cl.addLayout(row)
+        else:
+            cl.addWidget(_label(tr("consent.recorded_" + v.consent_decision), "consentState"))
+            if v.consent_decision == "given" and v.consent_purpose:
+                w = QPushButton(tr("consent.withdraw"))
+                w.setObjectName("withdrawButton")
+                w.setAccessibleName(tr("consent.withdraw"))
+                w.clicked.connect(lambda _=False, p=v.consent_purpose: self._on_withdraw(p))
+                cl.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)
+        return card
+
+    def _field_row(self, layout: QVBoxLayout, f: FieldView) -> None:
+        row = _FieldRow(f)
+        head = QHBoxLayout()
+        head.setSpacing(8)
+        lab = _label(f.label + ("" if f.required else "  " + tr("field.optional")), "fieldLabel")
+        head.addWidget(lab, 1)
+        if f.sensitivity == "special":
+            head.addWidget(_label(tr("field.special"), "specialTag"), 0)
+        layout.addSpacing(6)
+        layout.addLayout(head)
+        if f.help:
+            layout.addWidget(_label(f.help, "fieldHelp"))
+        name = tr("field.a11y", label=f.label)
+        if f.type in ("choice", "yesno"):
+            options: list[tuple[Any, str]]
+            if f.type == "yesno":
+                options = [(True, tr("field.yes")), (False, tr("field.no"))]
+            else:
+                options = list(f.choices)
+            if len(options) <= RADIO_MAX:
+                box = QWidget()
+                box.setObjectName("radioRow")
+                bl = QHBoxLayout(box) if f.type == "yesno" or len(options) <= 2 else QVBoxLayout(box)
+                bl.setContentsMargins(0, 2, 0, 2)
+                bl.setSpacing(4 if isinstance(bl, QVBoxLayout) else 18)
+                row.group = QButtonGroup(box)
+                row.group.setExclusive(True)
+                for value, text in options:
+                    rb = QRadioButton(text)
+                    rb.setAccessibleName(f"{f.label}: {text}")
+                    rb.setEnabled(f.enabled)
+                    row.group.addButton(rb)
+                    row.radios.append((value, rb))
+                    bl.addWidget(rb)
+                    rb.toggled.connect(lambda on, fid=f.id, val=value: on and self._on_pick(fid, val))
+                if isinstance(bl, QHBoxLayout):
+                    bl.addStretch(1)
+                layout.addWidget(box)
+                row.focus_widget = row.radios[0][1] if row.radios else None
+            else:
+                combo = QComboBox()
+                combo.setAccessibleName(name)
+                combo.addItem(tr("field.choose"), None)
+                for value, text in options:
+                    combo.addItem(text, value)
+                combo.setEnabled(f.enabled)
+                combo.activated.connect(lambda idx, fid=f.id, c=combo: idx > 0 and self._on_pick(fid, c.itemData(idx)))
+                layout.addWidget(combo)
+                row.combo = combo
+                row.focus_widget = combo
+        else:
+            edit = QLineEdit()
+            edit.setObjectName("fieldEdit")
+            edit.setAccessibleName(name)
+            edit.setEnabled(f.enabled)
+            placeholder = {"money": tr("field.money_hint", currency=self._currency()),
+                           "number": tr("field.number_hint"), "date": tr("field.date_hint")}.get(f.type, "")
+            edit.setPlaceholderText(placeholder)
+            edit.editingFinished.connect(lambda fid=f.id, e=edit: self._on_edited(fid, e))
+            edit.returnPressed.connect(self._focus_next_input)
+            layout.addWidget(edit)
+            row.edit = edit
+            row.focus_widget = edit
+        if not f.enabled and f.disabled_reason:
+            layout.addWidget(_label("\U0001F512 " + engine_text(None, f.disabled_reason), "lockedReason"))
+        layout.addWidget(row.message)
+        if row.focus_widget is not None:
+            row.focus_widget.setProperty("fieldId", f.id)
+        self._rows[f.id] = row
+
+    # ------------------------------------------------------------------ updating in place
+
+    def _update(self, v: StepView) -> None:
+        crumbs = [title for _, title in v.breadcrumbs]
+        self.crumbs.setText(CRUMB_SEP.join(crumbs) if crumbs else "")
+        self.crumbs.setVisible(bool(crumbs))
+        self.say_title.setText(tr("step.say"))
+        self.say_text.setText(v.say)
+        self.say_card.setVisible(bool(v.say))
+        self.guide_title.setText(tr("step.guidance"))
+        self.guide_text.setText(v.guidance)
+        self.guide_card.setVisible(bool(v.guidance))
+        by_id = {f.id: f for f in v.fields}
+        for fid, row in self._rows.items():
+            f = by_id.get(fid)
+            if f is None:
+                continue
+            row.view = f
+            self._show_value(row, f)
+            msg = self._errors.get(fid)
+            row.message.setText(msg or "")
+            row.message.setVisible(bool(msg))
+        self.back_button.setText(tr("nav.back") + "    Alt+\u2190")
+        self.back_button.setAccessibleName(tr("nav.back"))
+        self.back_button.setEnabled(v.can_back and not v.ended)
+        self.back_button.setVisible(v.flow_id is not None)
+        ask = v.kind == "ask"
+        self.next_button.setText(tr("nav.next") + "    Ctrl+\u21b5")
+        self.next_button.setAccessibleName(tr("nav.next"))
+        self.next_button.setVisible(v.flow_id is not None and not ask)
+        self.next_button.setEnabled(v.next_enabled and not v.ended)
+        reason = ""
+        if ask:
+            reason = tr("nav.pick_answer")
+        elif not v.next_enabled and v.next_reason:
+            reason = engine_text(v.next_rule, v.next_reason)
+        self.next_reason.setText(reason)
+        blocked = bool(v.next_rule) and v.next_rule not in ("consent-needed", "choose")
+        self.next_reason.setObjectName("nextReasonBlocked" if blocked else "nextReason")
+        self.next_reason.style().unpolish(self.next_reason)
+        self.next_reason.style().polish(self.next_reason)
+        if self._notice_text is not None:
+            self.notice.setText(engine_text(*self._notice_text))
+
+    def _show_value(self, row: _FieldRow, f: FieldView) -> None:
+        value = f.value
+        if row.edit is not None:
+            if row.edit.hasFocus() or row.edit.isModified():
+                return  # the agent is typing, or typed something not yet sent: never overwrite it
+            text = self._typed.get(f.id, "" if value is None else str(value))
+            if row.edit.text() != text:
+                row.edit.setText(text)
+        elif row.combo is not None:
+            idx = row.combo.findData(value) if value is not None else 0
+            row.combo.setCurrentIndex(max(idx, 0))
+        else:
+            for val, rb in row.radios:
+                want = value is not None and val == value
+                if rb.isChecked() != want:
+                    rb.blockSignals(True)
+                    if want:
+                        rb.setChecked(True)
+                    elif row.group is not None:
+                        row.group.setExclusive(False)
+                        rb.setChecked(False)
+                        row.group.setExclusive(True)
+                    rb.blockSignals(False)
+
+    # ------------------------------------------------------------------ agent input
+
+    def _answer(self, fid: str, raw: Any) -> bool:
+        res = self.bridge.run("answer", {fid: raw})
+        if res is None:
+            return False
+        row = self._rows.get(fid)
+        if row is not None and row.edit is not None:
+            row.edit.setModified(False)
+        if res.ok:
+            self._errors.pop(fid, None)
+            self._typed.pop(fid, None)
+        else:
+            for k, msg in res.errors.items():
+                self._errors[k] = engine_text(None, msg)
+            if isinstance(raw, str):
+                self._typed[fid] = raw
+            self.refresh()
+        return res.ok
+
+    def _on_edited(self, fid: str, edit: QLineEdit) -> None:
+        row = self._rows.get(fid)
+        if row is None or row.edit is not edit or not edit.isEnabled():
+            return
+        text = edit.text()
+        shown = "" if row.view.value is None else str(row.view.value)
+        if text.strip() == shown or (not text.strip() and row.view.value is None):
+            if fid in self._errors and not text.strip():
+                self._errors.pop(fid, None)
+                self._typed.pop(fid, None)
+                self.refresh()
+            return
+        self._answer(fid, text)
+
+    def _on_pick(self, fid: str, value: Any) -> None:
+        self._answer(fid, value)
+
+    def _on_next(self) -> None:
+        v = self._view
+        if v is None or v.flow_id is None:
+            return
+        if not self.commit_edits():
+            self._set_notice(None, tr("step.fix_fields"))
+            self.refresh()
+            return
+        res = self.bridge.run("next")
+        if res is not None and not res.ok and res.errors:
+            for k, msg in res.errors.items():
+                self._errors[k] = engine_text(None, msg)
+            self._set_notice(res.rule, res.reason)
+            self.refresh()
+
+    def _on_back(self) -> None:
+        self.bridge.run("back", 1)
+
+    def _on_choice(self, choice_id: str) -> None:
+        if not self.commit_edits():
+            self._set_notice(None, tr("step.fix_fields"))
+            self.refresh()
+            return
+        self.bridge.run("next", choice_id)
+
+    def _on_consent(self, decision: str) -> None:
+        self.bridge.run("consent", decision)
+
+    def _on_withdraw(self, purpose: str) -> None:
+        self.bridge.run("withdraw_consent", purpose)
+
+    def _on_changed(self, _op: str) -> None:
+        self.refresh()
+
+    def _on_refused(self, result: Any) -> None:
+        self._set_notice(result.rule, result.reason)
+        if self._view is not None:
+            self.notice.setText(engine_text(result.rule, result.reason))
+
+    def _on_failed(self, message: str) -> None:
+        self._set_notice(None, message)
+        self.notice.setText(message)
+
+    def _set_notice(self, rule: str | None, reason: str | None) -> None:
+        self._notice_text = (rule, reason) if reason else None
+        self.notice.setText(engine_text(rule, reason) if reason else "")
+        self.notice.setVisible(bool(reason))
+
+    # ------------------------------------------------------------------ keyboard
+
+    def _bind(self, seq: QKeySequence, fn: Any) -> None:
+        sc = QShortcut(seq, self)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(fn)
+        self._shortcuts.append(sc)
+
+    def _shortcut_next(self) -> None:
+        if isinstance(QApplication.focusWidget(), QPlainTextEdit):
+            return  # Ctrl+Enter while writing a note never moves the call on
+        if self.next_button.isVisible() and self.next_button.isEnabled():
+            self.next_button.click()
+
+    def _click_choice(self, i: int) -> None:
+        if i < len(self._choice_buttons) and self._choice_buttons[i].isEnabled():
+            self._choice_buttons[i].click()
+
+    def _click_consent(self, decision: str) -> None:
+        b = self._consent_buttons.get(decision)
+        if b is not None and b.isEnabled():
+            b.click()
+
+    def _focused_key(self) -> str | None:
+        w = QApplication.focusWidget()
+        if w is None or not self.isAncestorOf(w):
+            return None
+        fid = w.property("fieldId")
+        if fid:
+            return f"field:{fid}"
+        cid = w.property("choiceId")
+        if cid:
+            return f"choice:{cid}"
+        return "panel"
+
+    def _focus_candidates(self) -> list[QWidget]:
+        out: list[QWidget] = []
+        out.extend(b for b in self._consent_buttons.values())
+        for row in self._rows.values():
+            if row.focus_widget is not None and row.view.enabled:
+                out.append(row.focus_widget)
+        out.extend(self._choice_buttons)
+        out.append(self.next_button)
+        return [w for w in out if w.isEnabled()]
+
+    def _restore_focus(self, key: str | None) -> None:
+        target: QWidget | None = None
+        if key and key.startswith("field:"):
+            row = self._rows.get(key[6:])
+            target = row.focus_widget if row else None
+        elif key and key.startswith("choice:"):
+            target = next((b for b in self._choice_buttons if b.property("choiceId") == key[7:]), None)
+        if target is None or not target.isEnabled():
+            cands = self._focus_candidates()
+            target = cands[0] if cands else None
+        if target is not None:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _focus_next_input(self) -> None:
+        w = QApplication.focusWidget()
+        cands = self._focus_candidates()
+        if w in cands:
+            i = cands.index(w)
+            if i + 1 < len(cands):
+                cands[i + 1].setFocus(Qt.FocusReason.TabFocusReason)
+
+    def _currency(self) -> str:
+        return str(getattr(self.bridge.session.account, "currency", "") or "")

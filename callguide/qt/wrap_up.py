@@ -1,0 +1,232 @@
+"""The wrap-up screen: everything recorded on this call (from `session.summary()`),
+the outcome and the follow-ups; the agent confirms before the call closes
+(`session.end_call(outcome)`). Also `summary_items()`, the translated one-line form
+of a call summary that the side column reuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from callguide.qt.banner import _name, _value
+from callguide.qt.bridge import SessionBridge
+from callguide.qt.i18n import engine_text, has, tr
+
+OUTCOME_CODES = ("arrangement_agreed", "on_hold", "referred", "no_agreement", "crisis", "callback", "no_contact",
+                 "wrong_party", "not_verified", "other")
+FOLLOW_UP_KINDS = {"callback", "hold_started", "vulnerability", "disclosure", "escalation", "sms_survey",
+                   "debrief_offered", "capacity_doubt"}
+
+
+def _fields(d: dict[str, Any]) -> str:
+    return ", ".join(f"{_name(k)}: {_value(v)}" for k, v in (d or {}).items())
+
+
+def _line(kind: str, d: dict[str, Any]) -> str:
+    if kind == "consent":
+        return tr("sum.consent", purpose=_name(d.get("purpose", "")), decision=_value(d.get("decision", "")))
+    if kind == "consent_withdrawn":
+        return tr("sum.consent_withdrawn", purpose=_name(d.get("purpose", "")))
+    if kind == "vulnerability":
+        return tr("sum.vulnerability", fields=_fields(d.get("fields", {})) or "-", review=d.get("review_date", "?"))
+    if kind == "disclosure":
+        return tr("sum.disclosure", review=d.get("review_date", "?"))
+    if kind == "adjustment":
+        return tr("sum.adjustment", fields=_fields(d.get("fields", {})))
+    if kind == "hold_started":
+        return tr("sum.hold_started", days=d.get("days", "?"), until=d.get("until", "?"))
+    if kind == "hold_ended":
+        return tr("sum.hold_ended")
+    if kind == "escalation":
+        esc = d.get("kind", "")
+        if esc == "emergency":
+            return tr("sum.escalation_emergency", number=d.get("number") or "?")
+        return tr("sum.escalation", to=tr(f"bar.{esc}") if has(f"bar.{esc}") else _name(esc))
+    if kind == "capacity_doubt":
+        return tr("sum.capacity_doubt")
+    if kind == "capacity_doubt_cleared":
+        return tr("sum.capacity_doubt_cleared")
+    if kind == "arrangement":
+        return tr("sum.arrangement", fields=_fields(d.get("fields", {})), currency=d.get("currency", ""))
+    if kind == "third_party":
+        return tr("sum.third_party", fields=_fields(d.get("fields", {})))
+    if kind == "callback":
+        return tr("sum.callback", due=d.get("due", "?"))
+    if kind == "signpost":
+        names = ", ".join(str(e.get("name", "")) for e in d.get("entries", []))
+        return tr("sum.signpost", names=names or "-")
+    if kind == "sms_survey":
+        return tr("sum.sms_survey")
+    if kind == "collection_blocked":
+        return tr("sum.collection_blocked")
+    if kind == "outcome":
+        return tr("sum.outcome", code=_value(d.get("code", "")))
+    if kind == "debrief_offered":
+        return tr("sum.debrief")
+    if kind == "note":
+        return tr("sum.note", text=d.get("text", ""))
+    if kind == "blocked":
+        return tr("sum.blocked", reason=engine_text(d.get("rule"), d.get("reason")))
+    return kind
+
+
+def summary_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for kind, items in summary.get("items", {}).items():
+        for d in items:
+            out.append((kind, _line(kind, d)))
+    return out
+
+
+class WrapUpPanel(QWidget):
+    """Summary, outcome, follow-ups, and the agent's confirmation. Emits `closed` when the call ended."""
+
+    closed = Signal()
+
+    def __init__(self, bridge: SessionBridge, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("wrapUp")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        inner.setObjectName("stepInner")
+        self._col = QVBoxLayout(inner)
+        self._col.setContentsMargins(28, 22, 28, 22)
+        self._col.setSpacing(14)
+        scroll.setWidget(inner)
+        outer.addWidget(scroll, 1)
+
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self._col.addWidget(self.title)
+        self.open_warning = QLabel()
+        self.open_warning.setObjectName("warning")
+        self.open_warning.setWordWrap(True)
+        self._col.addWidget(self.open_warning)
+
+        self.recorded_title = QLabel()
+        self.recorded_title.setObjectName("sectionTitle")
+        self._col.addWidget(self.recorded_title)
+        self.recorded = QLabel()
+        self.recorded.setObjectName("summaryList")
+        self.recorded.setWordWrap(True)
+        self.recorded.setTextFormat(Qt.TextFormat.PlainText)
+        self.recorded.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._col.addWidget(self.recorded)
+
+        self.follow_title = QLabel()
+        self.follow_title.setObjectName("sectionTitle")
+        self._col.addWidget(self.follow_title)
+        self.follow = QLabel()
+        self.follow.setObjectName("summaryList")
+        self.follow.setWordWrap(True)
+        self.follow.setTextFormat(Qt.TextFormat.PlainText)
+        self._col.addWidget(self.follow)
+
+        orow = QHBoxLayout()
+        self.outcome_label = QLabel()
+        self.outcome_label.setObjectName("fieldLabel")
+        self.outcome = QComboBox()
+        self.outcome.setObjectName("outcomeCombo")
+        self._outcome_touched = False
+        self.outcome.activated.connect(lambda _i: setattr(self, "_outcome_touched", True))
+        orow.addWidget(self.outcome_label)
+        orow.addWidget(self.outcome, 1)
+        self._col.addLayout(orow)
+        self._col.addStretch(1)
+
+        bar = QFrame()
+        bar.setObjectName("navBar")
+        bl = QHBoxLayout(bar)
+        bl.setContentsMargins(28, 10, 28, 12)
+        bl.setSpacing(12)
+        self.back_to_call = QPushButton()
+        self.back_to_call.setObjectName("backButton")
+        self.confirm = QCheckBox()
+        self.confirm.setObjectName("confirmCheck")
+        self.close_button = QPushButton()
+        self.close_button.setObjectName("nextButton")
+        self.close_button.clicked.connect(self._on_close)
+        self.confirm.toggled.connect(lambda on: self.close_button.setEnabled(on and not self.bridge.session.ended))
+        bl.addWidget(self.back_to_call)
+        bl.addStretch(1)
+        bl.addWidget(self.confirm)
+        bl.addWidget(self.close_button)
+        self.done_button = QPushButton()
+        self.done_button.setObjectName("nextButton")
+        bl.addWidget(self.done_button)
+        outer.addWidget(bar)
+        self.refresh()
+
+    def refresh(self) -> None:
+        s = self.bridge.session
+        summary = s.summary()
+        self.title.setText(tr("wrap.title_ended") if s.ended else tr("wrap.title"))
+        open_flows = [title for _, title in s.breadcrumbs()]
+        self.open_warning.setText(tr("wrap.open_protocols", flows=" \u203a ".join(open_flows)) if open_flows else "")
+        self.open_warning.setVisible(bool(open_flows) and not s.ended)
+        items = summary_items(summary)
+        self.recorded_title.setText(tr("wrap.recorded"))
+        protos = summary.get("protocols", [])
+        lines = []
+        if protos:
+            lines.append("\u2022 " + tr("wrap.protocols", list=", ".join(s.flows[p].title.get(s.lang) if p in s.flows
+                                                                        else p for p in protos)))
+        lines += ["\u2022 " + line for kind, line in items if kind not in FOLLOW_UP_KINDS]
+        self.recorded.setText("\n".join(lines) or tr("wrap.nothing"))
+        self.follow_title.setText(tr("wrap.follow_ups"))
+        follow = ["\u2022 " + line for kind, line in items if kind in FOLLOW_UP_KINDS]
+        self.follow.setText("\n".join(follow) or tr("wrap.no_follow_ups"))
+        self.outcome_label.setText(tr("wrap.outcome"))
+        current = self.outcome.currentData()
+        self.outcome.blockSignals(True)
+        self.outcome.clear()
+        codes = list(OUTCOME_CODES)
+        recorded = s.state.call_outcome
+        if recorded and recorded not in codes:
+            codes.insert(0, recorded)
+        for code in codes:
+            self.outcome.addItem(_value(code), code)
+        want = (current if self._outcome_touched else None) or recorded or "other"
+        self.outcome.setCurrentIndex(max(self.outcome.findData(want), 0))
+        self.outcome.blockSignals(False)
+        self.outcome.setAccessibleName(tr("wrap.outcome"))
+        self.outcome.setEnabled(not s.ended)
+        self.back_to_call.setText(tr("wrap.back_to_call"))
+        self.back_to_call.setAccessibleName(tr("wrap.back_to_call"))
+        self.back_to_call.setVisible(not s.ended and bool(s.stack))
+        self.confirm.setText(tr("wrap.confirm"))
+        self.confirm.setAccessibleName(tr("wrap.confirm"))
+        self.confirm.setVisible(not s.ended)
+        self.close_button.setText(tr("wrap.close_call") + "    Ctrl+\u21b5")
+        self.close_button.setAccessibleName(tr("wrap.close_call"))
+        self.close_button.setEnabled(self.confirm.isChecked() and not s.ended)
+        self.close_button.setVisible(not s.ended)
+        self.done_button.setText(tr("wrap.close_window"))
+        self.done_button.setAccessibleName(tr("wrap.close_window"))
+        self.done_button.setVisible(s.ended)
+
+    def _on_close(self) -> None:
+        if not self.confirm.isChecked():
+            return
+        res = self.bridge.run("end_call", self.outcome.currentData())
+        if res is not None and res.ok:
+            self.refresh()
+            self.closed.emit()

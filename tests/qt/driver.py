@@ -1,0 +1,94 @@
+"""Drive the real call window the way an agent does: mouse clicks and keys only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+
+class CallDriver:
+    def __init__(self, qtbot: Any, window: Any):
+        self.qtbot = qtbot
+        self.w = window
+        self.panel = window.step_panel
+        self.session = window.session
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def view(self) -> Any:
+        return self.session.view()
+
+    @property
+    def where(self) -> tuple[str | None, str | None]:
+        v = self.view
+        return v.flow_id, v.step_id
+
+    def entries(self, type_: str | None = None) -> list[Any]:
+        es = self.session.store.call_entries(self.session.call_id)
+        return [e for e in es if type_ is None or e.type == type_]
+
+    # ---------------------------------------------------------------- acting
+    def click(self, widget: Any) -> None:
+        assert widget.isVisible(), f"{widget} is not visible"
+        assert widget.isEnabled(), f"{widget.text() if hasattr(widget, 'text') else widget} is disabled"
+        self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+    def key(self, key: Any, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:
+        target = QApplication.focusWidget() or self.w
+        self.qtbot.keyClick(target, key, modifier)
+
+    def begin(self) -> None:
+        self.click(self.w.begin_button)
+
+    def next(self) -> None:
+        self.click(self.panel.next_button)
+
+    def choose(self, choice_id: str) -> None:
+        for b in self.panel._choice_buttons:
+            if b.property("choiceId") == choice_id:
+                self.click(b)
+                return
+        raise AssertionError(f"no answer {choice_id!r} on {self.where}")
+
+    def choice_button(self, choice_id: str) -> Any:
+        return next(b for b in self.panel._choice_buttons if b.property("choiceId") == choice_id)
+
+    def consent(self, decision: str) -> None:
+        self.click(self.panel._consent_buttons[decision])
+
+    def fill(self, field_id: str, value: Any) -> None:
+        row = self.panel._rows[field_id]
+        if row.edit is not None:
+            self.click(row.edit)
+            self.qtbot.keyClick(row.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+            self.qtbot.keyClicks(row.edit, str(value))
+            self.qtbot.keyClick(row.edit, Qt.Key.Key_Tab)
+            if row.edit.hasFocus():  # nothing after it to tab to
+                row.edit.clearFocus()
+        elif row.combo is not None:
+            combo = row.combo
+            combo.setFocus()
+            self.qtbot.keyClick(combo, Qt.Key.Key_Home)
+            for _ in range(combo.count()):
+                if combo.currentData() == value:
+                    break
+                self.qtbot.keyClick(combo, Qt.Key.Key_Down)
+            assert combo.currentData() == value, f"{field_id}: no option {value!r}"
+        else:
+            for val, rb in row.radios:
+                if val == value:
+                    self.click(rb)
+                    break
+            else:
+                raise AssertionError(f"{field_id}: no option {value!r}")
+
+    def fill_all(self, values: dict[str, Any]) -> None:
+        for k, v in values.items():
+            self.fill(k, v)
+
+    def press(self, key: Any, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:
+        """A window shortcut (F2..F8, Ctrl+Return...), sent to whatever has focus."""
+        self.w.activateWindow()
+        self.key(key, modifier)

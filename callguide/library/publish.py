@@ -262,6 +262,8 @@ def publish(flow_path: str | Path, by: str, note: str, db: str | Path | None = N
 
     Refused (PublishError, problems listed) when the flow has validation errors, when the note is
     empty, or when the flow does not load. Publishing the text that is already live writes nothing.
+    On a database with no publication at all, the other flows of the folder are first published as
+    the baseline ("bundled" by "system"), so that publishing one flow never strands the rest.
     """
     flow_path = Path(flow_path)
     name = display_path(flow_path)
@@ -275,6 +277,10 @@ def publish(flow_path: str | Path, by: str, note: str, db: str | Path | None = N
     if flow is None or errors:
         raise PublishError(f"{name} has {len(errors)} error(s); fix them before publishing (first: {errors[0]})"
                            if errors else f"{name} does not load", [str(d) for d in errors])
+    with PublicationStore.open(db) as store:
+        fresh = store.count() == 0
+    if fresh:  # the first publication on this database: adopt the other flows as the baseline first
+        publish_baseline(flow_path.parent, db, exclude=flow_path)
     with PublicationStore.open(db) as store:
         live = store.live(flow.id)
         warnings = [d for d in diags if d.severity != "error"]
@@ -326,8 +332,10 @@ def live_library(flows_dir: str | Path | None = None, db: str | Path | None = No
     return lib
 
 
-def publish_baseline(flows_dir: str | Path, db: str | Path | None = None) -> list[Publication]:
-    """First run on a fresh database: publish every flow in `flows_dir` as "bundled" by "system".
+def publish_baseline(flows_dir: str | Path, db: str | Path | None = None,
+                     exclude: Path | None = None) -> list[Publication]:
+    """First run on a fresh database: publish every flow in `flows_dir` as "bundled" by "system"
+    (except `exclude`, the file a trainer is publishing right now).
 
     Does nothing when the database holds any publication at all.
     """
@@ -338,6 +346,8 @@ def publish_baseline(flows_dir: str | Path, db: str | Path | None = None) -> lis
         if store.count():
             return out
         for f in find_flow_files([Path(flows_dir)]):
+            if exclude is not None and f.resolve() == exclude.resolve():
+                continue
             flow, _ = load_flow(f)
             if flow is None:
                 continue

@@ -1,0 +1,1 @@
+"""The trainer's workbench: edit, see, test, practise and publish flows (`callguide workbench`)."""

@@ -1,0 +1,227 @@
+"""Practice mode: run a practice case (or a flow) in the agents' own StepPanel, with the
+customer's lines beside it, on the practice database; score the call at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from callguide.engine.script import apply_event
+from callguide.flow.model import FlowLibrary
+from callguide.library.practice import PracticeCase, PracticeError, Score, score_session, start_practice
+from callguide.qt.workbench.i18n import wtr
+
+
+class PracticePanel(QWidget):
+    scored = Signal(object)       # Score
+    failed = Signal(str)          # a one-line problem
+
+    def __init__(self, library: Callable[[], FlowLibrary], practice_db: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("practicePanel")
+        self.library = library
+        self.practice_db = Path(practice_db)
+        self.cases: list[PracticeCase] = []
+        self.case: PracticeCase | None = None
+        self.session: Any = None
+        self.store: Any = None
+        self.bridge: Any = None
+        self.step_panel: Any = None
+        self.last_score: Score | None = None
+
+        v = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.picker = QComboBox()
+        self.picker.setObjectName("practicePicker")
+        self.start_btn = QPushButton(wtr("practice.start"))
+        self.start_btn.setObjectName("practiceStart")
+        self.start_btn.clicked.connect(self.start)
+        self.show_btn = QPushButton(wtr("practice.show_me"))
+        self.show_btn.setToolTip(wtr("practice.show_me_tip"))
+        self.show_btn.clicked.connect(self.show_me)
+        self.finish_btn = QPushButton(wtr("practice.finish"))
+        self.finish_btn.setObjectName("practiceFinish")
+        self.finish_btn.clicked.connect(self.finish)
+        top.addWidget(QLabel(wtr("practice.pick")))
+        top.addWidget(self.picker, 1)
+        top.addWidget(self.start_btn)
+        top.addWidget(self.show_btn)
+        top.addWidget(self.finish_btn)
+        v.addLayout(top)
+
+        split = QSplitter()
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        self.persona = QLabel(wtr("practice.intro"))
+        self.persona.setObjectName("persona")
+        self.persona.setWordWrap(True)
+        self.persona.setStyleSheet("QLabel#persona{background:#f5f5f5;border:1px solid #ddd;border-radius:6px;"
+                                   "padding:10px;}")
+        self.customer = QLabel("")
+        self.customer.setObjectName("customerLine")
+        self.customer.setWordWrap(True)
+        self.customer.setStyleSheet("QLabel#customerLine{background:#e3f2fd;border:1px solid #90caf9;"
+                                    "border-radius:12px;padding:12px;font-size:15px;}")
+        self.score_label = QLabel("")
+        self.score_label.setObjectName("score")
+        self.score_label.setWordWrap(True)
+        self.differences = QListWidget()
+        self.differences.setObjectName("differences")
+        lv.addWidget(self.persona)
+        lv.addWidget(QLabel(wtr("practice.customer_says")))
+        lv.addWidget(self.customer)
+        lv.addWidget(self.score_label)
+        lv.addWidget(self.differences, 1)
+        split.addWidget(left)
+        self.panel_host = QFrame()
+        self.panel_host.setObjectName("panelHost")
+        self.panel_layout = QVBoxLayout(self.panel_host)
+        self.panel_layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel(wtr("practice.placeholder"))
+        self.panel_layout.addWidget(self.placeholder)
+        split.addWidget(self.panel_host)
+        split.setSizes([360, 640])
+        v.addWidget(split, 1)
+        self._buttons()
+
+    # ------------------------------------------------------------------ cases
+
+    def set_cases(self, cases: list[PracticeCase], flow_ids: list[str]) -> None:
+        self.cases = cases
+        current = self.picker.currentData()
+        self.picker.clear()
+        for i, c in enumerate(cases):
+            self.picker.addItem(wtr("practice.case", name=c.name), ("case", i))
+        for fid in flow_ids:
+            self.picker.addItem(wtr("practice.free", flow=fid), ("flow", fid))
+        if current is not None:
+            idx = self.picker.findData(current)
+            if idx >= 0:
+                self.picker.setCurrentIndex(idx)
+
+    def select_case(self, name_or_path: str) -> bool:
+        for i, c in enumerate(self.cases):
+            if name_or_path in (c.name, c.path, Path(c.path).name):
+                self.picker.setCurrentIndex(self.picker.findData(("case", i)))
+                return True
+        return False
+
+    def _buttons(self) -> None:
+        running = self.session is not None
+        self.finish_btn.setEnabled(running)
+        self.show_btn.setEnabled(self.case is not None and bool(self.case.solution))
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> None:
+        from callguide.qt.bridge import SessionBridge
+        from callguide.qt.step_panel import StepPanel
+
+        self.stop()
+        data = self.picker.currentData()
+        if data is None:
+            return
+        kind, ref = data
+        self.case = self.cases[ref] if kind == "case" else None
+        try:
+            self.session, self.store = start_practice(self.library(), self.practice_db, self.case,
+                                                      flow_id=None if self.case else ref)
+        except PracticeError as e:
+            self.failed.emit(str(e))
+            self.case = None
+            self._buttons()
+            return
+        self.bridge = SessionBridge(self.session, self)
+        self.bridge.changed.connect(self._on_changed)
+        self.bridge.failed.connect(self.failed.emit)
+        self.placeholder.hide()
+        self.step_panel = StepPanel(self.bridge)
+        self.panel_layout.addWidget(self.step_panel)
+        self.step_panel.refresh()
+        p = self.case.persona if self.case else None
+        if p is not None:
+            self.persona.setText(wtr("practice.persona", name=p.name, country=p.country, lang=p.lang or "-",
+                                     situation=p.situation))
+        else:
+            self.persona.setText(wtr("practice.free_intro", flow=ref))
+        self.score_label.setText("")
+        self.differences.clear()
+        self._on_changed("")
+        self._buttons()
+
+    def _on_changed(self, _op: str) -> None:
+        top = self.session.top if self.session is not None else None
+        line = self.case.customer_line(top.flow.id, top.step_id) if (self.case and top) else None
+        self.customer.setText(f"\u201c{line}\u201d" if line else wtr("practice.customer_silent"))
+
+    def show_me(self) -> None:
+        """Play the case's model answer from the start, through the same panel."""
+        if self.case is None or not self.case.solution:
+            return
+        self.start()
+        for i, ev in enumerate(self.case.solution):
+            if self.step_panel is not None:
+                self.step_panel.commit_edits()
+            apply_event(self.session, ev, i)
+        if self.step_panel is not None:
+            self.step_panel.refresh()
+        self._on_changed("")
+
+    def finish(self) -> Score | None:
+        if self.session is None:
+            return None
+        score: Score | None = None
+        self.differences.clear()
+        if self.case is not None:
+            score = score_session(self.case, self.session)
+            self.last_score = score
+            color = "#2e7d32" if score.score >= 80 else ("#ef6c00" if score.score >= 50 else "#c62828")
+            self.score_label.setText(f"<span style='font-size:28px;font-weight:bold;color:{color}'>"
+                                     f"{score.score}/100</span>  " + (wtr("practice.perfect") if score.passed
+                                                                      else wtr("practice.differences")))
+            for d in score.differences:
+                it = QListWidgetItem("\u2716 " + d)
+                it.setForeground(QColor("#c62828"))
+                self.differences.addItem(it)
+            for m in score.matched:
+                it = QListWidgetItem("\u2714 " + m)
+                it.setForeground(QColor("#2e7d32"))
+                self.differences.addItem(it)
+            self.scored.emit(score)
+        else:
+            outcome = self.session.root_outcome
+            self.score_label.setText(wtr("practice.free_done", outcome=outcome or "-"))
+        return score
+
+    def stop(self) -> None:
+        if self.step_panel is not None:
+            self.step_panel.setParent(None)
+            self.step_panel.deleteLater()
+            self.step_panel = None
+        if self.bridge is not None:
+            self.bridge.detach()
+            self.bridge.deleteLater()
+            self.bridge = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.session = None
+        self.placeholder.show()
+        self._buttons()

@@ -42,17 +42,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library(db_path):
-    from callguide.library.live import LibraryRefused, load_for_calls
+    from callguide.library.live import load_for_calls
 
-    try:
-        return load_for_calls(FLOWS, db_path)
-    except LibraryRefused as e:  # TEMPORARY while resources/signposts.yaml is being fixed
-        if not all("signposts" in p for p in e.problems):
-            raise
-        from callguide.flow.loader import load_library, load_signposts
-        lib, _ = load_library([FLOWS], signposts=False)
-        lib.signposts, _ = load_signposts(ROOT / "resources" / "signposts.yaml")
-        return lib
+    return load_for_calls(FLOWS, db_path)
 
 
 @pytest.fixture

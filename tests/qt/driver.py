@@ -90,5 +90,33 @@ class CallDriver:
 
     def press(self, key: Any, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:
         """A window shortcut (F2..F8, Ctrl+Return...), sent to whatever has focus."""
-        self.w.activateWindow()
+        if not self.w.isActiveWindow():
+            self.w.activateWindow()
+            self.qtbot.waitUntil(self.w.isActiveWindow, timeout=2000)
         self.key(key, modifier)
+
+
+class PlainBot:
+    """The few qtbot methods CallDriver uses, for a process without pytest (the kill test's child)."""
+
+    def mouseClick(self, w: Any, button: Any) -> None:  # noqa: N802 (qtbot's names)
+        from PySide6.QtTest import QTest
+
+        QTest.mouseClick(w, button)
+
+    def keyClick(self, w: Any, key: Any, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:  # noqa: N802
+        from PySide6.QtTest import QTest
+
+        QTest.keyClick(w, key, modifier)
+
+    def keyClicks(self, w: Any, text: str) -> None:  # noqa: N802
+        from PySide6.QtTest import QTest
+
+        QTest.keyClicks(w, text)
+
+    def waitUntil(self, fn: Any, timeout: int = 2000) -> None:  # noqa: N802
+        import time
+
+        end = time.monotonic() + timeout / 1000
+        while not fn() and time.monotonic() < end:
+            QApplication.processEvents()

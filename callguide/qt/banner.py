@@ -29,7 +29,8 @@ def _value(v: Any) -> str:
 
 
 def _name(k: str) -> str:
-    return tr(f"name.{k}") if has(f"name.{k}") else k.replace("_", " ")
+    text = tr(f"name.{k}") if has(f"name.{k}") else k.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def history_items(st: AccountState) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ the bridge. No call state lives here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -24,6 +25,15 @@ ESCALATIONS = (
 )
 
 
+def split_label(label: str, protocol: str) -> tuple[str, str]:
+    """'Health or life event (TEXAS)' -> ('TEXAS', 'Health or life event'): the button names the
+    protocol next to its hotkey; the situation that calls for it is the caption under it."""
+    m = re.match(r"^(.*?)\s*\(([A-Z]{3,})\)\s*$", label)
+    if m:
+        return m.group(2), m.group(1)
+    return protocol.upper(), label
+
+
 class _Cell(QWidget):
     def __init__(self, object_name: str):
         super().__init__()
@@ -33,14 +43,22 @@ class _Cell(QWidget):
         self.button = QPushButton()
         self.button.setObjectName(object_name)
         self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.caption = QLabel()
+        self.caption.setObjectName("barCaption")
+        self.caption.setWordWrap(True)
+        self.caption.hide()
         self.reason = QLabel()
         self.reason.setObjectName("barReason")
         self.reason.setWordWrap(True)
-        self.reason.setMaximumWidth(220)
         self.reason.hide()
         lay.addWidget(self.button)
+        lay.addWidget(self.caption)
         lay.addWidget(self.reason)
         lay.addStretch(1)
+
+    def set_caption(self, text: str | None) -> None:
+        self.caption.setText(text or "")
+        self.caption.setVisible(bool(text))
 
     def set_reason(self, text: str | None) -> None:
         self.reason.setText(text or "")
@@ -56,11 +74,16 @@ class CallBar(QFrame):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("callBar")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(20, 10, 20, 10)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 8, 20, 10)
+        outer.setSpacing(6)
+        row = QHBoxLayout()
         row.setSpacing(10)
+        outer.addLayout(row)
         self.interrupt_title = QLabel()
         self.interrupt_title.setObjectName("barTitle")
+        self.interrupt_title.setFixedWidth(110)
+        self.interrupt_title.setWordWrap(True)
         row.addWidget(self.interrupt_title, 0, Qt.AlignmentFlag.AlignTop)
         self.interrupt_cells: dict[str, _Cell] = {}
         self._shortcuts: list[QShortcut] = []
@@ -81,12 +104,13 @@ class CallBar(QFrame):
             row.addWidget(cell, 1)
             if iv.hotkey:
                 self._bind(iv.hotkey, cell.button)
-        sep = QFrame()
-        sep.setObjectName("barSeparator")
-        sep.setFrameShape(QFrame.Shape.VLine)
-        row.addWidget(sep)
+        row = QHBoxLayout()
+        row.setSpacing(10)
+        outer.addLayout(row)
         self.escalate_title = QLabel()
         self.escalate_title.setObjectName("barTitle")
+        self.escalate_title.setFixedWidth(110)
+        self.escalate_title.setWordWrap(True)
         row.addWidget(self.escalate_title, 0, Qt.AlignmentFlag.AlignTop)
         self.escalation_cells: dict[str, _Cell] = {}
         for kind, action, key in ESCALATIONS:
@@ -116,8 +140,10 @@ class CallBar(QFrame):
             cell = self.interrupt_cells.get(iv.id)
             if cell is None:
                 continue
-            text = iv.label + (f"    {iv.hotkey}" if iv.hotkey else "")
-            cell.button.setText(text)
+            short, caption = split_label(iv.label, iv.protocol)
+            cell.button.setText((f"{iv.hotkey}   " if iv.hotkey else "") + short)
+            cell.button.setToolTip(iv.label)
+            cell.set_caption(caption)
             cell.button.setAccessibleName(tr("bar.start_a11y", label=iv.label))
             cell.button.setEnabled(iv.enabled)
             reason = None
@@ -133,7 +159,7 @@ class CallBar(QFrame):
             if kind == "emergency":
                 num = self.emergency_number()
                 label = tr("bar.emergency_number", number=num) if num else tr("bar.emergency")
-            cell.button.setText(f"{label}    {key}")
+            cell.button.setText(f"{key}   {label}")
             cell.button.setAccessibleName(label)
             cell.button.setEnabled(not ended)
             reason = tr("bar.call_ended") if ended else None

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -85,6 +86,7 @@ class CallWindow(QMainWindow):
         hl.addLayout(who, 1)
         self.state_chip = QLabel()
         self.state_chip.setObjectName("stateChip")
+        self.state_chip.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         hl.addWidget(self.state_chip)
         self.timer_label = QLabel("00:00")
         self.timer_label.setObjectName("timer")

@@ -92,7 +92,7 @@ class StartDialog(QDialog):
             problem = tr("start.need_account")
         else:
             try:
-                Decimal((self.balance.text().strip() or "0").replace(",", "."))
+                Decimal((self.balance.text().strip() or "0").replace(" ", "").replace(",", "."))
             except InvalidOperation:
                 problem = tr("msg.enter_amount")
         if problem:
@@ -104,7 +104,7 @@ class StartDialog(QDialog):
     def values(self) -> dict[str, Any]:
         return {"account_id": self.account.text().strip(), "name": self.name.text().strip(),
                 "country": self.country.currentData(), "lang": self.lang.currentData(),
-                "balance": (self.balance.text().strip() or "0").replace(",", ".")}
+                "balance": (self.balance.text().strip() or "0").replace(" ", "").replace(",", ".")}
 
 
 class ResumeDialog(QDialog):

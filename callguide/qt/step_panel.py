@@ -415,6 +415,10 @@ class StepPanel(QWidget):
         self.guide_title.setText(tr("step.guidance"))
         self.guide_text.setText(v.guidance)
         self.guide_card.setVisible(bool(v.guidance))
+        for lab in (self.say_text, self.guide_text):
+            lab.updateGeometry()  # word-wrapped text changed: its height must be asked again
+            lab.parentWidget().layout().invalidate()
+        self._col.invalidate()
         by_id = {f.id: f for f in v.fields}
         for fid, row in self._rows.items():
             f = by_id.get(fid)

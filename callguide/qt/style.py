@@ -48,7 +48,9 @@ def stylesheet(large: bool = False) -> str:
     if large not in _cache:
         template = (paths.resources_dir() / "style" / "callguide.qss").read_text(encoding="utf-8")
         theme = LARGE if large else NORMAL
-        _cache[large] = Template(template).safe_substitute({k: str(v) for k, v in theme.items()})
+        values = {k: str(v) for k, v in theme.items()}
+        values["icons"] = (paths.resources_dir() / "icons").as_posix()
+        _cache[large] = Template(template).safe_substitute(values)
     return _cache[large]
 
 

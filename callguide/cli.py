@@ -272,6 +272,51 @@ def workbench(flows_dir: str | None, db: str | None) -> None:
     _gui("callguide.qt.workbench_app", "run_workbench", {"flows_dir": flows_dir, "db": db})
 
 
+@main.command()
+@click.argument("flow", type=click.Path(exists=True, dir_okay=False))
+@click.option("--note", "-m", required=True, help="Change note kept with the version (what changed and why).")
+@click.option("--by", default=None, help="Who is publishing (default: your login name).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file holding the publications.")
+def publish(flow: str, note: str, by: str | None, db: str | None) -> None:
+    """Publish FLOW (a file) as a new immutable version; live calls use it from the next call."""
+    import getpass
+
+    from callguide.library.publish import PublishError
+    from callguide.library.publish import publish as do_publish
+
+    try:
+        res = do_publish(flow, by or getpass.getuser(), note, db)
+    except PublishError as e:
+        for p in e.problems[:20]:
+            click.echo(p, err=True)
+        _fail(str(e), 1)
+    p = res.publication
+    if res.created:
+        click.echo(f"published {p.flow_id} {p.version_label} ({p.short_hash}) by {p.published_by}: {p.note}")
+    else:
+        click.echo(f"{p.flow_id} {p.version_label} ({p.short_hash}) is already live with exactly this text")
+
+
+@main.command()
+@click.argument("flow")
+@click.argument("v1")
+@click.argument("v2", default="working")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file holding the publications.")
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")
+def diff(flow: str, v1: str, v2: str, db: str | None, flows_dir: str | None) -> None:
+    """Semantic diff of FLOW (id or file) between V1 and V2: a version label, a hash prefix,
+    `live`, `#SEQ` or `working` (the file on disk; the default for V2)."""
+    from callguide.library.diff import diff_flows, render_diff, resolve_version
+    from callguide.library.publish import PublishError
+
+    try:
+        old, la = resolve_version(flow, v1, db, flows_dir)
+        new, lb = resolve_version(flow, v2, db, flows_dir)
+    except PublishError as e:
+        _fail(str(e), 1)
+    click.echo(render_diff(diff_flows(old, new), la, lb, new.id), nl=False)
+
+
 def _gui(module: str, func: str, kwargs: dict[str, Any]) -> None:
     try:
         mod = importlib.import_module(module)

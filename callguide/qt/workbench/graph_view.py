@@ -192,7 +192,7 @@ class FlowGraphView(QGraphicsView):
             dy = (p2.y() - p1.y()) / 2
             off = 0.0
             if p2.y() - p1.y() > V_GAP + NODE_H:  # skips a layer: swing round the nodes in between
-                off = NODE_W * 0.75 * (1 if p2.x() >= p1.x() else -1)
+                off = NODE_W * 1.1 * (1 if p2.x() >= p1.x() else -1)
             path.moveTo(p1)
             path.cubicTo(QPointF(p1.x() + off, p1.y() + dy), QPointF(p2.x() + off, p2.y() - dy), p2)
             end, direction = p2, QPointF(0, 1)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -82,8 +82,13 @@ class PracticePanel(QWidget):
         self.score_label = QLabel("")
         self.score_label.setObjectName("score")
         self.score_label.setWordWrap(True)
+        self.persona.setMinimumHeight(110)
+        self.customer.setMinimumHeight(80)
+        self.score_label.setMinimumHeight(48)
         self.differences = QListWidget()
         self.differences.setObjectName("differences")
+        self.differences.setWordWrap(True)
+        self.differences.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lv.addWidget(self.persona)
         lv.addWidget(QLabel(wtr("practice.customer_says")))
         lv.addWidget(self.customer)
@@ -94,6 +99,12 @@ class PracticePanel(QWidget):
         self.panel_host.setObjectName("panelHost")
         self.panel_layout = QVBoxLayout(self.panel_host)
         self.panel_layout.setContentsMargins(0, 0, 0, 0)
+        try:  # the trainee sees the step panel exactly as agents do
+            from callguide.qt import style
+
+            self.panel_host.setStyleSheet(style.stylesheet())
+        except (ImportError, OSError, KeyError, ValueError):
+            pass
         self.placeholder = QLabel(wtr("practice.placeholder"))
         self.panel_layout.addWidget(self.placeholder)
         split.addWidget(self.panel_host)
@@ -108,9 +119,9 @@ class PracticePanel(QWidget):
         current = self.picker.currentData()
         self.picker.clear()
         for i, c in enumerate(cases):
-            self.picker.addItem(wtr("practice.case", name=c.name), ("case", i))
+            self.picker.addItem(wtr("practice.case", name=c.name), f"case:{i}")
         for fid in flow_ids:
-            self.picker.addItem(wtr("practice.free", flow=fid), ("flow", fid))
+            self.picker.addItem(wtr("practice.free", flow=fid), f"flow:{fid}")
         if current is not None:
             idx = self.picker.findData(current)
             if idx >= 0:
@@ -119,7 +130,7 @@ class PracticePanel(QWidget):
     def select_case(self, name_or_path: str) -> bool:
         for i, c in enumerate(self.cases):
             if name_or_path in (c.name, c.path, Path(c.path).name):
-                self.picker.setCurrentIndex(self.picker.findData(("case", i)))
+                self.picker.setCurrentIndex(self.picker.findData(f"case:{i}"))
                 return True
         return False
 
@@ -138,8 +149,8 @@ class PracticePanel(QWidget):
         data = self.picker.currentData()
         if data is None:
             return
-        kind, ref = data
-        self.case = self.cases[ref] if kind == "case" else None
+        kind, _, ref = str(data).partition(":")
+        self.case = self.cases[int(ref)] if kind == "case" else None
         try:
             self.session, self.store = start_practice(self.library(), self.practice_db, self.case,
                                                       flow_id=None if self.case else ref)
@@ -155,6 +166,7 @@ class PracticePanel(QWidget):
         self.step_panel = StepPanel(self.bridge)
         self.panel_layout.addWidget(self.step_panel)
         self.step_panel.refresh()
+        self.panel_layout.activate()
         p = self.case.persona if self.case else None
         if p is not None:
             self.persona.setText(wtr("practice.persona", name=p.name, country=p.country, lang=p.lang or "-",

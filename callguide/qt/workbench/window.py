@@ -319,6 +319,7 @@ class WorkbenchWindow(QMainWindow):
             mark = "\u2716" if d.severity == "error" else "\u26a0"
             it = QListWidgetItem(f"{mark} {d.line}:{d.col}  {d.rule}: {d.message}")
             it.setData(Qt.ItemDataRole.UserRole, (d.line, d.col))
+            it.setToolTip(str(d))
             it.setForeground(QColor("#c62828") if d.severity == "error" else QColor("#b26a00"))
             self.diag_list.addItem(it)
         self.repaint_views()

@@ -428,6 +428,8 @@ def load_library(paths: Iterable[str | os.PathLike],
 # --------------------------------------------------------------------------- signposts
 
 _SIGNPOST_LISTS = ("crisis", "health", "debt_advice")
+#: Signposts not checked for this long are reported (as warnings): numbers and hours change.
+SIGNPOST_STALE_DAYS = 180
 _ENTRY_KEYS = {"name", "phone", "sms", "url", "hours", "last_checked", "note", "notes", "description", "text"}
 
 
@@ -474,6 +476,10 @@ def load_signposts(path: str | os.PathLike) -> tuple[dict, list[Diagnostic]]:
                 e["last_checked"] = lcv.date()
             elif not isinstance(lcv, _dt.date):
                 err(e.vpos["last_checked"], f"{label}: last_checked must be a date (YYYY-MM-DD)")
+            checked = e.get("last_checked")
+            if isinstance(checked, _dt.date) and (_dt.date.today() - checked).days > SIGNPOST_STALE_DAYS:
+                err(e.vpos["last_checked"], f"{label}: last checked {checked.isoformat()}, over "
+                    f"{SIGNPOST_STALE_DAYS} days ago; numbers and opening hours change, check it again", "warning")
         if not any(k in e for k in ("phone", "sms", "url")):
             err(e.lc, f"{label}: needs one of phone, sms or url")
         for k in ("phone", "sms", "url", "hours"):

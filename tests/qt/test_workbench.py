@@ -222,6 +222,7 @@ def test_publish_diff_and_refuse_an_unpublished_edit(wb, flows, wb_db, monkeypat
     assert versions[-1].note == "Shorter Danish thanks after agents' feedback"
     lib = load_for_calls(flows, wb_db)
     assert lib.flows["texas"].step("thank").say.get("da") == "Tak fordi du siger det."
+    assert "after:  Tak fordi du siger det." in w.versions.diff.toPlainText()  # what the live version changed
     shot(w, "workbench-versions.png")
 
 

@@ -481,7 +481,12 @@ class WorkbenchWindow(QMainWindow):
         else:
             state = wtr("ver.state_changed")
         self.versions.show_versions(versions, state)
-        if versions:
+        if len(versions) >= 2 and state == wtr("ver.state_live", label=versions[-1].version_label):
+            # nothing waits to be published: show what the live version changed
+            self.versions.from_ref.setCurrentIndex(2)
+            self.versions.to_ref.setCurrentIndex(1)
+            self.show_diff(f"#{versions[-2].seq}", f"#{versions[-1].seq}")
+        elif versions:
             self.show_diff("live", "working")
 
     def show_diff(self, a: str, b: str) -> None:

@@ -72,12 +72,13 @@ class Coverage:
         return (sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows), sum(r[4] for r in rows))
 
 
-def _matches(expected: Any, actual: Any) -> bool:
+def matches(expected: Any, actual: Any) -> bool:
+    """Does `actual` contain `expected`? Dicts match as subsets, lists element-wise, numbers by value."""
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _matches(v, actual[k]) for k, v in expected.items())
+        return isinstance(actual, dict) and all(k in actual and matches(v, actual[k]) for k, v in expected.items())
     if isinstance(expected, list):
         return isinstance(actual, list) and len(expected) == len(actual) and all(
-            _matches(e, a) for e, a in zip(expected, actual, strict=True))
+            matches(e, a) for e, a in zip(expected, actual, strict=True))
     if isinstance(expected, (int, float)) and not isinstance(expected, bool) and isinstance(actual, str):
         try:
             return float(actual) == float(expected)
@@ -107,14 +108,14 @@ def check_expectations(trace: dict[str, Any], expect: dict[str, Any], session: C
     if "stack" in expect and trace["stack"] != list(expect["stack"]):
         fails.append(f"stack {trace['stack']} != expected {list(expect['stack'])}")
     for want in expect.get("records", []) or []:
-        if not any(_matches(want, r) for r in trace["records"]):
+        if not any(matches(want, r) for r in trace["records"]):
             fails.append(f"no record matches {want}")
     for unwanted in expect.get("no_records", []) or []:
-        hits = [r for r in trace["records"] if _matches(unwanted, r)]
+        hits = [r for r in trace["records"] if matches(unwanted, r)]
         if hits:
             fails.append(f"unexpected record {hits[0]['type']} (seq {hits[0]['seq']}) matches {unwanted}")
     for want in expect.get("blocked", []) or []:
-        if not any(_matches(want, b) for b in trace["blocked"]):
+        if not any(matches(want, b) for b in trace["blocked"]):
             fails.append(f"nothing blocked matching {want}; blocked: {trace['blocked']}")
     if expect.get("no_blocked") and trace["blocked"]:
         fails.append(f"unexpected blocks: {trace['blocked']}")
@@ -124,7 +125,7 @@ def check_expectations(trace: dict[str, Any], expect: dict[str, Any], session: C
             fails.append(f"unexpected errors: {trace['errors']}")
         elif isinstance(want_errors, list):
             for w in want_errors:
-                if not any(_matches(w, e) for e in trace["errors"]):
+                if not any(matches(w, e) for e in trace["errors"]):
                     fails.append(f"no error matches {w}; errors: {trace['errors']}")
     elif trace["errors"] and not expect.get("allow_errors"):
         fails.append(f"events failed: {trace['errors']}")
@@ -135,7 +136,7 @@ def check_expectations(trace: dict[str, Any], expect: dict[str, Any], session: C
             if isinstance(want, int) and not isinstance(want, bool):
                 if len(got or []) != want:
                     fails.append(f"history {key}: {len(got or [])} entries, expected {want}")
-            elif not _matches(want, got):
+            elif not matches(want, got):
                 fails.append(f"history {key}: {got!r} does not match {want!r}")
     if "state" in expect:
         for key, want in expect["state"].items():

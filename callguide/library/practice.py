@@ -195,7 +195,7 @@ def protocols_of(tr: dict[str, Any]) -> list[str]:
 
 def score_trace(case: PracticeCase, tr: dict[str, Any]) -> Score:
     """Compare a practice call's trace with the case's expectations: 0-100 and plain differences."""
-    from callguide.engine.testing import _matches
+    from callguide.engine.testing import matches
 
     exp = case.expected
     diffs: list[str] = []
@@ -215,7 +215,7 @@ def score_trace(case: PracticeCase, tr: dict[str, Any]) -> Score:
     if wanted:
         total += WEIGHTS["records"]
         for w in wanted:
-            if any(_matches(w, r) for r in tr["records"]):
+            if any(matches(w, r) for r in tr["records"]):
                 earned += WEIGHTS["records"] / len(wanted)
                 matched.append(f"Recorded {_record_words(w)}.")
             else:
@@ -233,7 +233,7 @@ def score_trace(case: PracticeCase, tr: dict[str, Any]) -> Score:
             matched.append("Went through " + ", ".join(p.upper() for p in protos) + ".")
     score = 100.0 * earned / total if total else 100.0
     for unwanted in exp.get("no_records") or []:
-        hits = [r for r in tr["records"] if _matches(unwanted, r)]
+        hits = [r for r in tr["records"] if matches(unwanted, r)]
         if hits:
             score -= FORBIDDEN_PENALTY
             diffs.append(f"Should not happen in this case: {_record_words(unwanted)} was recorded.")

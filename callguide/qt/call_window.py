@@ -178,10 +178,12 @@ class CallWindow(QMainWindow):
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(fn)
             self._shortcuts.append(sc)
-        sc = QShortcut(QKeySequence("Return"), banner_page)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        sc.activated.connect(self.begin_call)
-        self._shortcuts.append(sc)
+        self._begin_keys = []
+        for key in ("Return", "Enter"):
+            sc = QShortcut(QKeySequence(key), self)  # enabled only while the banner is shown
+            sc.activated.connect(self.begin_call)
+            self._begin_keys.append(sc)
+        self.pages.currentChanged.connect(lambda i: [k.setEnabled(i == PAGE_BANNER) for k in self._begin_keys])
 
         self._t0 = time.monotonic()
         self._started = self._call_start()
@@ -191,11 +193,14 @@ class CallWindow(QMainWindow):
         self._timer.start()
 
         style.apply(large_text)
+        for k in self._begin_keys:
+            k.setEnabled(not resumed)
         if resumed:
             self.pages.setCurrentIndex(PAGE_CALL)
             self.show_info(tr("win.resumed"))
         else:
             self.pages.setCurrentIndex(PAGE_BANNER)
+            self.begin_button.setFocus()
         self.retranslate()
         self._route()
 

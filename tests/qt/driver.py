@@ -31,6 +31,7 @@ class CallDriver:
 
     # ---------------------------------------------------------------- acting
     def click(self, widget: Any) -> None:
+        QApplication.processEvents()  # lay out what the last answer revealed, as a person would see it
         assert widget.isVisible(), f"{widget} is not visible"
         assert widget.isEnabled(), f"{widget.text() if hasattr(widget, 'text') else widget} is disabled"
         self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)

@@ -80,7 +80,10 @@ def main() -> None:
     pristine = tmp / "pristine.db"
     from callguide.store.sqlite import SQLiteJournal
 
-    SQLiteJournal.open(pristine).close()  # an existing, migrated journal (as on an agent's machine)
+    SQLiteJournal.open(pristine).close()  # an existing, migrated journal (as on an agent's machine),
+    from callguide.library.live import load_for_calls
+
+    load_for_calls(ROOT / "flows", pristine)  # on which the flows were already loaded once
     sample(["--child", "bare"])  # warm the OS file cache for both, once
     db0 = tmp / "warm.db"
     shutil.copy(pristine, db0)

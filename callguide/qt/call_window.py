@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -86,8 +85,9 @@ class CallWindow(QMainWindow):
         hl.addLayout(who, 1)
         self.state_chip = QLabel()
         self.state_chip.setObjectName("stateChip")
-        self.state_chip.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
-        hl.addWidget(self.state_chip)
+        self.state_chip.setWordWrap(True)
+        self.state_chip.setContentsMargins(20, 6, 20, 6)
+        self.state_chip.setAccessibleName("Call state")
         self.timer_label = QLabel("00:00")
         self.timer_label.setObjectName("timer")
         hl.addWidget(self.timer_label)
@@ -108,6 +108,7 @@ class CallWindow(QMainWindow):
         self.wrap_button.clicked.connect(self.show_wrap_up)
         hl.addWidget(self.wrap_button)
         root.addWidget(header)
+        root.addWidget(self.state_chip)  # a full-width strip under the header: never cut, never missed
 
         self.error_strip = QLabel()
         self.error_strip.setObjectName("errorStrip")
@@ -228,6 +229,7 @@ class CallWindow(QMainWindow):
 
     def set_large_text(self, on: bool) -> None:
         style.apply(on)
+        self._update_state_chip()
         if self.large_check.isChecked() != on:
             self.large_check.setChecked(on)
 
@@ -316,6 +318,7 @@ class CallWindow(QMainWindow):
         self.state_chip.setObjectName(name)
         self.state_chip.style().unpolish(self.state_chip)
         self.state_chip.style().polish(self.state_chip)
+        self.state_chip.updateGeometry()  # its padding changed with its style
 
     def _call_start(self) -> float:
         if self.resumed and self.session.records:

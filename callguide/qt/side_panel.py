@@ -34,6 +34,7 @@ class SidePanel(QScrollArea):
         self.setObjectName("sidePanel")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         inner = QWidget()
         inner.setObjectName("sideInner")
         col = QVBoxLayout(inner)

@@ -270,8 +270,10 @@ class CallSession:
         def __exit__(self, *exc: object) -> None:
             self.s._depth -= 1
             if self.s._depth == 0:
-                self.s._flush()
-                self.s._notify("changed", {"op": self.name})
+                try:
+                    self.s._flush()
+                finally:
+                    self.s._notify("changed", {"op": self.name})
 
     def _operation(self, name: str = "op") -> CallSession._Op:
         return CallSession._Op(self, name)
@@ -291,13 +293,34 @@ class CallSession:
             self._pending.append(entry)
 
     def _flush(self) -> None:
+        """Write this operation's entries in one durable transaction. If the journal refuses
+        (locked, disk full), the entries stay pending, in order, and are written by the next
+        operation or `retry_writes()`; the error goes to the caller (the UI shows it)."""
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
+        pending = list(self._pending)
         append_many = getattr(self.store, "append_many", None)
-        written: list[Entry] = list(append_many(pending)) if append_many else [self.store.append(e) for e in pending]
+        if append_many:
+            written: list[Entry] = list(append_many(pending))
+        else:
+            written = []
+            for e in pending:
+                written.append(self.store.append(e))
+                self._pending.pop(0)
+        self._pending = []
         self.records.extend(_entry_dict(e) for e in written)
         self._notify("entries_written", {"entries": written})
+
+    @property
+    def unsaved(self) -> int:
+        """Entries not yet in the journal because a write failed (0 normally)."""
+        return len(self._pending)
+
+    def retry_writes(self) -> Result:
+        """Try again to write entries a failed write left pending."""
+        with self._operation("retry"):
+            pass
+        return Result()
 
     # ------------------------------------------------------------------ namespace
 

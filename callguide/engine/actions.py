@@ -217,16 +217,17 @@ def refusal(session: CallSession, action: Action) -> Refusal | None:
     """Would the engine's rules forbid this action now?"""
     name = action.name
     if name not in EXECUTORS:
-        return Refusal("unknown-action", f"No action {name!r}.")
+        return Refusal("unknown-action", f"No action {name!r}.", {"action": name})
     if name == "record_arrangement":
         return payment_refusal(session.state)
     if name == "start_protocol":
         flow = session.flows.get(str(action.params.get("flow")))
         if flow is None:
-            return Refusal("unknown-flow", f"No protocol {action.params.get('flow')!r}.")
+            return Refusal("unknown-flow", f"No protocol {action.params.get('flow')!r}.",
+                           {"flow": action.params.get("flow")})
         return protocol_refusal(flow, session.state)
     if name == "queue_sms_survey" and session.consents.get("sms_survey") is not True:
-        return Refusal("consent-missing", "The customer has not agreed to an SMS survey.")
+        return Refusal("consent-missing", "The customer has not agreed to an SMS survey.", {"purpose": "sms_survey"})
     if name == "unblock_collection" and (session.state.hold_active or session.state.crisis):
         return Refusal("hold-active" if session.state.hold_active else "crisis",
                        "Collection stays blocked while a hold or a crisis is active.")

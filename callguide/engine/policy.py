@@ -40,6 +40,7 @@ class CallState:
 class Refusal:
     rule: str      # stable id, translated by the UI
     reason: str    # plain English, one line (journalled)
+    params: dict[str, object] = field(default_factory=dict)  # details for a translated message
 
 
 def collection_refusal(state: CallState) -> Refusal | None:
@@ -47,10 +48,12 @@ def collection_refusal(state: CallState) -> Refusal | None:
         return Refusal("crisis", "A crisis is active on this call: no collection.")
     if state.hold_active:
         until = f" until {state.hold_until}" if state.hold_until else ""
-        return Refusal("hold-active", f"The account is on hold{until}: no collection.")
+        return Refusal("hold-active", f"The account is on hold{until}: no collection.",
+                       {"until": state.hold_until} if state.hold_until else {})
     if state.manual_blocks:
         return Refusal("collection-blocked",
-                       "Collection is blocked on this call (" + ", ".join(sorted(state.manual_blocks)) + ").")
+                       "Collection is blocked on this call (" + ", ".join(sorted(state.manual_blocks)) + ").",
+                       {"reasons": sorted(state.manual_blocks)})
     return None
 
 
@@ -89,11 +92,13 @@ def interrupt_refusal(new: Flow, running: list[Flow]) -> Refusal | None:
     rank = PRIORITIES.get(new.priority, 0)
     for flow in running:
         if flow.id == new.id:
-            return Refusal("already-running", f"{new.id.upper()} is already running on this call.")
+            return Refusal("already-running", f"{new.id.upper()} is already running on this call.",
+                           {"protocol": new.id})
     if new.priority == "general":
         return None
     top = max(running, key=lambda f: f.priority_rank)
     if top.priority_rank > rank:
         return Refusal("priority",
-                       f"{top.id.upper()} is in progress and comes first; finish it before {new.id.upper()}.")
+                       f"{top.id.upper()} is in progress and comes first; finish it before {new.id.upper()}.",
+                       {"running": top.id, "requested": new.id})
     return None

@@ -83,10 +83,12 @@ class Result:
     rule: str | None = None
     reason: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # details of `rule`, for translation
+    error_codes: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # field -> (code, params)
 
     @classmethod
     def refused(cls, refusal: Refusal) -> Result:
-        return cls(False, refusal.rule, refusal.reason)
+        return cls(False, refusal.rule, refusal.reason, params=dict(refusal.params))
 
     def __bool__(self) -> bool:
         return self.ok
@@ -454,7 +456,8 @@ class CallSession:
         if choice is None and step.kind == "ask":
             return Result(False, "choose", "Choose one of the answers first.")
         if choice is not None and not any(t.id == choice for t in step.transitions):
-            return Result(False, "unknown-choice", f"{choice!r} is not an answer on this step.")
+            return Result(False, "unknown-choice", f"{choice!r} is not an answer on this step.",
+                          params={"choice": choice})
         for i, t in enumerate(step.transitions):
             if choice is not None and t.id != choice:
                 continue
@@ -504,6 +507,7 @@ class CallSession:
         step = frame.step
         by_id = {f.id: f for f in step.fields}
         errors: dict[str, str] = {}
+        codes: dict[str, tuple[str, dict[str, Any]]] = {}
         with self._operation("answer"):
             ns = self.namespace()
             order = {f.id: i for i, f in enumerate(step.fields)}
@@ -511,17 +515,21 @@ class CallSession:
                 f = by_id.get(fid)
                 if f is None:
                     errors[fid] = "This question is not on the current step."
+                    codes[fid] = ("not_on_step", {})
                     continue
                 if not self.condition(f.visible_when, ns):
                     errors[fid] = "This question does not apply now."
+                    codes[fid] = ("not_apply", {})
                     continue
                 if f.sensitivity == "special" and self.consents.get(f.consent or "") is not True:
                     errors[fid] = "Needs the customer's explicit consent first; nothing was recorded."
+                    codes[fid] = ("needs_consent", {"purpose": f.consent})
                     continue
                 try:
                     value = coerce(f, raw)
                 except FieldValueError as e:
                     errors[fid] = str(e)
+                    codes[fid] = (e.code, dict(e.params))
                     continue
                 self.values[fid] = value
                 ns[fid] = value
@@ -530,7 +538,7 @@ class CallSession:
                 self._emit("answer", {"field": fid, "value": to_json(value), "sensitivity": f.sensitivity},
                            frame, input={"op": "answer", "values": {fid: to_json(value)}})
         return Result(not errors, "invalid" if errors else None,
-                      "Some answers need attention." if errors else None, errors)
+                      "Some answers need attention." if errors else None, errors, error_codes=codes)
 
     def missing_required(self, frame: Frame | None = None) -> dict[str, str]:
         frame = frame or self._require_frame()
@@ -556,7 +564,8 @@ class CallSession:
                 self._clear_hidden(step)
                 missing = self.missing_required(frame)
                 if missing:
-                    return Result(False, "invalid", "Some answers are still needed.", missing)
+                    return Result(False, "invalid", "Some answers are still needed.", missing,
+                                  error_codes={fid: ("required", {}) for fid in missing})
             if step.kind in ("action", "outcome"):
                 refusal = self._actions_refusal(step.actions)
                 if refusal is not None:
@@ -626,7 +635,7 @@ class CallSession:
     def interrupt(self, protocol: str) -> Result:
         """Suspend the running protocol, run `protocol`, then resume exactly where it was."""
         if protocol not in self.flows:
-            return Result(False, "unknown-flow", f"No protocol {protocol!r}.")
+            return Result(False, "unknown-flow", f"No protocol {protocol!r}.", params={"flow": protocol})
         flow = self.flows[protocol]
         with self._operation("interrupt"):
             refusal = protocol_refusal(flow, self.state) or interrupt_refusal(flow, [f.flow for f in self.stack])
@@ -644,7 +653,7 @@ class CallSession:
     def action(self, name: str, **params: Any) -> Result:
         """A global action from the always-visible bar (escalations, blocks)."""
         if name not in action_registry.EXECUTORS:
-            return Result(False, "unknown-action", f"No action {name!r}.")
+            return Result(False, "unknown-action", f"No action {name!r}.", params={"action": name})
         if name == "start_protocol":
             return self.interrupt(str(params.get("flow")))
         from callguide.flow.model import Action

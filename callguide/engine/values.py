@@ -14,12 +14,19 @@ _NO = {"no", "n", "false", "0", "nej", "ne", False}
 
 
 class FieldValueError(ValueError):
-    """A value that does not fit its field: the message is shown next to the field."""
+    """A value that does not fit its field: the message is shown next to the field.
+
+    `code` and `params` let a UI translate it (`min` -> "Must be at least {n}.")."""
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def _number(raw: Any, f: Field, money: bool) -> Decimal | int:
     if isinstance(raw, bool):
-        raise FieldValueError("Enter a number.")
+        raise FieldValueError("Enter a number.", "enter_number")
     text = str(raw).strip().replace(" ", "").replace("\u00a0", "")
     if money:
         # accept 1.234,50 / 1,234.50 / 1234,50
@@ -30,16 +37,17 @@ def _number(raw: Any, f: Field, money: bool) -> Decimal | int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise FieldValueError("Enter an amount, for example 1250.00." if money else "Enter a number.") from None
+        raise FieldValueError("Enter an amount, for example 1250.00." if money else "Enter a number.",
+                              "enter_amount" if money else "enter_number") from None
     if not value.is_finite():
-        raise FieldValueError("Enter a number.")
+        raise FieldValueError("Enter a number.", "enter_number")
     if f.min is not None and value < Decimal(str(f.min)):
-        raise FieldValueError(f"Must be at least {f.min:g}.")
+        raise FieldValueError(f"Must be at least {f.min:g}.", "at_least", n=f"{f.min:g}")
     if f.max is not None and value > Decimal(str(f.max)):
-        raise FieldValueError(f"Must be at most {f.max:g}.")
+        raise FieldValueError(f"Must be at most {f.max:g}.", "at_most", n=f"{f.max:g}")
     if money:
         if value.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise FieldValueError("Use at most two decimals.")
+            raise FieldValueError("Use at most two decimals.", "two_decimals")
         return value.quantize(Decimal("0.01"))
     return int(value) if value == value.to_integral_value() else value
 
@@ -59,20 +67,20 @@ def coerce(f: Field, raw: Any) -> Any:
             return True
         if key in _NO:
             return False
-        raise FieldValueError("Answer yes or no.")
+        raise FieldValueError("Answer yes or no.", "yes_or_no")
     if t == "date":
         if isinstance(raw, dt.date):
             return raw
         try:
             return dt.date.fromisoformat(str(raw).strip())
         except ValueError:
-            raise FieldValueError("Enter a date as YYYY-MM-DD.") from None
+            raise FieldValueError("Enter a date as YYYY-MM-DD.", "enter_date") from None
     if t == "choice":
         allowed = [c.value for c in f.choices]
         if str(raw) not in allowed:
-            raise FieldValueError("Choose one of: " + ", ".join(allowed) + ".")
+            raise FieldValueError("Choose one of: " + ", ".join(allowed) + ".", "choose_one_of", choices=allowed)
         return str(raw)
-    raise FieldValueError(f"Unknown field type {t!r}.")
+    raise FieldValueError(f"Unknown field type {t!r}.", "unknown_type", type=t)
 
 
 def to_json(value: Any) -> Any:

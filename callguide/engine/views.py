@@ -29,6 +29,7 @@ class FieldView:
     disabled_reason: str | None
     value: Any
     choices: list[tuple[str, str]] = field(default_factory=list)
+    disabled_rule: str | None = None  # "needs-consent"
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ChoiceView:
     enabled: bool
     reason: str | None = None
     rule: str | None = None
+    reason_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class ActionView:
     params: dict[str, Any]
     blocked_reason: str | None = None
     rule: str | None = None
+    reason_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +60,7 @@ class InterruptView:
     enabled: bool
     reason: str | None = None
     rule: str | None = None
+    reason_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +89,7 @@ class StepView:
     flows_complete: bool
     ended: bool
     lang: str
+    next_params: dict[str, Any] = field(default_factory=dict)
 
 
 def build_view(s: CallSession) -> StepView:
@@ -100,7 +105,8 @@ def build_view(s: CallSession) -> StepView:
             refusal = protocol_refusal(flow, s.state) or interrupt_refusal(flow, running)
         enabled = flow is not None and refusal is None and i.id not in suppressed and not s.ended
         interrupts.append(InterruptView(i.id, i.protocol, s.render(i.label, ns=ns), i.hotkey, enabled,
-                                        refusal.reason if refusal else None, refusal.rule if refusal else None))
+                                        refusal.reason if refusal else None, refusal.rule if refusal else None,
+                                        dict(refusal.params) if refusal else {}))
     if frame is None:
         return StepView(s.call_id, None, "", None, None, "", "", [], [], None, None, None, [], None,
                         False, None, None, False, [], interrupts, s.state.as_namespace(), s.flows_complete,
@@ -116,26 +122,31 @@ def build_view(s: CallSession) -> StepView:
         fields.append(FieldView(f.id, f.type, s.render(f.label, ns=ns), s.render(f.help, ns=ns) if f.help else "",
                                 f.required, f.sensitivity, visible, reason is None, reason,
                                 to_json(value) if value is not None else None,
-                                [(c.value, s.render(c.label, ns=ns)) for c in f.choices]))
+                                [(c.value, s.render(c.label, ns=ns)) for c in f.choices],
+                                "needs-consent" if reason else None))
     choices = []
     for t in step.choices:
         ok = s.condition(t.when, ns)
         refusal = s.entry_refusal(frame.flow.step(t.to)) if ok else None
         choices.append(ChoiceView(t.id or "", s.render(t.label, ns=ns), ok and refusal is None,
                                   (refusal.reason if refusal else (None if ok else "Does not apply to these answers.")),
-                                  refusal.rule if refusal else None))
+                                  refusal.rule if refusal else (None if ok else "choice-not-apply"),
+                                  dict(refusal.params) if refusal else {}))
     acts = []
     for a in step.actions:
         r = action_registry.refusal(s, a)
-        acts.append(ActionView(a.name, dict(a.params), r.reason if r else None, r.rule if r else None))
+        acts.append(ActionView(a.name, dict(a.params), r.reason if r else None, r.rule if r else None,
+                               dict(r.params) if r else {}))
     next_enabled, next_reason, next_rule = True, None, None
+    next_params: dict[str, Any] = {}
     blocked_act = next((a for a in acts if a.blocked_reason), None)
     if blocked_act is not None:
         next_enabled, next_reason, next_rule = False, blocked_act.blocked_reason, blocked_act.rule
+        next_params = dict(blocked_act.reason_params)
     elif step.kind == "consent" and step.consent and s.consents.get(step.consent.purpose) is None:
         next_enabled, next_reason, next_rule = False, "Record the customer's answer first.", "consent-needed"
     elif step.kind == "ask":
-        next_enabled, next_reason = False, "Choose one of the answers."
+        next_enabled, next_reason, next_rule = False, "Choose one of the answers.", "choose"
     elif step.kind not in ("action", "outcome"):
         picked = s.select(step, None, ns)
         if not isinstance(picked, tuple):
@@ -145,6 +156,7 @@ def build_view(s: CallSession) -> StepView:
             r = s.entry_refusal(frame.flow.step(picked[1].to))
             if r is not None:
                 next_enabled, next_reason, next_rule = False, r.reason, r.rule
+                next_params = dict(r.params)
     consent = step.consent
     return StepView(
         call_id=s.call_id, flow_id=frame.flow.id, flow_title=s.render(frame.flow.title, ns=ns), step_id=step.id,
@@ -155,6 +167,7 @@ def build_view(s: CallSession) -> StepView:
         actions=acts, outcome=step.outcome, next_enabled=next_enabled, next_reason=next_reason,
         next_rule=next_rule, can_back=bool(frame.history), breadcrumbs=s.breadcrumbs(), interrupts=interrupts,
         state=s.state.as_namespace(), flows_complete=s.flows_complete, ended=s.ended, lang=s.lang,
+        next_params=next_params,
     )
 
 

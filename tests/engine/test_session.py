@@ -333,3 +333,21 @@ def test_one_operation_is_one_durable_transaction(start, store):
     entries = store.call_entries(s.call_id)
     assert store.count() == before + 2
     assert [e.type for e in entries[-2:]] == ["step_committed", "step_shown"]
+
+
+def test_refusals_and_field_errors_carry_codes_and_params_for_translation(start):
+    s = start()
+    s.next()
+    res = s.answer({"income": "-3", "spend": "abc"})
+    assert res.error_codes == {"income": ("at_least", {"n": "0"}), "spend": ("enter_amount", {})}
+    assert s.next().error_codes == {"income": ("required", {}), "spend": ("required", {})}
+    s.answer({"income": "1", "spend": "5"})
+    s.next()
+    s.next()
+    res = s.interrupt("pay")
+    assert res.rule == "hold-active" and res.params == {"until": "2026-12-22"}
+    s.interrupt("crisis")
+    res = s.interrupt("doubt")
+    assert res.rule == "priority" and res.params == {"running": "crisis", "requested": "doubt"}
+    views = {i.protocol: i for i in s.view().interrupts}
+    assert views["doubt"].rule == "priority" and views["doubt"].reason_params["running"] == "crisis"

@@ -16,6 +16,7 @@ Never imports Qt.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from callguide import paths
 from callguide.flow.model import FlowLibrary
@@ -36,12 +37,12 @@ def _publish_hint(f: Path) -> str:
 
 
 def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | None = None) -> FlowLibrary:
-    from callguide.flow.loader import find_flow_files, load_flow, load_library, load_signposts
+    from callguide.flow.loader import find_flow_files, load_flow, load_library
     from callguide.flow.validate import validate_library
+    from callguide.flow.yamlsafe import display_path
     from callguide.library.publish import (
         PublicationStore,
         PublishError,
-        load_publication,
         publish_baseline,
         read_flow_text,
         text_hash,
@@ -62,37 +63,71 @@ def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | No
                 raise LibraryRefused(f"The flows in {folder} have {len(errors)} error(s); calls cannot start until "
                                      f"a trainer fixes them.", [str(d) for d in errors])
             publish_baseline(folder, db)
-        lib = FlowLibrary()
+        chosen: list[tuple[Path, Any]] = []
         problems: list[str] = []
         with PublicationStore.open(db) as store:
             live = store.live_all()
+            live_by_hash = {p.content_hash: p for p in live.values()}
             for f in files:
                 try:
                     text = read_flow_text(f)
                 except PublishError as e:
                     problems.append(str(e))
                     continue
-                flow, _ = load_flow(f)
-                pub = live.get(flow.id) if flow is not None else None
-                if pub is None and flow is None:
-                    pub = next((p for p in live.values() if p.file_name == f.name), None)
-                if pub is None:
-                    problems.append(f"{f.name} has never been published; {_publish_hint(f)}")
-                elif pub.content_hash != text_hash(text):
+                pub = live_by_hash.get(text_hash(text))
+                if pub is not None:  # the file is exactly what is live: no need to parse it
+                    chosen.append((f, pub))
+                    continue
+                known = any(p.file_name == f.name for p in live.values())
+                if not known:  # only now read the file, to learn which flow it is
+                    flow, _ = load_flow(f)
+                    known = flow is not None and flow.id in live
+                if known:
                     problems.append(f"{f.name} has unpublished changes; {_publish_hint(f)}")
                 else:
-                    lib.flows[pub.flow_id] = load_publication(pub, str(f))
+                    problems.append(f"{f.name} has never been published; {_publish_hint(f)}")
     except PublishError as e:
         raise LibraryRefused(str(e)) from None
     if problems:
         more = f" (and {len(problems) - 1} more flow(s))" if len(problems) > 1 else ""
         raise LibraryRefused(problems[0] + more, problems)
-    sp = paths.signposts_path()
-    diags = []
-    if sp.exists():
-        lib.signposts, diags = load_signposts(sp)
-    errors = [d for d in validate_library(lib, diags) if d.severity == "error"]
+    lib, errors = _published_library([(display_path(f), pub) for f, pub in chosen])
     if errors:
         raise LibraryRefused(f"The published flows have {len(errors)} error(s); calls cannot start until a "
-                             f"trainer fixes them.", [str(d) for d in errors])
+                             f"trainer fixes them.", errors)
     return lib
+
+
+def _published_library(chosen: list[tuple[str, Any]]) -> tuple[FlowLibrary, list[str]]:
+    """Build and validate the library of these publications, through the content-keyed cache
+    (callguide/flow/cache.py): the same texts and signposts give the same answer, so only the
+    first call after a publication pays for parsing and validation."""
+    from callguide.flow.cache import cached
+    from callguide.flow.loader import load_signposts
+    from callguide.flow.validate import validate_library
+    from callguide.library.publish import PublishError, load_publication
+
+    sp = paths.signposts_path()
+    try:
+        sp_bytes = sp.read_bytes()
+    except OSError:
+        sp_bytes = b""
+    parts: list[str | bytes] = ["live-library", str(sp)]
+    for name, pub in sorted(chosen, key=lambda c: c[1].flow_id):
+        parts += [pub.flow_id, pub.content_hash, name]
+    parts.append(sp_bytes)
+
+    def build() -> tuple[FlowLibrary, list[str]]:
+        lib = FlowLibrary()
+        try:
+            for name, pub in chosen:
+                lib.flows[pub.flow_id] = load_publication(pub, name)
+        except PublishError as e:
+            return lib, [str(e)]
+        diags = []
+        if sp_bytes:
+            lib.signposts, diags = load_signposts(sp)
+        errors = [str(d) for d in validate_library(lib, diags) if d.severity == "error"]
+        return lib, errors
+
+    return cached("live", parts, build)

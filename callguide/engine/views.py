@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from callguide.engine import actions as action_registry
 from callguide.engine.policy import interrupt_refusal, protocol_refusal
 from callguide.engine.values import to_json
-from callguide.flow.model import Action
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -170,7 +169,3 @@ def build_view(s: CallSession) -> StepView:
         next_params=next_params,
     )
 
-
-def global_action_refusal(s: CallSession, name: str, **params: Any) -> str | None:
-    r = action_registry.refusal(s, Action(name, params))
-    return r.reason if r else None

@@ -148,7 +148,8 @@ class CallBar(QFrame):
             cell.button.setEnabled(iv.enabled)
             reason = None
             if not iv.enabled:
-                reason = engine_text(iv.rule, iv.reason) if iv.reason else tr("bar.not_now")
+                reason = (engine_text(iv.rule, iv.reason, iv.reason_params, flows=self.bridge.session.flows)
+                          if iv.reason else tr("bar.not_now"))
             cell.set_reason(reason)
         ended = view.ended
         by_id = {iv.id: iv for iv in view.interrupts}
@@ -165,7 +166,7 @@ class CallBar(QFrame):
             reason = tr("bar.call_ended") if ended else None
             if iv is not None and not iv.enabled and iv.rule == "already-running":
                 cell.button.setEnabled(False)
-                reason = engine_text(iv.rule, iv.reason)
+                reason = engine_text(iv.rule, iv.reason, iv.reason_params, flows=self.bridge.session.flows)
             cell.set_reason(reason)
 
     def _on_interrupt(self, protocol: str) -> None:

@@ -15,6 +15,7 @@ and tabbing through fields is never interrupted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from callguide.engine.views import FieldView, StepView
 from callguide.qt.bridge import SessionBridge
-from callguide.qt.i18n import engine_text, tr
+from callguide.qt.i18n import engine_text, field_text, tr, tr_in
 
 RADIO_MAX = 5  # choice fields with up to this many options are radio buttons (one click), else a list
 CRUMB_SEP = " \u203a "
@@ -92,11 +93,11 @@ class StepPanel(QWidget):
         self._structure: tuple[Any, ...] | None = None
         self._token: tuple[Any, ...] | None = None
         self._rows: dict[str, _FieldRow] = {}
-        self._errors: dict[str, str] = {}
+        self._errors: dict[str, tuple[str | None, dict[str, Any], str]] = {}  # field -> (code, params, English)
         self._typed: dict[str, str] = {}
         self._choice_buttons: list[QPushButton] = []
         self._consent_buttons: dict[str, QPushButton] = {}
-        self._notice_text: tuple[str | None, str | None] | None = None
+        self._notice: Callable[[], str] | None = None  # the notice's text, in the current UI language
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -207,7 +208,7 @@ class StepPanel(QWidget):
             self._token = token
             self._errors.clear()
             self._typed.clear()
-            self._set_notice(None, None)
+            self._set_notice(None)
         structure = (token, v.lang, v.kind, v.consent_decision,
                      tuple((f.id, f.visible, f.enabled) for f in v.fields),
                      tuple((c.id, c.enabled, c.reason) for c in v.choices),
@@ -277,8 +278,11 @@ class StepPanel(QWidget):
                 bl.addWidget(b)
                 self._choice_buttons.append(b)
                 if not c.enabled and c.reason:
-                    r = _label(tr("blocked.prefix") + " " + engine_text(c.rule, c.reason),
-                               "blockedReason" if c.rule else "mutedReason")
+                    text = self._engine(c.rule, c.reason, c.reason_params)
+                    if c.rule == "choice-not-apply":  # not a block: this answer just does not fit
+                        r = _label(text, "mutedReason")
+                    else:
+                        r = _label(tr("blocked.prefix") + " " + text, "blockedReason")
                     bl.addWidget(r)
             self._body.addWidget(box)
         if v.actions and v.kind in ("action", "outcome"):
@@ -293,7 +297,8 @@ class StepPanel(QWidget):
                 line = _label("\u2022 " + tr(key), "actionLine")
                 al.addWidget(line)
                 if a.blocked_reason:
-                    al.addWidget(_label(tr("blocked.prefix") + " " + engine_text(a.rule, a.blocked_reason),
+                    al.addWidget(_label(tr("blocked.prefix") + " " + self._engine(a.rule, a.blocked_reason,
+                                                                                  a.reason_params),
                                         "blockedReason"))
             self._body.addWidget(box)
         for i in range(self._body.count()):  # show now, not on the next event-loop turn
@@ -348,8 +353,9 @@ class StepPanel(QWidget):
         name = tr("field.a11y", label=f.label)
         if f.type in ("choice", "yesno"):
             options: list[tuple[Any, str]]
-            if f.type == "yesno":
-                options = [(True, tr("field.yes")), (False, tr("field.no"))]
+            if f.type == "yesno":  # said to the customer: in the call's language, like the flow's labels
+                options = [(True, tr_in(self._call_lang(), "field.yes")),
+                           (False, tr_in(self._call_lang(), "field.no"))]
             else:
                 options = list(f.choices)
             if len(options) <= RADIO_MAX:
@@ -397,7 +403,7 @@ class StepPanel(QWidget):
             row.edit = edit
             row.focus_widget = edit
         if not f.enabled and f.disabled_reason:
-            layout.addWidget(_label("\U0001F512 " + engine_text(None, f.disabled_reason), "lockedReason"))
+            layout.addWidget(_label("\U0001F512 " + engine_text(f.disabled_rule, f.disabled_reason), "lockedReason"))
         layout.addWidget(row.message)
         if row.focus_widget is not None:
             row.focus_widget.setProperty("fieldId", f.id)
@@ -426,7 +432,7 @@ class StepPanel(QWidget):
                 continue
             row.view = f
             self._show_value(row, f)
-            msg = self._errors.get(fid)
+            msg = self._error_text(fid)
             row.message.setText(msg or "")
             row.message.setVisible(bool(msg))
         self.back_button.setText(tr("nav.back") + "    Alt+\u2190")
@@ -442,14 +448,14 @@ class StepPanel(QWidget):
         if ask:
             reason = tr("nav.pick_answer")
         elif not v.next_enabled and v.next_reason:
-            reason = engine_text(v.next_rule, v.next_reason)
+            reason = self._engine(v.next_rule, v.next_reason, v.next_params)
         self.next_reason.setText(reason)
         blocked = bool(v.next_rule) and v.next_rule not in ("consent-needed", "choose")
         self.next_reason.setObjectName("nextReasonBlocked" if blocked else "nextReason")
         self.next_reason.style().unpolish(self.next_reason)
         self.next_reason.style().polish(self.next_reason)
-        if self._notice_text is not None:
-            self.notice.setText(engine_text(*self._notice_text))
+        if self._notice is not None:
+            self.notice.setText(self._notice())
 
     def _show_value(self, row: _FieldRow, f: FieldView) -> None:
         value = f.value
@@ -488,8 +494,7 @@ class StepPanel(QWidget):
             self._errors.pop(fid, None)
             self._typed.pop(fid, None)
         else:
-            for k, msg in res.errors.items():
-                self._errors[k] = engine_text(None, msg)
+            self._keep_errors(res)
             if isinstance(raw, str):
                 self._typed[fid] = raw
             self.refresh()
@@ -517,14 +522,13 @@ class StepPanel(QWidget):
         if v is None or v.flow_id is None:
             return
         if not self.commit_edits():
-            self._set_notice(None, tr("step.fix_fields"))
+            self._set_notice(lambda: tr("step.fix_fields"))
             self.refresh()
             return
         res = self.bridge.run("next")
         if res is not None and not res.ok and res.errors:
-            for k, msg in res.errors.items():
-                self._errors[k] = engine_text(None, msg)
-            self._set_notice(res.rule, res.reason)
+            self._keep_errors(res)
+            self._set_result_notice(res)
             self.refresh()
 
     def _on_back(self) -> None:
@@ -532,7 +536,7 @@ class StepPanel(QWidget):
 
     def _on_choice(self, choice_id: str) -> None:
         if not self.commit_edits():
-            self._set_notice(None, tr("step.fix_fields"))
+            self._set_notice(lambda: tr("step.fix_fields"))
             self.refresh()
             return
         self.bridge.run("next", choice_id)
@@ -547,18 +551,43 @@ class StepPanel(QWidget):
         self.refresh()
 
     def _on_refused(self, result: Any) -> None:
-        self._set_notice(result.rule, result.reason)
-        if self._view is not None:
-            self.notice.setText(engine_text(result.rule, result.reason))
+        self._set_result_notice(result)
 
     def _on_failed(self, message: str) -> None:
-        self._set_notice(None, message)
-        self.notice.setText(message)
+        self._set_notice(lambda: message)  # the core's one line (journal or engine), as it said it
 
-    def _set_notice(self, rule: str | None, reason: str | None) -> None:
-        self._notice_text = (rule, reason) if reason else None
-        self.notice.setText(engine_text(rule, reason) if reason else "")
-        self.notice.setVisible(bool(reason))
+    def _set_result_notice(self, result: Any) -> None:
+        rule, reason, params = result.rule, result.reason, dict(getattr(result, "params", {}) or {})
+        self._set_notice((lambda: self._engine(rule, reason, params)) if reason else None)
+
+    def _set_notice(self, text: Callable[[], str] | None) -> None:
+        self._notice = text
+        shown = text() if text is not None else ""
+        self.notice.setText(shown)
+        self.notice.setVisible(bool(shown))
+
+    # ------------------------------------------------------------------ engine messages
+
+    def _engine(self, rule: str | None, reason: str | None, params: dict[str, Any] | None = None) -> str:
+        return engine_text(rule, reason, params, flows=getattr(self.bridge.session, "flows", None))
+
+    def _keep_errors(self, res: Any) -> None:
+        codes = getattr(res, "error_codes", {}) or {}
+        for k, msg in res.errors.items():
+            code, params = codes.get(k, (None, {}))
+            self._errors[k] = (code, dict(params or {}), msg)
+
+    def _error_text(self, fid: str) -> str | None:
+        err = self._errors.get(fid)
+        if err is None:
+            return None
+        code, params, english = err
+        row = self._rows.get(fid)
+        return field_text(code, params, english, choices=row.view.choices if row is not None else None)
+
+    def _call_lang(self) -> str | None:
+        v = self._view
+        return v.lang if v is not None else getattr(self.bridge.session, "lang", None)
 
     # ------------------------------------------------------------------ keyboard
 

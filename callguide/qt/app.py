@@ -1,17 +1,31 @@
-"""`callguide call`: open the journal and the flows, offer to resume a call the app was
-killed in, ask for the account (unless the dialer gave it), start the call and show
-the window. Every failure is one plain line in a message box and an exit code; never
-a traceback. Nothing here decides anything about the call itself.
+"""`callguide call`: show the first window at once, then open the journal and the flows,
+offer to resume a call the app was killed in, start the call and hand it to the window.
+Every failure is one plain line in a message box and an exit code; never a traceback.
+Nothing here decides anything about the call itself.
+
+The start is staged so the agent sees an interactive window as early as possible:
+
+1. with light imports only (PySide6, the string catalogue, the style), the first window is
+   shown: the start dialog asking for the account, or, for a screen-pop from the dialer, the
+   call window on its banner page with "Begin the call" disabled and a quiet "Loading flows…";
+2. after the first paint (a zero timer, in small steps so the window stays responsive), the
+   engine stack is imported, the journal opened and the flows loaded;
+3. a call left open by a crash is offered for resume; then the call starts and the window
+   gets its session ("Begin the call" enabled).
+
+`CallLauncher` does this; `run_call` is the command, and `open_call` the same thing run
+to its end for scripts and tests.
 """
 
 from __future__ import annotations
 
-import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QDialog
 
 from callguide import paths
 from callguide.qt import i18n, style
@@ -20,6 +34,8 @@ from callguide.qt.i18n import tr
 
 def show_message(text: str, detail: str = "") -> None:
     """A one-line error for the agent (modal). Tests replace this."""
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(QMessageBox.Icon.Warning, "CallGuide", text)
     if detail:
         box.setDetailedText(detail)
@@ -29,91 +45,258 @@ def show_message(text: str, detail: str = "") -> None:
 def _agent(agent: str | None) -> str:
     if agent:
         return agent
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "agent"
 
 
-def open_call(db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
-              account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None
-              ) -> tuple[Any, int]:
-    """Build the call window (not yet shown). Returns (window or None, exit code when None)."""
-    from callguide.engine.session import Account, CallSession, EngineError
-    from callguide.library.live import LibraryRefused, load_for_calls
-    from callguide.qt.call_window import CallWindow
-    from callguide.qt.dialogs import ResumeDialog, StartDialog
-    from callguide.store.sqlite import SQLiteJournal, StoreError
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
-    db_path = Path(db) if db else paths.default_db_path()
-    try:
-        store = SQLiteJournal.open(db_path)
-    except StoreError as e:
-        show_message(tr("app.store_failed", error=str(e)))
-        return None, 2
-    try:
-        library = load_for_calls(flows_dir, db_path)
-    except LibraryRefused as e:
-        store.close()
-        show_message(tr("app.library_refused", error=str(e)), "\n".join(e.problems))
-        return None, 1
 
-    try:
-        unfinished = store.unfinished_calls()
-    except StoreError as e:
-        show_message(tr("app.store_failed", error=str(e)))
-        store.close()
-        return None, 2
-    session = None
-    resumed = False
-    if unfinished:
-        dlg = ResumeDialog(unfinished)
-        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen:
-            try:
-                session = CallSession.resume(library, store, dlg.chosen)
-                resumed = True
-            except (EngineError, StoreError) as e:
-                show_message(tr("app.resume_failed", error=str(e)))
-    if session is None:
-        values = dict(account or {})
-        if not values.get("account_id"):
-            dlg2 = StartDialog(values)
-            if dlg2.exec() != QDialog.DialogCode.Accepted:
-                store.close()
-                return None, 0
-            values = dlg2.values()
+class CallLauncher(QObject):
+    """The staged start of one call (see the module docstring).
+
+    `window` is the call window (first without, then with a session); `code` is the exit code
+    when the launch ended without a call (an error, or the agent cancelled), else None."""
+
+    interactive = Signal()  # the first window is shown and the event loop went idle
+    loaded = Signal()       # journal, flows and engine are loaded
+    ready = Signal()        # the call window has its session: "Begin the call" is enabled
+    finished = Signal(int)  # the launch ended without a call window (exit code)
+
+    def __init__(self, db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
+                 account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None,
+                 show: bool = True, parent: QObject | None = None):
+        super().__init__(parent)
+        self.db_path = Path(db) if db else paths.default_db_path()
+        self.flows_dir = flows_dir
+        self.agent = agent
+        self.account = dict(account) if account and account.get("account_id") else None
+        self.large_text = large_text
+        self.clock = clock
+        self.show_windows = show
+        self.window: Any = None
+        self.dialog: Any = None
+        self.code: int | None = None
+        self.store: Any = None
+        self.library: Any = None
+        self.done = False
+        self._loaded = False
+        self._steps: list[Any] = []
+        self._quit_on_last: bool | None = None
+
+    # ------------------------------------------------------------------ stage 1: the first window
+
+    def start(self) -> None:
+        if self.account is not None:
+            self._open_window(self.account)
+        else:
+            from callguide.qt.dialogs import StartDialog
+
+            app = QApplication.instance()
+            if app is not None:  # the dialog closes a moment before the call window opens
+                self._quit_on_last = app.quitOnLastWindowClosed()
+                app.setQuitOnLastWindowClosed(False)
+            self.dialog = StartDialog({})
+            self.dialog.set_loading(True)
+            self.dialog.accepted.connect(self._on_dialog_accepted)
+            self.dialog.rejected.connect(self._on_dialog_rejected)
+            self.dialog.show()  # not exec(): the flows load behind it
+        self._steps = [self._open_store, self._load_library, self._offer_resume]
+        QTimer.singleShot(0, self._first_idle)
+
+    def _open_window(self, values: dict[str, Any]) -> None:
+        from callguide.qt.call_window import CallWindow
+
+        self.window = CallWindow(None, account=values, large_text=self.large_text)
+        if self.show_windows:
+            self.window.show()
+        self._restore_quit()
+
+    def _restore_quit(self) -> None:
+        app = QApplication.instance()
+        if self._quit_on_last is not None and app is not None:
+            app.setQuitOnLastWindowClosed(self._quit_on_last)
+            self._quit_on_last = None
+
+    def _first_idle(self) -> None:
+        self.interactive.emit()
+        QTimer.singleShot(0, self._next_step)
+
+    def _next_step(self) -> None:
+        if self.done or not self._steps:
+            return
+        step = self._steps.pop(0)
+        step()
+        if self._steps and not self.done:
+            QTimer.singleShot(0, self._next_step)  # let the window breathe between the steps
+
+    # ------------------------------------------------------------------ stage 2: journal and flows
+
+    def _open_store(self) -> None:
+        from callguide.store.sqlite import SQLiteJournal, StoreError
+
+        try:
+            self.store = SQLiteJournal.open(self.db_path)
+        except StoreError as e:
+            self._fail(tr("app.store_failed", error=_one_line(e)), 2)
+
+    def _load_library(self) -> None:
+        from callguide.library.live import LibraryRefused, load_for_calls
+
+        try:
+            self.library = load_for_calls(self.flows_dir, self.db_path)
+        except LibraryRefused as e:
+            self._fail(tr("app.library_refused", error=_one_line(e)), 1, "\n".join(e.problems))
+
+    # ------------------------------------------------------------------ stage 3: resume, or start the call
+
+    def _offer_resume(self) -> None:
+        from callguide.engine.session import CallSession, EngineError
+        from callguide.store.sqlite import StoreError
+
+        try:
+            unfinished = self.store.unfinished_calls()
+        except StoreError as e:
+            self._fail(tr("app.store_failed", error=_one_line(e)), 2)
+            return
+        if unfinished:
+            from callguide.qt.dialogs import ResumeDialog
+
+            dlg = ResumeDialog(unfinished, self.dialog if self.dialog is not None and self.dialog.isVisible()
+                               else self.window)
+            if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen:
+                try:
+                    session = CallSession.resume(self.library, self.store, dlg.chosen)
+                except (EngineError, StoreError) as e:
+                    show_message(tr("app.resume_failed", error=_one_line(e)))
+                else:
+                    self._close_dialog()
+                    self._attach(session, resumed=True)
+                    return
+        self._loaded = True
+        self.loaded.emit()
+        if self.dialog is not None:
+            self.dialog.set_loading(False)
+        if self.window is not None:
+            self._start_call(self.window.account_values())
+
+    def _on_dialog_accepted(self) -> None:
+        values = self.dialog.values()
+        self.dialog = None
+        self._open_window(values)
+        if self._loaded:
+            self._start_call(values)  # loaded already; else the last step starts it
+
+    def _on_dialog_rejected(self) -> None:
+        self.dialog = None
+        self._finish(0)
+
+    def _close_dialog(self) -> None:
+        if self.dialog is not None:
+            dlg, self.dialog = self.dialog, None
+            dlg.accepted.disconnect(self._on_dialog_accepted)
+            dlg.rejected.disconnect(self._on_dialog_rejected)
+            dlg.close()
+
+    def _start_call(self, values: dict[str, Any]) -> None:
+        from callguide.engine.session import Account, CallSession, EngineError
+        from callguide.store.sqlite import StoreError
+
         try:
             acct = Account(values["account_id"], values.get("name") or "", values.get("country") or "UK",
                            values.get("lang"), values.get("balance") or "0.00")
-            kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
-            session = CallSession.start(library, store, acct, _agent(agent), **kwargs)
+            kwargs: dict[str, Any] = {"clock": self.clock} if self.clock is not None else {}
+            session = CallSession.start(self.library, self.store, acct, _agent(self.agent), **kwargs)
         except (EngineError, StoreError, ArithmeticError, ValueError) as e:
-            show_message(tr("app.start_failed", error=str(e)))
-            store.close()
-            return None, 2
-    window = CallWindow(session, large_text=large_text, resumed=resumed)
-    return window, 0
+            self._fail(tr("app.start_failed", error=_one_line(e)), 2)
+            return
+        self._attach(session, resumed=False)
+
+    def _attach(self, session: Any, resumed: bool) -> None:
+        if self.window is None:
+            from callguide.qt.call_window import CallWindow
+
+            self.window = CallWindow(session, large_text=self.large_text, resumed=resumed)
+            if self.show_windows:
+                self.window.show()
+            self._restore_quit()
+        else:
+            self.window.attach(session, resumed=resumed)
+        self.done = True
+        self.ready.emit()
+
+    # ------------------------------------------------------------------ ending without a call
+
+    def _fail(self, message: str, code: int, detail: str = "") -> None:
+        show_message(message, detail)
+        self._finish(code)
+
+    def _finish(self, code: int) -> None:
+        self._steps = []
+        self._close_dialog()
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.code = code
+        self.done = True
+        self._restore_quit()
+        self.finished.emit(code)
+
+    def wait(self) -> None:
+        """Run the event loop until the call window has its session, or the launch ended."""
+        if self.done:
+            return
+        loop = QEventLoop()
+        self.ready.connect(loop.quit)
+        self.finished.connect(loop.quit)
+        loop.exec()
+
+
+def open_call(db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
+              account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None
+              ) -> tuple[Any, int]:
+    """The whole launch, run to its end; the window is not shown. Returns (window or None, exit code)."""
+    launcher = CallLauncher(db, flows_dir, agent, account, large_text, clock, show=False)
+    launcher.start()
+    launcher.wait()
+    if launcher.window is None:
+        return None, launcher.code if launcher.code is not None else 2
+    return launcher.window, 0
 
 
 def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | None = None,
              account_id: str | None = None, name: str | None = None, country: str | None = None,
-             lang: str | None = None, balance: str | None = None, large_text: bool = False) -> int:
-    """The `callguide call` command: returns the process exit code."""
+             lang: str | None = None, balance: str | None = None, large_text: bool = False,
+             observe: Callable[[CallLauncher], None] | None = None) -> int:
+    """The `callguide call` command: returns the process exit code. `observe(launcher)` is called
+    before the launch starts (benchmarks time its `interactive` and `ready` signals)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CallGuide")
     app.setDesktopFileName("callguide")
     style.apply(large_text)
     ui_lang = lang or {"DK": "da", "CZ": "cs"}.get((country or "").upper(), "en")
-    i18n.set_language(ui_lang)
+    i18n.set_language(ui_lang if ui_lang in i18n.LANGS else "en")
     account = None
     if account_id:
         account = {"account_id": account_id, "name": name or "", "country": (country or "UK").upper(),
                    "lang": lang, "balance": balance or "0.00"}
-    window, code = open_call(db, flows_dir, agent, account, large_text)
-    if window is None:
-        return code
-    window.show()
+    launcher = CallLauncher(db, flows_dir, agent, account, large_text)
+    launcher.finished.connect(app.exit)
+    if observe is not None:
+        observe(launcher)
+    launcher.start()
     try:
-        return int(app.exec())
+        code = int(app.exec())
+        return launcher.code if launcher.code is not None else code
     finally:
-        window.session.store.close()
+        if launcher.store is not None:
+            launcher.store.close()

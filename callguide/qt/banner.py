@@ -8,13 +8,15 @@ pairs; `AccountBanner` paints them. Read-only; never writes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from callguide.qt.i18n import has, tr
-from callguide.store.base import AccountState
+
+if TYPE_CHECKING:  # the store package pulls in sqlite-utils; the window's first paint does not need it
+    from callguide.store.base import AccountState
 
 URGENT = {"hold", "capacity", "vulnerability", "disclosure"}
 

@@ -6,15 +6,19 @@ the wrap-up), the always-visible call bar, and a one-line error strip. It takes 
 running `CallSession`, wraps it in a `SessionBridge`, and holds no call state itself.
 Errors from the core are one line in the error strip, never a traceback; nothing
 already journalled is lost.
+
+Staged start: `CallWindow(None, account={...})` is the window before the engine exists
+(header and the banner page with "Loading flows…", "Begin the call" disabled), built from
+light imports only; `attach(session)` adds the call itself once the journal, flows and
+engine are loaded. `CallWindow(session)` does both at once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,38 +28,42 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from callguide.engine.session import CallSession
 from callguide.qt import i18n, style
-from callguide.qt.banner import AccountBanner
-from callguide.qt.bridge import SessionBridge
-from callguide.qt.call_bar import CallBar
 from callguide.qt.i18n import tr
-from callguide.qt.side_panel import SidePanel
-from callguide.qt.step_panel import StepPanel
-from callguide.qt.wrap_up import WrapUpPanel
+
+if TYPE_CHECKING:  # the engine stack loads after the first paint (see attach)
+    from callguide.engine.session import CallSession
 
 PAGE_BANNER, PAGE_CALL, PAGE_WRAP = 0, 1, 2
-LANG_NAMES = {"en": "English", "da": "Dansk", "cs": "Čeština"}
+LANG_NAMES = {"en": "English", "da": "Dansk", "cs": "Čeština"}  # each in its own language, for the switch
+COUNTRY_LANG = {"UK": "en", "DK": "da", "CZ": "cs"}
+COUNTRY_CURRENCY = {"UK": "GBP", "DK": "DKK", "CZ": "CZK"}  # as the engine's Account; shown before it loads
 
 
 class CallWindow(QMainWindow):
-    """One call. `CallWindow(session, large_text=False, resumed=False)`."""
+    """One call. `CallWindow(session, large_text=False, resumed=False)`; or, before the engine is
+    loaded, `CallWindow(None, account={"account_id", "name", "country", "lang", "balance"})` and
+    later `attach(session)`."""
 
     call_closed = Signal()
+    ready = Signal()  # a session is attached: "Begin the call" works
 
-    def __init__(self, session: CallSession, *, large_text: bool = False, resumed: bool = False,
-                 parent: QWidget | None = None):
+    def __init__(self, session: CallSession | None = None, *, account: dict[str, Any] | None = None,
+                 large_text: bool = False, resumed: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
-        self.session = session
+        self.session: Any = None
+        self.bridge: Any = None
         self.resumed = resumed
-        self.bridge = SessionBridge(session, self)
-        i18n.set_language(session.lang if session.lang in i18n.LANGS else "en")
+        self._account = dict(account or {})
+        lang = session.lang if session is not None else self._account.get("lang")
+        if not lang:
+            lang = COUNTRY_LANG.get(str(self._account.get("country") or "UK").upper(), "en")
+        i18n.set_language(lang if lang in i18n.LANGS else "en")
         self.setObjectName("callWindow")
         self.setWindowIcon(QIcon(str(style.icon_path())))
         self.resize(1280, 860)
@@ -66,6 +74,7 @@ class CallWindow(QMainWindow):
         root = QVBoxLayout(central)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
+        self._root = root
         self.setCentralWidget(central)
 
         # ---------------------------------------------------------------- header
@@ -87,7 +96,7 @@ class CallWindow(QMainWindow):
         self.state_chip.setObjectName("stateChip")
         self.state_chip.setWordWrap(True)
         self.state_chip.setContentsMargins(20, 6, 20, 6)
-        self.state_chip.setAccessibleName("Call state")
+        self.state_chip.hide()
         self.timer_label = QLabel("00:00")
         self.timer_label.setObjectName("timer")
         hl.addWidget(self.timer_label)
@@ -106,6 +115,7 @@ class CallWindow(QMainWindow):
         self.wrap_button = QPushButton()
         self.wrap_button.setObjectName("quietButton")
         self.wrap_button.clicked.connect(self.show_wrap_up)
+        self.wrap_button.setEnabled(False)
         hl.addWidget(self.wrap_button)
         root.addWidget(header)
         root.addWidget(self.state_chip)  # a full-width strip under the header: never cut, never missed
@@ -113,7 +123,6 @@ class CallWindow(QMainWindow):
         self.error_strip = QLabel()
         self.error_strip.setObjectName("errorStrip")
         self.error_strip.setWordWrap(True)
-        self.error_strip.setAccessibleName("Error")
         self.error_strip.hide()
         root.addWidget(self.error_strip)
         self.info_strip = QLabel()
@@ -122,7 +131,7 @@ class CallWindow(QMainWindow):
         self.info_strip.hide()
         root.addWidget(self.info_strip)
 
-        # ---------------------------------------------------------------- pages
+        # ---------------------------------------------------------------- pages (the banner first)
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
         banner_page = QWidget()
@@ -130,17 +139,81 @@ class CallWindow(QMainWindow):
         bl = QVBoxLayout(banner_page)
         bl.setContentsMargins(48, 32, 48, 32)
         bl.setSpacing(18)
+        self._banner_layout = bl
         self.banner_heading = QLabel()
         self.banner_heading.setObjectName("pageTitle")
+        self.banner_heading.setWordWrap(True)
         bl.addWidget(self.banner_heading)
-        self.banner = AccountBanner(session.history)
-        bl.addWidget(self.banner)
+        self.banner: Any = None
+        self.loading = QLabel()  # quiet, until the journal, flows and engine are loaded
+        self.loading.setObjectName("muted")
+        bl.addWidget(self.loading)
         self.begin_button = QPushButton()
         self.begin_button.setObjectName("nextButton")
         self.begin_button.clicked.connect(self.begin_call)
-        bl.addWidget(self.begin_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.begin_button.setEnabled(False)
+        begin_row = QHBoxLayout()  # (left-aligned by a stretch: the Qt enum namespace costs ~15 ms to import)
+        begin_row.addWidget(self.begin_button)
+        begin_row.addStretch(1)
+        bl.addLayout(begin_row)
         bl.addStretch(1)
         self.pages.addWidget(banner_page)
+        root.addWidget(self.pages, 1)
+
+        self.status = QLabel()
+        self.status.setObjectName("statusLine")
+        self.statusBar().addWidget(self.status, 1)
+
+        self._shortcuts = []
+        for key, fn in (("Ctrl+Shift+W", self.show_wrap_up), ("Ctrl+L", self._cycle_language),
+                        ("Ctrl+Shift+L", lambda: self.large_check.toggle())):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.activated.connect(fn)
+            self._shortcuts.append(sc)
+        self._begin_keys = []
+        for key in ("Return", "Enter"):
+            sc = QShortcut(QKeySequence(key), self)  # enabled only while the banner is shown
+            sc.activated.connect(self.begin_call)
+            self._begin_keys.append(sc)
+        self.pages.currentChanged.connect(lambda i: [k.setEnabled(i == PAGE_BANNER) for k in self._begin_keys])
+
+        self._t0 = time.monotonic()
+        self._started = self._t0
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._tick)
+
+        style.apply(large_text)
+        self.pages.setCurrentIndex(PAGE_BANNER)
+        self.begin_button.setFocus()
+        self.retranslate()
+        if session is not None:
+            self.attach(session, resumed=resumed)
+
+    def attach(self, session: CallSession, *, resumed: bool | None = None) -> None:
+        """Add the call itself: the step panel and side column, the wrap-up, the call bar."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QSplitter
+
+        from callguide.qt.banner import AccountBanner
+        from callguide.qt.bridge import SessionBridge
+        from callguide.qt.call_bar import CallBar
+        from callguide.qt.side_panel import SidePanel
+        from callguide.qt.step_panel import StepPanel
+        from callguide.qt.wrap_up import WrapUpPanel
+
+        if self.session is not None:
+            raise RuntimeError("a session is already attached to this window")
+        if resumed is not None:
+            self.resumed = resumed
+        self.session = session
+        self.bridge = SessionBridge(session, self)
+        i18n.set_language(session.lang if session.lang in i18n.LANGS else "en")
+        self.lang_combo.setCurrentIndex(i18n.LANGS.index(i18n.language()))
+
+        self.banner = AccountBanner(session.history)
+        self._banner_layout.insertWidget(1, self.banner)
+        self.loading.hide()
 
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.setObjectName("callSplit")
@@ -159,61 +232,48 @@ class CallWindow(QMainWindow):
         self.wrap_panel.closed.connect(self._on_closed)
         self.wrap_panel.done_button.clicked.connect(self.close)
         self.pages.addWidget(self.wrap_panel)
-        root.addWidget(self.pages, 1)
 
         self.call_bar = CallBar(self.bridge)
         self.call_bar.escalated.connect(self._on_escalated)
-        root.addWidget(self.call_bar)
+        self._root.addWidget(self.call_bar)
+        self.banner.show()  # added to a window that may already be on screen
+        self.call_bar.show()
 
-        self.status = QLabel()
-        self.status.setObjectName("statusLine")
-        self.statusBar().addWidget(self.status, 1)
-
-        # ---------------------------------------------------------------- wiring
         self.bridge.changed.connect(self._on_changed)
         self.bridge.failed.connect(self.show_error)
         self.bridge.entries_written.connect(self._on_written)
-        self._shortcuts = []
-        for key, fn in (("Ctrl+Shift+W", self.show_wrap_up), ("Ctrl+L", self._cycle_language),
-                        ("Ctrl+Shift+L", lambda: self.large_check.toggle())):
-            sc = QShortcut(QKeySequence(key), self)
-            sc.activated.connect(fn)
-            self._shortcuts.append(sc)
-        self._begin_keys = []
-        for key in ("Return", "Enter"):
-            sc = QShortcut(QKeySequence(key), self)  # enabled only while the banner is shown
-            sc.activated.connect(self.begin_call)
-            self._begin_keys.append(sc)
-        self.pages.currentChanged.connect(lambda i: [k.setEnabled(i == PAGE_BANNER) for k in self._begin_keys])
 
         self._t0 = time.monotonic()
         self._started = self._call_start()
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self._tick)
         self._timer.start()
-
-        style.apply(large_text)
+        self.wrap_button.setEnabled(True)
+        self.begin_button.setEnabled(True)
         for k in self._begin_keys:
-            k.setEnabled(not resumed)
-        if resumed:
+            k.setEnabled(not self.resumed)
+        if self.resumed:
             self.pages.setCurrentIndex(PAGE_CALL)
             self.show_info(tr("win.resumed"))
         else:
             self.pages.setCurrentIndex(PAGE_BANNER)
-            self.begin_button.setFocus()
+            if self.isVisible():
+                self.begin_button.setFocus()
         self.retranslate()
         self._route()
+        self.ready.emit()
 
     # ------------------------------------------------------------------ public
 
     def begin_call(self) -> None:
+        if self.session is None:
+            return
         if self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
             self.step_panel.refresh()
             self._focus_step()
 
     def show_wrap_up(self) -> None:
+        if self.session is None:
+            return
         self.wrap_panel.refresh()
         self.pages.setCurrentIndex(PAGE_WRAP)
         self.wrap_panel.confirm.setFocus()
@@ -221,7 +281,9 @@ class CallWindow(QMainWindow):
     def set_language(self, lang: str) -> None:
         if lang not in i18n.LANGS:
             return
-        if not self.session.ended and lang != self.session.lang:
+        if self.session is None:
+            self._account["lang"] = lang  # the call will start in it
+        elif not self.session.ended and lang != self.session.lang:
             self.bridge.run("set_lang", lang)
         i18n.set_language(lang)
         self.lang_combo.setCurrentIndex(i18n.LANGS.index(lang))
@@ -241,13 +303,25 @@ class CallWindow(QMainWindow):
         self.info_strip.setText(message)
         self.info_strip.setVisible(bool(message))
 
+    def account_values(self) -> dict[str, Any]:
+        """The account this window was opened for (before a session exists), incl. a language change."""
+        return dict(self._account)
+
     def retranslate(self) -> None:
-        s = self.session
-        a = s.account
-        self.setWindowTitle(tr("win.title", name=a.name or a.id))
-        self.customer.setText(a.name or a.id)
-        self.account_line.setText(tr("win.account_line", id=a.id, country=tr(f"country.{a.country}"),
-                                     balance=f"{a.balance} {a.currency or ''}".strip()))
+        if self.session is not None:
+            a = self.session.account
+            aid, name, country = a.id, a.name, a.country
+            balance = f"{a.balance} {a.currency or ''}".strip()
+        else:
+            aid = str(self._account.get("account_id") or "")
+            name = str(self._account.get("name") or "")
+            country = str(self._account.get("country") or "UK").upper()
+            balance = f"{self._account.get('balance') or '0.00'} {COUNTRY_CURRENCY.get(country, '')}".strip()
+        self.setWindowTitle(tr("win.title", name=name or aid))
+        self.customer.setText(name or aid)
+        self.account_line.setText(tr("win.account_line", id=aid,
+                                     country=tr(f"country.{country}") if i18n.has(f"country.{country}") else country,
+                                     balance=balance))
         self.lang_combo.setAccessibleName(tr("win.language"))
         self.lang_combo.setToolTip(tr("win.language") + "  (Ctrl+L)")
         self.large_check.setText(tr("win.large_text"))
@@ -255,17 +329,21 @@ class CallWindow(QMainWindow):
         self.wrap_button.setText(tr("win.wrap_up") + "    Ctrl+Shift+W")
         self.wrap_button.setAccessibleName(tr("win.wrap_up"))
         self.timer_label.setAccessibleName(tr("win.timer"))
-        self.banner_heading.setText(tr("banner.heading", name=a.name or a.id))
-        self.banner.retranslate()
+        self.state_chip.setAccessibleName(tr("win.call_state"))
+        self.error_strip.setAccessibleName(tr("win.error"))
+        self.banner_heading.setText(tr("banner.heading", name=name or aid))
+        self.loading.setText(tr("app.loading"))
         self.begin_button.setText(tr("banner.begin") + "    \u21b5")
         self.begin_button.setAccessibleName(tr("banner.begin"))
-        self.step_panel.retranslate()
-        self.side.retranslate()
-        self.call_bar.refresh()
-        self.wrap_panel.refresh()
-        if self.info_strip.isVisible() and self.resumed:
-            self.show_info(tr("win.resumed"))
-        self._update_state_chip()
+        if self.session is not None:
+            self.banner.retranslate()
+            self.step_panel.retranslate()
+            self.side.retranslate()
+            self.call_bar.refresh()
+            self.wrap_panel.refresh()
+            if self.info_strip.isVisible() and self.resumed:
+                self.show_info(tr("win.resumed"))
+            self._update_state_chip()
         self._tick()
 
     # ------------------------------------------------------------------ reacting
@@ -288,6 +366,8 @@ class CallWindow(QMainWindow):
             self.wrap_panel.refresh()
 
     def _on_written(self, n: int) -> None:
+        import datetime as dt
+
         self.status.setText(tr("win.saved", n=len(self.session.records),
                                time=dt.datetime.now().strftime("%H:%M:%S")))
 
@@ -304,6 +384,8 @@ class CallWindow(QMainWindow):
         self.call_closed.emit()
 
     def _update_state_chip(self) -> None:
+        if self.session is None:
+            return
         st = self.session.state
         if st.crisis:
             text, name = tr("chip.crisis"), "stateChipRed"
@@ -321,6 +403,8 @@ class CallWindow(QMainWindow):
         self.state_chip.updateGeometry()  # its padding changed with its style
 
     def _call_start(self) -> float:
+        import datetime as dt
+
         if self.resumed and self.session.records:
             try:
                 ts = dt.datetime.fromisoformat(self.session.records[0]["ts"])
@@ -346,5 +430,6 @@ class CallWindow(QMainWindow):
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
         self._timer.stop()
-        self.bridge.detach()
+        if self.bridge is not None:
+            self.bridge.detach()
         super().closeEvent(event)

@@ -5,9 +5,8 @@ that call exactly or leave it (`ResumeDialog`)."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,10 +23,13 @@ from PySide6.QtWidgets import (
 
 from callguide.qt import i18n
 from callguide.qt.i18n import tr
-from callguide.store.base import CallSummary
+
+if TYPE_CHECKING:  # the store package pulls in sqlite-utils: not needed to ask for the account
+    from callguide.store.base import CallSummary
 
 COUNTRIES = ("UK", "DK", "CZ")
 COUNTRY_LANG = {"UK": "en", "DK": "da", "CZ": "cs"}
+COUNTRY_CURRENCY = {"UK": "GBP", "DK": "DKK", "CZ": "CZK"}  # as the engine's Account; shown before it loads
 
 
 class StartDialog(QDialog):
@@ -73,6 +75,11 @@ class StartDialog(QDialog):
         self.error.hide()
         col.addWidget(self.error)
         row = QHBoxLayout()
+        self.loading = QLabel(tr("app.loading"))  # the flows load behind this dialog; a quiet line until then
+        self.loading.setObjectName("muted")
+        self.loading.setAccessibleName(tr("app.loading"))
+        self.loading.hide()
+        row.addWidget(self.loading)
         row.addStretch(1)
         self.cancel_button = QPushButton(tr("start.cancel"))
         self.cancel_button.setAccessibleName(tr("start.cancel"))
@@ -85,6 +92,9 @@ class StartDialog(QDialog):
         row.addWidget(self.cancel_button)
         row.addWidget(self.ok_button)
         col.addLayout(row)
+
+    def set_loading(self, on: bool) -> None:
+        self.loading.setVisible(on)
 
     def _on_ok(self) -> None:
         problem = None
@@ -111,6 +121,9 @@ class ResumeDialog(QDialog):
     """Calls left open by a crash: resume one exactly, or leave them (they stay in the journal)."""
 
     def __init__(self, calls: list[CallSummary], parent: QWidget | None = None):
+        # not at the top: the start dialog is shown before the (slow to import) Qt namespace loads
+        from PySide6.QtCore import Qt
+
         super().__init__(parent)
         self.calls = calls
         self.chosen: str | None = None
@@ -157,5 +170,7 @@ class ResumeDialog(QDialog):
         item = self.list.currentItem()
         if item is None:
             return
+        from PySide6.QtCore import Qt
+
         self.chosen = str(item.data(Qt.ItemDataRole.UserRole))
         self.accept()

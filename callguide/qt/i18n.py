@@ -13,7 +13,6 @@ one-line-per-key fast path, and only a file that does not fit it is handed to ru
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,9 +23,9 @@ from callguide import paths
 LANGS = ("en", "da", "cs")
 CATALOGUE_FILES = ("ui.yaml", "workbench.yaml")
 
-# `key: {en: "...", da: "...", cs: "..."}` on one line, every value double-quoted (JSON-compatible)
+# `key: {en: "...", da: "...", cs: "..."}` on one line, every value double-quoted without escapes
 _LINE = re.compile(r'^(?P<key>[A-Za-z0-9_.\-]+):\s*\{(?P<body>.*)\}\s*$')
-_PAIR = re.compile(r'\s*(?P<lang>[A-Za-z_]+):\s*(?P<text>"(?:[^"\\]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")\s*(?:,|$)')
+_PAIR = re.compile(r'\s*(?P<lang>[A-Za-z_]+):\s*"(?P<text>[^"\\]*)"\s*(?:,|$)')
 
 
 def _parse_fast(text: str) -> dict[str, dict[str, str]] | None:
@@ -46,7 +45,7 @@ def _parse_fast(text: str) -> dict[str, dict[str, str]] | None:
             p = _PAIR.match(body, pos)
             if p is None or p.end() == pos:
                 return None
-            entry[p.group("lang")] = json.loads(p.group("text"))
+            entry[p.group("lang")] = p.group("text")
             pos = p.end()
         out[m.group("key")] = entry
     return out

@@ -265,3 +265,13 @@ def test_trainer_adds_a_danish_step_and_the_next_call_uses_it(wb, flows, wb_db, 
     assert s.top.step_id == "pause"
     assert s.render(s.top.step.say) == "Tag dig god tid."
     store.close()
+
+
+def test_workbench_strings_come_from_the_shared_catalogue(wb):
+    from callguide.qt import i18n
+
+    i18n.set_language("da")
+    w = wb()
+    tabs = [w.tabs.tabText(i) for i in range(w.tabs.count())]
+    assert "Øvelse" in tabs and "Rediger" in tabs  # workbench.yaml, through callguide.qt.i18n.tr
+    assert i18n.tr("banner.begin") == "Start samtalen"  # ui.yaml, the same catalogue

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from callguide.flow.model import Flow, Step, Text
 from callguide.library.diff import action_str
 from callguide.library.flags import StepFlags
-from callguide.qt.workbench.i18n import wtr
+from callguide.qt.i18n import tr
 
 LANG_NAMES = {"en": "English", "da": "Dansk", "cs": "Čeština"}
 
@@ -75,9 +75,9 @@ class StepForm(QWidget):
         self.picker.currentTextChanged.connect(self._picked)
         self.kind = QLabel()
         self.kind.setObjectName("stepKind")
-        self.add_btn = QPushButton(wtr("form.add_step"))
+        self.add_btn = QPushButton(tr("form.add_step"))
         self.add_btn.clicked.connect(lambda: self.step_id and self.add_step_requested.emit(self.step_id))
-        head.addWidget(QLabel(wtr("form.step")))
+        head.addWidget(QLabel(tr("form.step")))
         head.addWidget(self.picker, 1)
         head.addWidget(self.kind)
         head.addWidget(self.add_btn)
@@ -137,20 +137,20 @@ class StepForm(QWidget):
         self._clear()
         if self.flow is None or self.step_id is None or not self.flow.has_step(self.step_id):
             self.kind.setText("")
-            self.body_layout.addWidget(QLabel(wtr("form.no_step")))
+            self.body_layout.addWidget(QLabel(tr("form.no_step")))
             return
         step = self.flow.step(self.step_id)
-        self.kind.setText(wtr("form.kind", kind=step.kind))
+        self.kind.setText(tr("form.kind", kind=step.kind))
         langs = list(self.flow.languages)
         fl = self.flags.get(step.id)
         if fl is not None and fl.count:
-            box = QLabel(wtr("form.flags", count=fl.count) + "".join(f"\n  \u2022 {c}" for c in fl.comments[:6]))
+            box = QLabel(tr("form.flags", count=fl.count) + "".join(f"\n  \u2022 {c}" for c in fl.comments[:6]))
             box.setObjectName("flagsBox")
             box.setWordWrap(True)
             box.setStyleSheet("QLabel#flagsBox{background:#fff3e0;border:1px solid #ef6c00;border-radius:4px;"
                               "padding:6px;color:#4e2600;}")
             self.body_layout.addWidget(box)
-        texts = QGroupBox(wtr("form.texts"))
+        texts = QGroupBox(tr("form.texts"))
         grid = QGridLayout(texts)
         for c, lang in enumerate(langs):
             h = QLabel(f"<b>{LANG_NAMES.get(lang, lang)}</b> ({lang})")
@@ -163,35 +163,35 @@ class StepForm(QWidget):
                 cell = TextCell(value)
                 cell.setObjectName(f"text:{slot}:{lang}")
                 if not value and text is not None:
-                    cell.setPlaceholderText(wtr("form.missing"))
+                    cell.setPlaceholderText(tr("form.missing"))
                     cell.setStyleSheet("QPlainTextEdit{background:#fdecea;}")
                 elif not value:
-                    cell.setPlaceholderText(wtr("form.none"))
+                    cell.setPlaceholderText(tr("form.none"))
                 cell.committed.connect(lambda v, s=slot, lg=lang: self.text_edited.emit(self.step_id or "", s, lg, v))
                 grid.addWidget(cell, row, c + 1)
                 self.cells[(slot, lang)] = cell
             row += 1
         self.body_layout.addWidget(texts)
         if step.fields:
-            box = QGroupBox(wtr("form.fields"))
+            box = QGroupBox(tr("form.fields"))
             fl_ = QFormLayout(box)
             for f in step.fields:
-                bits = [f.type, wtr("form.required") if f.required else wtr("form.optional")]
+                bits = [f.type, tr("form.required") if f.required else tr("form.optional")]
                 if f.sensitivity != "none":
                     bits.append(f.sensitivity)
                 if f.visible_when:
-                    bits.append(wtr("form.shown_when", cond=f.visible_when))
+                    bits.append(tr("form.shown_when", cond=f.visible_when))
                 if f.choices:
                     bits.append(" / ".join(c.value for c in f.choices))
                 fl_.addRow(QLabel(f"<b>{f.id}</b>"), QLabel(", ".join(bits)))
             self.body_layout.addWidget(box)
         if step.transitions:
-            box = QGroupBox(wtr("form.transitions"))
+            box = QGroupBox(tr("form.transitions"))
             v = QVBoxLayout(box)
             table = QTableWidget(len(step.transitions), 4)
             table.setObjectName("transitions")
-            table.setHorizontalHeaderLabels([wtr("form.t.answer"), wtr("form.t.label"), wtr("form.t.to"),
-                                             wtr("form.t.when")])
+            table.setHorizontalHeaderLabels([tr("form.t.answer"), tr("form.t.label"), tr("form.t.to"),
+                                             tr("form.t.when")])
             ids = [s.id for s in self.flow.steps]
             for i, t in enumerate(step.transitions):
                 a = QTableWidgetItem(t.id or "")
@@ -225,12 +225,12 @@ class StepForm(QWidget):
             v.addWidget(table)
             self.body_layout.addWidget(box)
         if step.actions or step.outcome:
-            box = QGroupBox(wtr("form.actions"))
+            box = QGroupBox(tr("form.actions"))
             v = QVBoxLayout(box)
             for a in step.actions:
                 v.addWidget(QLabel("\u2022 " + action_str(a)))
             if step.outcome:
-                v.addWidget(QLabel(wtr("form.outcome", code=step.outcome)))
+                v.addWidget(QLabel(tr("form.outcome", code=step.outcome)))
             self.body_layout.addWidget(box)
 
         self.body_layout.addStretch(1)
@@ -238,15 +238,15 @@ class StepForm(QWidget):
     def _slots(self, step: Step) -> list[tuple[str, str, Text | None]]:
         out: list[tuple[str, str, Text | None]] = []
         if step.kind != "decision" or step.say is not None:
-            out.append(("say", wtr("form.say"), step.say))
-        out.append(("guidance", wtr("form.guidance"), step.guidance))
+            out.append(("say", tr("form.say"), step.say))
+        out.append(("guidance", tr("form.guidance"), step.guidance))
         if step.consent is not None:
-            out.append(("consent.wording", wtr("form.consent"), step.consent.wording))
+            out.append(("consent.wording", tr("form.consent"), step.consent.wording))
         for f in step.fields:
-            out.append((f"fields.{f.id}.label", wtr("form.field_label", id=f.id), f.label))
+            out.append((f"fields.{f.id}.label", tr("form.field_label", id=f.id), f.label))
         for i, t in enumerate(step.transitions):
             if t.label is not None:
-                out.append((f"transitions.{i}.label", wtr("form.answer_label", id=t.id or i), t.label))
+                out.append((f"transitions.{i}.label", tr("form.answer_label", id=t.id or i), t.label))
         return out
 
     def commit_pending(self) -> None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from callguide.flow.graph import layers, started_flows
 from callguide.flow.model import Flow
-from callguide.qt.workbench.i18n import wtr
+from callguide.qt.i18n import tr
 from callguide.qt.workbench.status import StepMarks
 
 NODE_W, NODE_H, H_GAP, V_GAP = 190.0, 56.0, 36.0, 64.0
@@ -74,7 +74,7 @@ class FlowGraphView(QGraphicsView):
         self.nodes = {}
         self.flow = flow
         if flow is None:
-            t = self.scene_.addSimpleText(wtr("graph.no_flow"))
+            t = self.scene_.addSimpleText(tr("graph.no_flow"))
             t.setBrush(QColor("#666666"))
             return
         marks = marks or {}
@@ -119,10 +119,10 @@ class FlowGraphView(QGraphicsView):
                 pen.setWidthF(2.6)
             if m.unreachable:
                 pen = QPen(QColor("#ef6c00"), 2.6, Qt.PenStyle.DashLine)
-                tips.append(wtr("graph.unreachable"))
+                tips.append(tr("graph.unreachable"))
             if m.dead_end:
                 pen = QPen(QColor("#c62828"), 2.6)
-                tips.append(wtr("graph.dead_end"))
+                tips.append(tr("graph.dead_end"))
             if m.invariant:
                 pen = QPen(QColor("#8e24aa"), 3.2)
                 tips.extend(m.invariant)
@@ -227,10 +227,10 @@ class FlowGraphView(QGraphicsView):
             t.setZValue(3)
 
     def _legend(self, coverage: bool) -> None:
-        items = [(wtr("graph.legend.start"), QPen(QColor("#455a64"), 2.6)),
-                 (wtr("graph.legend.unreachable"), QPen(QColor("#ef6c00"), 2.6, Qt.PenStyle.DashLine)),
-                 (wtr("graph.legend.dead_end"), QPen(QColor("#c62828"), 2.6)),
-                 (wtr("graph.legend.invariant"), QPen(QColor("#8e24aa"), 3.2))]
+        items = [(tr("graph.legend.start"), QPen(QColor("#455a64"), 2.6)),
+                 (tr("graph.legend.unreachable"), QPen(QColor("#ef6c00"), 2.6, Qt.PenStyle.DashLine)),
+                 (tr("graph.legend.dead_end"), QPen(QColor("#c62828"), 2.6)),
+                 (tr("graph.legend.invariant"), QPen(QColor("#8e24aa"), 3.2))]
         x = 0.0
         for text, pen in items:
             box = self.scene_.addRect(QRectF(x, 0, 14, 12), pen, QBrush(QColor("#ffffff")))
@@ -238,7 +238,7 @@ class FlowGraphView(QGraphicsView):
             t = self.scene_.addSimpleText(text)
             t.setPos(x + 20, -2)
             x += 28 + t.boundingRect().width() + 10
-        t = self.scene_.addSimpleText(wtr("graph.legend.flags") + ("   " + wtr("graph.legend.coverage")
+        t = self.scene_.addSimpleText(tr("graph.legend.flags") + ("   " + tr("graph.legend.coverage")
                                                                    if coverage else ""))
         t.setBrush(QColor("#555555"))
         t.setPos(x, -2)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from callguide.flow.model import Flow
 from callguide.library.publish import Publication
-from callguide.qt.workbench.i18n import wtr
+from callguide.qt.i18n import tr
 from callguide.qt.workbench.status import text_slots
 
 MISSING_BG = QColor("#fdecea")
@@ -52,7 +52,7 @@ class TranslationTable(QTableWidget):
         rows = text_slots(flow)
         self.setColumnCount(1 + len(self._langs))
         self.setRowCount(len(rows))
-        self.setHorizontalHeaderLabels([wtr("tr.id")] + self._langs)
+        self.setHorizontalHeaderLabels([tr("tr.id")] + self._langs)
         missing = 0
         for r, (text, sid, slot) in enumerate(rows):
             self._slots.append((sid, slot))
@@ -61,7 +61,7 @@ class TranslationTable(QTableWidget):
             self.setItem(r, 0, idi)
             for c, lang in enumerate(self._langs):
                 value = text.by_lang.get(lang, "")
-                it = QTableWidgetItem(value or wtr("tr.missing"))
+                it = QTableWidgetItem(value or tr("tr.missing"))
                 if not value:
                     missing += 1
                     it.setBackground(MISSING_BG)
@@ -83,7 +83,7 @@ class TranslationTable(QTableWidget):
         if sid is None or slot is None:
             return
         value = item.text().strip()
-        if value == wtr("tr.missing"):
+        if value == tr("tr.missing"):
             return
         self.text_edited.emit(sid, slot, self._langs[item.column() - 1], value)
 
@@ -97,10 +97,10 @@ class TestsPanel(QWidget):
         super().__init__(parent)
         v = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.run_btn = QPushButton(wtr("tests.run"))
+        self.run_btn = QPushButton(tr("tests.run"))
         self.run_btn.setObjectName("runTests")
         self.run_btn.clicked.connect(self.run_requested.emit)
-        self.summary = QLabel(wtr("tests.none_yet"))
+        self.summary = QLabel(tr("tests.none_yet"))
         self.summary.setObjectName("testsSummary")
         top.addWidget(self.run_btn)
         top.addWidget(self.summary, 1)
@@ -123,8 +123,8 @@ class TestsPanel(QWidget):
         cov = ""
         for fid, sh, st, th, tt in rows:
             if fid == flow_id:
-                cov = wtr("tests.coverage", flow=fid, sh=sh, st=st, th=th, tt=tt)
-        self.summary.setText(wtr("tests.summary", passed=len(results) - len(failed), failed=len(failed)) +
+                cov = tr("tests.coverage", flow=fid, sh=sh, st=st, th=th, tt=tt)
+        self.summary.setText(tr("tests.summary", passed=len(results) - len(failed), failed=len(failed)) +
                              ("   " + cov if cov else ""))
 
 
@@ -138,7 +138,7 @@ class VersionsPanel(QWidget):
         super().__init__(parent)
         v = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.publish_btn = QPushButton(wtr("publish.button"))
+        self.publish_btn = QPushButton(tr("publish.button"))
         self.publish_btn.setObjectName("publish")
         self.publish_btn.clicked.connect(self.publish_requested.emit)
         self.state = QLabel()
@@ -149,18 +149,18 @@ class VersionsPanel(QWidget):
         v.addLayout(top)
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("versions")
-        self.table.setHorizontalHeaderLabels([wtr("ver.label"), wtr("ver.hash"), wtr("ver.by"), wtr("ver.when"),
-                                              wtr("ver.note")])
+        self.table.setHorizontalHeaderLabels([tr("ver.label"), tr("ver.hash"), tr("ver.by"), tr("ver.when"),
+                                              tr("ver.note")])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         v.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.from_ref = QComboBox()
         self.to_ref = QComboBox()
-        self.diff_btn = QPushButton(wtr("ver.diff"))
+        self.diff_btn = QPushButton(tr("ver.diff"))
         self.diff_btn.clicked.connect(lambda: self.diff_requested.emit(self.from_ref.currentData() or "",
                                                                        self.to_ref.currentData() or ""))
-        row.addWidget(QLabel(wtr("ver.compare")))
+        row.addWidget(QLabel(tr("ver.compare")))
         row.addWidget(self.from_ref, 1)
         row.addWidget(QLabel("\u2192"))
         row.addWidget(self.to_ref, 1)
@@ -176,13 +176,13 @@ class VersionsPanel(QWidget):
         self.state.setText(state)
         self.table.setRowCount(len(versions))
         for r, p in enumerate(reversed(versions)):
-            label = p.version_label + ("  \u25cf " + wtr("ver.live") if r == 0 else "")
+            label = p.version_label + ("  \u25cf " + tr("ver.live") if r == 0 else "")
             for c, val in enumerate([label, p.short_hash, p.published_by, p.published_at.replace("T", " "), p.note]):
                 self.table.setItem(r, c, QTableWidgetItem(val))
         self.table.resizeColumnsToContents()
         for combo, default in ((self.from_ref, "live"), (self.to_ref, "working")):
             combo.clear()
-            combo.addItem(wtr("ver.working"), "working")
+            combo.addItem(tr("ver.working"), "working")
             for p in reversed(versions):
                 combo.addItem(f"{p.version_label} ({p.short_hash}) \u2014 {p.published_at[:10]}", f"#{p.seq}")
             if versions:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from callguide.engine.script import apply_event
 from callguide.flow.model import FlowLibrary
 from callguide.library.practice import PracticeCase, PracticeError, Score, score_session, start_practice
-from callguide.qt.workbench.i18n import wtr
+from callguide.qt.i18n import tr
 
 
 class PracticePanel(QWidget):
@@ -49,16 +49,16 @@ class PracticePanel(QWidget):
         top = QHBoxLayout()
         self.picker = QComboBox()
         self.picker.setObjectName("practicePicker")
-        self.start_btn = QPushButton(wtr("practice.start"))
+        self.start_btn = QPushButton(tr("practice.start"))
         self.start_btn.setObjectName("practiceStart")
         self.start_btn.clicked.connect(self.start)
-        self.show_btn = QPushButton(wtr("practice.show_me"))
-        self.show_btn.setToolTip(wtr("practice.show_me_tip"))
+        self.show_btn = QPushButton(tr("practice.show_me"))
+        self.show_btn.setToolTip(tr("practice.show_me_tip"))
         self.show_btn.clicked.connect(self.show_me)
-        self.finish_btn = QPushButton(wtr("practice.finish"))
+        self.finish_btn = QPushButton(tr("practice.finish"))
         self.finish_btn.setObjectName("practiceFinish")
         self.finish_btn.clicked.connect(self.finish)
-        top.addWidget(QLabel(wtr("practice.pick")))
+        top.addWidget(QLabel(tr("practice.pick")))
         top.addWidget(self.picker, 1)
         top.addWidget(self.start_btn)
         top.addWidget(self.show_btn)
@@ -69,7 +69,7 @@ class PracticePanel(QWidget):
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
-        self.persona = QLabel(wtr("practice.intro"))
+        self.persona = QLabel(tr("practice.intro"))
         self.persona.setObjectName("persona")
         self.persona.setWordWrap(True)
         self.persona.setStyleSheet("QLabel#persona{background:#f5f5f5;border:1px solid #ddd;border-radius:6px;"
@@ -90,7 +90,7 @@ class PracticePanel(QWidget):
         self.differences.setWordWrap(True)
         self.differences.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lv.addWidget(self.persona)
-        lv.addWidget(QLabel(wtr("practice.customer_says")))
+        lv.addWidget(QLabel(tr("practice.customer_says")))
         lv.addWidget(self.customer)
         lv.addWidget(self.score_label)
         lv.addWidget(self.differences, 1)
@@ -105,7 +105,7 @@ class PracticePanel(QWidget):
             self.panel_host.setStyleSheet(style.stylesheet())
         except (ImportError, OSError, KeyError, ValueError):
             pass
-        self.placeholder = QLabel(wtr("practice.placeholder"))
+        self.placeholder = QLabel(tr("practice.placeholder"))
         self.panel_layout.addWidget(self.placeholder)
         split.addWidget(self.panel_host)
         split.setSizes([360, 640])
@@ -119,9 +119,9 @@ class PracticePanel(QWidget):
         current = self.picker.currentData()
         self.picker.clear()
         for i, c in enumerate(cases):
-            self.picker.addItem(wtr("practice.case", name=c.name), f"case:{i}")
+            self.picker.addItem(tr("practice.case", name=c.name), f"case:{i}")
         for fid in flow_ids:
-            self.picker.addItem(wtr("practice.free", flow=fid), f"flow:{fid}")
+            self.picker.addItem(tr("practice.free", flow=fid), f"flow:{fid}")
         if current is not None:
             idx = self.picker.findData(current)
             if idx >= 0:
@@ -169,10 +169,10 @@ class PracticePanel(QWidget):
         self.panel_layout.activate()
         p = self.case.persona if self.case else None
         if p is not None:
-            self.persona.setText(wtr("practice.persona", name=p.name, country=p.country, lang=p.lang or "-",
+            self.persona.setText(tr("practice.persona", name=p.name, country=p.country, lang=p.lang or "-",
                                      situation=p.situation))
         else:
-            self.persona.setText(wtr("practice.free_intro", flow=ref))
+            self.persona.setText(tr("practice.free_intro", flow=ref))
         self.score_label.setText("")
         self.differences.clear()
         self._on_changed("")
@@ -181,7 +181,7 @@ class PracticePanel(QWidget):
     def _on_changed(self, _op: str) -> None:
         top = self.session.top if self.session is not None else None
         line = self.case.customer_line(top.flow.id, top.step_id) if (self.case and top) else None
-        self.customer.setText(f"\u201c{line}\u201d" if line else wtr("practice.customer_silent"))
+        self.customer.setText(f"\u201c{line}\u201d" if line else tr("practice.customer_silent"))
 
     def show_me(self) -> None:
         """Play the case's model answer from the start, through the same panel."""
@@ -206,8 +206,8 @@ class PracticePanel(QWidget):
             self.last_score = score
             color = "#2e7d32" if score.score >= 80 else ("#ef6c00" if score.score >= 50 else "#c62828")
             self.score_label.setText(f"<span style='font-size:28px;font-weight:bold;color:{color}'>"
-                                     f"{score.score}/100</span>  " + (wtr("practice.perfect") if score.passed
-                                                                      else wtr("practice.differences")))
+                                     f"{score.score}/100</span>  " + (tr("practice.perfect") if score.passed
+                                                                      else tr("practice.differences")))
             for d in score.differences:
                 it = QListWidgetItem("\u2716 " + d)
                 it.setForeground(QColor("#c62828"))
@@ -219,7 +219,7 @@ class PracticePanel(QWidget):
             self.scored.emit(score)
         else:
             outcome = self.session.root_outcome
-            self.score_label.setText(wtr("practice.free_done", outcome=outcome or "-"))
+            self.score_label.setText(tr("practice.free_done", outcome=outcome or "-"))
         return score
 
     def stop(self) -> None:

@@ -41,10 +41,10 @@ from callguide.library import editing
 from callguide.library.flags import FlagsError, collect_flags, flags_for_flow
 from callguide.library.practice import PracticeError, find_practice_cases, load_practice_case
 from callguide.library.publish import PublicationStore, PublishError, text_hash
+from callguide.qt.i18n import tr
 from callguide.qt.workbench.editor import YamlEditor
 from callguide.qt.workbench.form import StepForm
 from callguide.qt.workbench.graph_view import FlowGraphView
-from callguide.qt.workbench.i18n import wtr
 from callguide.qt.workbench.panels import TestsPanel, TranslationTable, VersionsPanel
 from callguide.qt.workbench.practice_panel import PracticePanel
 from callguide.qt.workbench.status import step_for_line, step_marks
@@ -61,7 +61,7 @@ class WorkbenchWindow(QMainWindow):
         self.db = Path(db) if db else paths.default_db_path()
         self.practice_db = Path(practice_db) if practice_db else paths.default_practice_db_path()
         self.user = user or os.environ.get("CALLGUIDE_USER") or _login()
-        self.setWindowTitle(wtr("window.title", folder=str(self.flows_dir)))
+        self.setWindowTitle(tr("window.title", folder=str(self.flows_dir)))
         self.buffers: dict[Path, str] = {}
         self.current: Path | None = None
         self.flow: Flow | None = None
@@ -78,19 +78,19 @@ class WorkbenchWindow(QMainWindow):
         self.timer.timeout.connect(self.revalidate)
 
         # ---- toolbar
-        tb = QToolBar(wtr("toolbar"))
+        tb = QToolBar(tr("toolbar"))
         tb.setObjectName("toolbar")
         tb.setMovable(False)
         self.addToolBar(tb)
-        self.save_action = QAction(wtr("action.save"), self)
+        self.save_action = QAction(tr("action.save"), self)
         self.save_action.setShortcut(QKeySequence.StandardKey.Save)
         self.save_action.triggered.connect(self.save)
-        self.tests_action = QAction(wtr("action.run_tests"), self)
+        self.tests_action = QAction(tr("action.run_tests"), self)
         self.tests_action.setShortcut(QKeySequence("F9"))
         self.tests_action.triggered.connect(self.run_tests)
-        self.publish_action = QAction(wtr("action.publish"), self)
+        self.publish_action = QAction(tr("action.publish"), self)
         self.publish_action.triggered.connect(self.publish)
-        self.reload_action = QAction(wtr("action.reload"), self)
+        self.reload_action = QAction(tr("action.reload"), self)
         self.reload_action.triggered.connect(self.reload)
         for a in (self.save_action, self.tests_action, self.publish_action, self.reload_action):
             tb.addAction(a)
@@ -100,7 +100,7 @@ class WorkbenchWindow(QMainWindow):
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(4, 4, 4, 4)
-        lv.addWidget(QLabel(f"<b>{wtr('flows.title')}</b>"))
+        lv.addWidget(QLabel(f"<b>{tr('flows.title')}</b>"))
         self.flow_list = QListWidget()
         self.flow_list.setObjectName("flowList")
         self.flow_list.currentItemChanged.connect(self._flow_picked)
@@ -140,12 +140,12 @@ class WorkbenchWindow(QMainWindow):
         self.versions = VersionsPanel()
         self.versions.publish_requested.connect(self.publish)
         self.versions.diff_requested.connect(self.show_diff)
-        self.tabs.addTab(edit, wtr("tab.edit"))
-        self.tabs.addTab(self.graph, wtr("tab.graph"))
-        self.tabs.addTab(self.translations, wtr("tab.translations"))
-        self.tabs.addTab(self.practice, wtr("tab.practice"))
-        self.tabs.addTab(self.tests, wtr("tab.tests"))
-        self.tabs.addTab(self.versions, wtr("tab.versions"))
+        self.tabs.addTab(edit, tr("tab.edit"))
+        self.tabs.addTab(self.graph, tr("tab.graph"))
+        self.tabs.addTab(self.translations, tr("tab.translations"))
+        self.tabs.addTab(self.practice, tr("tab.practice"))
+        self.tabs.addTab(self.tests, tr("tab.tests"))
+        self.tabs.addTab(self.versions, tr("tab.versions"))
         split.addWidget(self.tabs)
         split.setSizes([250, 1150])
         self.setCentralWidget(split)
@@ -247,13 +247,13 @@ class WorkbenchWindow(QMainWindow):
             pub = live.get(fid)
             disk = _read(f)
             if pub is None:
-                pstate = wtr("flows.never_published")
+                pstate = tr("flows.never_published")
             elif pub.content_hash != text_hash(disk):
-                pstate = wtr("flows.unpublished")
+                pstate = tr("flows.unpublished")
             else:
-                pstate = wtr("flows.published", label=pub.version_label)
-            status = ("\u2716 " + wtr("flows.errors", n=errors)) if errors else (
-                ("\u26a0 " + wtr("flows.warnings", n=warnings)) if warnings else "\u2714 " + wtr("flows.ok"))
+                pstate = tr("flows.published", label=pub.version_label)
+            status = ("\u2716 " + tr("flows.errors", n=errors)) if errors else (
+                ("\u26a0 " + tr("flows.warnings", n=warnings)) if warnings else "\u2714 " + tr("flows.ok"))
             dirty = " *" if f in self.buffers else ""
             nflags = sum(x.count for x in flags_for_flow(self.flags, fid).values())
             flag_txt = f"   \u2691 {nflags}" if nflags else ""
@@ -312,7 +312,7 @@ class WorkbenchWindow(QMainWindow):
         self.editor.set_diagnostics(self.diags)
         self.diag_list.clear()
         if not self.diags:
-            it = QListWidgetItem("\u2714 " + wtr("diag.none"))
+            it = QListWidgetItem("\u2714 " + tr("diag.none"))
             it.setForeground(QColor("#2e7d32"))
             self.diag_list.addItem(it)
         for d in self.diags:
@@ -344,8 +344,8 @@ class WorkbenchWindow(QMainWindow):
         base = first.removesuffix(" *")
         errors = sum(d.severity == "error" for d in self.diags)
         warnings = len(self.diags) - errors
-        status = ("\u2716 " + wtr("flows.errors", n=errors)) if errors else (
-            ("\u26a0 " + wtr("flows.warnings", n=warnings)) if warnings else "\u2714 " + wtr("flows.ok"))
+        status = ("\u2716 " + tr("flows.errors", n=errors)) if errors else (
+            ("\u26a0 " + tr("flows.warnings", n=warnings)) if warnings else "\u2714 " + tr("flows.ok"))
         tail = rest.split(" \u00b7 ", 1)[1] if " \u00b7 " in rest else ""
         item.setText(f"{base}{' *' if self.current in self.buffers else ''}\n   {status} \u00b7 {tail}")
         item.setForeground(QColor("#c62828") if errors else QColor("#222222"))
@@ -380,7 +380,7 @@ class WorkbenchWindow(QMainWindow):
 
     def add_step(self, after: str, new_id: str | None = None) -> None:
         if new_id is None:
-            new_id, ok = QInputDialog.getText(self, wtr("add.title"), wtr("add.prompt", after=after))
+            new_id, ok = QInputDialog.getText(self, tr("add.title"), tr("add.prompt", after=after))
             if not ok:
                 return
         new_id = (new_id or "").strip()
@@ -416,7 +416,7 @@ class WorkbenchWindow(QMainWindow):
             self._error(f"{display_path(self.current)}: cannot save: {e.strerror or e}")
             return False
         self.buffers.pop(self.current, None)
-        self.statusBar().showMessage(wtr("status.saved", file=self.current.name), 5000)
+        self.statusBar().showMessage(tr("status.saved", file=self.current.name), 5000)
         self.refresh_list()
         self.refresh_versions()
         return True
@@ -433,7 +433,7 @@ class WorkbenchWindow(QMainWindow):
         self.coverage = cov
         self.tests.show_results(results, cov.rows(), self.flow.id if self.flow else None)
         failed = sum(not r.ok for r in results)
-        self.statusBar().showMessage(wtr("tests.summary", passed=len(results) - failed, failed=failed), 8000)
+        self.statusBar().showMessage(tr("tests.summary", passed=len(results) - failed, failed=failed), 8000)
         self.repaint_views()
 
     def publish(self, note: str | None = None) -> bool:
@@ -445,8 +445,8 @@ class WorkbenchWindow(QMainWindow):
             if not self.save():
                 return False
         if note is None:
-            note, ok = QInputDialog.getMultiLineText(self, wtr("publish.title"),
-                                                     wtr("publish.prompt", file=self.current.name))
+            note, ok = QInputDialog.getMultiLineText(self, tr("publish.title"),
+                                                     tr("publish.prompt", file=self.current.name))
             if not ok:
                 return False
         try:
@@ -456,8 +456,8 @@ class WorkbenchWindow(QMainWindow):
             self.versions.state.setText(str(e))
             return False
         p = res.publication
-        msg = (wtr("publish.done", flow=p.flow_id, label=p.version_label, hash=p.short_hash) if res.created
-               else wtr("publish.same", flow=p.flow_id, label=p.version_label))
+        msg = (tr("publish.done", flow=p.flow_id, label=p.version_label, hash=p.short_hash) if res.created
+               else tr("publish.same", flow=p.flow_id, label=p.version_label))
         self.statusBar().showMessage(msg, 8000)
         self.refresh_list()
         self.refresh_versions()
@@ -475,13 +475,13 @@ class WorkbenchWindow(QMainWindow):
             return
         disk = _read(self.current)
         if not versions:
-            state = wtr("flows.never_published")
+            state = tr("flows.never_published")
         elif versions[-1].content_hash == text_hash(disk) and self.current not in self.buffers:
-            state = wtr("ver.state_live", label=versions[-1].version_label)
+            state = tr("ver.state_live", label=versions[-1].version_label)
         else:
-            state = wtr("ver.state_changed")
+            state = tr("ver.state_changed")
         self.versions.show_versions(versions, state)
-        if len(versions) >= 2 and state == wtr("ver.state_live", label=versions[-1].version_label):
+        if len(versions) >= 2 and state == tr("ver.state_live", label=versions[-1].version_label):
             # nothing waits to be published: show what the live version changed
             self.versions.from_ref.setCurrentIndex(2)
             self.versions.to_ref.setCurrentIndex(1)
@@ -497,7 +497,7 @@ class WorkbenchWindow(QMainWindow):
         try:
             old, la = resolve_version(str(self.current), a, self.db)
             if b == "working" and self.flow is not None:
-                new, lb = self.flow, wtr("ver.working")
+                new, lb = self.flow, tr("ver.working")
             else:
                 new, lb = resolve_version(str(self.current), b, self.db)
         except PublishError as e:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from callguide.qt.i18n import has, tr
+from callguide.qt.i18n import has, language, tr
 
 if TYPE_CHECKING:  # the store package pulls in sqlite-utils; the window's first paint does not need it
     from callguide.store.base import AccountState
@@ -21,12 +21,29 @@ if TYPE_CHECKING:  # the store package pulls in sqlite-utils; the window's first
 URGENT = {"hold", "capacity", "vulnerability", "disclosure"}
 
 
-def _value(v: Any) -> str:
+# (field id, choice value) -> the flow's translatable label: recorded answers are shown as the agent
+# chose them ("Direct debit"), not as stored ids ("direct_debit"). Filled by `use_flows`.
+_CHOICE_LABELS: dict[tuple[str, str], Any] = {}
+
+
+def use_flows(flows: Any) -> None:
+    """Learn the choice labels of the flows in use (read-only display information)."""
+    for flow in (flows or {}).values():
+        for step in getattr(flow, "steps", ()):
+            for f in getattr(step, "fields", ()):
+                for c in getattr(f, "choices", ()):
+                    _CHOICE_LABELS[(f.id, str(c.value))] = c.label
+
+
+def _value(v: Any, field: str | None = None) -> str:
     if isinstance(v, bool):
         return tr("field.yes") if v else tr("field.no")
     if isinstance(v, list):
-        return ", ".join(_value(x) for x in v)
+        return ", ".join(_value(x, field) for x in v)
     s = str(v)
+    label = _CHOICE_LABELS.get((field, s)) if field else None
+    if label is not None:
+        return label.get(language()) if hasattr(label, "get") else str(label)
     return tr(f"value.{s}") if has(f"value.{s}") else s.replace("_", " ")
 
 
@@ -46,16 +63,16 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
         out.append(("capacity", tr("hist.capacity")))
     for v in st.vulnerabilities:
         cat = v.get("category")
-        what = _value(cat) if cat else tr("hist.recorded")
+        what = _value(cat, "category") if cat else tr("hist.recorded")
         out.append(("vulnerability", tr("hist.vulnerability", what=what, review=v.get("review_date", "?"))))
     for d in st.disclosures:
         out.append(("disclosure", tr("hist.disclosure", review=d.get("review_date", "?"))))
     for k, v in st.adjustments.items():
-        out.append(("adjustment", tr("hist.adjustment", name=_name(k), value=_value(v))))
+        out.append(("adjustment", tr("hist.adjustment", name=_name(k), value=_value(v, k))))
     for t in st.third_parties:
         fields = t.get("fields") or {}
         out.append(("third_party", tr("hist.third_party",
-                                      who=", ".join(f"{_name(k)}: {_value(v)}" for k, v in fields.items()))))
+                                      who=", ".join(f"{_name(k)}: {_value(v, k)}" for k, v in fields.items()))))
     for purpose, c in st.consents.items():
         out.append(("consent", tr("hist.consent", purpose=_name(purpose), decision=_value(c.get("decision")))))
     for c in st.callbacks:

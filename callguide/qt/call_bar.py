@@ -146,11 +146,15 @@ class CallBar(QFrame):
             cell.set_caption(caption)
             cell.button.setAccessibleName(tr("bar.start_a11y", label=iv.label))
             cell.button.setEnabled(iv.enabled)
-            reason = None
+            reason = full = None
             if not iv.enabled:
-                reason = (engine_text(iv.rule, iv.reason, iv.reason_params, flows=self.bridge.session.flows)
-                          if iv.reason else tr("bar.not_now"))
+                flows = self.bridge.session.flows
+                reason = (engine_text(iv.rule, iv.reason, iv.reason_params, flows=flows, short=True)
+                          if iv.reason else tr("bar.not_now"))  # short: the same reason sits under every button
+                full = engine_text(iv.rule, iv.reason, iv.reason_params, flows=flows) if iv.reason else reason
             cell.set_reason(reason)
+            cell.reason.setToolTip(full or "")
+            cell.button.setAccessibleDescription(full or "")
         ended = view.ended
         by_id = {iv.id: iv for iv in view.interrupts}
         for kind, _action, key in ESCALATIONS:
@@ -166,7 +170,8 @@ class CallBar(QFrame):
             reason = tr("bar.call_ended") if ended else None
             if iv is not None and not iv.enabled and iv.rule == "already-running":
                 cell.button.setEnabled(False)
-                reason = engine_text(iv.rule, iv.reason, iv.reason_params, flows=self.bridge.session.flows)
+                reason = engine_text(iv.rule, iv.reason, iv.reason_params, flows=self.bridge.session.flows,
+                                     short=True)
             cell.set_reason(reason)
 
     def _on_interrupt(self, protocol: str) -> None:

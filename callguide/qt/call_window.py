@@ -195,7 +195,7 @@ class CallWindow(QMainWindow):
         from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QSplitter
 
-        from callguide.qt.banner import AccountBanner
+        from callguide.qt.banner import AccountBanner, use_flows
         from callguide.qt.bridge import SessionBridge
         from callguide.qt.call_bar import CallBar
         from callguide.qt.side_panel import SidePanel
@@ -211,6 +211,7 @@ class CallWindow(QMainWindow):
         i18n.set_language(session.lang if session.lang in i18n.LANGS else "en")
         self.lang_combo.setCurrentIndex(i18n.LANGS.index(i18n.language()))
 
+        use_flows(session.flows)
         self.banner = AccountBanner(session.history)
         self._banner_layout.insertWidget(1, self.banner)
         self.loading.hide()
@@ -344,6 +345,7 @@ class CallWindow(QMainWindow):
             if self.info_strip.isVisible() and self.resumed:
                 self.show_info(tr("win.resumed"))
             self._update_state_chip()
+            self._show_saved()
         self._tick()
 
     # ------------------------------------------------------------------ reacting
@@ -368,8 +370,12 @@ class CallWindow(QMainWindow):
     def _on_written(self, n: int) -> None:
         import datetime as dt
 
-        self.status.setText(tr("win.saved", n=len(self.session.records),
-                               time=dt.datetime.now().strftime("%H:%M:%S")))
+        self._saved_at = dt.datetime.now().strftime("%H:%M:%S")
+        self._show_saved()
+
+    def _show_saved(self) -> None:
+        if self.session is not None and getattr(self, "_saved_at", None):
+            self.status.setText(tr("win.saved", n=len(self.session.records), time=self._saved_at))
 
     def _on_escalated(self, kind: str) -> None:
         if kind == "emergency":
@@ -387,14 +393,15 @@ class CallWindow(QMainWindow):
         if self.session is None:
             return
         st = self.session.state
+        parts = []  # every state that is on, most serious first: one hidden behind another is missed
         if st.crisis:
-            text, name = tr("chip.crisis"), "stateChipRed"
-        elif st.capacity_doubt:
-            text, name = tr("chip.capacity"), "stateChipRed"
-        elif st.hold_active:
-            text, name = tr("chip.hold", until=st.hold_until or "?"), "stateChipAmber"
-        else:
-            text, name = "", "stateChip"
+            parts.append(tr("chip.crisis"))
+        if st.capacity_doubt:
+            parts.append(tr("chip.capacity"))
+        if st.hold_active:
+            parts.append(tr("chip.hold", until=st.hold_until or "?"))
+        text = "   \u00b7   ".join(parts)
+        name = "stateChipRed" if (st.crisis or st.capacity_doubt) else ("stateChipAmber" if parts else "stateChip")
         self.state_chip.setText(text)
         self.state_chip.setVisible(bool(text))
         self.state_chip.setObjectName(name)

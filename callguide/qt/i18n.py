@@ -193,15 +193,20 @@ _DETAILED = {
 
 
 def engine_text(rule: str | None, reason: str | None, params: Mapping[str, Any] | None = None,
-                flows: Mapping[str, Any] | None = None) -> str:
+                flows: Mapping[str, Any] | None = None, short: bool = False) -> str:
     """A refusal from the engine (rule id + params), in the UI language.
 
     Protocol ids in the params are shown by their names (`protocol_name`). A rule the catalogue
     does not know, or one whose details are missing (an old journal entry), is shown as the
-    engine wrote it (in English, or the rule's plain form), so that a reason is never lost."""
+    engine wrote it (in English, or the rule's plain form), so that a reason is never lost.
+    `short=True` prefers the rule's short form (`rule.<id>-short`), for a caption under a button."""
     if not rule or not has(f"rule.{rule}"):
         return reason or ""
     fmt = _engine_params(params, flows)
+    if short and has(f"rule.{rule}-short"):
+        text = _strict(f"rule.{rule}-short", fmt)
+        if text is not None:
+            return text
     detailed = _DETAILED.get(rule)
     if detailed and fmt.get(detailed[0]) and has(detailed[1]):
         text = _strict(detailed[1], fmt)

@@ -104,7 +104,6 @@ class StepPanel(QWidget):
         outer.setSpacing(0)
 
         self.crumbs = _label("", "crumbs")
-        self.crumbs.setAccessibleName("Where you are")
         outer.addWidget(self.crumbs)
 
         scroll = QScrollArea()
@@ -155,7 +154,6 @@ class StepPanel(QWidget):
 
         # a refusal or error from the last thing the agent did
         self.notice = _label("", "notice")
-        self.notice.setAccessibleName("Message")
         self.notice.hide()
         outer.addWidget(self.notice)
 
@@ -413,6 +411,8 @@ class StepPanel(QWidget):
 
     def _update(self, v: StepView) -> None:
         crumbs = [title for _, title in v.breadcrumbs]
+        self.crumbs.setAccessibleName(tr("step.crumbs_a11y"))
+        self.notice.setAccessibleName(tr("step.notice_a11y"))
         self.crumbs.setText(CRUMB_SEP.join(crumbs) if crumbs else "")
         self.crumbs.setVisible(bool(crumbs))
         self.say_title.setText(tr("step.say"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,7 +33,7 @@ FOLLOW_UP_KINDS = {"callback", "hold_started", "vulnerability", "disclosure", "e
 
 
 def _fields(d: dict[str, Any]) -> str:
-    return ", ".join(f"{_name(k)}: {_value(v)}" for k, v in (d or {}).items())
+    return ", ".join(f"{_name(k)}: {_value(v, k)}" for k, v in (d or {}).items())
 
 
 def _line(kind: str, d: dict[str, Any]) -> str:
@@ -173,7 +174,17 @@ class WrapUpPanel(QWidget):
         self.done_button.setObjectName("nextButton")
         bl.addWidget(self.done_button)
         outer.addWidget(bar)
+        self._shortcuts = []
+        for key in ("Ctrl+Return", "Ctrl+Enter"):  # as the button says
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(self._shortcut_close)
+            self._shortcuts.append(sc)
         self.refresh()
+
+    def _shortcut_close(self) -> None:
+        if self.close_button.isVisible() and self.close_button.isEnabled():
+            self.close_button.click()
 
     def refresh(self) -> None:
         s = self.bridge.session

@@ -110,7 +110,9 @@ def test_blake_blocks_texas_in_danish_with_names(open_window):
     assert d.where[0] == "blake"
     cell = next(c for c in d.w.call_bar.interrupt_cells.values() if c.button.text().endswith("TEXAS"))
     assert not cell.button.isEnabled()
-    assert cell.reason.text() == "BLAKE er i gang og går forud; afslut den, før du starter TEXAS."
+    assert cell.reason.text() == "Afslut BLAKE først."  # short: the same reason is under every quick-start
+    assert cell.reason.toolTip() == "BLAKE er i gang og går forud; afslut den, før du starter TEXAS."
+    assert cell.button.accessibleDescription() == cell.reason.toolTip()
 
 
 def test_field_error_in_czech(open_window):

@@ -35,6 +35,26 @@ def seed_history(library, store) -> None:
     s.end_call("on_hold")
 
 
+def test_screen_pop_while_loading(qtbot, db_path, shots_dir):
+    """The first window of a screen-pop, before the flows are loaded (Danish)."""
+    from callguide.qt.app import CallLauncher
+
+    launcher = CallLauncher(db_path, None, "agent-7", {"account_id": "A-90", "name": "Kim Larsen",
+                                                        "country": "DK", "balance": "5400.00"})
+    launcher.start()
+    w = launcher.window
+    qtbot.addWidget(w)
+    qtbot.waitExposed(w)
+    assert w.loading.text() == "Indlæser forløb…" and not w.begin_button.isEnabled()
+    assert "DKK" in w.account_line.text() and w.customer.text() == "Kim Larsen"
+    img = w.grab()
+    assert img.save(str(shots_dir / "00_loading_da.png"))
+    qtbot.waitUntil(lambda: launcher.done, timeout=20000)
+    assert w.begin_button.isEnabled()
+    if launcher.store is not None:
+        launcher.store.close()
+
+
 def test_screens(open_window, library, store, shots_dir):
     d = open_window(account_id="A-100", name="Jo Bloggs", balance="1234.50")
     shot(d, shots_dir, "01_new_call")
@@ -94,12 +114,20 @@ def test_screens(open_window, library, store, shots_dir):
     d.w.set_large_text(True)
     shot(d, shots_dir, "05b_blocked_payment_large_text")
     d.w.set_large_text(False)
+    d.w.set_language("da")
+    reasons = [lab.text() for lab in d.panel.body.findChildren(QLabel, "blockedReason") if lab.isVisible()]
+    assert reasons and all(r.startswith("Spærret: ") and "beslutningsevne" in r for r in reasons), reasons
+    assert "beslutningsevne" in d.w.state_chip.text() and "I bero til" in d.w.state_chip.text()
+    shot(d, shots_dir, "05c_blocked_payment_da")
+    d.w.set_language("en")
     d.w.close()
 
     d = open_window(account_id="A-102", name="Petra Nováková", country="CZ", lang="cs", balance="48000")
     open_to_affordability(d)
     d.press(Qt.Key.Key_F5)
     d.next(); d.next()  # noqa: E702
+    texas = next(c for c in d.w.call_bar.interrupt_cells.values() if c.button.text().endswith("TEXAS"))
+    assert texas.reason.text() == "Nejdřív dokončete BLAKE."
     shot(d, shots_dir, "06_blake_cs")
     d.w.set_language("en")
     d.choose("immediate-danger")
@@ -130,3 +158,6 @@ def test_screens(open_window, library, store, shots_dir):
     through_outcomes(d)
     assert d.w.pages.currentWidget() is d.w.wrap_panel
     shot(d, shots_dir, "07_wrap_up")
+    d.w.set_language("cs")
+    assert d.w.wrap_panel.title.text() == "Závěr: zkontrolujte před ukončením hovoru"
+    shot(d, shots_dir, "07b_wrap_up_cs")

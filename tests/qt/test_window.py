@@ -43,6 +43,18 @@ def test_language_switch_retranslates_ui_and_prompts(open_window):
     assert d.entries("language_changed")[0].data["lang"] == "da"
 
 
+def test_wrap_up_closes_with_ctrl_enter_as_its_button_says(open_window):
+    d = open_window()
+    d.begin()
+    d.press(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert d.w.pages.currentWidget() is d.w.wrap_panel
+    d.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not d.session.ended  # not before the summary was confirmed
+    d.click(d.w.wrap_panel.confirm)
+    d.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert d.session.ended and d.entries("call_ended")
+
+
 def test_every_control_has_an_accessible_name(open_window):
     d = open_window()
     d.begin()

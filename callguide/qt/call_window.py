@@ -166,7 +166,7 @@ class CallWindow(QMainWindow):
 
         self._shortcuts = []
         for key, fn in (("Ctrl+Shift+W", self.show_wrap_up), ("Ctrl+L", self._cycle_language),
-                        ("Ctrl+Shift+L", lambda: self.large_check.toggle())):
+                        ("Ctrl+Shift+L", lambda: self.large_check.toggle()), ("Ctrl+R", self.retry_writes)):
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(fn)
             self._shortcuts.append(sc)
@@ -297,8 +297,17 @@ class CallWindow(QMainWindow):
             self.large_check.setChecked(on)
 
     def show_error(self, message: str) -> None:
-        self.error_strip.setText(tr("win.error_prefix") + " " + message)
+        text = tr("win.error_prefix") + " " + message
+        waiting = self.session.unsaved if self.session is not None else 0
+        if waiting:
+            text += " " + tr("win.unsaved", n=waiting)
+        self.error_strip.setText(text)
         self.error_strip.show()
+
+    def retry_writes(self) -> None:
+        """Ctrl+R: write entries a failed journal write left waiting (the engine keeps them, in order)."""
+        if self.session is not None and self.session.unsaved:
+            self.bridge.run("retry_writes")
 
     def show_info(self, message: str) -> None:
         self.info_strip.setText(message)

@@ -86,6 +86,33 @@ def test_journal_failure_is_one_line_and_nothing_recorded_is_lost(open_window, d
         assert len(again.call_entries(d.session.call_id)) == before
 
 
+def test_locked_journal_keeps_records_waiting_and_ctrl_r_saves_them(open_window, db_path, qtbot):
+    import sqlite3
+
+    from callguide.store.sqlite import SQLiteJournal
+
+    d = open_window()
+    d.begin()
+    d.fill("identity_check", "confirmed")
+    d.session.store.close()
+    d.session.store = SQLiteJournal.open(db_path, busy_timeout=0.2)
+    before = len(d.session.store.call_entries(d.session.call_id))
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    d.next()
+    strip = d.w.error_strip
+    assert strip.isVisible() and "Ctrl+R" in strip.text() and "\n" not in strip.text()
+    waiting = d.session.unsaved
+    assert waiting > 0
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    qtbot.keyClick(d.w, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: d.session.unsaved == 0)
+    assert not strip.isVisible()
+    assert len(d.session.store.call_entries(d.session.call_id)) == before + waiting
+    assert d.session.store.verify().ok
+
+
 def test_resume_offer_can_be_left(qtbot, library, store, db_path, monkeypatch):
     from callguide.engine.session import Account, CallSession
     from callguide.qt import app as app_mod

@@ -3,6 +3,9 @@
 Never imports Qt or the engine.
 """
 
+import importlib
+from typing import Any
+
 from .base import (
     GENESIS_HASH,
     AccountState,
@@ -15,8 +18,25 @@ from .base import (
     canonical_json,
     compute_hash,
 )
-from .derive import STATE_TYPES, derive_account_state
-from .sqlite import SQLiteJournal, redact_data
+
+# Loaded on first use (PEP 562): the interface above is light; the SQLite implementation pulls in
+# sqlite-utils, which the call window's first paint must not wait for.
+_LAZY = {
+    "STATE_TYPES": "callguide.store.derive",
+    "derive_account_state": "callguide.store.derive",
+    "SQLiteJournal": "callguide.store.sqlite",
+    "redact_data": "callguide.store.sqlite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'callguide.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "GENESIS_HASH",

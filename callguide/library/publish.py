@@ -118,30 +118,14 @@ class PublicationStore:
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> PublicationStore:
+        from callguide.store.base import StoreError
+        from callguide.store.sqlite import open_database
+
         path = Path(path) if path else paths.default_db_path()
-        conn: sqlite3.Connection | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=5.0, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            db = Database(conn, execute_plugins=False)
-            if migrations.pending(db):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    migrations.apply(db)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            return cls(path, conn)
-        except (sqlite3.Error, OSError) as e:
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            raise PublishError(f"{path}: cannot open the publications: {str(e).splitlines()[0]}") from None
+            return cls(path, open_database(path, migrations).conn)
+        except StoreError as e:
+            raise PublishError(f"cannot open the publications: {e}") from None
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

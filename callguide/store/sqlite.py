@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from . import migrations as _migrations
 from .base import (
@@ -113,6 +113,43 @@ def redact_data(type_: str, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def open_database(path: Path, migrations: Migrations, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Database:
+    """Open the SQLite file at `path` with the journal's durability settings (WAL,
+    synchronous=FULL, foreign keys, a busy timeout) and apply `migrations` under one write lock,
+    so two processes opening a new file never migrate it twice. Other tables kept in the same
+    file (publications) open through here too. Raises StoreError with a one-line message."""
+    conn: sqlite3.Connection | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"The journal {path} cannot use WAL mode (got {mode}).", "other")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn, execute_plugins=False)
+        if migrations.pending(db):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                migrations.apply(db)  # re-checks pending under the write lock
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return db
+    except (sqlite3.Error, OSError) as exc:
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        raise classify_error(exc, path) from None
+    except StoreError:
+        if conn is not None:
+            conn.close()
+        raise
+
+
 class SQLiteJournal(JournalStore):
     """The journal in one local SQLite file. Thread-safe (one connection behind a lock)."""
 
@@ -131,36 +168,7 @@ class SQLiteJournal(JournalStore):
     def open(cls, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> SQLiteJournal:
         """Open (creating it and its parent folders if needed) and migrate the journal at `path`."""
         path = Path(path)
-        conn: sqlite3.Connection | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"The journal {path} cannot use WAL mode (got {mode}).", "other")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            db = Database(conn, execute_plugins=False)
-            if _migrations.pending(db):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    _migrations.apply(db)  # re-checks pending under the write lock
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            return cls(path, db)
-        except (sqlite3.Error, OSError) as exc:
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            raise classify_error(exc, path) from None
-        except StoreError:
-            if conn is not None:
-                conn.close()
-            raise
+        return cls(path, open_database(path, _migrations.migrations, busy_timeout=busy_timeout))
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection]:

@@ -64,7 +64,7 @@ class CallDriver:
         if row.edit is not None:
             self.click(row.edit)
             self.qtbot.keyClick(row.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-            self.qtbot.keyClicks(row.edit, str(value))
+            self.type_text(row.edit, str(value))
             self.qtbot.keyClick(row.edit, Qt.Key.Key_Tab)
             if row.edit.hasFocus():  # nothing after it to tab to
                 row.edit.clearFocus()
@@ -84,6 +84,19 @@ class CallDriver:
                     break
             else:
                 raise AssertionError(f"{field_id}: no option {value!r}")
+
+    def type_text(self, widget: Any, text: str) -> None:
+        """Type like a keyboard. QTest.keyClicks asserts on non-ASCII characters (æ, ø, ř ...),
+        so those go in as key events that carry their text, as a Danish or Czech keyboard sends."""
+        from PySide6.QtCore import QEvent
+        from PySide6.QtGui import QKeyEvent
+
+        for ch in text:
+            if ch.isascii():
+                self.qtbot.keyClicks(widget, ch)
+                continue
+            for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+                QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, ch))
 
     def fill_all(self, values: dict[str, Any]) -> None:
         for k, v in values.items():

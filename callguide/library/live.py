@@ -8,8 +8,10 @@ the engine snapshots each flow's text by content hash when the call starts, whic
 pinned to those versions for its whole life (also across a resume).
 
 Fresh machine: when the database holds no publication at all, the flows folder is published
-once as the baseline ("bundled", by "system"), so the bundled flows run out of the box. From
-then on only trainers' publications change what runs.
+once as the baseline ("bundled", by "system"), so the bundled flows run out of the box. An app
+update that changes a bundled flow is published the same way, but only while the live version
+of that flow is still a bundled one: once a trainer has published their own version, the
+bundled change is refused like any other unpublished edit, and the trainer decides.
 Never imports Qt.
 """
 
@@ -41,8 +43,11 @@ def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | No
     from callguide.flow.validate import validate_library
     from callguide.flow.yamlsafe import display_path
     from callguide.library.publish import (
+        BUNDLED_BY,
+        BUNDLED_NOTE,
         PublicationStore,
         PublishError,
+        publish,
         publish_baseline,
         read_flow_text,
         text_hash,
@@ -65,6 +70,9 @@ def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | No
             publish_baseline(folder, db)
         chosen: list[tuple[Path, Any]] = []
         problems: list[str] = []
+        updates: list[Path] = []
+        # Flows shipped with the app and never changed by a trainer follow the app's own updates.
+        bundled = folder.resolve() == paths.flows_dir().resolve()
         with PublicationStore.open(db) as store:
             live = store.live_all()
             live_by_hash = {p.content_hash: p for p in live.values()}
@@ -78,14 +86,24 @@ def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | No
                 if pub is not None:  # the file is exactly what is live: no need to parse it
                     chosen.append((f, pub))
                     continue
-                known = any(p.file_name == f.name for p in live.values())
-                if not known:  # only now read the file, to learn which flow it is
+                current = next((p for p in live.values() if p.file_name == f.name), None)
+                if current is None:  # only now read the file, to learn which flow it is
                     flow, _ = load_flow(f)
-                    known = flow is not None and flow.id in live
-                if known:
+                    current = live.get(flow.id) if flow is not None else None
+                if current is not None and bundled and current.published_by == BUNDLED_BY:
+                    updates.append(f)  # a new app version's bundled flow over an untouched bundled one
+                elif current is not None:
                     problems.append(f"{f.name} has unpublished changes; {_publish_hint(f)}")
                 else:
                     problems.append(f"{f.name} has never been published; {_publish_hint(f)}")
+        for f in updates:
+            if problems:  # the call is refused anyway: publish nothing, name these too
+                problems.append(f"{f.name} has unpublished changes; {_publish_hint(f)}")
+                continue
+            try:
+                chosen.append((f, publish(f, BUNDLED_BY, BUNDLED_NOTE + " (updated with the app)", db).publication))
+            except PublishError as e:
+                problems.append(str(e))
     except PublishError as e:
         raise LibraryRefused(str(e)) from None
     if problems:

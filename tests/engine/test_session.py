@@ -351,3 +351,10 @@ def test_refusals_and_field_errors_carry_codes_and_params_for_translation(start)
     assert res.rule == "priority" and res.params == {"running": "crisis", "requested": "doubt"}
     views = {i.protocol: i for i in s.view().interrupts}
     assert views["doubt"].rule == "priority" and views["doubt"].reason_params["running"] == "crisis"
+
+
+def test_the_engine_executes_exactly_the_actions_the_validator_accepts():
+    from callguide.engine.actions import EXECUTORS
+    from callguide.flow.actions import ACTION_SPECS
+
+    assert set(EXECUTORS) == set(ACTION_SPECS)

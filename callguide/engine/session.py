@@ -420,10 +420,10 @@ class CallSession:
                    frame)
         self._notify("stack_changed", {"stack": [f.flow.id for f in self.stack]})
 
-    def _after_pop(self, handovers: Iterable[str] = ()) -> None:
-        for target in handovers:
-            self._push(target, cause="handover")
-            return  # a handover takes the floor; the rest resumes after it ends
+    def _after_pop(self, handovers: list[str] | tuple[str, ...] = ()) -> None:
+        if handovers:  # one protocol per step (validator rule one-protocol-per-step)
+            self._push(handovers[0], cause="handover")
+            return
         under = self.top
         if under is None:
             if self.auto_wrap_up and WRAP_UP_FLOW in self.flows and not self._wrap_up_started:
@@ -591,11 +591,10 @@ class CallSession:
             self._emit("step_committed", {"choice": choice}, frame, input={"op": "next", "choice": choice})
             if step.kind == "action":
                 pushes = self._run_actions(frame, step.actions, key_step=step.id)
-                if pushes:
+                if pushes:  # one protocol per step (validator rule one-protocol-per-step)
                     frame.pending_choice = choice
                     frame.waiting_on_child = True
-                    for target in pushes[:1]:
-                        self._push(target, cause=f"{frame.flow.id}/{step.id}")
+                    self._push(pushes[0], cause=f"{frame.flow.id}/{step.id}")
                     return Result()
             return self._advance(frame, choice)
 

@@ -30,7 +30,7 @@ RULES = (
     "unknown-target", "unknown-flow", "unknown-interrupt", "unknown-field", "unknown-consent",
     "unreachable-step", "dead-end", "duplicate-id", "undefined-name", "bad-expression", "unknown-action",
     "bad-action-params", "missing-translation", "consent-required", "choice-without-label", "bad-field",
-    "bad-selector", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
+    "bad-selector", "one-protocol-per-step", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
     "invariant:consent_before_special", "invariant:ends_in_outcome",
 )
 
@@ -175,6 +175,11 @@ class _Validator:
                 self.add(s.pos, "unknown-interrupt", f"step '{s.id}' suppresses interrupt '{sid}', which no flow defines")
         for a in s.actions:
             self.action(f, a)
+        starts = [a for a in s.actions if a.name == "start_protocol"]
+        for a in starts[1:]:  # the engine hands over to one protocol per step; a second would be lost
+            self.add(a.pos, "one-protocol-per-step",
+                     f"step '{s.id}' already starts '{starts[0].params.get('flow')}'; start '{a.params.get('flow')}' "
+                     f"from a step of its own")
         self.fields_of(f, s)
         if s.consent is not None:
             for fid in s.consent.covers:

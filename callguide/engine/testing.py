@@ -147,7 +147,8 @@ def check_expectations(trace: dict[str, Any], expect: dict[str, Any], session: C
 
 
 def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: dict[str, Any],
-             file: str, coverage: Coverage | None = None) -> tuple[CaseResult, dict[str, Any] | None]:
+             file: str, coverage: Coverage | None = None,
+             close_store: bool = True) -> tuple[CaseResult, dict[str, Any] | None]:
     name = str(case.get("name", "unnamed"))
     result = CaseResult(file, name, line=int(getattr(getattr(case, "lc", None), "line", -1)) + 1)
     acct = {**(spec.get("account") or {}), **(case.get("account") or {})}
@@ -174,7 +175,7 @@ def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: d
         result.failures.append(str(e))
         return result, None
     finally:
-        if getattr(store, "_shared", False) is False:
+        if close_store:
             store.close()
 
 
@@ -194,12 +195,11 @@ def run_test_file(lib: FlowLibrary, path: Path, coverage: Coverage | None = None
     shared = None
     if data.get("shared_journal"):
         shared = SQLiteJournal.open(work / f"{path.stem}.shared.db")
-        shared._shared = True  # type: ignore[attr-defined]
     results = []
     for i, case in enumerate(cases):
         def factory(i: int = i) -> Any:
             return shared if shared is not None else SQLiteJournal.open(work / f"{path.stem}.{i}.db")
-        res, _ = run_case(lib, factory, data, case, str(path), coverage)
+        res, _ = run_case(lib, factory, data, case, str(path), coverage, close_store=shared is None)
         results.append(res)
     if shared is not None:
         shared.close()

@@ -41,8 +41,7 @@ EVENTS = [
     {"next": None},
     {"answer": {"income": "1600"}},
     {"next": None},
-    {"next": "yes"},
-    {"next": None},
+    {"next": "yes"},                      # the hand-over to `pay` runs by itself
     {"answer": {"instalment": "75"}},
     {"next": None},
     {"next": None},

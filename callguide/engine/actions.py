@@ -1,194 +1,158 @@
 """The fixed registry of actions a flow (or the agent's escalation bar) may take.
 
-Each executor journals what it did; `refusal()` says, before anything happens,
-whether the engine's rules forbid it. The names and parameter schemas that the
-validator checks live in `callguide.flow.actions.ACTION_SPECS`; a test keeps the two
-in step. No Qt, no I/O except through the session's journal.
+Each executor gets an `ActionContext` (never the session) and journals what it did. Whether an
+action may run at all is the gate's decision (`callguide.engine.gate.Gate.action`), taken before
+anything happens. The names and parameter schemas the validator checks live in
+`callguide.flow.actions.ACTION_SPECS`; a test keeps the two in step. No Qt.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from callguide.engine.policy import Refusal, payment_refusal, protocol_refusal
-from callguide.engine.values import to_json
-from callguide.flow import expr
+from callguide.engine.context import ActionContext
 from callguide.flow.model import Action
 
-if TYPE_CHECKING:
-    from callguide.engine.session import CallSession, Frame
+Executor = Callable[[ActionContext, Action], Any]
 
 
-def _param(session: CallSession, action: Action, name: str, default: Any = None) -> Any:
-    value = action.params.get(name, default)
-    if isinstance(value, str) and "{" in value:
-        try:
-            return expr.render(value, session.namespace())
-        except expr.ExprError:
-            return value
-    return value
+def _days_from_today(ctx: ActionContext, a: Action, name: str, default: int) -> str:
+    return (ctx.today() + dt.timedelta(days=ctx.int_param(a, name, default))).isoformat()
 
 
-def _int(session: CallSession, action: Action, name: str, default: int) -> int:
-    value = action.params.get(name, default)
-    if isinstance(value, str):
-        try:
-            value = expr.evaluate(value, session.namespace())
-        except expr.ExprError:
-            return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+def _refer_care_team(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("escalation", {"kind": "care_team", "reason": ctx.param(a, "reason", "")})
 
 
-def _today(session: CallSession) -> dt.date:
-    return session.clock.now().date()
+def _alert_supervisor(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("escalation", {"kind": "supervisor", "reason": ctx.param(a, "reason", "")})
 
 
-def _field_values(session: CallSession, action: Action, only_allowed: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for fid in action.params.get("fields", []) or []:
-        f = session._fields.get(fid)
-        value = session.values.get(fid)
-        if value is None or f is None:
-            continue
-        if only_allowed and f.sensitivity == "special" and session.consents.get(f.consent or "") is not True:
-            continue  # PROTOCOLS.md §3 rule 2: no special-category detail without consent
-        out[fid] = to_json(value)
-    return out
+def _emergency(ctx: ActionContext, a: Action) -> None:
+    em = ctx.signposts().get("emergency", {})
+    ctx.open_crisis("emergency")
+    ctx.emit("escalation", {"kind": "emergency", "number": em.get("phone"), "service": em.get("name"),
+                            "country": ctx.account.country, "reason": ctx.param(a, "reason", "")})
 
 
-def _emit(session: CallSession, frame: Frame | None, type_: str, data: dict[str, Any]) -> None:
-    session._emit(type_, data, frame)
+def _start_hold(ctx: ActionContext, a: Action) -> None:
+    days = ctx.int_param(a, "days", 30)
+    until = (ctx.today() + dt.timedelta(days=days)).isoformat()
+    ctx.start_hold(until)
+    ctx.emit("hold_started", {"days": days, "until": until, "reason": ctx.param(a, "reason", "")})
 
 
-# --------------------------------------------------------------------------- executors
-
-def _refer_care_team(s: CallSession, fr: Frame | None, a: Action) -> None:
-    _emit(s, fr, "escalation", {"kind": "care_team", "reason": _param(s, a, "reason", "")})
-
-
-def _alert_supervisor(s: CallSession, fr: Frame | None, a: Action) -> None:
-    _emit(s, fr, "escalation", {"kind": "supervisor", "reason": _param(s, a, "reason", "")})
+def _end_hold(ctx: ActionContext, a: Action) -> None:
+    ctx.end_hold()
+    ctx.emit("hold_ended", {"reason": str(ctx.param(a, "reason", "")).strip(), "by": ctx.person.id})
 
 
-def _emergency(s: CallSession, fr: Frame | None, a: Action) -> None:
-    em = s.signposts().get("emergency", {})
-    s.state.crisis = True
-    _emit(s, fr, "escalation", {"kind": "emergency", "number": em.get("phone"), "service": em.get("name"),
-                                "country": s.account.country, "reason": _param(s, a, "reason", "")})
-
-
-def _start_hold(s: CallSession, fr: Frame | None, a: Action) -> None:
-    days = _int(s, a, "days", 30)
-    until = (_today(s) + dt.timedelta(days=days)).isoformat()
-    s.state.hold_active = True
-    s.state.hold_until = max(filter(None, [s.state.hold_until, until]))
-    _emit(s, fr, "hold_started", {"days": days, "until": until, "reason": _param(s, a, "reason", "")})
-
-
-def _end_hold(s: CallSession, fr: Frame | None, a: Action) -> None:
-    s.state.hold_active = False
-    s.state.hold_until = None
-    _emit(s, fr, "hold_ended", {"reason": _param(s, a, "reason", "")})
-
-
-def _block_collection(s: CallSession, fr: Frame | None, a: Action) -> None:
-    reason = str(_param(s, a, "reason", "agent"))
+def _block_collection(ctx: ActionContext, a: Action) -> None:
+    reason = str(ctx.param(a, "reason", "agent"))
     if reason == "crisis":
-        s.state.crisis = True
+        ctx.open_crisis("crisis")
     else:
-        s.state.manual_blocks.add(reason)
-    _emit(s, fr, "collection_blocked", {"reason": reason})
+        ctx.state.manual_blocks.add(reason)
+    ctx.emit("collection_blocked", {"reason": reason})
 
 
-def _unblock_collection(s: CallSession, fr: Frame | None, a: Action) -> None:
-    s.state.manual_blocks.clear()
-    _emit(s, fr, "collection_unblocked", {"reason": _param(s, a, "reason", "")})
+def _unblock_collection(ctx: ActionContext, a: Action) -> None:
+    ctx.state.manual_blocks.clear()
+    ctx.emit("collection_unblocked", {"reason": ctx.param(a, "reason", "")})
 
 
-def _schedule_callback(s: CallSession, fr: Frame | None, a: Action) -> None:
-    due = (_today(s) + dt.timedelta(days=_int(s, a, "in_days", 1))).isoformat()
-    _emit(s, fr, "callback", {"due": due, "reason": _param(s, a, "reason", "")})
+def _schedule_callback(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("callback", {"due": _days_from_today(ctx, a, "in_days", 1), "reason": ctx.param(a, "reason", "")})
 
 
-def _set_outcome(s: CallSession, fr: Frame | None, a: Action) -> None:
-    code = str(_param(s, a, "code", ""))
-    s.state.call_outcome = code
-    _emit(s, fr, "outcome", {"code": code})
+def _set_outcome(ctx: ActionContext, a: Action) -> None:
+    code = str(ctx.param(a, "code", ""))
+    ctx.set_outcome(code)
+    ctx.emit("outcome", {"code": code})
 
 
-def _queue_sms_survey(s: CallSession, fr: Frame | None, a: Action) -> None:
-    _emit(s, fr, "sms_survey", {"queued": True})
+def _queue_sms_survey(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("sms_survey", {"queued": True})
 
 
-def _start_protocol(s: CallSession, fr: Frame | None, a: Action) -> str:
+def _start_protocol(ctx: ActionContext, a: Action) -> str:
     return str(a.params.get("flow"))
 
 
-def _record_vulnerability(s: CallSession, fr: Frame | None, a: Action) -> None:
-    fields = _field_values(s, a)
-    review = (_today(s) + dt.timedelta(days=_int(s, a, "review_in_days", 90))).isoformat()
-    purposes = sorted({s._fields[f].consent for f in fields if s._fields[f].consent})
-    data: dict[str, Any] = {"fields": fields, "review_date": review, "consent": purposes}
+def _record_vulnerability(ctx: ActionContext, a: Action) -> None:
+    fields = ctx.field_values(a)
+    purposes = sorted({p for p in (ctx.consent_of(f) for f in fields) if p})
+    data: dict[str, Any] = {"fields": fields, "review_date": _days_from_today(ctx, a, "review_in_days", 90),
+                            "consent": purposes}
     if "category" in fields:
         data["category"] = fields["category"]
-    _emit(s, fr, "vulnerability", data)
+    ctx.emit("vulnerability", data)
 
 
-def _record_disclosure(s: CallSession, fr: Frame | None, a: Action) -> None:
-    review = (_today(s) + dt.timedelta(days=_int(s, a, "review_in_days", 90))).isoformat()
-    _emit(s, fr, "disclosure", {"review_date": review, "consent": "declined"})
+def _record_disclosure(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("disclosure", {"review_date": _days_from_today(ctx, a, "review_in_days", 90), "consent": "declined"})
 
 
-def _record_adjustment(s: CallSession, fr: Frame | None, a: Action) -> None:
-    fields = _field_values(s, a)
+def _record_adjustment(ctx: ActionContext, a: Action) -> None:
+    fields = ctx.field_values(a)
     if fields:
-        _emit(s, fr, "adjustment", {"fields": fields})
+        ctx.emit("adjustment", {"fields": fields, "review_date": _days_from_today(ctx, a, "review_in_days", 365)})
 
 
-def _flag_capacity_doubt(s: CallSession, fr: Frame | None, a: Action) -> None:
-    s.state.capacity_doubt = True
-    _emit(s, fr, "capacity_doubt", {"reason": _param(s, a, "reason", "")})
+def _flag_capacity_doubt(ctx: ActionContext, a: Action) -> None:
+    ctx.state.capacity_doubt = True
+    ctx.emit("capacity_doubt", {"reason": ctx.param(a, "reason", "")})
 
 
-def _clear_capacity_doubt(s: CallSession, fr: Frame | None, a: Action) -> None:
-    s.state.capacity_doubt = False
-    _emit(s, fr, "capacity_doubt_cleared", {"reason": _param(s, a, "reason", "")})
+def _clear_capacity_doubt(ctx: ActionContext, a: Action) -> None:
+    """Only a care-team member (the gate checks the role) closes a capacity doubt, by recording a review."""
+    ctx.state.capacity_doubt = False
+    p = ctx.person
+    ctx.emit("capacity_review", {"result": "confirmed", "by": p.id, "name": p.display_name,
+                                 "role": "care_team", "note": ctx.param(a, "reason", "")})
 
 
-def _record_third_party(s: CallSession, fr: Frame | None, a: Action) -> None:
-    _emit(s, fr, "third_party", {"fields": _field_values(s, a)})
+def _record_third_party(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("third_party", {"fields": ctx.field_values(a)})
 
 
-def _record_arrangement(s: CallSession, fr: Frame | None, a: Action) -> None:
-    _emit(s, fr, "arrangement", {"fields": _field_values(s, a), "currency": s.account.currency})
+def _record_arrangement(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("arrangement", {"fields": ctx.field_values(a), "currency": ctx.account.currency})
 
 
-def _signpost(s: CallSession, fr: Frame | None, a: Action) -> None:
+def _signpost(ctx: ActionContext, a: Action) -> None:
     kind = str(a.params.get("kind", "debt_advice"))
-    sp = s.signposts().get(kind, [])
+    sp = ctx.signposts().get(kind, [])
     entries = [sp] if isinstance(sp, dict) else list(sp)
     shown = [{k: e.get(k) for k in ("name", "phone", "sms", "url") if e.get(k)} for e in entries]
-    _emit(s, fr, "signpost", {"kind": kind, "country": s.account.country, "entries": shown})
+    ctx.emit("signpost", {"kind": kind, "country": ctx.account.country, "entries": shown})
 
 
-def _offer_debrief(s: CallSession, fr: Frame | None, a: Action) -> None:
-    _emit(s, fr, "debrief_offered", {})
+def _offer_debrief(ctx: ActionContext, a: Action) -> None:
+    ctx.emit("debrief_offered", {})
 
 
-def _withdraw_consent(s: CallSession, fr: Frame | None, a: Action) -> None:
+def _withdraw_consent(ctx: ActionContext, a: Action) -> None:
     purpose = str(a.params.get("purpose", ""))
-    s.consents[purpose] = False
-    s.consent_decisions[purpose] = "withdrawn"
-    s._drop_special(purpose)
-    _emit(s, fr, "consent_withdrawn", {"purpose": purpose})
+    ctx.withdraw_consent(purpose)
+    ctx.emit("consent_withdrawn", {"purpose": purpose})
 
 
-EXECUTORS: dict[str, Callable[..., Any]] = {
+def _record_contact_reason(ctx: ActionContext, a: Action) -> None:
+    reason = str(a.params.get("reason", ""))
+    ctx.state.contact_reason = reason
+    ctx.emit("contact_reason", {"reason": reason, "local_time": ctx.state.local_time,
+                                "window": ctx.state.contact_window})
+
+
+def _record_dispute(ctx: ActionContext, a: Action) -> None:
+    ctx.state.dispute = True
+    ctx.emit("dispute", {"reason": str(ctx.param(a, "reason", "")).strip()})
+
+
+EXECUTORS: dict[str, Executor] = {
     "refer_care_team": _refer_care_team,
     "alert_supervisor": _alert_supervisor,
     "emergency": _emergency,
@@ -210,30 +174,11 @@ EXECUTORS: dict[str, Callable[..., Any]] = {
     "signpost": _signpost,
     "offer_debrief": _offer_debrief,
     "withdraw_consent": _withdraw_consent,
+    "record_contact_reason": _record_contact_reason,
+    "record_dispute": _record_dispute,
 }
 
 
-def refusal(session: CallSession, action: Action) -> Refusal | None:
-    """Would the engine's rules forbid this action now?"""
-    name = action.name
-    if name not in EXECUTORS:
-        return Refusal("unknown-action", f"No action {name!r}.", {"action": name})
-    if name == "record_arrangement":
-        return payment_refusal(session.state)
-    if name == "start_protocol":
-        flow = session.flows.get(str(action.params.get("flow")))
-        if flow is None:
-            return Refusal("unknown-flow", f"No protocol {action.params.get('flow')!r}.",
-                           {"flow": action.params.get("flow")})
-        return protocol_refusal(flow, session.state)
-    if name == "queue_sms_survey" and session.consents.get("sms_survey") is not True:
-        return Refusal("consent-missing", "The customer has not agreed to an SMS survey.", {"purpose": "sms_survey"})
-    if name == "unblock_collection" and (session.state.hold_active or session.state.crisis):
-        return Refusal("hold-active" if session.state.hold_active else "crisis",
-                       "Collection stays blocked while a hold or a crisis is active.")
-    return None
-
-
-def execute(session: CallSession, frame: Frame | None, action: Action) -> str | None:
+def execute(ctx: ActionContext, action: Action) -> str | None:
     """Run one action; returns a protocol id when the action starts one."""
-    return EXECUTORS[action.name](session, frame, action)
+    return EXECUTORS[action.name](ctx, action)

@@ -1,38 +1,65 @@
 """What must not happen on a call, decided in one place (PROTOCOLS.md §3).
 
-The engine asks this module before every step change, action and interrupt; it
-refuses and journals a `blocked` entry with the rule and the reason. Pure functions
-over `CallState`; no I/O, no Qt.
+Pure functions over `CallState` (the live facts: the account's protections loaded at the start of
+the call, plus what this call did) that return a `Refusal(rule, reason, params)` or None. The
+engine's gate (`callguide.engine.gate`) asks them before every change, with the command and the
+step the call would land on; the journal gets a `blocked` entry with the rule and the reason, and
+the window translates the rule id. The rules table is in docs/engine.md. No I/O, no Qt.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from callguide.flow.model import PRIORITIES, Flow, Step
+from callguide.flow.guards import PAYMENT_OUTCOMES
+from callguide.flow.model import PRIORITIES, Flow
 
 
 @dataclass
 class CallState:
-    """The live facts the rules read. `hold_active` includes holds from earlier calls."""
+    """The live facts the rules read. Protections from earlier calls are included from the start."""
 
     capacity_doubt: bool = False
     hold_active: bool = False
     hold_until: str | None = None
     crisis: bool = False
+    crisis_review: str | None = None     # review date of the crisis protection
+    dispute: bool = False
     manual_blocks: set[str] = field(default_factory=set)
+    out_of_hours: bool = False           # the call started outside the customer's permitted contact hours
+    contact_reason: str | None = None    # the allowed reason the agent recorded for contact outside them
+    local_time: str | None = None        # the customer's local time at the start ("22:30")
+    contact_window: str | None = None    # the permitted hours that apply ("06:00-22:00")
     call_outcome: str | None = None
 
     @property
+    def contact_refused(self) -> bool:
+        return self.out_of_hours and not self.contact_reason
+
+    @property
     def collection_blocked(self) -> bool:
-        return self.hold_active or self.crisis or bool(self.manual_blocks)
+        return self.hold_active or self.crisis or self.dispute or bool(self.manual_blocks) or self.contact_refused
+
+    @property
+    def payment_blocked(self) -> bool:
+        return self.capacity_doubt or self.collection_blocked
 
     def as_namespace(self) -> dict[str, object]:
         return {
             "capacity_doubt": self.capacity_doubt,
             "hold_active": self.hold_active,
+            "hold_until": self.hold_until,
             "crisis": self.crisis,
+            "dispute": self.dispute,
+            "out_of_hours": self.out_of_hours,
+            "contact_reason": self.contact_reason,
+            "local_time": self.local_time,
+            "contact_window": self.contact_window,
             "collection_blocked": self.collection_blocked,
+            "payment_blocked": self.payment_blocked,
+            "collection_allowed": not self.collection_blocked,
+            "payment_allowed": not self.payment_blocked,
         }
 
 
@@ -43,9 +70,19 @@ class Refusal:
     params: dict[str, object] = field(default_factory=dict)  # details for a translated message
 
 
+#: Rules that protect the customer (a step refused by one of these is skipped along its
+#: `when_blocked` route rather than shown).
+PROTECTIVE_RULES = frozenset({"capacity-doubt", "hold-active", "crisis", "dispute", "collection-blocked",
+                              "contact-hours", "requires-before", "no-path"})
+
+
 def collection_refusal(state: CallState) -> Refusal | None:
     if state.crisis:
-        return Refusal("crisis", "A crisis is active on this call: no collection.")
+        return Refusal("crisis", "A crisis protection is in force on this account: no collection.",
+                       {"until": state.crisis_review} if state.crisis_review else {})
+    if state.dispute:
+        return Refusal("dispute", "The customer disputes the debt: collection is paused until the evidence is "
+                       "reviewed.")
     if state.hold_active:
         until = f" until {state.hold_until}" if state.hold_until else ""
         return Refusal("hold-active", f"The account is on hold{until}: no collection.",
@@ -54,31 +91,44 @@ def collection_refusal(state: CallState) -> Refusal | None:
         return Refusal("collection-blocked",
                        "Collection is blocked on this call (" + ", ".join(sorted(state.manual_blocks)) + ").",
                        {"reasons": sorted(state.manual_blocks)})
+    if state.contact_refused:
+        return Refusal("contact-hours",
+                       f"It is {state.local_time} for the customer, outside the permitted contact hours "
+                       f"({state.contact_window}): no collection unless an allowed reason is recorded.",
+                       {"local_time": state.local_time, "window": state.contact_window})
     return None
 
 
 def payment_refusal(state: CallState) -> Refusal | None:
     if state.capacity_doubt:
         return Refusal("capacity-doubt",
-                       "A doubt about the customer's capacity to decide is open: no payment decision on this call.")
+                       "A doubt about the customer's capacity to decide is open until a specialist review: no "
+                       "payment decision.")
     return collection_refusal(state)
 
 
-def step_refusal(step: Step, state: CallState) -> Refusal | None:
-    """May the call enter this step now?"""
-    if step.category == "payment":
+def requirement_refusal(requirements: Iterable[str], state: CallState) -> Refusal | None:
+    """The first refusal of a set of requirements (`payment_allowed`, `collection_allowed`)."""
+    reqs = set(requirements)
+    if "payment_allowed" in reqs:
         return payment_refusal(state)
-    if step.category == "collection":
+    if "collection_allowed" in reqs:
         return collection_refusal(state)
     return None
 
 
-def protocol_refusal(flow: Flow, state: CallState) -> Refusal | None:
-    """May this protocol start now? A payment protocol needs what payment needs."""
-    if flow.priority == "payment":
-        return payment_refusal(state)
-    start = flow.step(flow.start) if flow.has_step(flow.start) else None
-    return step_refusal(start, state) if start is not None else None
+def outcome_refusal(code: str | None, state: CallState, recorded: set[str]) -> Refusal | None:
+    """May the call's outcome be `code`? A payment outcome needs payment to be allowed, and an
+    arrangement actually recorded on this call (never wrong information shown as right)."""
+    if not code or code not in PAYMENT_OUTCOMES:
+        return None
+    refusal = payment_refusal(state)
+    if refusal is not None:
+        return refusal
+    if code == "arrangement_agreed" and "arrangement" not in recorded:
+        return Refusal("outcome-unsupported", "No arrangement was recorded on this call; choose another outcome.",
+                       {"outcome": code})
+    return None
 
 
 def interrupt_refusal(new: Flow, running: list[Flow]) -> Refusal | None:

@@ -1,14 +1,18 @@
-"""Drive a session from a list of events (the `walk` command, flow tests, practice
-cases) and produce a JSON-able trace. No Qt, no printing."""
+"""Drive a session from a list of events (the `walk` command, flow tests, practice cases) and
+produce a JSON-able trace. Events are commands: `{cmd: next, choice: yes}` (the journal's own
+JSON) or the short forms `{next: yes}`, `{answer: {...}}`, `{consent: given}`, `{interrupt: texas}`,
+`{action: end_hold, params: {reason: ...}}`, `{back: 1}`, `{withdraw: purpose}`, `{note: ...}`,
+`{lang: da}`, `{flag: ...}`, `{outcome: code}`, `{end: code}`. No Qt, no printing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from callguide.engine.session import CallSession, EngineError, Result
+from callguide.engine.commands import EVENT_KEYS, CommandError, EngineError, Result, command_from_event
+from callguide.engine.session import CallSession
 
-EVENT_KEYS = ("next", "answer", "consent", "interrupt", "action", "back", "withdraw", "note", "lang", "end",
-              "flag")
+__all__ = ["EVENT_KEYS", "ScriptError", "apply_event", "public_record", "run_events", "trace"]
 
 
 class ScriptError(ValueError):
@@ -16,45 +20,14 @@ class ScriptError(ValueError):
 
 
 def apply_event(session: CallSession, event: Any, index: int = 0) -> Result:
-    if not isinstance(event, dict):
-        raise ScriptError(f"event {index + 1}: expected a mapping like {{next: null}}, got {event!r}")
-    keys = [k for k in event if k in EVENT_KEYS]
-    if len(keys) != 1:
-        raise ScriptError(f"event {index + 1}: expected exactly one of {', '.join(EVENT_KEYS)}; got {sorted(event)}")
-    key = keys[0]
-    value = event[key]
     try:
-        if key == "next":
-            return session.next(None if value is None else str(value))
-        if key == "answer":
-            if not isinstance(value, dict):
-                raise ScriptError(f"event {index + 1}: answer takes a mapping of field: value")
-            return session.answer(value)
-        if key == "consent":
-            return session.consent(str(value))
-        if key == "interrupt":
-            return session.interrupt(str(value))
-        if key == "action":
-            params = event.get("params") or {}
-            if isinstance(value, dict):
-                (value, params), = value.items()
-                params = params or {}
-            return session.action(str(value), **params)
-        if key == "back":
-            return session.back(int(value or 1))
-        if key == "withdraw":
-            return session.withdraw_consent(str(value))
-        if key == "note":
-            return session.note(str(value))
-        if key == "lang":
-            return session.set_lang(str(value))
-        if key == "flag":
-            return session.flag_step(str(value))
-        if key == "end":
-            return session.end_call(None if value is None else str(value))
+        command = command_from_event(event, index)
+    except CommandError as e:
+        raise ScriptError(str(e)) from None
+    try:
+        return session.apply(command)
     except EngineError as e:
         return Result(False, "engine", str(e))
-    raise ScriptError(f"event {index + 1}: unknown event {key!r}")
 
 
 def public_record(r: dict[str, Any]) -> dict[str, Any]:

@@ -7,15 +7,42 @@ from typing import Any
 
 from callguide.store.base import AccountState
 
+#: Entry types the wrap-up summary lists (what was recorded on the call).
+SUMMARY_TYPES = ("consent", "consent_withdrawn", "vulnerability", "disclosure", "adjustment", "hold_started",
+                 "hold_ended", "escalation", "capacity_doubt", "capacity_review", "crisis", "dispute", "arrangement",
+                 "third_party", "callback", "signpost", "sms_survey", "collection_blocked", "contact_reason",
+                 "outcome", "debrief_offered", "note", "blocked")
+
+
+def call_summary(records: list[dict[str, Any]], outcome: str | None) -> dict[str, Any]:
+    """Everything recorded on a call (its journal records), for the wrap-up and `call_ended`."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r["type"] in SUMMARY_TYPES:
+            data = {k: v for k, v in r["data"].items() if k not in ("input", "wording")}
+            out.setdefault(r["type"], []).append(data)
+    return {"items": out, "outcome": outcome,
+            "protocols": [r["data"]["protocol"] for r in records if r["type"] == "protocol_started"]}
+
 
 def history_lines(st: AccountState) -> list[tuple[str, str]]:
     """(kind, one line) pairs, most urgent first: what an agent must know before saying hello."""
     out: list[tuple[str, str]] = []
     for h in st.holds:
         out.append(("hold", f"On hold until {h.get('until')}" + (f" ({h.get('reason')})" if h.get("reason") else "")))
-    for f in st.capacity_flags:
-        out.append(("capacity", "Capacity doubt raised on an earlier call" +
-                    (f": {f.get('reason')}" if f.get("reason") else "") + " — support the customer; no pressure."))
+    for c in st.crises:
+        out.append(("crisis", f"Crisis protection: no collection until reviewed (review by {c.get('review_date')})"))
+    for d in st.disputes:
+        out.append(("dispute", "Debt disputed: collection paused until the evidence is reviewed" +
+                    (f" ({d.get('reason')})" if d.get("reason") else "")))
+    for f in st.capacity_doubts:
+        out.append(("capacity", f"Capacity doubt open since {str(f.get('ts', ''))[:10]}" +
+                    (f": {f.get('reason')}" if f.get("reason") else "") +
+                    " — no payment decision until a specialist review; support the customer, no pressure."))
+    if not st.capacity_doubts and st.capacity_reviews:
+        r = st.capacity_reviews[-1]
+        out.append(("capacity", f"Capacity reviewed {str(r.get('ts', ''))[:10]} by {r.get('name') or r.get('by')} "
+                    f"({str(r.get('role', '')).replace('_', ' ')}): {r.get('result')}"))
     for v in st.vulnerabilities:
         cat = v.get("category") or ", ".join(f"{k}: {val}" for k, val in (v.get("fields") or {}).items()) or "recorded"
         out.append(("vulnerability", f"Vulnerability ({cat}), review by {v.get('review_date')}"))
@@ -27,7 +54,9 @@ def history_lines(st: AccountState) -> list[tuple[str, str]]:
         fields = t.get("fields") or {}
         out.append(("third_party", "Third party: " + ", ".join(f"{k}: {_fmt(v)}" for k, v in fields.items())))
     for purpose, c in st.consents.items():
-        out.append(("consent", f"Consent {purpose.replace('_', ' ')}: {c.get('decision')}"))
+        expires = f", expires {c.get('expires')}" if c.get("decision") == "given" and c.get("expires") else ""
+        out.append(("consent", f"Consent {purpose.replace('_', ' ')}: {c.get('decision')} "
+                    f"({str(c.get('ts', ''))[:10]}{expires})"))
     for c in st.callbacks:
         out.append(("callback", f"Callback due {c.get('due')}" + (f": {c.get('reason')}" if c.get("reason") else "")))
     if st.last_outcome:

@@ -18,6 +18,10 @@ from callguide.engine.script import ScriptError, run_events
 from callguide.engine.session import Account, CallSession, EngineError
 from callguide.flow.model import FlowLibrary
 
+#: When a flow test runs unless the case (or the file, or `callguide test --now`) says otherwise:
+#: a Monday morning, inside every country's contact hours.
+DEFAULT_NOW = "2026-11-23T10:00:00+00:00"
+
 
 @dataclass
 class CaseResult:
@@ -148,7 +152,7 @@ def check_expectations(trace: dict[str, Any], expect: dict[str, Any], session: C
 
 def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: dict[str, Any],
              file: str, coverage: Coverage | None = None,
-             close_store: bool = True) -> tuple[CaseResult, dict[str, Any] | None]:
+             close_store: bool = True, now: str | None = None) -> tuple[CaseResult, dict[str, Any] | None]:
     name = str(case.get("name", "unnamed"))
     result = CaseResult(file, name, line=int(getattr(getattr(case, "lc", None), "line", -1)) + 1)
     acct = {**(spec.get("account") or {}), **(case.get("account") or {})}
@@ -159,7 +163,7 @@ def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: d
         return result, None
     store = store_factory()
     try:
-        clock = FixedClock(str(case.get("now") or spec.get("now") or "2026-11-22T10:00:00+00:00"), step_seconds=1)
+        clock = FixedClock(str(case.get("now") or spec.get("now") or now or DEFAULT_NOW), step_seconds=1)
         session = CallSession.start(lib, store, Account(**{k: str(v) for k, v in acct.items()}),
                                     str(case.get("agent") or spec.get("agent") or "tester"),
                                     start_flow=flow_id, clock=clock, lang=acct.get("lang"),
@@ -180,7 +184,7 @@ def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: d
 
 
 def run_test_file(lib: FlowLibrary, path: Path, coverage: Coverage | None = None,
-                  tmpdir: Path | None = None) -> list[CaseResult]:
+                  tmpdir: Path | None = None, now: str | None = None) -> list[CaseResult]:
     from callguide.flow.yamlsafe import read_yaml
     from callguide.store.sqlite import SQLiteJournal
 
@@ -199,7 +203,7 @@ def run_test_file(lib: FlowLibrary, path: Path, coverage: Coverage | None = None
     for i, case in enumerate(cases):
         def factory(i: int = i) -> Any:
             return shared if shared is not None else SQLiteJournal.open(work / f"{path.stem}.{i}.db")
-        res, _ = run_case(lib, factory, data, case, str(path), coverage, close_store=shared is None)
+        res, _ = run_case(lib, factory, data, case, str(path), coverage, close_store=shared is None, now=now)
         results.append(res)
     if shared is not None:
         shared.close()

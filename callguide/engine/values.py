@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from callguide.flow.model import Field
+from callguide.formatting import MAX_AMOUNT, MoneyError, format_money, parse_money
 
 _YES = {"yes", "y", "true", "1", "ja", "ano", True}
 _NO = {"no", "n", "false", "0", "nej", "ne", False}
@@ -24,43 +25,47 @@ class FieldValueError(ValueError):
         self.params = params
 
 
-def _number(raw: Any, f: Field, money: bool) -> Decimal | int:
+def _number(raw: Any, f: Field, money: bool, lang: str | None) -> Decimal | int:
     if isinstance(raw, bool):
         raise FieldValueError("Enter a number.", "enter_number")
-    text = str(raw).strip().replace(" ", "").replace("\u00a0", "")
     if money:
-        # accept 1.234,50 / 1,234.50 / 1234,50
-        if "," in text and "." in text:
-            text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
-        elif "," in text:
-            text = text.replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise FieldValueError("Enter an amount, for example 1250.00." if money else "Enter a number.",
-                              "enter_amount" if money else "enter_number") from None
-    if not value.is_finite():
-        raise FieldValueError("Enter a number.", "enter_number")
+        try:
+            value = parse_money(raw if isinstance(raw, (int, Decimal)) else str(raw), lang)
+        except MoneyError as e:
+            if e.code == "decimals":
+                raise FieldValueError("Use at most two decimals.", "two_decimals") from None
+            example = format_money(Decimal("1234.50"), None, lang)
+            raise FieldValueError(f"Enter an amount, for example {example}.", "enter_amount", example=example) from None
+    else:
+        text = str(raw).strip().replace(" ", "").replace("\u00a0", "")
+        if len(text) > 40:
+            raise FieldValueError("Enter a number.", "enter_number")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise FieldValueError("Enter a number.", "enter_number") from None
+        if not value.is_finite() or abs(value) > MAX_AMOUNT:
+            raise FieldValueError("Enter a number.", "enter_number")
     if f.min is not None and value < Decimal(str(f.min)):
         raise FieldValueError(f"Must be at least {f.min:g}.", "at_least", n=f"{f.min:g}")
     if f.max is not None and value > Decimal(str(f.max)):
         raise FieldValueError(f"Must be at most {f.max:g}.", "at_most", n=f"{f.max:g}")
     if money:
-        if value.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise FieldValueError("Use at most two decimals.", "two_decimals")
-        return value.quantize(Decimal("0.01"))
+        return value
     return int(value) if value == value.to_integral_value() else value
 
 
-def coerce(f: Field, raw: Any) -> Any:
-    """Return the typed value, `None` for an empty answer, or raise FieldValueError."""
+def coerce(f: Field, raw: Any, lang: str | None = None) -> Any:
+    """Return the typed value, `None` for an empty answer, or raise FieldValueError. Money is read
+    in the call language's spelling (`callguide.formatting.parse_money`): "1.234,50" in Danish and
+    Czech, "1,234.50" in English, "1234.50" anywhere."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     t = f.type
     if t == "text":
         return str(raw).strip()
     if t in ("number", "money"):
-        return _number(raw, f, money=(t == "money"))
+        return _number(raw, f, money=(t == "money"), lang=lang)
     if t == "yesno":
         key = raw.strip().lower() if isinstance(raw, str) else raw
         if key in _YES:
@@ -94,4 +99,4 @@ def to_json(value: Any) -> Any:
 
 def from_json(f: Field, value: Any) -> Any:
     """Inverse of `to_json` for replay."""
-    return coerce(f, value) if value is not None else None
+    return coerce(f, value) if value is not None else None  # journal values are plain (1234.50)

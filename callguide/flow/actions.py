@@ -34,7 +34,8 @@ ACTION_SPECS: dict[str, dict[str, Any]] = {
                   "params": _params()},
     "start_hold": {"doc": "Put the account on hold until today+days; blocks collection while active.",
                    "params": _params({"days": _DAYS, "reason": _TEMPLATE}, ("days",))},
-    "end_hold": {"doc": "End the active hold.", "params": _params({"reason": _TEMPLATE})},
+    "end_hold": {"doc": "End the active hold early; needs the reason (journalled).",
+                 "params": _params({"reason": _TEMPLATE}, ("reason",))},
     "block_collection": {"doc": "Block collection for the rest of the call.",
                          "params": _params({"reason": _TEMPLATE})},
     "unblock_collection": {"doc": "Lift a manual collection block (not a hold, not a crisis).",
@@ -51,11 +52,14 @@ ACTION_SPECS: dict[str, dict[str, Any]] = {
                              "params": _params({"fields": _FIELD_LIST, "review_in_days": _DAYS}, ("fields",))},
     "record_disclosure": {"doc": "Record 'disclosure made, consent declined': no detail at all.",
                           "params": _params({"review_in_days": _DAYS})},
-    "record_adjustment": {"doc": "Record reasonable adjustments (shown at the start of every later call).",
-                          "params": _params({"fields": _FIELD_LIST}, ("fields",))},
-    "flag_capacity_doubt": {"doc": "Open a capacity doubt: payment decisions are blocked on this call.",
+    "record_adjustment": {"doc": "Record reasonable adjustments (shown at the start of every later call), with a "
+                                 "review date (default 365 days).",
+                          "params": _params({"fields": _FIELD_LIST, "review_in_days": _DAYS}, ("fields",))},
+    "flag_capacity_doubt": {"doc": "Open a capacity doubt on the account: no payment decision on this or any later "
+                                   "call until a specialist review closes it.",
                             "params": _params({"reason": _TEMPLATE})},
-    "clear_capacity_doubt": {"doc": "Close the capacity doubt (supports tried and resolved).",
+    "clear_capacity_doubt": {"doc": "A care-team member records a specialist review confirming capacity (refused for "
+                                    "anyone without the care_team role).",
                              "params": _params({"reason": _TEMPLATE})},
     "record_third_party": {"doc": "Record an authorised third party / power of attorney.",
                            "params": _params({"fields": _FIELD_LIST}, ("fields",))},
@@ -66,6 +70,12 @@ ACTION_SPECS: dict[str, dict[str, Any]] = {
     "offer_debrief": {"doc": "Offer the agent a debrief.", "params": _params()},
     "withdraw_consent": {"doc": "Withdraw a consent.",
                          "params": _params({"purpose": {**_ID, "description": "consent purpose"}}, ("purpose",))},
+    "record_contact_reason": {"doc": "Record the allowed reason to go on outside the permitted contact hours "
+                                     "(a key of `reasons` in resources/contact_rules.yaml).",
+                              "params": _params({"reason": {**_ID, "description": "reason key"}}, ("reason",))},
+    "record_dispute": {"doc": "The customer disputes the debt: collection is paused on the account until the "
+                              "evidence is reviewed.",
+                       "params": _params({"reason": _TEMPLATE}, ("reason",))},
 }
 
 

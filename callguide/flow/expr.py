@@ -7,16 +7,18 @@ to internals, no Python `eval`, no imports. This module must never import Qt.
 
 from __future__ import annotations
 
+import datetime as _dt
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 #: Top-level names every expression may use besides field ids (docs/flow-language.md).
-RESERVED_NAMES = frozenset({"account", "consent", "state", "signposts", "call", "true", "false", "none",
-                            "True", "False", "None"})
+RESERVED_NAMES = frozenset({"account", "consent", "state", "signposts", "call", "now", "today", "local_time",
+                            "true", "false", "none", "True", "False", "None"})
 
 
 class ExprError(ValueError):
@@ -28,6 +30,63 @@ class ExprError(ValueError):
 
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+# ---- time and money in the call's language (docs/flow-language.md, "Time, money and dates") ----
+#: Largest span `days(n)` accepts (a hundred years), so date arithmetic cannot run away.
+MAX_DAYS = 36500
+
+
+def _days(n: Any) -> _dt.timedelta:
+    """`today + days(10)`: a number of days for date arithmetic."""
+    if isinstance(n, bool) or not isinstance(n, (int, float, Decimal)):
+        raise ValueError(f"days() takes a number of days, not {n!r}")
+    if abs(n) > MAX_DAYS:
+        raise ValueError(f"days({n}) is more than {MAX_DAYS} days")
+    return _dt.timedelta(days=int(n))
+
+
+def _call_lang(ctx: Any) -> str:
+    call = ctx.get("call")
+    return (call.get("lang") if isinstance(call, dict) else None) or "en"
+
+
+@pass_context
+def _money_filter(ctx: Any, value: Any, currency: str | None = None) -> str:
+    """`{{ instalment | money }}`: "1.234,50 kr." in the call's language and the account's currency."""
+    from callguide.formatting import format_money
+
+    if value is None or isinstance(value, Undefined):
+        return ""
+    if currency is None:
+        account = ctx.get("account")
+        currency = account.get("currency") if isinstance(account, dict) else None
+    return format_money(value, currency, _call_lang(ctx))
+
+
+@pass_context
+def _date_filter(ctx: Any, value: Any, fmt: str = "long") -> str:
+    """`{{ (today + days(10)) | date }}`: "5. december 2026" in the call's language."""
+    from callguide.formatting import format_date
+
+    if value is None or isinstance(value, Undefined):
+        return ""
+    return format_date(value, _call_lang(ctx), fmt if fmt in ("short", "medium", "long", "full") else "long")
+
+
+@pass_context
+def _time_filter(ctx: Any, value: Any) -> str:
+    """`{{ now | time }}`: "22:30" in the call's language."""
+    from callguide.formatting import format_time
+
+    if not isinstance(value, (_dt.datetime, _dt.time)):
+        return ""
+    return format_time(value, _call_lang(ctx))
+
+
+_env.globals["days"] = _days
+_env.filters["money"] = _money_filter
+_env.filters["date"] = _date_filter
+_env.filters["time"] = _time_filter
 
 
 @lru_cache(maxsize=4096)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from callguide.flow.guards import GuardIndex
 from callguide.flow.model import Flow, FlowLibrary, Step
 
 Node = str
@@ -41,6 +42,9 @@ class LibraryGraph:
         self.edge_whens: dict[tuple[Node, Node], list[str | None]] = {}
         callers: dict[str, list[Node]] = {}
         intra: dict[Node, list[Node]] = {}
+        self.guards = GuardIndex(lib.flows)
+        #: guarded step -> the step the gate sends the call to instead (its `when_blocked` route)
+        self.routes: dict[Node, Node] = {}
         for f in lib.flows.values():
             ids = {s.id for s in f.steps}
             for s in f.steps:
@@ -55,6 +59,13 @@ class LibraryGraph:
                         if m not in out:
                             out.append(m)
                         self.edge_whens.setdefault((n, m), []).append(t.when)
+                route = f.route_when_blocked(s)
+                if route in ids and route != s.id and self.guards.is_guarded(f, s):
+                    m = node_id(f, route)
+                    self.routes[n] = m
+                    if m not in out:
+                        out.append(m)
+                    self.edge_whens.setdefault((n, m), []).append(None)
                 intra[n] = out
         self.intra = intra
         for n, (_f, s) in self.steps.items():
@@ -147,7 +158,10 @@ def callers_of_any(callers: dict[str, list[Node]]) -> set[Node]:
 
 
 def _intra(flow: Flow) -> dict[str, list[str]]:
+    """Step -> the steps it can go to inside the flow: its transitions, and its `when_blocked` route
+    when it is guarded (the gate sends the call there instead)."""
     ids = {s.id for s in flow.steps}
+    guards = GuardIndex({flow.id: flow})
     out: dict[str, list[str]] = {}
     for s in flow.steps:
         if s.id in out:
@@ -156,6 +170,9 @@ def _intra(flow: Flow) -> dict[str, list[str]]:
         for t in s.transitions:
             if t.to in ids and t.to not in targets:
                 targets.append(t.to)
+        route = flow.route_when_blocked(s)
+        if route in ids and route not in targets and route != s.id and guards.is_guarded(flow, s):
+            targets.append(route)
         out[s.id] = targets
     return out
 

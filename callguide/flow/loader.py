@@ -33,6 +33,7 @@ from callguide.flow.model import (
     Step,
     Text,
     Transition,
+    Waiver,
 )
 from callguide.flow.yamlsafe import (
     MAX_BYTES,
@@ -259,13 +260,17 @@ class _FlowBuilder:
         if "consent" in s:
             c = s["consent"]
             consent = Consent(purpose=c["purpose"], wording=self.text(c["wording"], f"{base}consent"),
-                              covers=tuple(c.get("covers") or ()), pos=self.pos(c.lc))
+                              covers=tuple(c.get("covers") or ()), expires_in_days=c.get("expires_in_days"),
+                              pos=self.pos(c.lc))
+        requires = s.get("requires") or ()
+        if isinstance(requires, str):
+            requires = (requires,)
         return Step(
             id=sid, kind=kind, say=self.text(s.get("say"), f"{base}say"),
             guidance=self.text(s.get("guidance"), f"{base}guidance"), fields=tuple(fields), consent=consent,
             actions=self.actions(s.get("actions")), transitions=tuple(transitions), outcome=s.get("outcome"),
             category=s.get("category"), suppress_interrupts=tuple(s.get("suppress_interrupts") or ()),
-            pos=self.pos(s.lc))
+            requires=tuple(requires), when_blocked=s.get("when_blocked"), pos=self.pos(s.lc))
 
     def flow(self, d: PDict, *, content_hash: str, source_text: str, path: str) -> Flow:
         steps = tuple(self.step(s) for s in d["steps"])
@@ -277,6 +282,9 @@ class _FlowBuilder:
             Invariant(id=v["id"], kind=v["kind"], params={k: x for k, x in v.items() if k not in ("id", "kind")},
                       pos=self.pos(lc))
             for v, lc in zip(d.get("invariants") or (), getattr(d.get("invariants"), "ipos", ()), strict=True))
+        waivers = tuple(
+            Waiver(invariant=w["invariant"], reason=w["reason"], pos=self.pos(lc))
+            for w, lc in zip(d.get("waivers") or (), getattr(d.get("waivers"), "ipos", ()), strict=True))
         sources = tuple(
             Source(id=s["id"], title=s["title"], ref=s.get("ref"), steps=tuple(s.get("steps") or ()),
                    pos=self.pos(lc))
@@ -286,7 +294,8 @@ class _FlowBuilder:
             description=self.text(d["description"], "description"), start=d["start"], steps=steps,
             languages=tuple(d["languages"]), sources=sources, review_needed=d.get("review_needed"),
             on_start=self.actions(d.get("on_start")), interrupts=interrupts, invariants=invariants,
-            content_hash=content_hash, source_text=source_text, path=path, pos=self.pos(d.lc),
+            when_blocked=d.get("when_blocked"), waivers=waivers, content_hash=content_hash,
+            source_text=source_text, path=path, pos=self.pos(d.lc),
             start_pos=self.pos(d.vpos["start"]))
 
 

@@ -8,6 +8,7 @@ diagnostics and the workbench can point at the YAML line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 LANGUAGES = ("en", "da", "cs")
@@ -15,6 +16,12 @@ STEP_KINDS = ("say", "ask", "capture", "consent", "decision", "action", "outcome
 FIELD_TYPES = ("text", "number", "money", "date", "choice", "yesno")
 SENSITIVITIES = ("none", "personal", "special")
 CATEGORIES = ("payment", "collection")
+#: What a step may need from the call's state (`requires:`); the engine's gate checks them on every
+#: way into the step, and skips a step whose requirement does not hold along its `when_blocked` route.
+REQUIREMENTS = ("collection_allowed", "payment_allowed")
+#: Built-in invariants: they hold for every flow without being declared (a flow may waive one,
+#: with a reason, in `waivers:`).
+BUILTIN_INVARIANTS = ("consent_before_special", "ends_in_outcome", "one_action_away", "collection_state")
 
 #: Protocol priorities (PROTOCOLS.md §3 rule 1). Higher wins.
 PRIORITIES = {
@@ -100,6 +107,8 @@ class Consent:
     purpose: str
     wording: Text
     covers: tuple[str, ...] = ()
+    #: days the consent stays in force once given (None: until withdrawn)
+    expires_in_days: int | None = None
     pos: Pos = Pos()
 
 
@@ -116,6 +125,10 @@ class Step:
     outcome: str | None = None
     category: str | None = None
     suppress_interrupts: tuple[str, ...] = ()
+    #: requirements on the call's state (REQUIREMENTS), besides what `category` implies
+    requires: tuple[str, ...] = ()
+    #: where the call goes instead when this step is not allowed now (else the flow's `when_blocked`)
+    when_blocked: str | None = None
     pos: Pos = Pos()
 
     @property
@@ -146,6 +159,15 @@ class Invariant:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """A flow opts out of a built-in invariant, with the reason (printed as a note)."""
+
+    invariant: str
+    reason: str
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     title: str
@@ -169,6 +191,9 @@ class Flow:
     on_start: tuple[Action, ...] = ()
     interrupts: tuple[Interrupt, ...] = ()
     invariants: tuple[Invariant, ...] = ()
+    #: the default route for this flow's steps that are not allowed now (a step id of this flow)
+    when_blocked: str | None = None
+    waivers: tuple[Waiver, ...] = ()
     #: sha256 of the file's bytes: what calls are pinned to and the journal records.
     content_hash: str = ""
     #: the exact source text (kept so a journal can snapshot what the agent was shown).
@@ -178,14 +203,28 @@ class Flow:
     #: where the `start:` value is (for diagnostics about the start step).
     start_pos: Pos = Pos()
 
-    def step(self, step_id: str) -> Step:
+    @cached_property
+    def _by_id(self) -> dict[str, Step]:
+        out: dict[str, Step] = {}
         for s in self.steps:
-            if s.id == step_id:
-                return s
-        raise KeyError(f"{self.id}: no step {step_id!r}")
+            out.setdefault(s.id, s)
+        return out
+
+    def step(self, step_id: str) -> Step:
+        s = self._by_id.get(step_id)
+        if s is None:
+            raise KeyError(f"{self.id}: no step {step_id!r}")
+        return s
 
     def has_step(self, step_id: str) -> bool:
-        return any(s.id == step_id for s in self.steps)
+        return step_id in self._by_id
+
+    def waived(self, invariant: str) -> Waiver | None:
+        return next((w for w in self.waivers if w.invariant == invariant), None)
+
+    def route_when_blocked(self, step: Step) -> str | None:
+        """Where the call goes instead of `step` when the gate does not allow it now."""
+        return step.when_blocked or self.when_blocked
 
     @property
     def priority_rank(self) -> int:

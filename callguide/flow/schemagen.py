@@ -10,7 +10,15 @@ import json
 import sys
 
 from callguide.flow.actions import ACTION_SPECS
-from callguide.flow.model import CATEGORIES, FIELD_TYPES, PRIORITIES, SENSITIVITIES, STEP_KINDS
+from callguide.flow.model import (
+    BUILTIN_INVARIANTS,
+    CATEGORIES,
+    FIELD_TYPES,
+    PRIORITIES,
+    REQUIREMENTS,
+    SENSITIVITIES,
+    STEP_KINDS,
+)
 from callguide.paths import schema_path
 
 ID = "^[a-z][a-z0-9_-]*$"
@@ -162,7 +170,19 @@ def build_schema() -> dict:
                     "items": {"type": "string", "pattern": SNAKE},
                     "description": "Field ids (anywhere in the library) this consent unlocks.",
                 },
+                "expires_in_days": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 3650,
+                    "description": "Days a given consent stays in force (on this and later calls); without it, "
+                    "until withdrawn.",
+                },
             },
+        },
+        "requirement": {
+            "enum": list(REQUIREMENTS),
+            "description": "collection_allowed: no hold, crisis, dispute, collection block or contact-time "
+            "refusal is in force; payment_allowed: that, and no open capacity doubt.",
         },
     }
 
@@ -211,6 +231,19 @@ def build_schema() -> dict:
             "type": "array",
             "items": {"type": "string", "pattern": ID},
             "description": "Global interrupt ids not offered on this step.",
+        },
+        "requires": {
+            "oneOf": [
+                {"$ref": "#/$defs/requirement"},
+                {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"$ref": "#/$defs/requirement"}},
+            ],
+            "description": "What the call's state must allow for this step to be shown (besides what "
+            "`category` implies); otherwise the call takes the `when_blocked` route.",
+        },
+        "when_blocked": {
+            "$ref": "#/$defs/stepId",
+            "description": "Where the call goes instead of this step when it is not allowed now "
+            "(overrides the flow's `when_blocked`).",
         },
     }
     kind_required = {
@@ -375,6 +408,26 @@ def build_schema() -> dict:
             "on_start": {
                 "$ref": "#/$defs/actions",
                 "description": "Actions committed when the protocol is pushed.",
+            },
+            "when_blocked": {
+                "$ref": "#/$defs/stepId",
+                "description": "Default route for steps of this flow that are not allowed now (a hold, a "
+                "crisis, a capacity doubt...): the step shown instead, e.g. an explanation and an outcome.",
+            },
+            "waivers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["invariant", "reason"],
+                    "properties": {
+                        "invariant": {"enum": list(BUILTIN_INVARIANTS),
+                                      "description": "The built-in invariant this flow opts out of."},
+                        "reason": {"type": "string", "minLength": 10,
+                                   "description": "Why (printed by the validator as a note)."},
+                    },
+                },
+                "description": "Opt out of built-in invariants, each with a reason (the validator prints it).",
             },
             "interrupts": {
                 "type": "array",

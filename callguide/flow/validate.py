@@ -303,14 +303,7 @@ class _Validator:
     def reachability(self, f: Flow, steps: dict[str, Step]) -> None:
         if f.start not in steps:
             return
-        seen = {f.start}
-        q = deque([f.start])
-        while q:
-            s = steps[q.popleft()]
-            for t in s.transitions:
-                if t.to in steps and t.to not in seen:
-                    seen.add(t.to)
-                    q.append(t.to)
+        seen = set(reachable(f))
         for sid, s in steps.items():
             if sid not in seen:
                 self.add(s.pos, "unreachable-step", f"step '{sid}' cannot be reached from the start '{f.start}'", "warning")

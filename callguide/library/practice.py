@@ -4,7 +4,8 @@ good call should end with; scored against the trainee's call.
 A case is a `*.practice.yaml` file (see docs/workbench.md):
 
     name: "TEXAS: bereavement, consent given"
-    flow: texas
+    flow: texas                  # the protocol this case practises
+    start: call-opening          # optional: where the call starts (default: `flow`)
     persona: {name: Mette Jensen, country: DK, lang: da, balance: "4200.00", situation: "..."}
     script:                      # step id (or flow/step) -> the customer's line at that step
       thank: "Min mand døde for tre måneder siden."
@@ -71,6 +72,9 @@ class PracticeCase:
     expected: dict[str, Any]
     solution: list[Any] = field(default_factory=list)
     path: str = "<memory>"
+    #: where the practice call starts (default: `flow`): a protocol that the gate only allows after
+    #: earlier steps (an arrangement needs the identity check and a budget) starts earlier in the call
+    start: str | None = None
 
     def customer_line(self, flow_id: str | None, step_id: str | None) -> str | None:
         """What the customer says while the agent is on `flow_id/step_id` (None: nothing scripted)."""
@@ -125,7 +129,8 @@ def load_practice_case(path: str | Path) -> PracticeCase:
                       situation=" ".join(str(p.get("situation", "")).split()))
     return PracticeCase(name=str(data.get("name") or Path(path).name), flow=str(data["flow"]), persona=persona,
                         script={str(k): " ".join(str(v).split()) for k, v in script.items()},
-                        expected=dict(expected), solution=list(solution), path=str(path))
+                        expected=dict(expected), solution=list(solution), path=str(path),
+                        start=str(data["start"]) if data.get("start") else None)
 
 
 def find_practice_cases(flows_dir: str | Path | None = None) -> list[Path]:
@@ -155,7 +160,7 @@ def start_practice(lib: FlowLibrary, practice_db: str | Path, case: PracticeCase
     from callguide.engine.session import EngineError
     from callguide.store.sqlite import SQLiteJournal, StoreError
 
-    flow_id = case.flow if case is not None else flow_id
+    flow_id = (case.start or case.flow) if case is not None else flow_id
     if not flow_id or flow_id not in lib.flows:
         raise PracticeError(f"{case.path if case else 'practice'}: no flow {flow_id!r} in the library")
     persona = case.persona if case is not None else Persona()

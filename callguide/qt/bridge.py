@@ -1,9 +1,10 @@
 """`SessionBridge`: the one place where a `CallSession`'s events become Qt signals
 (the Plover pattern: the engine exposes hooks, one small adapter maps them to Signals).
 
-Widgets take a bridge, listen to its signals and call the session through `run()`,
-which turns the core's one-line errors (EngineError, StoreError) into the `failed`
-signal instead of a traceback. The bridge owns no call state of its own.
+Widgets take a bridge, listen to its signals and change the call only through
+`apply(command)` (the engine's typed commands, `callguide.engine.commands`), which turns the
+core's one-line errors (EngineError, StoreError) into the `failed` signal instead of a
+traceback. The bridge owns no call state of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from callguide.engine.session import CallSession, EngineError, Result
+from callguide.engine.commands import Answer, Command, CommandError, EngineError, Result
+from callguide.engine.session import CallSession
 from callguide.store.base import StoreError
 
 
@@ -57,14 +59,23 @@ class SessionBridge(QObject):
 
     # ------------------------------------------------------------------ Qt -> engine
 
-    def run(self, op: str, *args: Any, **kwargs: Any) -> Result | None:
-        """Call `session.<op>(...)`. Returns its Result; None when the core failed (then `failed`
-        has been emitted with the one-line message). A refusal is also emitted as `refused`."""
+    def apply(self, command: Command) -> Result | None:
+        """`session.apply(command)`. Returns its Result; None when the core failed (then `failed`
+        has been emitted with the one-line message). A refusal is also emitted as `refused`
+        (field errors of an Answer stay with the fields)."""
         try:
-            result = getattr(self.session, op)(*args, **kwargs)
+            result = self.session.apply(command)
+        except (EngineError, StoreError, CommandError) as e:
+            self.failed.emit(str(e))
+            return None
+        if not result.ok and not isinstance(command, Answer):
+            self.refused.emit(result)
+        return result
+
+    def retry_writes(self) -> Result | None:
+        """Write entries a failed journal write left pending (not a change to the call)."""
+        try:
+            return self.session.retry_writes()
         except (EngineError, StoreError) as e:
             self.failed.emit(str(e))
             return None
-        if isinstance(result, Result) and not result.ok and op != "answer":
-            self.refused.emit(result)
-        return result

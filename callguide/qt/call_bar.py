@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from callguide.engine.commands import Action, Interrupt
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, tr
 
@@ -175,14 +176,14 @@ class CallBar(QFrame):
             cell.set_reason(reason)
 
     def _on_interrupt(self, protocol: str) -> None:
-        self.bridge.run("interrupt", protocol)
+        self.bridge.apply(Interrupt(protocol))
 
     def _on_escalate(self, kind: str, action: str) -> None:
         view = self.bridge.session.view()
         iv = next((i for i in view.interrupts if i.id == self.absorbed.get(kind)), None)
         if iv is not None and iv.enabled:
-            self.bridge.run("interrupt", iv.protocol)  # the guided referral records it at its end
+            self.bridge.apply(Interrupt(iv.protocol))  # the guided referral records it at its end
             return
-        res = self.bridge.run("action", action, reason="agent escalation bar")
+        res = self.bridge.apply(Action(action, {"reason": "agent escalation bar"}))
         if res is not None and res.ok:
             self.escalated.emit(kind)

@@ -285,7 +285,9 @@ class CallWindow(QMainWindow):
         if self.session is None:
             self._account["lang"] = lang  # the call will start in it
         elif not self.session.ended and lang != self.session.lang:
-            self.bridge.run("set_lang", lang)
+            from callguide.engine.commands import ChangeLanguage  # the engine loads after the first paint
+
+            self.bridge.apply(ChangeLanguage(lang))
         i18n.set_language(lang)
         self.lang_combo.setCurrentIndex(i18n.LANGS.index(lang))
         self.retranslate()
@@ -307,7 +309,7 @@ class CallWindow(QMainWindow):
     def retry_writes(self) -> None:
         """Ctrl+R: write entries a failed journal write left waiting (the engine keeps them, in order)."""
         if self.session is not None and self.session.unsaved:
-            self.bridge.run("retry_writes")
+            self.bridge.retry_writes()
 
     def show_info(self, message: str) -> None:
         self.info_strip.setText(message)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from callguide.engine.commands import Flag, Note, Withdraw
 from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
@@ -153,7 +154,7 @@ class SidePanel(QScrollArea):
             b.setObjectName("quietButton")
             b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
             b.setEnabled(not s.ended)
-            b.clicked.connect(lambda _=False, p=purpose: self.bridge.run("withdraw_consent", p))
+            b.clicked.connect(lambda _=False, p=purpose: self.bridge.apply(Withdraw(p)))
             rl.addWidget(lab, 1)
             rl.addWidget(b)
             self._consent_layout.addWidget(row)
@@ -162,13 +163,13 @@ class SidePanel(QScrollArea):
         text = self.note_edit.toPlainText().strip()
         if not text:
             return
-        res = self.bridge.run("note", text)
+        res = self.bridge.apply(Note(text))
         if res is not None and res.ok:
             self.note_edit.clear()
 
     def _on_flag(self) -> None:
         text = self.flag_edit.text().strip()
-        res = self.bridge.run("flag_step", text)
+        res = self.bridge.apply(Flag(text))
         if res is not None and res.ok:
             self.flag_edit.clear()
             self.flag_done.setText(tr("side.flag_done"))

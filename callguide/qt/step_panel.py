@@ -5,7 +5,7 @@ say (large) apart from the guidance for the agent, the consent wording with Give
 Declined, the step's fields with inline messages, the answers as a column of buttons,
 what the step will do (with any block and its reason on screen), and Back / Next with
 the protocol stack as breadcrumbs. It repaints on the bridge's `changed` signal and
-talks to the session only through `bridge.run(...)`. It owns no call state: everything
+talks to the session only through `bridge.apply(command)`. It owns no call state: everything
 it paints comes from the view.
 
 The structure is rebuilt only when the step (or what is visible on it) changes;
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from callguide.engine.commands import Answer, Back, Consent, Next, Withdraw
 from callguide.engine.views import FieldView, StepView
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, field_text, tr, tr_in
@@ -484,7 +485,7 @@ class StepPanel(QWidget):
     # ------------------------------------------------------------------ agent input
 
     def _answer(self, fid: str, raw: Any) -> bool:
-        res = self.bridge.run("answer", {fid: raw})
+        res = self.bridge.apply(Answer({fid: raw}))
         if res is None:
             return False
         row = self._rows.get(fid)
@@ -525,27 +526,27 @@ class StepPanel(QWidget):
             self._set_notice(lambda: tr("step.fix_fields"))
             self.refresh()
             return
-        res = self.bridge.run("next")
+        res = self.bridge.apply(Next())
         if res is not None and not res.ok and res.errors:
             self._keep_errors(res)
             self._set_result_notice(res)
             self.refresh()
 
     def _on_back(self) -> None:
-        self.bridge.run("back", 1)
+        self.bridge.apply(Back(1))
 
     def _on_choice(self, choice_id: str) -> None:
         if not self.commit_edits():
             self._set_notice(lambda: tr("step.fix_fields"))
             self.refresh()
             return
-        self.bridge.run("next", choice_id)
+        self.bridge.apply(Next(choice_id))
 
     def _on_consent(self, decision: str) -> None:
-        self.bridge.run("consent", decision)
+        self.bridge.apply(Consent(decision))
 
     def _on_withdraw(self, purpose: str) -> None:
-        self.bridge.run("withdraw_consent", purpose)
+        self.bridge.apply(Withdraw(purpose))
 
     def _on_changed(self, _op: str) -> None:
         self.refresh()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from callguide.engine.commands import EndCall
 from callguide.qt.banner import _name, _value
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, has, tr
@@ -237,7 +238,7 @@ class WrapUpPanel(QWidget):
     def _on_close(self) -> None:
         if not self.confirm.isChecked():
             return
-        res = self.bridge.run("end_call", self.outcome.currentData())
+        res = self.bridge.apply(EndCall(self.outcome.currentData()))
         if res is not None and res.ok:
             self.refresh()
             self.closed.emit()

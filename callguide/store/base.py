@@ -99,16 +99,33 @@ class CallSummary:
 
 @dataclass
 class AccountState:
-    """What the journal knows about an account, derived from its entries (never stored)."""
+    """What the journal knows about an account, derived from its entries (never stored).
+
+    The protections register (docs/engine.md, "Protections"): what is in force on the account for
+    every call, until its end date, or until the review that closes it is recorded."""
 
     account_id: str
     vulnerabilities: list[dict[str, Any]] = field(default_factory=list)  # open ones: {category?, review_date, consent, seq, ts, ...}
     disclosures: list[dict[str, Any]] = field(default_factory=list)      # consent declined: {review_date, seq, ts}
     holds: list[dict[str, Any]] = field(default_factory=list)            # active: {until, days, reason, seq, ts}
     adjustments: dict[str, Any] = field(default_factory=dict)            # latest value per adjustment field
-    consents: dict[str, dict[str, Any]] = field(default_factory=dict)    # purpose -> {decision, ts, wording_hash}
+    #: each `adjustment` record with its review date ({fields, review_date, review_due, seq, ts, call_id})
+    adjustment_records: list[dict[str, Any]] = field(default_factory=list)
+    consents: dict[str, dict[str, Any]] = field(default_factory=dict)    # purpose -> latest {decision, ts, wording_hash}
+    #: every consent in force now, one per purpose: {purpose, given_at, by, call_id, wording_hash, expires}
+    consents_in_force: list[dict[str, Any]] = field(default_factory=list)
     third_parties: list[dict[str, Any]] = field(default_factory=list)
-    capacity_flags: list[dict[str, Any]] = field(default_factory=list)   # doubts that remained at the end of a call
+    #: open capacity doubts (no specialist review confirming capacity since): {reason, seq, ts, call_id}
+    capacity_doubts: list[dict[str, Any]] = field(default_factory=list)
+    capacity_flags: list[dict[str, Any]] = field(default_factory=list)   # the same list (older name)
+    #: every specialist review of capacity: {result, by, name, role, note, seq, ts}
+    capacity_reviews: list[dict[str, Any]] = field(default_factory=list)
+    #: open crisis protections: {reason, review_date, seq, ts, call_id}
+    crises: list[dict[str, Any]] = field(default_factory=list)
+    #: open disputes (collection paused until the evidence is reviewed): {reason, seq, ts, call_id}
+    disputes: list[dict[str, Any]] = field(default_factory=list)
+    #: reviews of crises and disputes: {kind, result, by, name, role, note, seq, ts}
+    reviews: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)        # scheduled, not yet due-passed
     last_outcome: dict[str, Any] | None = None                           # {code, ts, call_id}
     calls: int = 0
@@ -117,9 +134,32 @@ class AccountState:
     def hold_active(self) -> bool:
         return bool(self.holds)
 
+    @property
+    def capacity_doubt_open(self) -> bool:
+        return bool(self.capacity_doubts)
+
+    @property
+    def crisis_open(self) -> bool:
+        return bool(self.crises)
+
+    @property
+    def dispute_open(self) -> bool:
+        return bool(self.disputes)
+
+    @property
+    def collection_paused(self) -> bool:
+        """No collection on any call now (hold, crisis or dispute)."""
+        return self.hold_active or self.crisis_open or self.dispute_open
+
+    @property
+    def payment_blocked(self) -> bool:
+        """No payment decision on any call now (that, or an open capacity doubt)."""
+        return self.collection_paused or self.capacity_doubt_open
+
     def is_empty(self) -> bool:
         return not (self.vulnerabilities or self.disclosures or self.holds or self.adjustments
-                    or self.consents or self.third_parties or self.capacity_flags or self.last_outcome)
+                    or self.consents or self.third_parties or self.capacity_doubts or self.crises
+                    or self.disputes or self.last_outcome)
 
 
 class JournalStore(Protocol):

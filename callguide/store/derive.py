@@ -1,4 +1,5 @@
-"""Derive an account's state from its journal entries (docs/journal.md, "Derived account state").
+"""Derive an account's state — the protections register — from its journal entries
+(docs/journal.md, "Derived account state"; docs/engine.md, "Protections").
 
 Pure functions, no database: any `JournalStore` feeds them the account's entries of `STATE_TYPES`,
 oldest first. Nothing here is ever stored.
@@ -25,11 +26,22 @@ STATE_TYPES: tuple[str, ...] = (
     "hold_ended",
     "adjustment",
     "capacity_doubt",
-    "capacity_doubt_cleared",
+    "capacity_review",
+    "crisis",
+    "crisis_review",
+    "collection_blocked",
+    "escalation",
+    "dispute",
+    "dispute_review",
     "callback",
     "third_party",
 )
 
+#: How long a crisis protection lasts before its review when the journal gives no date
+#: (entries written before crises had their own `crisis` entry).
+LEGACY_CRISIS_DAYS = 30
+#: Review results that close a protection; any other result keeps it in force.
+CLOSING_RESULTS = {"capacity_review": "confirmed", "crisis_review": "resolved", "dispute_review": "debt_confirmed"}
 # One row: (seq, ts, type, call_id, data)
 Row = tuple[int, str, str, str, dict[str, Any]]
 
@@ -75,7 +87,9 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
     withdrawn_at: dict[str, int] = {}  # purpose -> seq of the latest withdrawal
     holds: list[dict[str, Any]] = []
     last_hold_end = 0
-    doubts: dict[str, list[dict[str, Any]]] = {}  # call_id -> open doubts
+    doubts: list[dict[str, Any]] = []
+    crises: dict[str, dict[str, Any]] = {}      # call_id -> the call's crisis (explicit entry wins)
+    disputes: list[dict[str, Any]] = []
     last_outcome: tuple[int, dict[str, Any]] | None = None
 
     for seq, ts, type_, call_id, data in rows:
@@ -94,15 +108,15 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
             fields = data.get("fields") or {}
             if isinstance(fields, dict):
                 state.adjustments.update(fields)
+                review = _day(data.get("review_date"))
+                state.adjustment_records.append({**_item(seq, ts, call_id, data),
+                                                 "review_due": review is not None and review < today_s})
         elif type_ == "consent":
             purpose = data.get("purpose")
             if purpose is not None:
                 state.consents[str(purpose)] = {
-                    "decision": data.get("decision"),
-                    "ts": ts,
-                    "wording_hash": data.get("wording_hash"),
-                    "seq": seq,
-                    "call_id": call_id,
+                    "decision": data.get("decision"), "ts": ts, "wording_hash": data.get("wording_hash"),
+                    "seq": seq, "call_id": call_id, "by": data.get("by"), "expires": data.get("expires"),
                 }
         elif type_ == "consent_withdrawn":
             purpose = data.get("purpose")
@@ -110,16 +124,39 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
                 withdrawn_at[str(purpose)] = seq
                 prev = state.consents.get(str(purpose), {})
                 state.consents[str(purpose)] = {
-                    "decision": "withdrawn",
-                    "ts": ts,
-                    "wording_hash": prev.get("wording_hash"),
-                    "seq": seq,
-                    "call_id": call_id,
+                    "decision": "withdrawn", "ts": ts, "wording_hash": prev.get("wording_hash"), "seq": seq,
+                    "call_id": call_id, "by": data.get("by"), "given_on_call": prev.get("call_id"),
                 }
         elif type_ == "capacity_doubt":
-            doubts.setdefault(call_id, []).append(_item(seq, ts, call_id, data))
-        elif type_ == "capacity_doubt_cleared":
-            doubts.pop(call_id, None)
+            doubts.append(_item(seq, ts, call_id, data))
+        elif type_ in CLOSING_RESULTS:
+            review = _item(seq, ts, call_id, {**data, "kind": type_.removesuffix("_review")})
+            closes = data.get("result") == CLOSING_RESULTS[type_]
+            if type_ == "capacity_review":
+                state.capacity_reviews.append(review)
+                if closes:
+                    doubts = []
+            else:
+                state.reviews.append(review)
+                if type_ == "dispute_review" and closes:
+                    disputes = []
+                elif type_ == "crisis_review":
+                    if closes:
+                        crises = {}
+                    elif data.get("review_date"):
+                        for c in crises.values():
+                            c["review_date"] = max(str(c.get("review_date") or ""), str(data["review_date"]))
+        elif type_ == "crisis":
+            crises[call_id] = _item(seq, ts, call_id, data)
+        elif type_ in ("collection_blocked", "escalation"):
+            legacy = (data.get("reason") == "crisis") if type_ == "collection_blocked" else \
+                data.get("kind") == "emergency"
+            if legacy and call_id not in crises:
+                due = (dt.date.fromisoformat(ts[:10]) + dt.timedelta(days=LEGACY_CRISIS_DAYS)).isoformat()
+                crises[call_id] = _item(seq, ts, call_id, {"reason": data.get("reason") or "emergency",
+                                                           "review_date": due, "legacy": True})
+        elif type_ == "dispute":
+            disputes.append(_item(seq, ts, call_id, data))
         elif type_ == "callback":
             if _still_open(data.get("due"), today_s):
                 state.callbacks.append(_item(seq, ts, call_id, data))
@@ -136,7 +173,19 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
         and not any(withdrawn_at.get(p, 0) > v["seq"] for p in consent_purposes(v.get("consent")))
     ]
     state.holds = [h for h in holds if h["seq"] > last_hold_end and _still_open(h.get("until"), today_s)]
-    state.capacity_flags = [d for call_doubts in doubts.values() for d in call_doubts]
-    state.capacity_flags.sort(key=lambda d: d["seq"])
+    state.capacity_doubts = doubts
+    state.capacity_flags = list(doubts)
+    state.crises = sorted((c for c in crises.values() if _still_open(c.get("review_date"), today_s)),
+                          key=lambda c: c["seq"])
+    state.disputes = disputes
+    state.consents_in_force = [
+        {"purpose": p, "given_at": c["ts"], "by": c.get("by"), "call_id": c.get("call_id"),
+         "wording_hash": c.get("wording_hash"), "expires": c.get("expires"), "seq": c["seq"]}
+        for p, c in sorted(state.consents.items())
+        if c.get("decision") == "given" and _still_open(c.get("expires"), today_s)
+    ]
+    for c in state.consents.values():
+        if c.get("decision") == "given" and not _still_open(c.get("expires"), today_s):
+            c["decision"] = "expired"
     state.last_outcome = last_outcome[1] if last_outcome else None
     return state

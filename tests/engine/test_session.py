@@ -37,11 +37,19 @@ def test_field_errors_are_plain_and_nothing_invalid_is_stored(start):
     assert s.top.step_id == "income"
 
 
-def test_money_accepts_local_formats(start):
+def test_money_is_read_in_the_call_language(start):
     s = start()
     s.next()
-    assert s.answer({"income": "1.234,50", "spend": "1,000.00"})
+    assert s.answer({"income": "1,234.50", "spend": "1000"})
     assert str(s.values["income"]) == "1234.50" and str(s.values["spend"]) == "1000.00"
+    res = s.answer({"income": "1.234,50"})  # a Danish spelling on an English call is not guessed at
+    assert not res.ok and res.error_codes["income"][0] == "enter_amount"
+    s.set_lang("da")
+    assert s.answer({"income": "1.234,50", "spend": "12,50"})
+    assert str(s.values["income"]) == "1234.50" and str(s.values["spend"]) == "12.50"
+    for bad in ("NaN", "Infinity", "1e999999", "{{7*7}}"):
+        res = s.answer({"income": bad})
+        assert not res.ok and str(s.values["income"]) == "1234.50", bad
 
 
 def test_hidden_field_is_cleared_and_not_required(start):
@@ -153,10 +161,11 @@ def test_capacity_doubt_blocks_payment_visibly(start):
 def test_payment_runs_as_a_nested_protocol_and_returns(start):
     s = start()
     _to_offer(s)
-    assert s.next("yes")
-    assert s.top.step_id == "pay" and s.view().actions[0].name == "start_protocol"
-    assert s.next()  # the agent commits the hand-over
+    assert s.next("yes")  # the hand-over step only starts `pay`: it runs by itself, no dead screen
     assert [b[0] for b in s.view().breadcrumbs] == ["main", "pay"]
+    assert "main/pay" in s.visited and s.top.step_id == "terms"
+    handover = [r for r in of_type(s, "step_committed") if r["step"] == "pay"]
+    assert handover and handover[0]["data"]["auto"] is True and "input" not in handover[0]["data"]
     s.answer({"instalment": "50"})
     s.next()
     s.next()
@@ -339,7 +348,7 @@ def test_refusals_and_field_errors_carry_codes_and_params_for_translation(start)
     s = start()
     s.next()
     res = s.answer({"income": "-3", "spend": "abc"})
-    assert res.error_codes == {"income": ("at_least", {"n": "0"}), "spend": ("enter_amount", {})}
+    assert res.error_codes == {"income": ("at_least", {"n": "0"}), "spend": ("enter_amount", {"example": "1,234.50"})}
     assert s.next().error_codes == {"income": ("required", {}), "spend": ("required", {})}
     s.answer({"income": "1", "spend": "5"})
     s.next()

@@ -28,6 +28,13 @@ def _english_ui():
 
 
 @pytest.fixture(autouse=True)
+def _contact_hours_any_time(monkeypatch):
+    """The window runs on the wall clock: contact-time rules that allow every hour keep these tests
+    the same at any time of day (the rules themselves are tested with a fixed clock in tests/engine)."""
+    monkeypatch.setenv("CALLGUIDE_CONTACT_RULES", str(ROOT / "tests" / "contact_rules_any_time.yaml"))
+
+
+@pytest.fixture(autouse=True)
 def no_modal(monkeypatch):
     """Any message box would block an offscreen test: record it instead."""
     shown: list[str] = []

@@ -39,7 +39,7 @@ def test_model_answer_through_the_window_scores_full_marks(case_path, qtbot, lib
     case = load_practice_case(case_path)
     p = case.persona
     session = CallSession.start(library, store, Account("E2E-1", p.name, p.country, p.lang, p.balance), "agent-7",
-                                start_flow=case.flow, auto_wrap_up=False)
+                                start_flow=case.start or case.flow, auto_wrap_up=False)
     w = CallWindow(session)
     qtbot.addWidget(w)
     w.show()

@@ -175,7 +175,9 @@ def test_practice_case_runs_to_its_score(wb, qtbot, tmp_path, wb_db):
     p.step_panel._on_next()
     p.step_panel._on_next()
     assert "Hvem kan se det?" in p.customer.text() or p.session.top.step_id == "consent"
-    p.bridge.run("consent", "declined")
+    from callguide.engine.commands import Consent
+
+    p.bridge.apply(Consent("declined"))
     score = p.finish()
     assert score.score < 50
     assert any("Missing: a consent decision" in d for d in score.differences)

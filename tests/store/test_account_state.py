@@ -97,15 +97,74 @@ def test_consents_latest_decision_per_purpose(journal, make_entry):
     assert consents["sms_survey"]["wording_hash"] == "c" and consents["sms_survey"]["ts"]
 
 
-def test_capacity_flags_per_call(journal, make_entry):
+def test_capacity_doubt_stays_open_until_a_specialist_review_confirms_capacity(journal, make_entry):
     journal.append(make_entry("capacity_doubt", {"reason": "confused"}, call_id="C1"))
+    # the old in-call clearing does not close it, and neither does a hold ending
     journal.append(make_entry("capacity_doubt_cleared", {"reason": "resolved"}, call_id="C1"))
-    journal.append(make_entry("capacity_doubt", {"reason": "unsure of date"}, call_id="C2"))
+    journal.append(make_entry("hold_ended", {"reason": "back at work"}, call_id="C2"))
+    st = journal.account_state("A1", TODAY)
+    assert [(f["call_id"], f["reason"]) for f in st.capacity_doubts] == [("C1", "confused")]
+    assert st.capacity_flags == st.capacity_doubts and st.payment_blocked
+    # a review that does not confirm capacity keeps it open
+    journal.append(make_entry("capacity_review", {"result": "not_confirmed", "by": "bo", "role": "care_team"},
+                              call_id="R1"))
+    assert journal.account_state("A1", TODAY).capacity_doubt_open
+    journal.append(make_entry("capacity_review", {"result": "confirmed", "by": "bo", "role": "care_team"},
+                              call_id="R2"))
+    st = journal.account_state("A1", TODAY)
+    assert not st.capacity_doubts and [r["result"] for r in st.capacity_reviews] == ["not_confirmed", "confirmed"]
+    # a new doubt on a later call opens again
     journal.append(make_entry("capacity_doubt", {"reason": "repeats"}, call_id="C3"))
-    # A clearing in another call does not clear C2's doubt.
-    journal.append(make_entry("capacity_doubt_cleared", {"reason": "fine"}, call_id="C3"))
-    flags = journal.account_state("A1", TODAY).capacity_flags
-    assert [(f["call_id"], f["reason"]) for f in flags] == [("C2", "unsure of date")]
+    assert [f["reason"] for f in journal.account_state("A1", TODAY).capacity_doubts] == ["repeats"]
+
+
+def test_crisis_until_its_review_date_or_a_recorded_review(journal, make_entry):
+    journal.append(make_entry("crisis", {"reason": "crisis", "review_date": "2026-04-09"}, call_id="C1"))
+    journal.append(make_entry("collection_blocked", {"reason": "crisis"}, call_id="C1"))
+    st = journal.account_state("A1", TODAY)
+    assert [c["review_date"] for c in st.crises] == ["2026-04-09"] and st.collection_paused
+    assert not journal.account_state("A1", dt.date(2026, 4, 10)).crises  # the review date passed
+    journal.append(make_entry("crisis_review", {"result": "continue", "review_date": "2026-05-01", "by": "bo"},
+                              call_id="R1"))
+    assert journal.account_state("A1", dt.date(2026, 4, 20)).crises
+    journal.append(make_entry("crisis_review", {"result": "resolved", "by": "bo"}, call_id="R2"))
+    assert not journal.account_state("A1", TODAY).crises
+    # a journal from before crises had their own entry: an emergency escalation counts, for 30 days
+    journal.append(make_entry("escalation", {"kind": "emergency", "number": "999"}, call_id="C2"))
+    assert journal.account_state("A1", TODAY).crisis_open
+
+
+def test_disputes_pause_collection_until_the_evidence_is_reviewed(journal, make_entry):
+    journal.append(make_entry("dispute", {"reason": "Says it was paid in 2024"}, call_id="C1"))
+    assert journal.account_state("A1", TODAY).dispute_open
+    journal.append(make_entry("dispute_review", {"result": "upheld", "by": "sv"}, call_id="R1"))
+    assert journal.account_state("A1", TODAY).dispute_open   # upheld: collection stays paused
+    journal.append(make_entry("dispute_review", {"result": "debt_confirmed", "by": "sv"}, call_id="R2"))
+    st = journal.account_state("A1", TODAY)
+    assert not st.disputes and [r["kind"] for r in st.reviews] == ["dispute", "dispute"]
+
+
+def test_consents_in_force_across_calls_with_expiry(journal, make_entry):
+    journal.append(make_entry("consent", {"purpose": "sms_survey", "decision": "given", "wording_hash": "s",
+                                          "by": "anna", "expires": "2026-03-31"}, call_id="C1"))
+    journal.append(make_entry("consent", {"purpose": "health_disclosure", "decision": "given", "wording_hash": "h",
+                                          "by": "anna"}, call_id="C1"))
+    st = journal.account_state("A1", TODAY)
+    assert [(c["purpose"], c["by"], c["call_id"], c["expires"]) for c in st.consents_in_force] == [
+        ("health_disclosure", "anna", "C1", None), ("sms_survey", "anna", "C1", "2026-03-31")]
+    later = journal.account_state("A1", dt.date(2026, 4, 1))
+    assert [c["purpose"] for c in later.consents_in_force] == ["health_disclosure"]
+    assert later.consents["sms_survey"]["decision"] == "expired"
+    journal.append(make_entry("consent_withdrawn", {"purpose": "health_disclosure"}, call_id="C3"))
+    assert journal.account_state("A1", TODAY).consents_in_force[0]["purpose"] == "sms_survey"
+
+
+def test_adjustments_carry_review_dates(journal, make_entry):
+    journal.append(make_entry("adjustment", {"fields": {"channel": "letter"}, "review_date": "2026-03-01"}))
+    journal.append(make_entry("adjustment", {"fields": {"format": "large_print"}, "review_date": "2027-03-01"}))
+    recs = journal.account_state("A1", TODAY).adjustment_records
+    assert [(r["fields"], r["review_due"]) for r in recs] == [({"channel": "letter"}, True),
+                                                              ({"format": "large_print"}, False)]
 
 
 def test_callbacks_not_yet_past(journal, make_entry):

@@ -1,0 +1,166 @@
+"""`CallFacts`: what the call knows — answers, consents in force, the live protections
+(`CallState`), the customer's local time — and the expression namespace built from them.
+
+The consent check is written once, here: `consent_in_force(purpose)` (given on this call or an
+earlier one, not withdrawn, not expired). Every special-category read and write asks it.
+The namespace is cached and only the parts that change are refreshed, so a step does not rebuild
+it. Never imports Qt; never writes to the journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from callguide.engine.localtime import customer_zone
+from callguide.engine.policy import CallState
+from callguide.flow import expr
+from callguide.flow.model import Field, FlowLibrary, Text
+
+COUNTRY_CURRENCY = {"UK": "GBP", "DK": "DKK", "CZ": "CZK"}
+COUNTRY_LANG = {"UK": "en", "DK": "da", "CZ": "cs"}
+
+
+class CallFacts:
+    """Answers, consents, protections and time of one call."""
+
+    def __init__(self, library: FlowLibrary, account: Any, call: dict[str, Any], lang: str,
+                 now: Callable[[], dt.datetime]) -> None:
+        self.library = library
+        self.account = account
+        self.call = call                     # {id, agent, agent_name, lang}
+        self.lang = lang
+        self._now = now
+        self.zone = customer_zone(account)
+        self.fields: dict[str, Field] = library.fields()
+        self.values: dict[str, Any] = {}
+        self.value_origin: dict[str, tuple[int, str]] = {}
+        self.prefill: dict[str, Any] = {}
+        purposes = {s.consent.purpose for f in library.flows.values() for s in f.steps if s.consent}
+        self.consents: dict[str, bool | None] = dict.fromkeys(purposes)
+        self.consent_decisions: dict[str, str] = {}        # decisions taken on this call
+        self.consent_records: dict[str, dict[str, Any]] = {}  # purpose -> the record in force
+        self.state = CallState()
+        self._base: dict[str, Any] | None = None
+        self._signposts: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> dt.datetime:
+        """The operation's time in the customer's zone."""
+        return self._now().astimezone(self.zone)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    # ------------------------------------------------------------------ consent (the one check)
+
+    def consent_in_force(self, purpose: str | None) -> bool:
+        if not purpose or self.consents.get(purpose) is not True:
+            return False
+        expires = (self.consent_records.get(purpose) or {}).get("expires")
+        return not expires or str(expires) >= self.today().isoformat()
+
+    def may_hold(self, f: Field) -> bool:
+        """May a value of this field be taken or kept now?"""
+        return f.sensitivity != "special" or self.consent_in_force(f.consent)
+
+    def consent_view(self) -> dict[str, bool | None]:
+        out: dict[str, bool | None] = {}
+        for p, v in self.consents.items():
+            out[p] = True if self.consent_in_force(p) else (None if v is None else False)
+        return out
+
+    def load_consents(self, records: list[dict[str, Any]]) -> None:
+        """Consents in force on the account from earlier calls (derived from the journal)."""
+        for r in records:
+            p = str(r.get("purpose"))
+            self.consents[p] = True
+            self.consent_records[p] = {**r, "this_call": False}
+
+    def set_consent(self, purpose: str, decision: str, record: dict[str, Any] | None = None) -> None:
+        self.consents[purpose] = decision == "given"
+        self.consent_decisions[purpose] = decision
+        if decision == "given" and record is not None:
+            self.consent_records[purpose] = {**record, "this_call": True}
+        else:
+            self.consent_records.pop(purpose, None)
+            self.drop_special(purpose)
+
+    def drop_special(self, purpose: str) -> None:
+        """Forget every special-category value a consent purpose covered (declined or withdrawn)."""
+        for fid, f in self.fields.items():
+            if f.sensitivity == "special" and f.consent == purpose:
+                self.values.pop(fid, None)
+                self.prefill.pop(fid, None)
+                self.value_origin.pop(fid, None)
+        self._base = None
+
+    # ------------------------------------------------------------------ values
+
+    def set_value(self, fid: str, value: Any, origin: tuple[int, str]) -> None:
+        self.values[fid] = value
+        self.value_origin[fid] = origin
+        self.prefill.pop(fid, None)
+        if self._base is not None:
+            self._base[fid] = value
+
+    def clear_value(self, fid: str, keep_as_prefill: bool = False) -> None:
+        value = self.values.pop(fid, None)
+        self.value_origin.pop(fid, None)
+        if keep_as_prefill:
+            self.prefill[fid] = value
+        if self._base is not None:
+            self._base[fid] = None
+
+    # ------------------------------------------------------------------ namespace
+
+    def signposts(self) -> dict[str, Any]:
+        if self._signposts is None:
+            entry = (self.library.signposts or {}).get("countries", {}).get(self.account.country, {})
+            self._signposts = {"emergency": entry.get("emergency", {}), "crisis": entry.get("crisis", []),
+                               "health": entry.get("health", []), "debt_advice": entry.get("debt_advice", []),
+                               "name": entry.get("name", self.account.country)}
+        return self._signposts
+
+    def invalidate(self) -> None:
+        self._base = None
+
+    def namespace(self) -> dict[str, Any]:
+        """Names for conditions and templates (docs/flow-language.md). The field part is cached."""
+        if self._base is None:
+            base: dict[str, Any] = dict.fromkeys(self.fields)
+            base.update(self.values)
+            base["account"] = {**self.account.as_dict(), "balance": self.account.balance}
+            base["signposts"] = self.signposts()
+            self._base = base
+        ns = dict(self._base)
+        now = self.now()
+        ns["call"] = {**self.call, "lang": self.lang}
+        ns["consent"] = self.consent_view()
+        ns["state"] = self.state.as_namespace()
+        ns["now"] = now
+        ns["today"] = now.date()
+        ns["local_time"] = now.strftime("%H:%M")
+        return ns
+
+    def render(self, text: Text | None, lang: str | None = None, ns: dict[str, Any] | None = None) -> str:
+        if text is None:
+            return ""
+        src = text.get(lang or self.lang)
+        if "{" not in src:
+            return src
+        try:
+            return expr.render(src, ns if ns is not None else self.namespace())
+        except expr.ExprError as e:
+            return f"{src}  [{e}]"
+
+    def condition(self, src: str | None, ns: dict[str, Any] | None = None) -> bool:
+        if src is None:
+            return True
+        try:
+            return bool(expr.evaluate(src, ns if ns is not None else self.namespace()))
+        except expr.ExprError:
+            return False
+

@@ -1,0 +1,160 @@
+"""The gate: one place that decides whether a change to a call may happen.
+
+Every command passes here before anything changes, and so does every step the call would land
+on — by Next, by a decision, when an interrupt ends and the step underneath is shown again, by
+Back, after a resume, at the start of a protocol, and after a command changed the protections
+under the step on screen. The gate reads the account's protections and this call's state
+(`CallState`), the order rules of the library (`OrderTracker`), the step guards
+(`flow.guards.GuardIndex`) and the person's roles, and answers with a `Refusal` or None. It
+never changes anything itself. Rules and their ids: docs/engine.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from callguide.engine import commands as c
+from callguide.engine.actions import EXECUTORS
+from callguide.engine.policy import (
+    Refusal,
+    collection_refusal,
+    interrupt_refusal,
+    outcome_refusal,
+    payment_refusal,
+    requirement_refusal,
+)
+from callguide.flow import expr
+from callguide.flow.guards import protocol_requirements
+from callguide.flow.model import Action, Flow, Step
+
+if TYPE_CHECKING:
+    from callguide.engine.session import CallSession
+
+#: Who may do what (PROTOCOLS.md §3 rule 8).
+ACTION_ROLES = {"clear_capacity_doubt": ("care_team",)}
+MAX_LOOKAHEAD = 8
+
+
+class Gate:
+    """Decisions for one call. Reads the session; never writes to it."""
+
+    def __init__(self, session: CallSession) -> None:
+        self._s = session
+
+    @property
+    def state(self) -> Any:
+        return self._s.facts.state
+
+    # ------------------------------------------------------------------ steps
+
+    def landing(self, flow: Flow, step: Step, _depth: int = 0) -> Refusal | None:
+        """May the call show this step now? (Its requirements, the order rules, and for a hand-over
+        the first step of the protocol it would start.)"""
+        s = self._s
+        refusal = requirement_refusal(s.guards.requirements(flow, step), self.state)
+        if refusal is None:
+            refusal = s.order.refusal(flow.id, step)
+        if refusal is None and step.actions and _depth < MAX_LOOKAHEAD:
+            for a in step.actions:
+                if a.name == "start_protocol":
+                    target = s.flows.get(str(a.params.get("flow")))
+                    if target is not None and target.has_step(target.start):
+                        refusal = self.landing(target, target.step(target.start), _depth + 1)
+                elif a.name == "set_outcome":
+                    refusal = self.outcome(str(a.params.get("code")))
+                if refusal is not None:
+                    break
+        return refusal
+
+    def protocol(self, flow: Flow) -> Refusal | None:
+        """May this protocol start now?"""
+        refusal = requirement_refusal(protocol_requirements(flow), self.state)
+        if refusal is None and flow.has_step(flow.start):
+            refusal = self.landing(flow, flow.step(flow.start))
+        return refusal
+
+    def interrupt(self, flow: Flow) -> Refusal | None:
+        return self.protocol(flow) or interrupt_refusal(flow, self._s.stack.flows())
+
+    # ------------------------------------------------------------------ actions and outcomes
+
+    def outcome(self, code: str | None) -> Refusal | None:
+        return outcome_refusal(code, self.state, self._s.recorded_types)
+
+    def action(self, action: Action) -> Refusal | None:
+        """May this action run now (a step's action on Next, or one from the escalation bar)?"""
+        s = self._s
+        name = action.name
+        if name not in EXECUTORS:
+            return Refusal("unknown-action", f"No action {name!r}.", {"action": name})
+        roles = ACTION_ROLES.get(name)
+        if roles and not any(s.person.has(r) for r in roles):
+            return Refusal("review-role", f"Only the {' or '.join(r.replace('_', ' ') for r in roles)} can do "
+                           f"this ({name}); {s.person.id} cannot. Refer the customer instead.",
+                           {"action": name, "roles": list(roles), "person": s.person.id})
+        if name == "record_arrangement":
+            return payment_refusal(self.state)
+        if name == "start_protocol":
+            flow = s.flows.get(str(action.params.get("flow")))
+            if flow is None:
+                return Refusal("unknown-flow", f"No protocol {action.params.get('flow')!r}.",
+                               {"flow": action.params.get("flow")})
+            return self.protocol(flow)
+        if name == "set_outcome":
+            return self.outcome(str(action.params.get("code")))
+        if name == "queue_sms_survey" and not s.facts.consent_in_force("sms_survey"):
+            return Refusal("consent-missing", "The customer has not agreed to an SMS survey.",
+                           {"purpose": "sms_survey"})
+        if name == "unblock_collection" and (self.state.hold_active or self.state.crisis or self.state.dispute):
+            return collection_refusal(self.state)
+        if name in ("end_hold", "record_dispute") and not self._text_param(action, "reason"):
+            return Refusal("reason-needed", f"{name.replace('_', ' ').capitalize()} needs a reason.",
+                           {"action": name})
+        if name == "end_hold" and not self.state.hold_active:
+            return Refusal("no-hold", "There is no hold to end.")
+        if name == "record_contact_reason":
+            reasons = s.contact_rules.reasons if s.contact_rules is not None else {}
+            if action.params.get("reason") not in reasons:
+                return Refusal("bad-reason", "That is not an allowed reason for contact outside the permitted "
+                               "hours.", {"reasons": sorted(reasons)})
+        return None
+
+    def actions(self, acts: tuple[Action, ...] | list[Action]) -> Refusal | None:
+        for a in acts:
+            refusal = self.action(a)
+            if refusal is not None:
+                return refusal
+        return None
+
+    def _text_param(self, action: Action, name: str) -> str:
+        value = action.params.get(name)
+        if isinstance(value, str) and "{" in value:
+            try:
+                value = expr.render(value, self._s.facts.namespace())
+            except expr.ExprError:
+                return ""
+        return str(value or "").strip()
+
+    # ------------------------------------------------------------------ commands
+
+    def command(self, cmd: c.Command) -> Refusal | None:
+        """The checks a command needs before it is carried out (the step it lands on is checked
+        by the navigator as it moves)."""
+        s = self._s
+        if isinstance(cmd, c.Interrupt):
+            flow = s.flows.get(cmd.protocol)
+            if flow is None:
+                return Refusal("unknown-flow", f"No protocol {cmd.protocol!r}.", {"flow": cmd.protocol})
+            return self.interrupt(flow)
+        if isinstance(cmd, c.Action):
+            return self.action(Action(cmd.name, dict(cmd.params)))
+        if isinstance(cmd, c.SetOutcome):
+            return self.outcome(cmd.code)
+        if isinstance(cmd, c.EndCall):
+            return self.outcome(cmd.outcome) if cmd.outcome else None
+        if isinstance(cmd, c.Withdraw) and not s.facts.consent_in_force(cmd.purpose):
+            return Refusal("no-consent", "There is no consent in force to withdraw for that purpose.",
+                           {"purpose": cmd.purpose})
+        if isinstance(cmd, c.ChangeLanguage) and cmd.lang not in ("en", "da", "cs"):
+            return Refusal("bad-lang", f"Unknown language {cmd.lang!r}.")
+        return None

@@ -1,0 +1,115 @@
+"""`JournalWriter`: how a call's entries reach the journal.
+
+One operation (a command, the call's start, a resume) is one scope: every entry emitted inside it
+is stamped with the operation's time (read once from the clock, so the gate and the journal agree
+on "now", and a replay sees the same time) and written in one durable transaction when the scope
+closes. If the journal refuses (locked, disk full), the entries stay pending, in order, and go
+with the next operation or `retry()`; the error goes to the caller. Listeners hear what changed.
+
+Never imports Qt; never decides anything about the call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from callguide.engine.clock import Clock, iso
+from callguide.store.base import Entry, JournalStore, NewEntry
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+def entry_dict(e: Entry | NewEntry) -> dict[str, Any]:
+    """The plain form of an entry kept in `records` (and shown in traces)."""
+    return {"seq": getattr(e, "seq", None), "type": e.type, "flow": e.flow_id, "step": e.step_id,
+            "data": e.data, "ts": e.ts}
+
+
+class JournalWriter:
+    """Operation scopes, pending entries and listeners of one call."""
+
+    def __init__(self, store: JournalStore, call_id: str, account_id: str, agent: str, clock: Clock) -> None:
+        self.store = store
+        self.call_id = call_id
+        self.account_id = account_id
+        self.agent = agent
+        self.clock = clock
+        self.recording = True          # False while a resume replays the journal
+        self.records: list[dict[str, Any]] = []
+        self._pending: list[NewEntry] = []
+        self._listeners: list[Listener] = []
+        self._depth = 0
+        self._now: dt.datetime | None = None
+        self._now_iso = ""
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> dt.datetime:
+        """The current operation's time (read once per operation); the clock outside one."""
+        return self._now if self._now is not None else self.clock.now()
+
+    # ------------------------------------------------------------------ listeners
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def notify(self, event: str, payload: dict[str, Any]) -> None:
+        if not self.recording:
+            return
+        for fn in list(self._listeners):
+            fn(event, payload)
+
+    # ------------------------------------------------------------------ scopes
+
+    @contextmanager
+    def operation(self, name: str = "op") -> Iterator[None]:
+        outer = self._depth == 0
+        if outer:
+            self._now = self.clock.now()
+            self._now_iso = iso(self._now)
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if outer:
+                self._now = None
+                try:
+                    self.flush()
+                finally:
+                    self.notify("changed", {"op": name})
+
+    def emit(self, type_: str, data: dict[str, Any], flow_id: str | None = None, flow_hash: str | None = None,
+             step_id: str | None = None, input: dict[str, Any] | None = None) -> None:
+        if not self.recording:
+            return
+        if input is not None:
+            data = {**data, "input": input}
+        self._pending.append(NewEntry(
+            type=type_, call_id=self.call_id, account_id=self.account_id, agent=self.agent, flow_id=flow_id,
+            flow_hash=flow_hash, step_id=step_id, data=data,
+            ts=self._now_iso if self._depth else iso(self.clock.now())))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending = list(self._pending)
+        append_many = getattr(self.store, "append_many", None)
+        if append_many is not None:
+            written: list[Entry] = list(append_many(pending))
+            self._pending = []
+        else:
+            written = []
+            for e in pending:
+                written.append(self.store.append(e))
+                self._pending.pop(0)
+        self.records.extend(entry_dict(e) for e in written)
+        self.notify("entries_written", {"entries": written})
+
+    @property
+    def unsaved(self) -> int:
+        return len(self._pending)

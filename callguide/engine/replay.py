@@ -1,0 +1,71 @@
+"""Resuming a killed call: replay its journalled commands over the flow versions it started with.
+
+Every entry that carries an agent's command (`data.input`, the commands' JSON) is applied again,
+in order, with the clock set to the entry's time, over the pinned flows (`library.pinning`) and the
+account history the agent was shown at the start (`call_started.history`). Nothing is written while
+replaying; then `call_resumed` is journalled, protections recorded since the start are added (never
+removed), and the step on screen goes through the gate like any other. Never parses YAML; no Qt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from callguide.engine import commands as c
+from callguide.engine.clock import Clock, FixedClock, SystemClock
+from callguide.engine.commands import EngineError
+from callguide.engine.journal import entry_dict
+from callguide.engine.localtime import ContactRules, ContactRulesError
+from callguide.engine.protections import add_newer_protections, apply_contact, history_from_snapshot
+from callguide.library.pinning import PinningError, pinned_library
+
+if TYPE_CHECKING:
+    from callguide.engine.session import CallSession
+
+
+def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Clock | None = None) -> CallSession:
+    from callguide.engine.session import Account
+
+    entries = store.call_entries(call_id)
+    if not entries or entries[0].type != "call_started":
+        raise EngineError(f"No call {call_id!r} in the journal.")
+    if any(e.type == "call_ended" for e in entries):
+        raise EngineError(f"Call {call_id} has already ended.")
+    first = entries[0]
+    try:
+        pinned = pinned_library(library, store, first.data.get("flows", {}))
+    except PinningError as e:
+        raise EngineError(str(e)) from None
+    account = Account(**first.data["account"])
+    history = history_from_snapshot(account.id, first.data.get("history", {}))
+    replay_clock = FixedClock(first.ts)
+    contact = first.data.get("contact")
+    try:
+        rules = ContactRules.load() if contact else None
+    except ContactRulesError as e:
+        raise EngineError(str(e)) from None
+    s = cls(pinned, store, account, first.agent, lang=first.data.get("lang"), clock=replay_clock,
+            call_id=call_id, auto_wrap_up=first.data.get("auto_wrap_up", True),
+            practice=first.data.get("practice", False), history=history, contact_rules=rules)
+    s.journal.recording = False
+    if contact:
+        apply_contact(s.facts.state, contact)
+    s.nav.push(first.data["start_flow"], cause="start")
+    for e in entries[1:]:
+        replay_clock.set(dt.datetime.fromisoformat(e.ts))
+        if "input" in e.data:
+            try:
+                s.apply(c.command_from_json(e.data["input"]))
+            except c.CommandError as err:
+                raise EngineError(f"Call {call_id}: entry {e.seq} cannot be replayed ({err}).") from None
+    s.journal.records = [entry_dict(e) for e in entries]
+    s.blocked = [dict(e.data) for e in entries if e.type == "blocked"]
+    s.journal.recording = True
+    s.clock = s.journal.clock = clock or SystemClock()
+    with s.journal.operation("resume"):
+        top = s.stack.top
+        s.emit("call_resumed", {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
+        add_newer_protections(s.facts.state, store.account_state(account.id, s.facts.today()))
+        s.nav.recheck()  # a resumed step goes through the gate like any other
+    return s

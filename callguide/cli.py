@@ -106,49 +106,91 @@ def _account_options(fn: Any) -> Any:
         click.option("--account", "account_id", default="WALK-1", show_default=True, help="Account id."),
         click.option("--name", default="Test Customer", show_default=True, help="Customer name."),
         click.option("--country", default="UK", show_default=True, type=click.Choice(["UK", "DK", "CZ"],
-                     case_sensitive=False), help="Account country (signposts, emergency number)."),
+                     case_sensitive=False), help="Account country (signposts, emergency number, contact hours)."),
         click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]), help="Call language."),
-        click.option("--balance", default="0.00", show_default=True, help="Balance owed."),
+        click.option("--balance", default=None,
+                     help="Balance owed, as typed in the call language (1.234,50 in Danish); unknown if left out."),
+        click.option("--timezone", default=None, help="The customer's time zone, if not their country's "
+                     "(an IANA name such as Europe/Prague)."),
     ]):
         fn = opt(fn)
     return fn
 
 
-@main.command()
-@click.argument("flow")
-@click.option("--script", "script", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="YAML list of events: {next: CHOICE}, {answer: {...}}, {consent: given}, ...")
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: a throw-away file).")
-@click.option("--agent", default="walk", show_default=True, help="Agent id written to the journal.")
-@click.option("--wrap-up/--no-wrap-up", default=False, help="Run the wrap-up flow when the flow ends.")
-@_account_options
-def walk(flow: str, script: str, db: str | None, agent: str, wrap_up: bool, account_id: str, name: str,
-         country: str, lang: str | None, balance: str) -> None:
-    """Drive FLOW with no window from a script of events; print a JSON trace."""
-    import tempfile
+def _clock(now: str | None) -> Any:
+    """The system clock, or a fixed one at `--now` (an ISO date-time; UTC unless it says otherwise)."""
+    from callguide.engine.clock import FixedClock, SystemClock
 
-    from callguide.engine.clock import SystemClock
-    from callguide.engine.script import ScriptError, run_events
-    from callguide.engine.session import Account, CallSession, EngineError
+    if not now:
+        return SystemClock()
+    try:
+        return FixedClock(now, step_seconds=1)
+    except ValueError:
+        _fail(f"--now {now!r} is not an ISO date-time such as 2026-11-23T22:30:00+01:00")
+
+
+def _read_events(script: str | None) -> list[Any]:
     from callguide.flow.yamlsafe import read_yaml
 
-    lib = _load_library(_flows_dir_for(flow))
-    flow_id = _resolve_flow(lib, flow)
+    if not script:
+        return []
     data, _, _, diags = read_yaml(Path(script))
     if diags:
         _fail(str(diags[0]))
     events = data.get("events") if isinstance(data, dict) else data
     if not isinstance(events, list):
         _fail(f"{script}: expected a list of events (or a mapping with `events:`)")
-    store = _open_store(db or str(Path(tempfile.mkdtemp(prefix="callguide-walk-")) / "walk.db"))
-    try:
-        session = CallSession.start(lib, store, Account(account_id, name, country.upper(), lang, balance), agent,
-                                    start_flow=flow_id, clock=SystemClock(), auto_wrap_up=wrap_up)
-        result = run_events(session, events)
-    except (EngineError, ScriptError) as e:
-        _fail(f"{script}: {e}")
-    finally:
-        store.close()
+    return events
+
+
+@main.command()
+@click.argument("flow", required=False)
+@click.option("--script", "script", type=click.Path(exists=True, dir_okay=False),
+              help="YAML list of events: {next: CHOICE}, {answer: {...}}, {consent: given}, ... or commands "
+                   "{cmd: ...} (needed unless --resume).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: a throw-away file, removed "
+              "afterwards).")
+@click.option("--agent", default="walk", show_default=True, help="Who makes the call (a person in the people file).")
+@click.option("--wrap-up/--no-wrap-up", default=False, help="Run the wrap-up flow when the flow ends.")
+@click.option("--now", default=None, help="The time of the call (ISO date-time); default: now.")
+@click.option("--resume", "resume_id", default=None, help="Continue the killed call CALL_ID from --db.")
+@_account_options
+def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_up: bool, now: str | None,
+         resume_id: str | None, account_id: str, name: str, country: str, lang: str | None, balance: str | None,
+         timezone: str | None) -> None:
+    """Drive FLOW with no window from a script of events, or continue a killed call (--resume); print
+    a JSON trace."""
+    import tempfile
+
+    from callguide.engine.script import ScriptError, run_events
+    from callguide.engine.session import Account, CallSession, EngineError
+    from callguide.store.base import StoreError
+
+    if resume_id and not db:
+        _fail("--resume needs the journal the call is in: --db PATH")
+    if not resume_id and (not flow or not script):
+        _fail("walk needs FLOW and --script (or --resume CALL_ID --db PATH)")
+    events = _read_events(script)
+    clock = _clock(now)
+    lib = _load_library(_flows_dir_for(flow) if flow else None)
+    with tempfile.TemporaryDirectory(prefix="callguide-walk-") as tmp:
+        store = _open_store(db or str(Path(tmp) / "walk.db"))
+        try:
+            if resume_id:
+                session = CallSession.resume(lib, store, resume_id, clock=clock)
+                first = next(i for i, r in enumerate(session.records) if r["type"] == "call_resumed")
+                session.records = session.records[first:]
+                session.visited = [f"{session.top.flow.id}/{session.top.step_id}"] if session.top else []
+            else:
+                flow_id = _resolve_flow(lib, flow or "")
+                acct = Account(account_id, name, country.upper(), lang, balance, timezone=timezone)
+                session = CallSession.start(lib, store, acct, agent, start_flow=flow_id, clock=clock,
+                                            auto_wrap_up=wrap_up)
+            result = run_events(session, events)
+        except (EngineError, ScriptError, StoreError) as e:
+            _fail(f"{script}: {e}" if script and isinstance(e, ScriptError) else str(e))
+        finally:
+            store.close()
     click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
 
 
@@ -156,10 +198,13 @@ def walk(flow: str, script: str, db: str | None, agent: str, wrap_up: bool, acco
 @click.argument("targets", nargs=-1, type=click.Path())
 @click.option("--min-coverage", type=float, default=None, help="Fail when step or transition coverage is lower (%).")
 @click.option("-v", "--verbose", is_flag=True, help="List every case, and the steps never reached.")
-def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool) -> None:
+@click.option("--now", default=None, help="When the cases run unless they say (`now:`); an ISO date-time.")
+def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool, now: str | None) -> None:
     """Run YAML flow tests (*.test.yaml) and report step and transition coverage."""
     from callguide.engine.testing import Coverage, find_test_files, run_test_file
 
+    if now:
+        _clock(now)  # one line if it is not a date-time
     targets_l = list(targets) or [str(paths.flows_dir())]
     flow_dirs = sorted({str(Path(t) if Path(t).is_dir() else Path(t).parent) for t in targets_l})
     flow_dirs = [d[: -len("/tests")] if d.endswith("/tests") else d for d in flow_dirs]
@@ -171,7 +216,7 @@ def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool
     failed = 0
     total = 0
     for f in files:
-        for r in run_test_file(lib, f, cov):
+        for r in run_test_file(lib, f, cov, now=now):
             total += 1
             if r.ok:
                 if verbose:
@@ -246,6 +291,82 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
     from callguide.engine.summary import format_history
 
     click.echo(format_history(st))
+
+
+@main.command()
+@click.option("--unfinished", is_flag=True, required=True, help="Calls killed mid-call (no call_ended).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+@click.option("--abandon-after", "abandon_hours", type=float, default=None,
+              help="First close unfinished calls idle this many hours as abandoned (default: "
+                   "CALLGUIDE_ABANDON_AFTER_HOURS or 72; 0 closes every one).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def calls(unfinished: bool, db: str | None, abandon_hours: float | None, as_json: bool) -> None:
+    """List calls that were killed and can be resumed (`walk --resume CALL_ID`); calls idle too long
+    are first closed as abandoned, with the reason journalled."""
+    import datetime as dt
+
+    from callguide.engine.lifecycle import abandon_after, close_abandoned
+    from callguide.store.base import StoreError
+
+    store = _open_store(db)
+    try:
+        age = dt.timedelta(hours=abandon_hours) if abandon_hours is not None else abandon_after()
+        if age.total_seconds() < 0:
+            _fail("--abandon-after takes a number of hours, 0 or more")
+        closed = close_abandoned(store, older_than=age)
+        rows = store.unfinished_calls()
+    except StoreError as e:
+        _fail(str(e))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"unfinished": [_call_row(c) for c in rows],
+                               "abandoned": [_call_row(c) for c in closed]}, indent=2, ensure_ascii=False))
+        return
+    for c in closed:
+        click.echo(f"closed as abandoned: {c.call_id}  account {c.account_id}  last activity {c.last_ts}")
+    if not rows:
+        click.echo("no unfinished calls")
+    for c in rows:
+        click.echo(f"{c.call_id}  account {c.account_id}  agent {c.agent}  started {c.started}  "
+                   f"last activity {c.last_ts}  ({c.entries} entries)")
+
+
+def _call_row(c: Any) -> dict[str, Any]:
+    return {"call_id": c.call_id, "account_id": c.account_id, "agent": c.agent, "started": c.started,
+            "last_ts": c.last_ts, "entries": c.entries, "start_flow": c.data.get("start_flow")}
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["capacity", "crisis", "dispute"]))
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--result", required=True, help="capacity: confirmed | not_confirmed; crisis: resolved | continue; "
+              "dispute: debt_confirmed | upheld.")
+@click.option("--by", "by", required=True, help="Who made the review (a person in the people file, with the role).")
+@click.option("--note", default="", help="What the review found (kept in the journal).")
+@click.option("--review-in-days", type=int, default=None, help="crisis continue: days to the next review (30).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def review(kind: str, account_id: str, result: str, by: str, note: str, review_in_days: int | None,
+           db: str | None) -> None:
+    """Record a specialist review that closes (or keeps) an account protection: a capacity doubt or
+    a crisis (care team), a dispute (care team or supervisor)."""
+    from callguide import identity
+    from callguide.engine.reviews import ReviewError, record_review
+    from callguide.store.base import StoreError
+
+    try:
+        who = identity.person(by)
+    except identity.IdentityError as e:
+        _fail(str(e))
+    store = _open_store(db)
+    try:
+        entry = record_review(store, kind, account_id, result, who, note=note, review_in_days=review_in_days)
+    except (ReviewError, StoreError) as e:
+        _fail(str(e))
+    finally:
+        store.close()
+    click.echo(f"recorded: {kind} review of account {account_id} by {who.display_name} "
+               f"({entry.data['role'].replace('_', ' ')}): {result} — {entry.data['meaning']} (entry {entry.seq})")
 
 
 @main.command(context_settings={"ignore_unknown_options": False})

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 
 from callguide.cli import main
@@ -150,3 +152,149 @@ cases:
     assert "FAIL" in res.output and "wrong expectation is reported" in res.output
     assert "1 passed, 1 failed" in res.output
     assert any(line.startswith("pay ") and "2/2" in line and "100%" in line for line in res.output.splitlines())
+
+
+# ---------------------------------------------------------------------------- issue 8: time, money, resume, reviews
+
+REAL_FLOWS = ROOT / "flows"
+
+
+def run_real(*args: str):
+    """The bundled flows with the bundled signposts and contact rules."""
+    return CliRunner().invoke(main, list(args), env={"CALLGUIDE_SIGNPOSTS": None}, catch_exceptions=False)
+OPENING = """
+- {answer: {identity_check: confirmed}}
+- {next: null}
+- {next: null}
+- {next: null}
+- {answer: {adjustments_on_file: false, vulnerability_on_file: false}}
+- {next: null}
+"""
+
+
+def test_walk_knows_the_customers_local_time_and_the_contact_rules(tmp_path):
+    """Failure 6: a Czech call at 22:30 Prague time is warned at the opening and collection is
+    refused without an allowed reason; at 14:00 the same call goes straight to the identity check."""
+    script = write(tmp_path / "s.yaml", OPENING)
+    late = run_real("walk", str(REAL_FLOWS / "call-opening.yaml"), "--script", str(script), "--country", "CZ",
+               "--now", "2026-11-23T21:30:00+00:00", "--balance", "25000,00")
+    assert late.exit_code == 0, late.output
+    trace = json.loads(late.output)
+    assert trace["visited"][:2] == ["call-opening/hours-check", "call-opening/out-of-hours"]
+    contact = next(r for r in trace["records"] if r["type"] == "contact_time")
+    assert (contact["local_time"], contact["window"], contact["zone"]) == ("22:30", "06:00-22:00", "Europe/Prague")
+    assert not any(r["type"] == "step_shown" and r["step"] == "balance" for r in trace["records"])
+    day = json.loads(run_real("walk", str(REAL_FLOWS / "call-opening.yaml"), "--script", str(script), "--country", "CZ",
+                         "--now", "2026-11-23T13:00:00+00:00").output)
+    assert day["visited"][:2] == ["call-opening/hours-check", "call-opening/identity"]
+    assert "call-opening/balance" in day["visited"]
+
+
+def test_templates_have_the_date_and_money_in_the_call_language(tmp_path):
+    """Failure 6: templates get today, days(n) and the money and date filters."""
+    from callguide.engine.clock import FixedClock
+    from callguide.engine.session import Account, CallSession
+    from callguide.flow.loader import load_library
+    from callguide.flow.model import Text
+    from callguide.store.sqlite import SQLiteJournal
+
+    lib, _ = load_library([REAL_FLOWS])
+    store = SQLiteJournal.open(tmp_path / "t.db")
+    s = CallSession.start(lib, store, Account("T-1", "Jana", "CZ", "cs", "25000,00"), "agent-7",
+                          clock=FixedClock("2026-11-23T21:30:00+00:00"))
+    text = Text("t", {"cs": "Do {{ (today + days(10)) | date }} zaplaťte {{ account.balance | money }}; "
+                      "u vás je {{ local_time }}."})
+    assert s.render(text) == "Do 3. prosince 2026 zaplaťte 25\xa0000,00\xa0Kč; u vás je 22:30."
+    s.set_lang("da")
+    assert s.render(Text("t", {"da": "{{ 1234.5 | money }}"})) == "1.234,50\xa0CZK"
+    store.close()
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "1e999999", "{{7*7}}", "12,505", "lots"])
+def test_walk_refuses_a_balance_that_is_not_an_amount_in_one_line(tmp_path, bad):
+    script = write(tmp_path / "s.yaml", "- {next: null}\n")
+    res = CliRunner().invoke(main, env=ENV, args=["walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(script),
+                                                  "--balance", bad, "--lang", "da"])
+    lines = res.output.strip().splitlines()
+    assert res.exit_code != 0 and len(lines) == 1 and lines[0].startswith("Error: "), res.output
+    assert "Traceback" not in res.output
+
+
+def test_walk_reads_the_balance_in_the_call_language_and_unknown_stays_unknown(tmp_path):
+    script = write(tmp_path / "s.yaml", "- {next: null}\n")
+    da = json.loads(run("walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(script), "--country", "DK",
+                        "--balance", "1.234,50").output)
+    assert da["records"][0]["account"]["balance"] == "1234.50"
+    unknown = json.loads(run("walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(script)).output)
+    assert unknown["records"][0]["account"]["balance"] is None
+
+
+def test_walk_without_db_leaves_no_journal_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    script = write(tmp_path / "s.yaml", "- {next: null}\n")
+    assert run("walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(script)).exit_code == 0
+    assert not list(tmp_path.glob("callguide-walk-*"))
+
+
+def test_a_killed_call_resumes_headless_and_old_calls_are_closed_as_abandoned(tmp_path):
+    """Failure 8: `walk --resume` continues a killed call; `calls --unfinished` lists it."""
+    db = tmp_path / "j.db"
+    first = write(tmp_path / "a.yaml", "- {next: null}\n- {answer: {income: '1000', spend: '400'}}\n")
+    started = json.loads(run("walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(first), "--db", str(db),
+                             "--now", "2026-11-23T10:00:00+00:00").output)
+    call_id = started["call_id"]  # the walk ends without ending the call: as if it was killed
+    listed = json.loads(run("calls", "--unfinished", "--db", str(db), "--abandon-after", "100000", "--json").output)
+    assert [c["call_id"] for c in listed["unfinished"]] == [call_id]
+    rest = write(tmp_path / "b.yaml", "- {next: null}\n- {next: 'yes'}\n")
+    resumed = json.loads(run("walk", "--resume", call_id, "--db", str(db), "--script", str(rest)).output)
+    assert resumed["call_id"] == call_id
+    assert resumed["visited"][0] == "main/income"  # the resumed step first
+    assert resumed["records"][0]["type"] == "call_resumed"
+    assert resumed["step"] == "pay/terms" and resumed["errors"] == []
+    closed = json.loads(run("calls", "--unfinished", "--db", str(db), "--abandon-after", "0", "--json").output)
+    assert [c["call_id"] for c in closed["abandoned"]] == [call_id] and closed["unfinished"] == []
+    again = CliRunner().invoke(main, env=ENV, args=["walk", "--resume", call_id, "--db", str(db)])
+    assert again.exit_code != 0 and "already ended" in again.output
+    from callguide.store.sqlite import SQLiteJournal
+
+    store = SQLiteJournal.open(db)
+    ended = [e for e in store.call_entries(call_id) if e.type == "call_ended"]
+    assert ended[0].data["outcome"] == "abandoned" and "not resumed within 0 hours" in ended[0].data["reason"]
+    assert store.verify().ok
+    store.close()
+
+
+def test_review_needs_the_care_team_role_and_closes_the_doubt(tmp_path, monkeypatch):
+    """Failure 1: only a recorded specialist review closes a capacity doubt; history says so."""
+    people = write(tmp_path / "people.yaml", "people:\n  anna: {name: Anna Jensen, roles: [agent]}\n"
+                                              "  bo: {name: Bo Nielsen, roles: [care_team]}\n")
+    env = {**ENV, "CALLGUIDE_PEOPLE": str(people)}
+    db = tmp_path / "j.db"
+    script = write(tmp_path / "s.yaml", """
+- {next: null}
+- {answer: {income: "2000", spend: "100"}}
+- {next: null}
+- {interrupt: doubt}
+- {next: remains}
+- {next: null}
+- {end: referred}
+""")
+    r = CliRunner().invoke(main, env=env, args=["walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(script),
+                                                "--db", str(db), "--account", "R-1"])
+    assert r.exit_code == 0, r.output
+    hist = CliRunner().invoke(main, env=env, args=["history", "--account", "R-1", "--db", str(db)])
+    assert "Capacity doubt open since" in hist.output
+    no = CliRunner().invoke(main, env=env, args=["review", "capacity", "--account", "R-1", "--result", "confirmed",
+                                                 "--by", "anna", "--db", str(db)])
+    lines = no.output.strip().splitlines()
+    assert no.exit_code != 0 and len(lines) == 1 and "care team role" in lines[0], no.output
+    ok = CliRunner().invoke(main, env=env, args=["review", "capacity", "--account", "R-1", "--result", "confirmed",
+                                                 "--by", "bo", "--note", "Assessed with support", "--db", str(db)])
+    assert ok.exit_code == 0 and "Bo Nielsen" in ok.output, ok.output
+    hist = CliRunner().invoke(main, env=env, args=["history", "--account", "R-1", "--db", str(db)])
+    assert "Capacity doubt open" not in hist.output and "Capacity reviewed" in hist.output
+    twice = CliRunner().invoke(main, env=env, args=["review", "capacity", "--account", "R-1", "--result",
+                                                    "confirmed", "--by", "bo", "--db", str(db)])
+    assert twice.exit_code != 0 and "no open capacity doubt" in twice.output

@@ -91,3 +91,16 @@ def test_unemployed_danish_negative_budget_gets_a_danish_hold(lib, spec, tmp_pat
     assert any("Forbrugerrådet Tænk" in x["name"] for x in signpost.data["entries"])
     shown = [e for e in entries if e.type == "step_shown" and e.data.get("say")]
     assert shown and all(e.data["lang"] == "da" for e in shown)
+
+
+def test_blake_on_the_payment_terms_never_returns_to_them(lib, spec, tmp_path):
+    """Issue 8, failure 2: after BLAKE the call does not go back into the terms, and no answer to
+    them is taken; the journal shows the refusal and the route taken instead."""
+    trace, entries, _ = run_story(lib, spec, tmp_path, "BLAKE pressed on the payment terms")
+    blake_end = next(e for e in entries if e.type == "protocol_ended" and e.data["protocol"] == "blake")
+    after = entries[entries.index(blake_end):]
+    assert not [e for e in after if e.type == "step_shown" and e.step_id == "terms"]
+    assert not [e for e in after if e.type == "answer"]
+    blocked = next(e for e in after if e.type == "blocked")
+    assert (blocked.data["rule"], blocked.data["rerouted"]) == ("crisis", "payment-arrangement/stopped")
+    assert not [e for e in entries if e.type == "arrangement"]

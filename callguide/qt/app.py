@@ -160,6 +160,9 @@ class CallLauncher(QObject):
         from callguide.store.sqlite import StoreError
 
         try:
+            from callguide.engine.lifecycle import close_abandoned
+
+            close_abandoned(self.store, by=_agent(self.agent))  # long-dead calls are not offered for ever
             unfinished = self.store.unfinished_calls()
         except StoreError as e:
             self._fail(tr("app.store_failed", error=_one_line(e)), 2)

@@ -1,0 +1,55 @@
+"""Calls that were killed and never resumed: listed, and closed as "abandoned" after a while.
+
+A call with `call_started` and no `call_ended` is unfinished (the app or the machine died). It can
+be resumed exactly (`CallSession.resume`, `callguide walk --resume`). One that has had no activity
+for longer than the configured age (`CALLGUIDE_ABANDON_AFTER_HOURS`, default 72) is closed with a
+journalled `call_ended` (outcome `abandoned`, with the reason), so the resume list does not grow
+for ever. The call's protections stay in the journal as they were. Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from callguide.engine.clock import iso
+from callguide.store.base import CallSummary, JournalStore, NewEntry
+
+DEFAULT_ABANDON_AFTER_HOURS = 72.0
+
+
+def abandon_after() -> dt.timedelta:
+    """How long an unfinished call waits for a resume before it is closed as abandoned."""
+    raw = os.environ.get("CALLGUIDE_ABANDON_AFTER_HOURS")
+    try:
+        hours = float(raw) if raw else DEFAULT_ABANDON_AFTER_HOURS
+    except ValueError:
+        hours = DEFAULT_ABANDON_AFTER_HOURS
+    return dt.timedelta(hours=max(hours, 0.0))
+
+
+def _ts(value: str) -> dt.datetime:
+    t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def close_abandoned(store: JournalStore, *, older_than: dt.timedelta | None = None, now: dt.datetime | None = None,
+                    by: str = "system") -> list[CallSummary]:
+    """Close every unfinished call idle for at least `older_than`; returns the calls closed."""
+    age = abandon_after() if older_than is None else older_than
+    when = now or dt.datetime.now(dt.UTC)
+    closed = []
+    for c in store.unfinished_calls():
+        idle = when - _ts(c.last_ts)
+        if idle < age:
+            continue
+        hours = age.total_seconds() / 3600
+        reason = (f"No activity since {c.last_ts}; not resumed within {hours:g} hours, so closed as abandoned. "
+                  "Everything recorded on the call stays in the journal.")
+        store.append(NewEntry(type="call_ended", call_id=c.call_id, account_id=c.account_id, agent=by,
+                              flow_id=None, flow_hash=None, step_id=None,
+                              data={"outcome": "abandoned", "abandoned": True, "reason": reason,
+                                    "last_activity": c.last_ts, "summary": {}, "open_protocols": []},
+                              ts=iso(when)))
+        closed.append(c)
+    return closed

@@ -45,6 +45,7 @@ def generate_flow(i: int, n_flows: int, n_steps: int) -> str:
         f"description: {_text('Generated flow number ' + str(i))}",
         "languages: [en, da, cs]",
         "start: s0",
+        f"when_blocked: s{n_steps - 1}",
         "on_start:",
         "  - block_collection: {reason: generated}",
         "interrupts:",

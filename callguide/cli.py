@@ -82,10 +82,11 @@ def validate(targets: tuple[str, ...], fmt: str) -> None:
         click.echo(json.dumps([d.__dict__ for d in diags], indent=2, ensure_ascii=False))
     else:
         for d in diags:
-            click.echo(str(d))
-        warnings = len(diags) - len(errors)
-        click.echo(f"{len(errors)} error(s), {warnings} warning(s)" if diags else "ok: no problems found",
-                   err=bool(diags))
+            click.echo(str(d) if d.severity != "note" else f"{d} (note)")
+        warnings = sum(1 for d in diags if d.severity == "warning")
+        notes = sum(1 for d in diags if d.severity == "note")
+        summary = f"{len(errors)} error(s), {warnings} warning(s)" + (f", {notes} note(s)" if notes else "")
+        click.echo(summary if diags else "ok: no problems found", err=bool(errors or warnings))
     sys.exit(1 if errors else 0)
 
 

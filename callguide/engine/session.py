@@ -340,6 +340,12 @@ class CallSession:
 
         return call_summary(self.journal.records, self.facts.state.call_outcome)
 
+    def consents_in_force(self) -> list[Any]:
+        """Every consent in force on the account now (this call's and earlier calls'), for Withdraw."""
+        from callguide.engine.views import consents_in_force
+
+        return consents_in_force(self)
+
     def view(self) -> Any:
         from callguide.engine.views import build_view
         return build_view(self)

@@ -2,9 +2,16 @@
 
 Nodes of the library graph are `"flow/step"` strings; edges come from transitions. A step that
 runs `start_protocol: {flow: X}` edges to X's start instead of to its own successors, and X's
-outcome steps edge back to those successors (the caller resumes after X ends). Global interrupts
-are not edges: their protocols' starts are *entry points* of the graph, with the starts of
-flows that no `start_protocol` starts.
+outcome steps edge back to those successors (the caller resumes after X ends). A guarded step
+edges to its `when_blocked` route. The starts of interrupt protocols, and of flows that no
+`start_protocol` starts, are the *entry points*.
+
+`StateGraph` adds what the engine's gate does to that graph: the protections a path has set
+(capacity doubt, hold, crisis, collection block) travel with it; a guarded step entered in a state
+that forbids it is replaced by its `when_blocked` route; and from every step, each global interrupt
+the step allows is an edge into that protocol plus a *return edge* back to the same step carrying
+each state the protocol can leave behind (a summary per protocol and entry state). So "after BLAKE
+the call returns to a payment step" is found on the graph as it happens at run time.
 
 Also `layers`, `to_mermaid`, `to_dot` for one flow (plain text; no graphviz needed).
 Never imports Qt, the engine or the store.
@@ -111,6 +118,26 @@ class LibraryGraph:
         if not entries:
             entries = [node_id(f, f.start) for f in lib.flows.values() if f.has_step(f.start)]
         self.entries = entries
+        self._roots: list[Node] | None = None
+
+    def roots(self) -> list[Node]:
+        """The entries, plus the first steps of every part of the graph they cannot reach (a typo in a
+        transition must not hide what comes after it from the invariants: it is checked as if reachable)."""
+        if self._roots is None:
+            reached = set(self.search(self.entries))
+            preds: dict[Node, int] = dict.fromkeys(self.succ, 0)
+            for n, ms in self.succ.items():
+                for m in ms:
+                    if m in preds and m not in reached and n not in reached:
+                        preds[m] += 1
+            rest = [n for n in self.steps if n not in reached]
+            roots = list(self.entries)
+            for n in [x for x in rest if preds.get(x, 0) == 0] + rest:
+                if n not in reached:
+                    roots.append(n)
+                    reached |= set(self.search([n]))
+            self._roots = roots
+        return self._roots
 
     # ----------------------------------------------------------------- searches
 
@@ -135,6 +162,180 @@ class LibraryGraph:
                 parent[m] = n
                 q.append(m)
         return parent
+
+
+# --------------------------------------------------------------------------- protections on paths
+
+DOUBT, HOLD, CRISIS, BLOCK = 1, 2, 4, 8
+#: which protections break each requirement
+BREAKS = {"payment_allowed": DOUBT | HOLD | CRISIS | BLOCK, "collection_allowed": HOLD | CRISIS | BLOCK}
+State = tuple[Node, int]
+
+
+def action_effect(name: str, params: dict) -> tuple[int, int]:
+    """(protections set, protections lifted) by one action."""
+    if name == "flag_capacity_doubt":
+        return DOUBT, 0
+    if name == "clear_capacity_doubt":
+        return 0, DOUBT
+    if name == "start_hold":
+        return HOLD, 0
+    if name == "end_hold":
+        return 0, HOLD
+    if name == "emergency":
+        return CRISIS, 0
+    if name == "block_collection":
+        return (CRISIS if params.get("reason") == "crisis" else BLOCK), 0
+    if name == "unblock_collection":
+        return 0, BLOCK
+    return 0, 0
+
+
+def _effects(actions) -> tuple[int, int]:
+    add = lift = 0
+    for a in actions:
+        x, y = action_effect(a.name, a.params)
+        add, lift = (add | x) & ~y, (lift | y) & ~x
+    return add, lift
+
+
+def _apply(effect: tuple[int, int], state: int) -> int:
+    return (state | effect[0]) & ~effect[1]
+
+
+class StateGraph:
+    """The library graph with the gate's behaviour and interrupt returns (see the module docstring)."""
+
+    def __init__(self, g: LibraryGraph):
+        self.g = g
+        lib = g.lib
+        self.commit: dict[Node, tuple[int, int]] = {}
+        self.on_entry: dict[Node, tuple[int, int]] = {}
+        self.breaks: dict[Node, int] = {}
+        self.interrupts_at: dict[Node, tuple[str, ...]] = {}
+        self.outcome_nodes: dict[str, set[Node]] = {fid: set() for fid in lib.flows}
+        protocols = {}
+        for i in lib.interrupts.values():
+            f = lib.flows.get(i.protocol)
+            if f is not None and f.has_step(f.start):
+                protocols.setdefault(i.protocol, (i.id, f))
+        for n, (f, st) in g.steps.items():
+            self.commit[n] = _effects(st.actions)
+            mask = 0
+            for req in g.guards.requirements(f, st):
+                mask |= BREAKS.get(req, 0)
+            self.breaks[n] = mask
+            if st.is_terminal:
+                self.outcome_nodes[f.id].add(n)
+            ids = {i.id for i in lib.interrupts.values()} - set(st.suppress_interrupts)
+            self.interrupts_at[n] = tuple(sorted(
+                pid for pid, (iid, pf) in protocols.items()
+                if pid != f.id and any(i.protocol == pid for i in lib.interrupts.values() if i.id in ids)
+                and (pf.priority == "general" or pf.priority_rank >= f.priority_rank)))
+        for f in lib.flows.values():
+            if f.on_start and f.has_step(f.start):
+                self.on_entry[node_id(f, f.start)] = _effects(f.on_start)
+        self._summaries: dict[tuple, dict[tuple[str, int], frozenset[int]]] = {}
+
+    def enter(self, m: Node, state: int) -> State | None:
+        """Where the call really lands when it moves onto `m` in `state` (None: the protocol ends)."""
+        state = _apply(self.on_entry[m], state) if m in self.on_entry else state
+        if self.breaks.get(m, 0) & state:
+            r = self.g.routes.get(m)
+            if r is None or self.breaks.get(r, 0) & state:
+                return None
+            return r, state
+        return m, state
+
+    def start_of(self, protocol: str) -> Node:
+        f = self.g.lib.flows[protocol]
+        return node_id(f, f.start)
+
+    # ----------------------------------------------------------------- interrupt summaries
+
+    def summary(self, protocol: str, state: int, blocked: Callable[[Node], bool], key: tuple) -> frozenset[int]:
+        """The states `protocol` can leave behind when it runs as an interrupt from `state`."""
+        memo = self._summaries.setdefault(key, {})
+        if (protocol, state) not in memo:
+            memo[(protocol, state)] = frozenset()
+            changed = True
+            while changed:
+                changed = False
+                for (p, st) in list(memo):
+                    got = self._exits(p, st, blocked, key)
+                    if got != memo[(p, st)]:
+                        memo[(p, st)] = got
+                        changed = True
+        return memo[(protocol, state)]
+
+    def _exits(self, protocol: str, state: int, blocked: Callable[[Node], bool], key: tuple) -> frozenset[int]:
+        memo = self._summaries[key]
+        first = self.enter(self.start_of(protocol), state)
+        if first is None or blocked(first[0]):
+            return frozenset()
+        exits: set[int] = set()
+        seen = {first}
+        q = deque([first])
+        own = self.outcome_nodes[protocol]
+        while q:
+            n, st = q.popleft()
+            if n in own:
+                exits.add(_apply(self.commit[n], st))
+                continue
+            nxt: list[State | None] = []
+            for p in self.interrupts_at[n]:
+                if p == protocol:
+                    continue
+                if (p, st) not in memo:
+                    memo[(p, st)] = frozenset()
+                nxt.extend(self.enter(n, after) for after in memo[(p, st)])
+            after = _apply(self.commit[n], st)
+            nxt.extend(self.enter(m, after) for m in self.g.succ[n])
+            for x in nxt:
+                if x is not None and x not in seen and not blocked(x[0]):
+                    seen.add(x)
+                    q.append(x)
+        return frozenset(exits)
+
+    # ----------------------------------------------------------------- searches
+
+    def search(self, sources: Iterable[State], blocked: Callable[[Node], bool] | set[Node] = frozenset(),
+               ) -> dict[State, State | None]:
+        """BFS over (step, protections) from `sources`, never entering blocked steps; follows the
+        gate's routes, interrupt edges and return edges. state -> parent (for counter-examples)."""
+        is_blocked = blocked if callable(blocked) else blocked.__contains__
+        key = ("blocked", id(blocked)) if callable(blocked) else ("blocked", frozenset(blocked))
+        parent: dict[State, State | None] = {}
+        q: deque[State] = deque()
+        for src in sources:
+            if src not in parent and src[0] in self.g.succ and not is_blocked(src[0]):
+                parent[src] = None
+                q.append(src)
+        while q:
+            cur = q.popleft()
+            n, st = cur
+            nxt: list[State | None] = []
+            for p in self.interrupts_at[n]:
+                nxt.append(self.enter(self.start_of(p), st))  # into the interrupt
+                nxt.extend(self.enter(n, after) for after in self.summary(p, st, is_blocked, key))  # and back
+            after = _apply(self.commit[n], st)
+            nxt.extend(self.enter(m, after) for m in self.g.succ[n])
+            for x in nxt:
+                if x is not None and x not in parent and not is_blocked(x[0]):
+                    parent[x] = cur
+                    q.append(x)
+        return parent
+
+
+def state_path(parent: dict[State, State | None], state: State) -> list[Node]:
+    out = [state]
+    while parent.get(out[-1]) is not None:
+        out.append(parent[out[-1]])  # type: ignore[arg-type]
+    nodes: list[Node] = []
+    for n, _st in reversed(out):
+        if not nodes or nodes[-1] != n:
+            nodes.append(n)
+    return nodes
 
 
 def path_to(parent: dict[Node, Node | None], node: Node) -> list[Node]:

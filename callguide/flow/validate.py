@@ -19,9 +19,22 @@ from typing import Any
 
 from callguide.flow import expr
 from callguide.flow.actions import ACTION_SPECS, params_validator
-from callguide.flow.graph import LibraryGraph, Node, format_path, node_id, path_to, reachable
+from callguide.flow.graph import (
+    BLOCK,
+    CRISIS,
+    DOUBT,
+    HOLD,
+    LibraryGraph,
+    Node,
+    StateGraph,
+    format_path,
+    node_id,
+    path_to,
+    reachable,
+    state_path,
+)
 from callguide.flow.loader import load_library
-from callguide.flow.model import Action, Flow, FlowLibrary, Pos, Step
+from callguide.flow.model import Action, Flow, FlowLibrary, Invariant, Pos, Step
 from callguide.flow.yamlsafe import Diagnostic
 
 __all__ = ["RULES", "validate_library", "validate_paths"]
@@ -31,7 +44,7 @@ RULES = (
     "unreachable-step", "dead-end", "duplicate-id", "undefined-name", "bad-expression", "unknown-action",
     "bad-action-params", "missing-translation", "consent-required", "choice-without-label", "bad-field",
     "bad-selector", "one-protocol-per-step", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
-    "invariant:consent_before_special", "invariant:ends_in_outcome",
+    "invariant:consent_before_special", "invariant:ends_in_outcome", "invariant:collection_state", "waiver",
 )
 
 try:  # names Jinja2 provides to every template (range, dict, ...)
@@ -58,6 +71,7 @@ class _Validator:
                 if s.consent is not None:
                     self.purposes.setdefault(s.consent.purpose, []).append((f, s))
         self._graph: LibraryGraph | None = None
+        self._states: StateGraph | None = None
         self._cache: dict[Any, Any] = {}
         self.dup_flows: set[str] = set()
 
@@ -66,6 +80,12 @@ class _Validator:
         if self._graph is None:
             self._graph = LibraryGraph(self.lib)
         return self._graph
+
+    @property
+    def states(self) -> StateGraph:
+        if self._states is None:
+            self._states = StateGraph(self.graph)
+        return self._states
 
     def add(self, pos: Pos, rule: str, msg: str, severity: str = "error") -> None:
         self.diags.append(Diagnostic(pos.file, pos.line, pos.col, rule, msg, severity))
@@ -80,6 +100,7 @@ class _Validator:
         for f in self.lib.flows.values():
             for inv in f.invariants:
                 self.invariant(f, inv)
+        self.builtins()
         return self.diags
 
     def library_duplicates(self) -> None:
@@ -142,7 +163,13 @@ class _Validator:
                     self.add(src.pos, "unknown-target", f"source '{src.id}' names step '{sid}', which does not exist")
         for a in f.on_start:
             self.action(f, a)
+        if f.when_blocked is not None and f.when_blocked not in steps:
+            self.add(f.pos, "unknown-target", f"when_blocked '{f.when_blocked}' is not a step of {f.id}"
+                     f"{self._hint(f.when_blocked, steps)}")
         for s in f.steps:
+            if s.when_blocked is not None and s.when_blocked not in steps:
+                self.add(s.pos, "unknown-target", f"step '{s.id}': when_blocked '{s.when_blocked}' is not a step of "
+                         f"{f.id}{self._hint(s.when_blocked, steps)}")
             self.step(f, s, steps)
         self.reachability(f, steps)
         self.translations(f)
@@ -365,9 +392,10 @@ class _Validator:
                 return
             key = ("rb", frozenset(target), frozenset(via))
             if key not in self._cache:
-                parent = g.search(g.entries, blocked=via)
-                hit = next((n for n in sorted(target) if n in parent), None)
-                self._cache[key] = path_to(parent, hit) if hit else None
+                sg = self.states
+                parent = sg.search([(r, 0) for r in g.roots()], blocked=frozenset(via))
+                hit = min((st for st in parent if st[0] in target), default=None)
+                self._cache[key] = state_path(parent, hit) if hit else None
             path = self._cache[key]
             if path:
                 self.add(inv.pos, rule, f"invariant {inv.id}: {path[-1]} can be reached without passing "
@@ -380,9 +408,11 @@ class _Validator:
                 return
             key = ("np", frozenset(src), frozenset(dst), frozenset(unless))
             if key not in self._cache:
-                parent = g.search(sorted(src - unless), blocked=unless)
-                hit = next((n for n in sorted(dst) if n in parent), None)
-                self._cache[key] = path_to(parent, hit) if hit else None
+                sg = self.states
+                starts = [(n, sg.enter(n, 0)[1] if sg.enter(n, 0) else 0) for n in sorted(src - unless)]
+                parent = sg.search(starts, blocked=frozenset(unless))
+                hit = min((st for st in parent if st[0] in dst and parent[st] is not None), default=None)
+                self._cache[key] = state_path(parent, hit) if hit else None
             path = self._cache[key]
             if path:
                 extra = f" without {p['unless']}" if p.get("unless") else ""
@@ -431,10 +461,11 @@ class _Validator:
                         except expr.ExprError:
                             return False
 
-                    self._cache[key] = g.search(g.entries, skip_edge=gate_edge)
+                    self._cache[key] = g.search(g.roots(), skip_edge=gate_edge)
                 parent = self._cache[key]
                 if n in parent:
-                    self.add(inv.pos, rule, f"invariant {inv.id}: {n} captures special fields without consent "
+                    self.add(s.pos if inv.id.startswith("builtin:") else inv.pos, rule,
+                             f"invariant {inv.id}: {n} captures special fields without consent "
                              f"'{purpose}' given first: {format_path(path_to(parent, n))}")
 
     def ends_in_outcome(self, f: Flow, inv, rule: str) -> None:
@@ -447,6 +478,8 @@ class _Validator:
                 if t.to in pred:
                     pred[t.to].append(s.id)
         ok = {sid for sid, s in steps.items() if s.is_terminal}
+        if inv.id.startswith("builtin:"):  # no way on, or a way to a missing step: reported already
+            ok |= {sid for sid, s in steps.items() if not s.transitions or any(t.to not in steps for t in s.transitions)}
         q = deque(ok)
         while q:
             for m in pred[q.popleft()]:
@@ -463,6 +496,80 @@ class _Validator:
         more = f" (and {len(stuck) - 1} more)" if len(stuck) > 1 else ""
         self.add(inv.pos, rule, f"invariant {inv.id}: no outcome can be reached from {f.id}/{first}{more}: "
                  f"{format_path([node_id(f, x) for x in path])}")
+
+
+    # ----------------------------------------------------------------- built-in invariants
+
+    def builtins(self) -> None:
+        """Invariants that hold for every flow without being declared (a flow may waive one, with a
+        reason, which is printed as a note): consent before special capture, every path ends in an
+        outcome, BLAKE one action away, and no guarded step shown in a state that forbids it."""
+        declared = {(f.id, inv.kind) for f in self.lib.flows.values() for inv in f.invariants}
+        oaa = {inv.params.get("protocol") for f in self.lib.flows.values() for inv in f.invariants
+               if inv.kind == "one_action_away"}
+        blake = sorted(f.id for f in self.lib.flows.values() if f.priority == "blake" and f.id not in oaa)
+        for f in self.lib.flows.values():
+            for w in f.waivers:
+                self.add(w.pos, "waiver", f"{f.id} opts out of the built-in invariant {w.invariant}: {w.reason}",
+                         "note")
+            waived = {w.invariant for w in f.waivers}
+
+            def pseudo(kind: str, f: Flow = f) -> Invariant:
+                return Invariant(id=f"builtin:{kind}", kind=kind, pos=f.pos)
+
+            if "consent_before_special" not in waived and (f.id, "consent_before_special") not in declared:
+                self.consent_before_special(f, pseudo("consent_before_special"), "invariant:consent_before_special")
+            if "ends_in_outcome" not in waived and (f.id, "ends_in_outcome") not in declared:
+                self.ends_in_outcome(f, pseudo("ends_in_outcome"), "invariant:ends_in_outcome")
+            if "one_action_away" not in waived:
+                for b in blake:
+                    self.blake_one_action_away(f, b)
+            if "collection_state" not in waived:
+                self.collection_state(f)
+
+    def blake_one_action_away(self, f: Flow, protocol: str) -> None:
+        ids = {i.id for i in self.interrupts.values() if i.protocol == protocol}
+        for s in f.steps:
+            if not ids - set(s.suppress_interrupts):
+                why = f"no global interrupt starts '{protocol}'" if not ids else \
+                    f"interrupt {', '.join(sorted(ids))} is suppressed"
+                self.add(s.pos, "invariant:one_action_away", f"invariant builtin:one_action_away: {protocol} is not "
+                         f"one action away at {f.id}/{s.id}: {why}")
+
+    _PROTECTIONS = ((DOUBT, "a capacity doubt"), (HOLD, "a hold"), (CRISIS, "a crisis"), (BLOCK, "a collection block"))
+
+    def collection_state(self, f: Flow) -> None:
+        """Every guarded step has a `when_blocked` route to a step that is not guarded itself."""
+        g = self.graph
+        rule = "invariant:collection_state"
+        for s in f.steps:
+            n = node_id(f, s)
+            if g.steps.get(n, (None, None))[1] is not s:
+                continue
+            reqs = sorted(g.guards.requirements(f, s))
+            if not reqs:
+                continue
+            route = f.route_when_blocked(s)
+            if route is None:
+                self.add(s.pos, rule, f"step '{s.id}' needs {' and '.join(reqs)} but has no when_blocked route: "
+                         f"{self._why_blocked(n)}; add `when_blocked: STEP` to the step or the flow")
+            elif route == s.id:
+                self.add(s.pos, rule, f"step '{s.id}': when_blocked leads back to the step itself")
+            elif f.has_step(route) and g.guards.requirements(f, f.step(route)):
+                self.add(s.pos, rule, f"step '{s.id}': its when_blocked route '{route}' is guarded too "
+                         f"({', '.join(sorted(g.guards.requirements(f, f.step(route))))}); route to a step the call "
+                         "may always show")
+
+    def _why_blocked(self, n: Node) -> str:
+        sg = self.states
+        breaks = sg.breaks.get(n, 0)
+        for p in sg.interrupts_at.get(n, ()):
+            for st in sg.summary(p, 0, lambda _n: False, ("why",)):
+                bad = [w for bit, w in self._PROTECTIONS if bit & st & breaks]
+                if bad:
+                    return (f"{p.upper()} can interrupt here and leaves {' and '.join(bad)} behind, so the call "
+                            "would come back to this step when it is not allowed")
+        return "a hold, a crisis, a dispute or a capacity doubt from an earlier call forbids it on any call"
 
 
 def _dedupe_sort(diags: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -18,7 +18,7 @@ from callguide.qt.i18n import has, language, tr
 if TYPE_CHECKING:  # the store package pulls in sqlite-utils; the window's first paint does not need it
     from callguide.store.base import AccountState
 
-URGENT = {"hold", "capacity", "vulnerability", "disclosure"}
+URGENT = {"hold", "capacity", "vulnerability", "disclosure", "crisis", "dispute"}
 
 
 # (field id, choice value) -> the flow's translatable label: recorded answers are shown as the agent
@@ -59,8 +59,19 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
         if h.get("reason"):
             line += f" ({_value(h['reason'])})"
         out.append(("hold", line))
-    for _flag in st.capacity_flags:
-        out.append(("capacity", tr("hist.capacity")))
+    for c in getattr(st, "crises", []):
+        out.append(("crisis", tr("hist.crisis", review=c.get("review_date", "?"))))
+    for _d in getattr(st, "disputes", []):
+        out.append(("dispute", tr("hist.dispute")))
+    doubts = getattr(st, "capacity_doubts", None)
+    for flag in (st.capacity_flags if doubts is None else doubts):
+        out.append(("capacity", tr("hist.capacity_open", since=str(flag.get("ts", ""))[:10] or "?")))
+    reviews = getattr(st, "capacity_reviews", [])
+    if reviews and not doubts:
+        r = reviews[-1]
+        result = tr(f"review.{r.get('result')}") if has(f"review.{r.get('result')}") else str(r.get("result"))
+        out.append(("capacity", tr("hist.capacity_reviewed", date=str(r.get("ts", ""))[:10], who=r.get("name") or
+                                   r.get("by", "?"), role=_value(r.get("role", "")), result=result)))
     for v in st.vulnerabilities:
         cat = v.get("category")
         what = _value(cat, "category") if cat else tr("hist.recorded")
@@ -73,8 +84,14 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
         fields = t.get("fields") or {}
         out.append(("third_party", tr("hist.third_party",
                                       who=", ".join(f"{_name(k)}: {_value(v, k)}" for k, v in fields.items()))))
+    in_force = {c.get("purpose") for c in getattr(st, "consents_in_force", [])}
+    for c in getattr(st, "consents_in_force", []):
+        expires = tr("hist.consent_expires", date=c["expires"]) if c.get("expires") else ""
+        out.append(("consent", tr("hist.consent_in_force", purpose=_name(str(c.get("purpose"))),
+                                  date=str(c.get("given_at", ""))[:10], expires=expires)))
     for purpose, c in st.consents.items():
-        out.append(("consent", tr("hist.consent", purpose=_name(purpose), decision=_value(c.get("decision")))))
+        if purpose not in in_force:
+            out.append(("consent", tr("hist.consent", purpose=_name(purpose), decision=_value(c.get("decision")))))
     for c in st.callbacks:
         out.append(("callback", tr("hist.callback", due=c.get("due", "?"))))
     if st.last_outcome:

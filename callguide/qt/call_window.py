@@ -409,8 +409,12 @@ class CallWindow(QMainWindow):
             parts.append(tr("chip.crisis"))
         if st.capacity_doubt:
             parts.append(tr("chip.capacity"))
+        if getattr(st, "dispute", False):
+            parts.append(tr("chip.dispute"))
         if st.hold_active:
             parts.append(tr("chip.hold", until=st.hold_until or "?"))
+        if getattr(st, "contact_refused", False):
+            parts.append(tr("chip.contact", local_time=st.local_time or "?"))
         text = "   \u00b7   ".join(parts)
         name = "stateChipRed" if (st.crisis or st.capacity_doubt) else ("stateChipAmber" if parts else "stateChip")
         self.state_chip.setText(text)

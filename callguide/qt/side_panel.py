@@ -129,7 +129,7 @@ class SidePanel(QScrollArea):
         items = summary_items(s.summary())
         items = [(k, line) for k, line in items if k not in ("note", "blocked")]
         self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:]) or tr("side.nothing_yet"))
-        given = sorted(p for p, d in s.consent_decisions.items() if d == "given")
+        given = sorted(c.purpose for c in s.consents_in_force())  # this call's and earlier calls' consents
         sig = (tuple(given), s.ended)
         if sig == self._consent_sig:
             return

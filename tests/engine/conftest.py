@@ -17,6 +17,9 @@ SIGNPOSTS = {"countries": {
     "DK": {"name": "Danmark", "emergency": {"name": "Alarmcentralen", "phone": "112"},
            "crisis": [{"name": "Livslinien", "phone": "70 201 201"}],
            "debt_advice": [{"name": "Forbrugerrådet Tænk"}]},
+    "CZ": {"name": "Česko", "emergency": {"name": "Tísňová linka", "phone": "112"},
+           "crisis": [{"name": "Linka první psychické pomoci", "phone": "116 123"}],
+           "debt_advice": [{"name": "Člověk v tísni"}]},
 }}
 
 

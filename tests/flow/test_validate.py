@@ -53,17 +53,17 @@ def test_requires_before_across_flows(tmp_path):
   - {id: a, kind: say, say: {en: Budget}, next: go}
   - {id: go, kind: action, actions: [{start_protocol: {flow: payment}}], next: done}
   - {id: done, kind: outcome, outcome: done}
-"""))
+""", extra="when_blocked: done\n"))
     write(d, "payment.yaml", flow("payment", """\
   - {id: a, kind: say, category: payment, say: {en: Pay}, next: done}
   - {id: done, kind: outcome, outcome: paid}
-""", extra='invariants:\n  - {id: pay-after-afford, kind: requires_before, target: "category:payment", via: "flow:affordability"}\n'))
+""", extra='when_blocked: done\ninvariants:\n  - {id: pay-after-afford, kind: requires_before, target: "category:payment", via: "flow:affordability"}\n'))
     assert validate_paths([d], signposts=False) == []
     # a second way into payment that skips affordability breaks it, with the counter-example path
     write(d, "shortcut.yaml", flow("shortcut", """\
   - {id: a, kind: action, actions: [{start_protocol: {flow: payment}}], next: done}
   - {id: done, kind: outcome, outcome: done}
-"""))
+""", extra="when_blocked: done\n"))
     (diag,) = validate_paths([d], signposts=False)
     assert diag.rule == "invariant:requires_before"
     assert "pay-after-afford" in diag.message and diag.message.endswith("shortcut/a → payment/a")
@@ -77,9 +77,9 @@ def test_no_path_follows_returns_from_started_flows(tmp_path):
 """))
     write(d, "call.yaml", flow("call", """\
   - {id: a, kind: action, actions: [{start_protocol: {flow: bruce}}], next: pay}
-  - {id: pay, kind: say, category: payment, say: {en: Pay}, next: done}
+  - {id: pay, kind: say, say: {en: Pay}, next: done}
   - {id: done, kind: outcome, outcome: done}
-""", extra='invariants:\n  - {id: no-pay-with-doubt, kind: no_path, from: "action:flag_capacity_doubt", to: "category:payment", unless: "action:clear_capacity_doubt"}\n'))
+""", extra='invariants:\n  - {id: no-pay-with-doubt, kind: no_path, from: "action:flag_capacity_doubt", to: "step:pay", unless: "action:clear_capacity_doubt"}\n'))
     (diag,) = validate_paths([d], signposts=False)
     assert diag.rule == "invariant:no_path"
     assert diag.message.endswith("bruce/a → bruce/done → call/pay")
@@ -176,3 +176,97 @@ def test_a_later_guard_on_given_consent_is_a_gate_too(tmp_path):
     assert sorted(x.rule for x in diags) == ["consent-required", "invariant:consent_before_special"]
     inv = next(x for x in diags if x.rule.startswith("invariant"))
     assert inv.message.endswith("texas/ask-consent → texas/more → texas/deeper → idea/a → idea/detail")
+
+
+# ---------------------------------------------------------------------------- built-in invariants (issue 8)
+
+HEALTH = """\
+  - id: a
+    kind: capture
+    fields:
+      - {id: condition, type: text, label: {en: Condition}, sensitivity: special, consent: health_disclosure}
+    next: ask
+  - id: ask
+    kind: consent
+    consent: {purpose: health_disclosure, wording: {en: "May I note it?"}, covers: [condition]}
+    transitions:
+      - {to: done, when: "consent.health_disclosure"}
+      - {to: done}
+  - {id: done, kind: outcome, outcome: done}
+"""
+
+
+def test_7_consent_before_special_capture_holds_without_being_declared(tmp_path):
+    """Failure 7: a flow that captures a health field before any consent no longer validates
+    clean just because it did not declare `consent_before_special`."""
+    d = tmp_path / "flows"
+    write(d, "health.yaml", flow("health", HEALTH))
+    (diag,) = validate_paths([d], signposts=False)
+    assert (diag.rule, diag.severity, diag.line) == ("invariant:consent_before_special", "error", 10)
+    assert "health/a captures special fields without consent 'health_disclosure'" in diag.message
+
+
+def test_a_waiver_turns_a_built_in_off_and_is_printed_as_a_note(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "health.yaml", flow("health", HEALTH, extra="waivers:\n  - {invariant: consent_before_special, "
+                                 "reason: \"Replays a consent given in the customer's portal (checked upstream)\"}\n"))
+    (note,) = validate_paths([d], signposts=False)
+    assert (note.rule, note.severity) == ("waiver", "note")
+    assert "opts out of the built-in invariant consent_before_special: Replays a consent" in note.message
+
+
+def test_a_typo_does_not_hide_a_consent_problem_after_it(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "health.yaml", flow("health", """\
+  - {id: a, kind: say, say: {en: Hello}, next: b-typo}
+  - {id: b, kind: say, say: {en: More}, next: form}
+  - id: form
+    kind: capture
+    fields:
+      - {id: condition, type: text, label: {en: Condition}, sensitivity: special, consent: health_disclosure}
+    next: ask
+  - id: ask
+    kind: consent
+    consent: {purpose: health_disclosure, wording: {en: "May I?"}, covers: [condition]}
+    next: done
+  - {id: done, kind: outcome, outcome: done}
+"""))
+    rules = sorted(x.rule for x in validate_paths([d], signposts=False))
+    assert "unknown-target" in rules and "invariant:consent_before_special" in rules
+
+
+def test_every_guarded_step_needs_a_when_blocked_route_and_interrupt_returns_are_named(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "crisis.yaml", flow("crisis", """\
+  - {id: a, kind: say, say: {en: Safe?}, next: done}
+  - {id: done, kind: outcome, outcome: handled}
+""", extra="on_start: [{block_collection: {reason: crisis}}]\ninterrupts:\n"
+           "  - {id: risk, protocol: crisis, label: {en: Risk}, hotkey: F5}\n").replace("priority: general",
+                                                                                   "priority: blake"))
+    write(d, "pay.yaml", flow("pay", """\
+  - {id: a, kind: say, category: payment, say: {en: Pay}, next: done}
+  - {id: stop, kind: outcome, outcome: stopped}
+  - {id: done, kind: outcome, outcome: paid}
+""").replace("priority: general", "priority: payment"))
+    diags = [x for x in validate_paths([d], signposts=False) if x.severity == "error"]
+    assert [x.rule for x in diags] == ["invariant:collection_state"]
+    assert "CRISIS can interrupt here and leaves a crisis behind" in diags[0].message
+    write(d, "pay.yaml", (d / "pay.yaml").read_text().replace("start: a\n", "start: a\nwhen_blocked: stop\n"))
+    assert not [x for x in validate_paths([d], signposts=False) if x.severity == "error"]
+    write(d, "pay.yaml", (d / "pay.yaml").read_text().replace("when_blocked: stop", "when_blocked: nowhere"))
+    assert "unknown-target" in {x.rule for x in validate_paths([d], signposts=False)}
+
+
+def test_blake_one_action_away_is_built_in(tmp_path):
+    d = tmp_path / "flows"
+    write(d, "crisis.yaml", flow("crisis", """\
+  - {id: a, kind: say, say: {en: Safe?}, next: done}
+  - {id: done, kind: outcome, outcome: handled}
+""", extra="interrupts:\n  - {id: risk, protocol: crisis, label: {en: Risk}, hotkey: F5}\n").replace(
+        "priority: general", "priority: blake"))
+    write(d, "other.yaml", flow("other", """\
+  - {id: a, kind: say, say: {en: Hi}, suppress_interrupts: [risk], next: done}
+  - {id: done, kind: outcome, outcome: done}
+"""))
+    (diag,) = validate_paths([d], signposts=False)
+    assert diag.rule == "invariant:one_action_away" and "crisis is not one action away at other/a" in diag.message

@@ -18,6 +18,7 @@ from callguide.engine.commands import EngineError
 from callguide.engine.journal import entry_dict
 from callguide.engine.localtime import ContactRules, ContactRulesError
 from callguide.engine.protections import add_newer_protections, apply_contact, history_from_snapshot
+from callguide.identity import Person
 from callguide.library.pinning import PinningError, pinned_library
 
 if TYPE_CHECKING:
@@ -45,9 +46,12 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
         rules = ContactRules.load() if contact else None
     except ContactRulesError as e:
         raise EngineError(str(e)) from None
+    who = first.data.get("person")  # the roles the commands were accepted under
+    person = Person(str(who["id"]), str(who.get("name") or ""), frozenset(who.get("roles") or ["agent"])) \
+        if isinstance(who, dict) and who.get("id") else None
     s = cls(pinned, store, account, first.agent, lang=first.data.get("lang"), clock=replay_clock,
             call_id=call_id, auto_wrap_up=first.data.get("auto_wrap_up", True),
-            practice=first.data.get("practice", False), history=history, contact_rules=rules)
+            practice=first.data.get("practice", False), history=history, contact_rules=rules, person=person)
     s.journal.recording = False
     if contact:
         apply_contact(s.facts.state, contact)

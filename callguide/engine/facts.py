@@ -44,6 +44,7 @@ class CallFacts:
         self.state = CallState()
         self._base: dict[str, Any] | None = None
         self._signposts: dict[str, Any] | None = None
+        self._rendered: dict[tuple, str] = {}  # (template, the values it reads) -> text
 
     # ------------------------------------------------------------------ time
 
@@ -145,6 +146,33 @@ class CallFacts:
         ns["local_time"] = now.strftime("%H:%M")
         return ns
 
+    def names(self, wanted: frozenset[str]) -> dict[str, Any]:
+        """Just the names a template or condition reads (much cheaper than the whole namespace)."""
+        out: dict[str, Any] = {}
+        for n in wanted:
+            if n in self.fields:
+                out[n] = self.values.get(n)
+            elif n in ("account", "signposts"):
+                if self._base is None:
+                    self.namespace()
+                out[n] = self._base[n]  # type: ignore[index]
+            elif n == "call":
+                out[n] = {**self.call, "lang": self.lang}
+            elif n == "consent":
+                out[n] = self.consent_view()
+            elif n == "state":
+                out[n] = self.state.as_namespace()
+            elif n in ("now", "today", "local_time"):
+                now = self.now()
+                out[n] = now if n == "now" else now.date() if n == "today" else now.strftime("%H:%M")
+        if "call" not in out:  # the money and date filters read the call's language
+            out["call"] = {"lang": self.lang}
+        if "account" not in out:  # the money filter reads the account's currency
+            if self._base is None:
+                self.namespace()
+            out["account"] = self._base["account"]  # type: ignore[index]
+        return out
+
     def render(self, text: Text | None, lang: str | None = None, ns: dict[str, Any] | None = None) -> str:
         if text is None:
             return ""
@@ -152,7 +180,20 @@ class CallFacts:
         if "{" not in src:
             return src
         try:
-            return expr.render(src, ns if ns is not None else self.namespace())
+            if ns is not None:
+                return expr.render(src, ns)
+            ns = self.names(expr.template_names(src))
+            if lang and lang != self.lang:
+                ns["call"] = {**ns["call"], "lang": lang}
+            key = _render_key(src, ns)
+            text = self._rendered.get(key) if key is not None else None
+            if text is None:
+                text = expr.render(src, ns)
+                if key is not None:
+                    if len(self._rendered) > 512:
+                        self._rendered.clear()
+                    self._rendered[key] = text
+            return text
         except expr.ExprError as e:
             return f"{src}  [{e}]"
 
@@ -160,7 +201,23 @@ class CallFacts:
         if src is None:
             return True
         try:
-            return bool(expr.evaluate(src, ns if ns is not None else self.namespace()))
+            return bool(expr.evaluate(src, ns if ns is not None else self.names(expr.expression_names(src))))
         except expr.ExprError:
             return False
 
+
+def _render_key(src: str, ns: dict[str, Any]) -> tuple | None:
+    """What a render depends on, as a hashable key (None: not cacheable). The account and signposts
+    dicts are the call's own objects, rebuilt whenever they change, so their identity is enough."""
+    parts: list[Any] = [src]
+    for k in sorted(ns):
+        v = ns[k]
+        if isinstance(v, dict):
+            v = id(v) if k in ("account", "signposts") else tuple(sorted(v.items()))
+        parts.append((k, v))
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key

@@ -12,8 +12,7 @@ Never imports Qt; never decides anything about the call.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from callguide.engine.clock import Clock, iso
@@ -65,23 +64,8 @@ class JournalWriter:
 
     # ------------------------------------------------------------------ scopes
 
-    @contextmanager
-    def operation(self, name: str = "op") -> Iterator[None]:
-        outer = self._depth == 0
-        if outer:
-            self._now = self.clock.now()
-            self._now_iso = iso(self._now)
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if outer:
-                self._now = None
-                try:
-                    self.flush()
-                finally:
-                    self.notify("changed", {"op": name})
+    def operation(self, name: str = "op") -> _Operation:
+        return _Operation(self, name)
 
     def emit(self, type_: str, data: dict[str, Any], flow_id: str | None = None, flow_hash: str | None = None,
              step_id: str | None = None, input: dict[str, Any] | None = None) -> None:
@@ -113,3 +97,32 @@ class JournalWriter:
     @property
     def unsaved(self) -> int:
         return len(self._pending)
+
+
+class _Operation:
+    """One operation scope (nested scopes join the outer one)."""
+
+    __slots__ = ("w", "name", "outer")
+
+    def __init__(self, writer: JournalWriter, name: str) -> None:
+        self.w = writer
+        self.name = name
+        self.outer = False
+
+    def __enter__(self) -> None:
+        w = self.w
+        self.outer = w._depth == 0
+        if self.outer:
+            w._now = w.clock.now()
+            w._now_iso = iso(w._now)
+        w._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        w = self.w
+        w._depth -= 1
+        if self.outer:
+            w._now = None
+            try:
+                w.flush()
+            finally:
+                w.notify("changed", {"op": self.name})

@@ -132,9 +132,8 @@ class Navigator:
         s.visited.append(f"{flow.id}/{step.id}")
         s.order.entered(flow.id, step)
         say = guidance = ""
-        if s.journal.recording and (step.say is not None or step.guidance is not None):
-            ns = s.facts.namespace()
-            say, guidance = s.facts.render(step.say, ns=ns), s.facts.render(step.guidance, ns=ns)
+        if s.journal.recording:  # what the agent was shown (rendered once, with only the names it reads)
+            say, guidance = s.facts.render(step.say), s.facts.render(step.guidance)
         s.emit("step_shown", {"kind": step.kind, "say": say, "guidance": guidance, "lang": s.facts.lang,
                               **({"resumed": True} if resumed else {})}, frame, step.id)
         s.journal.notify("step_entered", {"flow": flow.id, "step": step.id})
@@ -167,11 +166,10 @@ class Navigator:
         if choice is not None and not any(t.id == choice for t in step.transitions):
             return Result(False, "unknown-choice", f"{choice!r} is not an answer on this step.",
                           params={"choice": choice})
-        ns = self.s.facts.namespace() if any(t.when for t in step.transitions) else None
         for i, t in enumerate(step.transitions):
             if choice is not None and t.id != choice:
                 continue
-            if t.when is None or self.s.facts.condition(t.when, ns):
+            if t.when is None or self.s.facts.condition(t.when):
                 return i, t
         if choice is not None:
             return Result(False, "choice-unavailable", "That answer does not apply here.")

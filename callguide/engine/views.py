@@ -130,7 +130,7 @@ class StepView:
 
 #: Outcome codes offered at wrap-up (the window's list); payment ones go through the gate.
 OUTCOME_CODES = ("arrangement_agreed", "on_hold", "referred", "no_agreement", "crisis", "callback", "no_contact",
-                 "wrong_party", "disputed", "other")
+                 "wrong_party", "not_verified", "disputed", "other")
 
 
 def consents_in_force(s: CallSession) -> list[ConsentView]:

@@ -212,7 +212,7 @@ class CallLauncher(QObject):
 
         try:
             acct = Account(values["account_id"], values.get("name") or "", values.get("country") or "UK",
-                           values.get("lang"), values.get("balance") or "0.00")
+                           values.get("lang"), values.get("balance") or None)  # not given: unknown, never 0.00
             kwargs: dict[str, Any] = {"clock": self.clock} if self.clock is not None else {}
             session = CallSession.start(self.library, self.store, acct, _agent(self.agent), **kwargs)
         except (EngineError, StoreError, ArithmeticError, ValueError) as e:
@@ -291,7 +291,7 @@ def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | N
     account = None
     if account_id:
         account = {"account_id": account_id, "name": name or "", "country": (country or "UK").upper(),
-                   "lang": lang, "balance": balance or "0.00"}
+                   "lang": lang, "balance": balance or None}
     launcher = CallLauncher(db, flows_dir, agent, account, large_text)
     launcher.finished.connect(app.exit)
     if observe is not None:

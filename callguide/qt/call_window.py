@@ -323,12 +323,16 @@ class CallWindow(QMainWindow):
         if self.session is not None:
             a = self.session.account
             aid, name, country = a.id, a.name, a.country
-            balance = f"{a.balance} {a.currency or ''}".strip()
+            from callguide.formatting import format_money  # the engine is loaded by now
+
+            balance = format_money(a.balance, a.currency, self.session.lang) if a.balance is not None \
+                else tr("win.balance_unknown")
         else:
             aid = str(self._account.get("account_id") or "")
             name = str(self._account.get("name") or "")
             country = str(self._account.get("country") or "UK").upper()
-            balance = f"{self._account.get('balance') or '0.00'} {COUNTRY_CURRENCY.get(country, '')}".strip()
+            given = self._account.get("balance")
+            balance = f"{given} {COUNTRY_CURRENCY.get(country, '')}".strip() if given else tr("win.balance_unknown")
         self.setWindowTitle(tr("win.title", name=name or aid))
         self.customer.setText(name or aid)
         self.account_line.setText(tr("win.account_line", id=aid,

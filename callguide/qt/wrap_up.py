@@ -210,7 +210,8 @@ class WrapUpPanel(QWidget):
         current = self.outcome.currentData()
         self.outcome.blockSignals(True)
         self.outcome.clear()
-        codes = list(OUTCOME_CODES)
+        refused = {o.code for o in s.view().outcomes if not o.enabled}  # the gate's answer for each outcome
+        codes = [c for c in OUTCOME_CODES if c not in refused]
         recorded = s.state.call_outcome
         if recorded and recorded not in codes:
             codes.insert(0, recorded)

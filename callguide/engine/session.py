@@ -97,7 +97,10 @@ class CallSession:
         self.library = library
         self.flows = dict(library.flows)  # pinned for the whole call
         self.account = account
-        self.person = person if person is not None else identity.person(agent)
+        try:
+            self.person = person if person is not None else identity.person(agent)
+        except identity.IdentityError as e:
+            raise EngineError(str(e)) from None
         self.agent = self.person.id
         self.clock: Clock = clock or SystemClock()
         self.call_id = call_id or uuid.uuid4().hex

@@ -3,7 +3,8 @@
 Rule ids: unknown-target, unknown-flow, unknown-interrupt, unknown-field, unknown-consent,
 unreachable-step, dead-end, duplicate-id, undefined-name, bad-expression, unknown-action,
 bad-action-params, missing-translation, consent-required, choice-without-label, bad-field,
-bad-selector and `invariant:<kind>` for the invariants (proved over `graph.LibraryGraph`).
+bad-selector, waiver (a note) and `invariant:<kind>` for the invariants, declared or built in
+(`flow/builtins.py`; proved over `graph.LibraryGraph` and the protections-carrying `graph.StateGraph`).
 Loading adds the yaml-*, bad-utf8, file-too-large, duplicate-key, schema, io and signposts rules.
 
 Never imports Qt, the engine or the store; expressions are parsed, never evaluated.
@@ -19,11 +20,8 @@ from typing import Any
 
 from callguide.flow import expr
 from callguide.flow.actions import ACTION_SPECS, params_validator
+from callguide.flow.builtins import check_builtins
 from callguide.flow.graph import (
-    BLOCK,
-    CRISIS,
-    DOUBT,
-    HOLD,
     LibraryGraph,
     Node,
     StateGraph,
@@ -34,7 +32,7 @@ from callguide.flow.graph import (
     state_path,
 )
 from callguide.flow.loader import load_library
-from callguide.flow.model import Action, Flow, FlowLibrary, Invariant, Pos, Step
+from callguide.flow.model import Action, Flow, FlowLibrary, Pos, Step
 from callguide.flow.yamlsafe import Diagnostic
 
 __all__ = ["RULES", "validate_library", "validate_paths"]
@@ -100,7 +98,7 @@ class _Validator:
         for f in self.lib.flows.values():
             for inv in f.invariants:
                 self.invariant(f, inv)
-        self.builtins()
+        check_builtins(self)
         return self.diags
 
     def library_duplicates(self) -> None:
@@ -496,80 +494,6 @@ class _Validator:
         more = f" (and {len(stuck) - 1} more)" if len(stuck) > 1 else ""
         self.add(inv.pos, rule, f"invariant {inv.id}: no outcome can be reached from {f.id}/{first}{more}: "
                  f"{format_path([node_id(f, x) for x in path])}")
-
-
-    # ----------------------------------------------------------------- built-in invariants
-
-    def builtins(self) -> None:
-        """Invariants that hold for every flow without being declared (a flow may waive one, with a
-        reason, which is printed as a note): consent before special capture, every path ends in an
-        outcome, BLAKE one action away, and no guarded step shown in a state that forbids it."""
-        declared = {(f.id, inv.kind) for f in self.lib.flows.values() for inv in f.invariants}
-        oaa = {inv.params.get("protocol") for f in self.lib.flows.values() for inv in f.invariants
-               if inv.kind == "one_action_away"}
-        blake = sorted(f.id for f in self.lib.flows.values() if f.priority == "blake" and f.id not in oaa)
-        for f in self.lib.flows.values():
-            for w in f.waivers:
-                self.add(w.pos, "waiver", f"{f.id} opts out of the built-in invariant {w.invariant}: {w.reason}",
-                         "note")
-            waived = {w.invariant for w in f.waivers}
-
-            def pseudo(kind: str, f: Flow = f) -> Invariant:
-                return Invariant(id=f"builtin:{kind}", kind=kind, pos=f.pos)
-
-            if "consent_before_special" not in waived and (f.id, "consent_before_special") not in declared:
-                self.consent_before_special(f, pseudo("consent_before_special"), "invariant:consent_before_special")
-            if "ends_in_outcome" not in waived and (f.id, "ends_in_outcome") not in declared:
-                self.ends_in_outcome(f, pseudo("ends_in_outcome"), "invariant:ends_in_outcome")
-            if "one_action_away" not in waived:
-                for b in blake:
-                    self.blake_one_action_away(f, b)
-            if "collection_state" not in waived:
-                self.collection_state(f)
-
-    def blake_one_action_away(self, f: Flow, protocol: str) -> None:
-        ids = {i.id for i in self.interrupts.values() if i.protocol == protocol}
-        for s in f.steps:
-            if not ids - set(s.suppress_interrupts):
-                why = f"no global interrupt starts '{protocol}'" if not ids else \
-                    f"interrupt {', '.join(sorted(ids))} is suppressed"
-                self.add(s.pos, "invariant:one_action_away", f"invariant builtin:one_action_away: {protocol} is not "
-                         f"one action away at {f.id}/{s.id}: {why}")
-
-    _PROTECTIONS = ((DOUBT, "a capacity doubt"), (HOLD, "a hold"), (CRISIS, "a crisis"), (BLOCK, "a collection block"))
-
-    def collection_state(self, f: Flow) -> None:
-        """Every guarded step has a `when_blocked` route to a step that is not guarded itself."""
-        g = self.graph
-        rule = "invariant:collection_state"
-        for s in f.steps:
-            n = node_id(f, s)
-            if g.steps.get(n, (None, None))[1] is not s:
-                continue
-            reqs = sorted(g.guards.requirements(f, s))
-            if not reqs:
-                continue
-            route = f.route_when_blocked(s)
-            if route is None:
-                self.add(s.pos, rule, f"step '{s.id}' needs {' and '.join(reqs)} but has no when_blocked route: "
-                         f"{self._why_blocked(n)}; add `when_blocked: STEP` to the step or the flow")
-            elif route == s.id:
-                self.add(s.pos, rule, f"step '{s.id}': when_blocked leads back to the step itself")
-            elif f.has_step(route) and g.guards.requirements(f, f.step(route)):
-                self.add(s.pos, rule, f"step '{s.id}': its when_blocked route '{route}' is guarded too "
-                         f"({', '.join(sorted(g.guards.requirements(f, f.step(route))))}); route to a step the call "
-                         "may always show")
-
-    def _why_blocked(self, n: Node) -> str:
-        sg = self.states
-        breaks = sg.breaks.get(n, 0)
-        for p in sg.interrupts_at.get(n, ()):
-            for st in sg.summary(p, 0, lambda _n: False, ("why",)):
-                bad = [w for bit, w in self._PROTECTIONS if bit & st & breaks]
-                if bad:
-                    return (f"{p.upper()} can interrupt here and leaves {' and '.join(bad)} behind, so the call "
-                            "would come back to this step when it is not allowed")
-        return "a hold, a crisis, a dispute or a capacity doubt from an earlier call forbids it on any call"
 
 
 def _dedupe_sort(diags: Iterable[Diagnostic]) -> list[Diagnostic]:

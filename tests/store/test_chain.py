@@ -136,7 +136,7 @@ def test_migrations_idempotent_on_reopen(db_path, make_entry):
         assert j.db.schema == schema
         assert j.verify().ok and j.verify().checked == 1
         j.close()
-    assert applied == ["0001_entries_and_snapshots", "0002_call_index"]
+    assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index"]
 
 
 def test_open_creates_parent_dirs(tmp_path):

@@ -111,7 +111,7 @@ class _Audit:
         try:
             return fn()
         except sqlite3.DatabaseError as exc:
-            self.add(BROKEN, f"{what}: cannot be read ({str(exc).splitlines()[0]})")
+            self.add(BROKEN, f"{what}: cannot be read ({str(exc).splitlines()[0] if str(exc) else 'damaged'})")
             return None
 
     def run(self) -> AuditReport:
@@ -124,7 +124,7 @@ class _Audit:
             self.add(BROKEN, "the table of entries is missing (dropped): there is nothing to verify")
         else:
             self.guarded("the entries", self.check_chain)
-        self.guarded("SQLite's integrity check", self.check_sqlite)
+        self.guarded("SQLite integrity_check", self.check_sqlite)
         self.guarded("the schema", self.check_schema)
         if "entries" in have and "call_index" in have and "account_index" in have:
             self.guarded("the indexes", self.check_consistency)

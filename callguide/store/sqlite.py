@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from . import integrity as _integrity
 from . import migrations as _migrations
 from .base import (
     GENESIS_HASH,
@@ -44,7 +45,6 @@ from .base import (
     canonical_json,
     compute_hash,
 )
-from . import integrity as _integrity
 from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
 from .derive import STATE_TYPES, derive_account_state
 from .keys import KeyStore, PublicKey, SigningKey
@@ -232,8 +232,9 @@ def _connect_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()
-        if "unable to open" not in str(exc) and "readonly" not in str(exc):
+        if "locked" in str(exc) or "busy" in str(exc):
             raise
+        # Otherwise: no shared-memory file and no way to make one (read-only folder or mount, full disk).
     wal = Path(f"{path}-wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise StoreError(f"The journal {path} is in a read-only folder with unsaved changes in {wal.name}; copy the "

@@ -80,25 +80,24 @@ def consistency_problems(conn: sqlite3.Connection, *, deep: bool = False) -> lis
     transaction (the caller's), so concurrent appends cannot skew the counts."""
     end = end_seq(conn)
     problems = []
-    counts = [
-        ("the table of calls", "SELECT coalesce(sum(entries), 0) FROM call_index"),
-        ("the table of accounts", "SELECT coalesce(sum(entries), 0) FROM account_index"),
-    ]
+    # One pass over each small table.
+    calls, open_all = conn.execute("SELECT coalesce(sum(entries), 0), coalesce(sum(ended = 0), 0)"
+                                   " FROM call_index NOT INDEXED").fetchone()
+    accounts = conn.execute("SELECT coalesce(sum(entries), 0) FROM account_index").fetchone()[0]
+    counts = [("the table of calls", calls), ("the table of accounts", accounts)]
     if deep:
         # A range on the first column makes SQLite walk that index (count(*) alone takes the smallest).
         counts += [
-            ("the account index", "SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
-                                  " WHERE account_id >= ''"),
-            ("the call index of entries", "SELECT count(*) FROM entries INDEXED BY idx_entries_call_seq"
-                                          " WHERE call_id >= ''"),
+            ("the account index", conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
+                                               " WHERE account_id >= ''").fetchone()[0]),
+            ("the call index of entries", conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_call_seq"
+                                                       " WHERE call_id >= ''").fetchone()[0]),
         ]
-    for label, sql in counts:
-        n = conn.execute(sql).fetchone()[0]
+    for label, n in counts:
         if n != end:
             problems.append(f"{label} counts {n} entries but the journal ends at entry {end}")
     open_idx = conn.execute("SELECT count(*) FROM call_index INDEXED BY idx_call_index_open WHERE ended = 0"
                             ).fetchone()[0]
-    open_all = conn.execute("SELECT count(*) FROM call_index NOT INDEXED WHERE ended = 0").fetchone()[0]
     if open_idx != open_all:
         problems.append(f"the index of unfinished calls lists {open_idx} calls but the table holds {open_all}")
     return problems

@@ -27,7 +27,16 @@ def _open_store(db: str | None, readonly: bool = False) -> Any:
     from callguide.store.sqlite import SQLiteJournal
 
     path = Path(db) if db else paths.default_db_path()
-    return SQLiteJournal.open(path, readonly=readonly)
+    try:
+        return SQLiteJournal.open(path, readonly=readonly)
+    except StoreError as e:
+        if e.kind != "upgrade":
+            raise
+    try:
+        return SQLiteJournal.open(path)  # an older journal: migrate it once, where that can be written
+    except StoreError as e:
+        raise StoreError(f"{e} (The journal was written by an older CallGuide and needs an upgrade first.)",
+                         e.kind) from None
 
 
 class _Main(click.Group):

@@ -271,8 +271,9 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
         db = Database(conn, execute_plugins=False)
         if readonly:
             if migrations.pending(db):
-                raise StoreError(f"The journal {path} needs an upgrade that cannot be written here (read-only); "
-                                 "open it once with CallGuide where it can be written.", "readonly")
+                raise StoreError(f"The journal {path} was written by an older CallGuide and needs an upgrade, which "
+                                 "a read-only opening cannot write; open it once where it can be written.",
+                                 "upgrade")
             return db
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":

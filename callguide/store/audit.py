@@ -24,7 +24,7 @@ from typing import Any
 from . import integrity as _integrity
 from . import migrations as _migrations
 from .base import StoreError, VerifyResult
-from .checkpoints import AnchorFolder, Checkpoint, Witness
+from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessLog
 from .keys import KeyStore, PublicKey
 from .sqlite import _BATCH, _COLUMNS, _connect_readonly, _newer, classify_error, read_snapshot, verify_chain
 
@@ -120,21 +120,26 @@ class _Audit:
             raise StoreError(f"The journal {self.path} was written by a newer version of CallGuide ({newer}); "
                              "audit it with that version.", "newer")
         have = self.guarded("the schema", lambda: _integrity.schema_objects(self.conn)) or {}
-        if "entries" not in have:
-            self.add(BROKEN, "the table of entries is missing (dropped): there is nothing to verify")
-        else:
-            self.guarded("the entries", self.check_chain)
-        self.guarded("SQLite integrity_check", self.check_sqlite)
-        self.guarded("the schema", self.check_schema)
-        if "entries" in have and "call_index" in have and "account_index" in have:
-            self.guarded("the indexes", self.check_consistency)
-        self.load_keys()
+        key_findings = self.load_keys()
         journal_id = self.guarded("the journal's id", lambda: self.journal_id(have)) or ""
         self.report.journal_id = journal_id
-        if "entries" in have:
-            if "checkpoints" in have and journal_id:
-                self.guarded("the checkpoints", lambda: self.check_checkpoints(journal_id, have))
-            self.guarded("the anchors", lambda: self.check_witnesses(journal_id))
+        # The witnesses first: they only hold heads committed before the snapshot below begins,
+        # so appends made while the audit runs cannot look like a truncation.
+        logs = [w.seen(journal_id) for w in self.witnesses] if journal_id else []
+        with read_snapshot(self.conn):
+            if "entries" not in have:
+                self.add(BROKEN, "the table of entries is missing (dropped): there is nothing to verify")
+            else:
+                self.guarded("the entries", self.check_chain)
+            self.guarded("SQLite integrity_check", self.check_sqlite)
+            self.guarded("the schema", self.check_schema)
+            if "entries" in have and "call_index" in have and "account_index" in have:
+                self.guarded("the indexes", self.check_consistency)
+            self.report.findings += key_findings
+            if "entries" in have:
+                if "checkpoints" in have and journal_id:
+                    self.guarded("the checkpoints", lambda: self.check_checkpoints(journal_id, have))
+                self.guarded("the anchors", lambda: self.check_witnesses(journal_id, logs))
         return self.report
 
     # ------------------------------------------------------------------ checks
@@ -175,23 +180,25 @@ class _Audit:
                 self.add(BROKEN, p)
 
     def check_consistency(self) -> None:
-        with read_snapshot(self.conn):
-            for p in _integrity.consistency_problems(self.conn, deep=True):
-                self.add(BROKEN, p)
+        for p in _integrity.consistency_problems(self.conn, deep=True):
+            self.add(BROKEN, p)
 
-    def load_keys(self) -> None:
+    def load_keys(self) -> list[Finding]:
+        """The trusted keys; what could not be known about them, as findings to report."""
+        found = []
         try:
             self.local = self.keys.public_key()
         except StoreError as exc:
-            self.add(UNCHECKED, f"this machine's key cannot be read ({exc})")
+            found.append(Finding(UNCHECKED, f"this machine's key cannot be read ({exc})"))
         if self.local is not None:
             self.trusted.setdefault(self.local.fingerprint, self.local)
         loose = self.keys.loose_permissions()
         if loose:
-            self.add(UNCHECKED, loose)
+            found.append(Finding(UNCHECKED, loose))
         if not self.trusted:
-            self.add(UNCHECKED, f"no public key to check signatures with (none in {self.keys.folder}; pass the "
-                                "writer's key with --key): forgery cannot be ruled out")
+            found.append(Finding(UNCHECKED, f"no public key to check signatures with (none in {self.keys.folder}; "
+                                            "pass the writer's key with --key): forgery cannot be ruled out"))
+        return found
 
     def journal_id(self, have: dict[str, Any]) -> str:
         if "journal_meta" not in have:
@@ -259,13 +266,12 @@ class _Audit:
         if len(problems) > _MAX_PER_KIND:
             self.add(BROKEN, f"{len(problems) - _MAX_PER_KIND} more problems {what}")
 
-    def check_witnesses(self, journal_id: str) -> None:
+    def check_witnesses(self, journal_id: str, logs: Sequence[WitnessLog]) -> None:
         if not journal_id:
             self.add(UNCHECKED, "no journal id, so no anchor: truncation and rollback cannot be ruled out")
             return
         anchored_any = False
-        for w in self.witnesses:
-            log = w.seen(journal_id)
+        for w, log in zip(self.witnesses, logs, strict=True):
             if not log.found:
                 self.add(UNCHECKED, f"no anchor found for journal {journal_id} ({w.name}): truncation, and rollback "
                                     "to an older copy, cannot be ruled out")

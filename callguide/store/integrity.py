@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import migrations as _migrations
-from .checkpoints import Checkpoint, Witness
+from .checkpoints import Checkpoint
 from .keys import PublicKey
 
 _WS = re.compile(r"\s+")
@@ -140,10 +140,12 @@ def compare_with_journal(conn: sqlite3.Connection, cp: Checkpoint, end: int, sou
 
 
 def head_problems(conn: sqlite3.Connection, journal_id: str, public: PublicKey | None,
-                  witnesses: Iterable[Witness]) -> list[str]:
-    """The quick version of the audit's checkpoint and anchor checks, for every open. A checkpoint
-    signed by another key than `public` is left to the audit (it may come from another machine);
-    one that names this key but does not verify is a forgery."""
+                  anchored: Iterable[Checkpoint | None]) -> list[str]:
+    """The quick version of the audit's checkpoint and anchor checks, for every open. `anchored`:
+    each witness's newest checkpoint, read BEFORE the caller's read snapshot began (a witness only
+    holds committed heads, so it can then never be ahead of the snapshot unless entries are
+    missing). A checkpoint signed by another key than `public` is left to the audit (it may come
+    from another machine); one that names this key but does not verify is a forgery."""
     problems: list[str] = []
     end = end_seq(conn)
     cp = latest_journal_checkpoint(conn, journal_id)
@@ -154,11 +156,10 @@ def head_problems(conn: sqlite3.Connection, journal_id: str, public: PublicKey |
             msg = compare_with_journal(conn, cp, end, f"the journal's own checkpoint of {cp.when()}")
             if msg:
                 problems.append(msg)
-    for w in witnesses:
-        anchored = w.latest(journal_id)
-        if anchored is None or public is None or not anchored.valid_for(public):
+    for a in anchored:
+        if a is None or public is None or not a.valid_for(public):
             continue
-        msg = compare_with_journal(conn, anchored, end, f"the anchor of {anchored.when()}")
+        msg = compare_with_journal(conn, a, end, f"the anchor of {a.when()}")
         if msg:
             problems.append(msg)
     return problems

@@ -373,13 +373,15 @@ class SQLiteJournal(JournalStore):
             if problems:
                 raise StoreError(f"The journal {self.path} is damaged or was tampered with: {problems[0]}; {how}.",
                                  "tampered")
+            self.journal_id = _integrity.meta(conn).get("journal_id", "")
+            # The witnesses first: what they hold was committed before our snapshot begins.
+            anchored = [w.latest(self.journal_id) for w in self.witnesses] if self.journal_id else []
             with read_snapshot(conn):
                 problems = _integrity.consistency_problems(conn)
-                self.journal_id = _integrity.meta(conn).get("journal_id", "")
                 if not self.journal_id:
                     problems.append("it has no journal id")
                 else:
-                    problems += _integrity.head_problems(conn, self.journal_id, public, self.witnesses)
+                    problems += _integrity.head_problems(conn, self.journal_id, public, anchored)
         if problems:
             raise StoreError(f"The journal {self.path} is damaged or was tampered with: {problems[0]}; {how}.",
                              "tampered")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from callguide import paths
+from callguide.store.base import StoreError
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -20,14 +22,34 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _open_store(db: str | None) -> Any:
-    from callguide.store.sqlite import SQLiteJournal, StoreError
+def _open_store(db: str | None, readonly: bool = False) -> Any:
+    """The journal for normal use (checked on open); `readonly` for commands that only read it."""
+    from callguide.store.sqlite import SQLiteJournal
 
     path = Path(db) if db else paths.default_db_path()
     try:
-        return SQLiteJournal.open(path)
+        return SQLiteJournal.open(path, readonly=readonly)
     except StoreError as e:
-        _fail(str(e))
+        if e.kind != "upgrade":
+            raise
+    try:
+        return SQLiteJournal.open(path)  # an older journal: migrate it once, where that can be written
+    except StoreError as e:
+        raise StoreError(f"{e} (The journal was written by an older CallGuide and needs an upgrade first.)",
+                         e.kind) from None
+
+
+class _Main(click.Group):
+    """Every journal failure, from any command, is one `Error:` line saying what to do."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as e:
+            _fail(str(e))
+        except sqlite3.Error as e:
+            _fail(f"the journal failed ({str(e).splitlines()[0] if str(e) else type(e).__name__}); run "
+                  "`callguide audit verify` to check it.")
 
 
 def _load_library(flow_paths: list[str] | None = None, quiet: bool = False) -> Any:
@@ -63,7 +85,7 @@ def _flows_dir_for(flow: str) -> list[str]:
     return [str(paths.flows_dir())]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="callguide")
 def main() -> None:
     """CallGuide: guided, audited vulnerability protocols for collection calls."""
@@ -206,23 +228,42 @@ def _pct(a: int, b: int) -> str:
 
 @main.group()
 def audit() -> None:
-    """Check the journal's integrity."""
+    """Check the journal's integrity and its tamper evidence."""
 
 
 @audit.command("verify")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
-def audit_verify(db: str | None) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad entry if it is broken."""
-    store = _open_store(db)
-    try:
-        res = store.verify()
-    finally:
-        store.close()
-    if res.ok:
-        click.echo(f"ok: {res.checked} entries, chain intact")
-        return
-    click.echo(f"BROKEN at entry {res.first_bad_seq}: {res.reason} ({res.checked} entries checked)")
-    sys.exit(1)
+@click.option("--key", "key_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Also trust this public key (the .pub of the machine that wrote the journal); repeatable.")
+@click.option("--anchors", "anchor_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Also check the anchors in this folder (e.g. a copy kept elsewhere); repeatable.")
+def audit_verify(db: str | None, key_files: tuple[str, ...], anchor_dirs: tuple[str, ...]) -> None:
+    """Check the journal without writing to it: SQLite's integrity check, the append-only
+    triggers, the hash chain, the signed checkpoints and every anchor found. Exit 1 if anything
+    was changed, cut short, replaced or damaged; says what could not be checked."""
+    from callguide.store.audit import audit_journal
+    from callguide.store.checkpoints import AnchorFolder
+    from callguide.store.keys import PublicKey
+
+    path = Path(db) if db else paths.default_db_path()
+    report = audit_journal(path, trusted=[PublicKey.from_file(k) for k in key_files],
+                           witnesses=[AnchorFolder(), *(AnchorFolder(d) for d in anchor_dirs)])
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.command("key")
+def audit_key() -> None:
+    """Print this machine's public journal key (for `audit verify --key` elsewhere)."""
+    from callguide.store.keys import KeyStore
+
+    keys = KeyStore()
+    public = keys.public_key()
+    if public is None:
+        _fail(f"no journal key yet in {keys.folder}; it is made when a journal is first written.", 1)
+    click.echo(f"# CallGuide journal key {public.fingerprint} ({keys.signing_path.with_suffix('.pub')})")
+    click.echo(public.to_pem().decode("ascii"), nl=False)
 
 
 @main.command()
@@ -234,7 +275,7 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
     import dataclasses
     import datetime as dt
 
-    store = _open_store(db)
+    store = _open_store(db, readonly=True)
     try:
         st = store.account_state(account_id, dt.date.today())
     finally:

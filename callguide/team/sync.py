@@ -92,6 +92,7 @@ class TeamSync:
         self._desktop: str | None = None
         self._snapshots_sent: set[str] = set()
         self.batches = 0  # batches the server accepted (for benchmarks)
+        self._rounds = 0  # completed rounds (each reads the local journal's head afresh)
 
     # ---------------------------------------------------------------- API
 
@@ -132,14 +133,16 @@ class TeamSync:
         self._listeners.append(listener)
 
     def wait_synced(self, timeout: float, *, at_least: int = 0) -> bool:
-        """Wait until the team store holds everything the local journal had (and at least seq
-        `at_least`), or `timeout` seconds pass."""
+        """Wait until the team store holds everything the local journal had when this was called
+        (and at least seq `at_least`), or `timeout` seconds pass."""
         deadline = time.monotonic() + timeout
+        with self._changed:
+            first = self._rounds + 2  # a round under way may have read the head before this call
         self.wake()
         with self._changed:
             while True:
                 s = self._status
-                if s.state == "synced" and s.server_seq >= at_least:
+                if s.state == "synced" and s.server_seq >= at_least and self._rounds >= first:
                     return True
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -166,6 +169,9 @@ class TeamSync:
         while not self._stop.is_set():
             try:
                 progressed = self._step()
+                with self._changed:
+                    self._rounds += 1
+                    self._changed.notify_all()
                 failures = 0
                 if not progressed:
                     self._wake.wait(self.poll)

@@ -121,13 +121,12 @@ def main() -> None:
         sys.exit(f"cannot start a throw-away server ({problem})")
 
     pg = cluster.ThrowawayCluster(settings={"shared_buffers": "512MB", "max_wal_size": "4GB"})
+    shutil.rmtree(pg.dir, ignore_errors=True)  # kept under --dir instead, for later runs
     data = args.dir / "data"
-    if data.exists():
-        shutil.rmtree(pg.dir, ignore_errors=True)
-        pg.dir, pg.data = args.dir, data
-    else:
-        args.dir.mkdir(parents=True, exist_ok=True)
-        pg.dir, pg.data = args.dir, data
+    fresh = not data.exists()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    pg.dir, pg.data = args.dir, data
+    if fresh:
         pg.init()
     if os.geteuid() == 0:
         shutil.chown(args.dir, "postgres")

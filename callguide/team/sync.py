@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from callguide.store.base import GENESIS_HASH, Entry, StoreError
-from callguide.store.postgres.connect import TeamStoreError, TeamTarget, classify, connect
+from callguide.store.postgres.connect import TeamStoreError, TeamTarget, classify, connect, quote_ident
 from callguide.store.postgres.journal import ingest
 
 from .desktop import desktop_id as derive_desktop_id
@@ -213,8 +213,11 @@ class TeamSync:
         return self._local
 
     def _local_head(self, local: Any) -> int:
-        """The local journal's last seq, read incrementally (only entries not seen before)."""
+        """The local journal's last seq: at first its entry count (seqs run 1..n without gaps in a
+        chained journal), then incrementally (only entries not seen before)."""
         seq = self.status.local_seq
+        if seq == 0 and hasattr(local, "count"):
+            seq = int(local.count())
         for entry in local.iter_entries(seq):
             seq = entry.seq
         return seq
@@ -245,8 +248,9 @@ class TeamSync:
         batch = list(itertools.islice(local.iter_entries(server_seq), self.batch))
         try:
             with self._conn.transaction():
+                self._conn.execute("SET LOCAL statement_timeout = '60s'")
                 sent = self._push_snapshots(local, batch)
-                head_seq, _head_hash, _stored = ingest(self._conn, self._desktop, batch)
+                head_seq, _head_hash, _stored = ingest(self._conn, self._desktop, batch, self.target.schema)
         except psycopg.Error as e:
             raise classify(e, self.target) from None
         self._snapshots_sent |= sent
@@ -257,12 +261,14 @@ class TeamSync:
     def _connect(self, local: Any, local_seq: int) -> None:
         import psycopg
 
+        # Every name qualified and no session settings: works direct or through a transaction-pooling
+        # pgbouncer (one transaction per batch).
         conn = connect(self.target, autocommit=False, timeout=self.connect_timeout, app="callguide-sync",
-                       keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+                       search_path=False, keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                       keepalives_count=3)
         try:
-            conn.execute("SET statement_timeout = '60s'")
-            row = conn.execute("SELECT head_seq, head_hash FROM desktops WHERE desktop_id = %s",
-                               (self._desktop,)).fetchone()
+            row = conn.execute(f"SELECT head_seq, head_hash FROM {quote_ident(self.target.schema)}.desktops"
+                               " WHERE desktop_id = %s", (self._desktop,)).fetchone()
             conn.commit()
         except psycopg.Error as e:
             conn.close()
@@ -297,7 +303,7 @@ class TeamSync:
                     continue
                 text = local.flow_snapshot(flow_hash)
                 if text is not None:
-                    self._conn.execute("SELECT put_flow_snapshot(%s, %s, %s, %s)",
+                    self._conn.execute(f"SELECT {quote_ident(self.target.schema)}.put_flow_snapshot(%s, %s, %s, %s)",
                                        (flow_hash, str(flow_id), _flow_version(text), text))
                 sent.add(flow_hash)
         return sent

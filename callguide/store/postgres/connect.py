@@ -160,8 +160,10 @@ def _where(target: TeamTarget) -> str:
 
 
 def connect(target: TeamTarget, *, autocommit: bool = False, timeout: float = 5.0, app: str = "callguide",
-            **kwargs: Any) -> Any:
-    """A psycopg connection to the team store with the schema on the search path."""
+            search_path: bool = True, **kwargs: Any) -> Any:
+    """A psycopg connection to the team store, with the schema on the search path (session state;
+    pass search_path=False for code that qualifies every name, as the sync does, so it also works
+    through a transaction-pooling pgbouncer)."""
     import psycopg
 
     try:
@@ -169,6 +171,8 @@ def connect(target: TeamTarget, *, autocommit: bool = False, timeout: float = 5.
                                application_name=app, **kwargs)
     except psycopg.Error as e:
         raise classify(e, target) from None
+    if not search_path:
+        return conn
     try:
         conn.execute(f"SET search_path TO {quote_ident(target.schema)}, pg_catalog")
         if not autocommit:

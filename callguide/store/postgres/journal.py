@@ -108,10 +108,11 @@ def split_special(entry: Entry) -> tuple[str, str | None, str]:
     return redacted, full, canonical_json(purposes)
 
 
-def ingest(conn: Any, desktop_id: str, entries: Sequence[Entry]) -> tuple[int, str, int]:
+def ingest(conn: Any, desktop_id: str, entries: Sequence[Entry], schema: str | None = None) -> tuple[int, str, int]:
     """Push `entries` (one desktop's, ascending seq) in the caller's transaction. Returns the
     server's new head (seq, hash) and how many entries it stored. Raises psycopg errors (the caller
-    classifies them: CGG01 gap, CGF01/CGF02 fork, CGO01 not the owner)."""
+    classifies them: CGG01 gap, CGF01/CGF02 fork, CGO01 not the owner). With `schema`, the
+    function is called by its qualified name (no search_path needed)."""
     cols: list[list[Any]] = [[] for _ in range(14)]
     for e in entries:
         data, detail, purposes = split_special(e)
@@ -119,7 +120,7 @@ def ingest(conn: Any, desktop_id: str, entries: Sequence[Entry]) -> tuple[int, s
                                e.step_id, data, detail, purposes, e.prev_hash, e.hash)):
             cols[i].append(v)
     row = conn.execute(
-        "SELECT head_seq, head_hash, stored FROM ingest(%s, %s::bigint[], %s::text[], %s::text[], %s::text[],"
+        f"SELECT head_seq, head_hash, stored FROM {quote_ident(schema) + '.' if schema else ''}ingest(%s, %s::bigint[], %s::text[], %s::text[], %s::text[],"
         " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
         " %s::text[], %s::text[])", (desktop_id, *cols)).fetchone()
     return int(row[0]), str(row[1]), int(row[2])

@@ -358,6 +358,109 @@ def diff(flow: str, v1: str, v2: str, db: str | None, flows_dir: str | None) -> 
     click.echo(render_diff(diff_flows(old, new), la, lb, new.id), nl=False)
 
 
+# ---------------------------------------------------------------- team store (docs/team.md)
+
+
+def _team_target(url: str | None, schema: str | None, prefix: str | None) -> Any:
+    try:
+        from callguide.store.postgres.connect import TeamStoreError, resolve
+    except ImportError as e:  # pragma: no cover - the team extra is missing
+        _fail(f"team mode needs psycopg ({e}); install with `pip install -e .[team]`.")
+    try:
+        return resolve(url, schema=schema, prefix=prefix)
+    except TeamStoreError as e:
+        _fail(str(e))
+
+
+def _team_options(fn: Any) -> Any:
+    for opt in reversed([
+        click.option("--url", "--db", "url", default=None,
+                     help="Team store: postgresql://HOST/DB or service=NAME (default: CALLGUIDE_DB_URL, then "
+                          "[team] url in the config file). Never a password: use ~/.pgpass or a service file."),
+        click.option("--schema", default=None, help="Schema holding the team store (default: callguide)."),
+        click.option("--role-prefix", "prefix", default=None,
+                     help="Prefix of the team store's PostgreSQL roles (default: callguide)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@main.group()
+def server() -> None:
+    """Set up and inspect the team store (PostgreSQL)."""
+
+
+@server.command("init")
+@_team_options
+def server_init(url: str | None, schema: str | None, prefix: str | None) -> None:
+    """Create or upgrade the team store: roles, schema, row-level security (safe to run again)."""
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.migrate import init
+
+    target = _team_target(url, schema, prefix)
+    try:
+        rep = init(target)
+    except TeamStoreError as e:
+        _fail(str(e), 1)
+    click.echo(f"team store {rep.schema}: schema version {rep.version}"
+               + (" (schema created)" if rep.created_schema else ""))
+    click.echo("  roles created: " + (", ".join(rep.created_roles) or "none (all present)"))
+    click.echo("  migrations applied: " + (", ".join(rep.applied) or "none (up to date)"))
+
+
+@server.command("status")
+@_team_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def server_status(url: str | None, schema: str | None, prefix: str | None, as_json: bool) -> None:
+    """Say what the team store holds: schema version, roles, entry counts, desktops and their heads."""
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.migrate import status
+
+    target = _team_target(url, schema, prefix)
+    try:
+        st = status(target)
+    except TeamStoreError as e:
+        _fail(str(e), 1)
+    if as_json:
+        click.echo(json.dumps(st, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"PostgreSQL {st['server_version']}, schema {st['schema']}: version {st['version']}"
+               f" (this CallGuide: {st['known_version']})")
+    if st["version"] == 0:
+        click.echo("  not set up: run `callguide server init`")
+    for role, info in st["roles"].items():
+        click.echo(f"  role {role}: " + ("missing" if info is None else f"{info['members']} member(s)"))
+    for table, n in st.get("counts", {}).items():
+        click.echo(f"  {table}: {n}")
+    for d in st.get("desktops", []):
+        click.echo(f"  desktop {d['desktop']} ({d['owner']}): head {d['head_seq']} {d['head_hash'][:12]}"
+                   f" at {d['head_at'] or '-'}")
+
+
+@server.command("person")
+@click.argument("person_id")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="A role (repeat): agent, care_team, supervisor, trainer, reviewer, auditor.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--team", default=None, help="Team (supervisors read their own team's calls).")
+@click.option("--login", default=None, help="PostgreSQL login role (default: the person id).")
+@_team_options
+def server_person(person_id: str, roles: tuple[str, ...], name: str, team: str | None, login: str | None,
+                  url: str | None, schema: str | None, prefix: str | None) -> None:
+    """Add or change a person: their own login role, exactly these roles, their team."""
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.migrate import add_person
+
+    target = _team_target(url, schema, prefix)
+    try:
+        login_role = add_person(target, person_id, list(roles), name=name, team=team, login=login)
+    except TeamStoreError as e:
+        _fail(str(e), 1)
+    click.echo(f"{person_id}: login {login_role}, roles {', '.join(sorted(roles))}"
+               + (f", team {team}" if team else "") + " (set a password with psql's \\password, or use the "
+               "site's own authentication)")
+
+
 def _gui(module: str, func: str, kwargs: dict[str, Any]) -> None:
     try:
         mod = importlib.import_module(module)

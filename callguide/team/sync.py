@@ -189,6 +189,11 @@ class TeamSync:
                     self._sleep(self._delay(failures))
             except StoreError as e:  # the local journal (locked for a long time, damaged, ...)
                 failures += 1
+                if e.kind in ("tampered", "corrupt", "newer", "missing"):
+                    # Not a passing problem: a journal refused on open is never pushed.
+                    self._set(state="refused", error=str(e), offline_since=None)
+                    self._sleep(self.refused_backoff)
+                    continue
                 self._set(state="offline" if self.status.state != "refused" else "refused", error=str(e))
                 self._sleep(self._delay(failures))
 

@@ -3,6 +3,8 @@ stored, and a desktop whose file was replaced or forked is refused, never pushed
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import time
 from dataclasses import replace
@@ -106,6 +108,7 @@ def test_a_replaced_or_forked_local_journal_is_refused_not_pushed(team: TeamServ
     shutil.copy(path, tmp_path / "old.db")
     j = SQLiteJournal.open(path)
     run_calls(j, "anna", 2, seed=5)
+    journal_id = j.journal_id
     j.close()
     sync = TeamSync(path, anna).start()
     assert sync.wait_synced(20)
@@ -115,6 +118,16 @@ def test_a_replaced_or_forked_local_journal_is_refused_not_pushed(team: TeamServ
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     shutil.copy(tmp_path / "old.db", path)
+    # With the anchor in place, the desktop itself refuses the rolled-back file (docs/journal.md).
+    sync = TeamSync(path, anna, refused_backoff=0.2).start()
+    deadline = time.monotonic() + 10
+    while sync.status.state != "refused" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = sync.status
+    sync.stop()
+    assert status.state == "refused" and "audit verify" in (status.error or "")
+    # The attacker removed the anchor too: the team store's head is the witness that refuses it.
+    (Path(os.environ["CALLGUIDE_ANCHORS_DIR"]) / f"{journal_id}.jsonl").unlink()
     sync = TeamSync(path, anna, refused_backoff=0.2).start()
     deadline = time.monotonic() + 10
     while sync.status.state != "refused" and time.monotonic() < deadline:

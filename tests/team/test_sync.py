@@ -4,7 +4,6 @@ stored, and a desktop whose file was replaced or forked is refused, never pushed
 from __future__ import annotations
 
 import os
-
 import shutil
 import time
 from dataclasses import replace

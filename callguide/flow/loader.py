@@ -297,11 +297,40 @@ class _FlowBuilder:
             start_pos=self.pos(d.vpos["start"]))
 
 
+#: The most characters of texts with template syntax (`{`) in one flow file. Compiling templates
+#: costs up to ~12 us a character (a template alone is at most `expr.MAX_TEMPLATE_CHARS`), so this
+#: keeps a hostile file's templates under about 0.6 s; the largest bundled flow has 6,400.
+MAX_TEMPLATE_TEXT = 50_000
+
+
+def _template_budget(data: PDict, file: str) -> list[Diagnostic]:
+    """Refuse a file whose texts with templates add up to more than MAX_TEMPLATE_TEXT characters."""
+    total = 0
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, PDict):
+            items = [(v, node.vpos.get(k, node.lc)) for k, v in node.items()]
+        else:
+            items = list(zip(node, node.ipos, strict=True))
+        for v, lc in items:
+            if isinstance(v, str):
+                if "{" in v:
+                    total += len(v)
+                    if total > MAX_TEMPLATE_TEXT:
+                        return [Diagnostic(file, lc[0], lc[1], "file-too-large",
+                                           f"the texts with templates in this file add up to over {MAX_TEMPLATE_TEXT} "
+                                           "characters (the limit, so that checking them stays fast); split the flow")]
+            elif isinstance(v, (PDict, PList)):
+                stack.append(v)
+    return []
+
+
 def _build(data: Any, text: str, raw: bytes, file: str, path: str) -> tuple[Flow | None, list[Diagnostic]]:
     if not isinstance(data, PDict):
         lc = getattr(data, "lc", (1, 1))
         return None, [Diagnostic(file, lc[0], lc[1], "schema", "a flow file is a mapping (schema: callguide/flow@1, id: ...)")]
-    diags = schema_diagnostics(data, file)
+    diags = schema_diagnostics(data, file) or _template_budget(data, file)
     if diags:
         return None, diags
     b = _FlowBuilder(file, data["id"])

@@ -273,7 +273,6 @@ def _scalar(v: str, tag: str) -> Any:
 
 _SKIP = object()  # a mapping frame's key slot when the next value is to be skipped
 _STARTS = (MappingStartEvent, SequenceStartEvent)
-_ENDS = (MappingEndEvent, SequenceEndEvent)
 
 
 def _tag_words(tag: str) -> str:

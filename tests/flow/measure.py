@@ -28,8 +28,14 @@ except SystemExit as e:
 except MemoryError:
     code = "MemoryError"
 ru = resource.getrusage(resource.RUSAGE_SELF)
+peak_kb = ru.ru_maxrss  # on Linux this also counts the parent's size at fork; VmHWM is this process's own
+try:
+    with open("/proc/self/status") as fh:
+        peak_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+except (OSError, StopIteration, ValueError):
+    pass
 sys.stderr.write("\nMEASURED " + json.dumps({"code": code, "cpu": ru.ru_utime + ru.ru_stime,
-                                              "maxrss_mb": ru.ru_maxrss / 1024}) + "\n")
+                                              "maxrss_mb": peak_kb / 1024}) + "\n")
 """
 
 

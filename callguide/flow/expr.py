@@ -494,14 +494,21 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         ast.set_environment(self)
         return ast
 
-    def compile_expression(self, source: str, undefined_to_none: bool = True) -> Any:
+    def parse_condition(self, source: str) -> nodes.Expr:
+        """A condition's bounded AST, parsed exactly as `compile_expression` runs it."""
         if len(source) > MAX_TEMPLATE_CHARS:
             raise LimitError(f"the condition has {len(source)} characters; the limit is {MAX_TEMPLATE_CHARS}")
         parser = Parser(self, source, state="variable")
         expr = parser.parse_expression()
         if not parser.stream.eos:
-            raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
-        expr.set_environment(self)
+            tok = parser.stream.current
+            raise TemplateSyntaxError(f"unexpected {tok.value!r} after the condition", tok.lineno)
+        return self._bound(expr)
+
+    def compile_expression(self, source: str, undefined_to_none: bool = True) -> Any:
+        """A condition as a function of the namespace (`undefined_to_none` is not used: an undefined
+        result is left to the caller, as `evaluate` does)."""
+        expr = self.parse_condition(source)
         body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1)
         return _BoundedExpression(self.from_string(self._bound(body)))
 
@@ -566,16 +573,38 @@ def _compile_problem(e: BaseException) -> str:
     return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
+def _condition_problem(src: str, e: BaseException) -> ExprError:
+    if isinstance(e, TemplateSyntaxError):
+        msg = e.message or "syntax error"
+        if msg.startswith(("unexpected 'end of template'", "unexpected end of template")):
+            msg = "it is empty" if not src.strip() else "it ends too early"
+        return ExprError(f"cannot read condition {src!r}: {msg}", e.lineno)
+    return ExprError(f"cannot read condition {src!r}: {_compile_problem(e)}")
+
+
+@lru_cache(maxsize=8192)
+def _cached_condition(src: str) -> nodes.Expr:
+    return _env.parse_condition(src)
+
+
+def _condition_ast(src: str) -> nodes.Expr:
+    """A condition's bounded AST (shared by the validator's checks); problems are ExprError."""
+    try:
+        return _cached_condition(src)
+    except LimitError:
+        raise
+    except (TemplateSyntaxError, *_COMPILE_ERRORS) as e:
+        raise _condition_problem(src, e) from None
+
+
 @lru_cache(maxsize=4096)
 def _compiled_expression(src: str):
     try:
         return _env.compile_expression(src, undefined_to_none=False)
     except LimitError:
         raise
-    except TemplateSyntaxError as e:
-        raise ExprError(f"cannot read condition {src!r}: {e.message}", e.lineno) from None
-    except _COMPILE_ERRORS as e:
-        raise ExprError(f"cannot read condition {src!r}: {_compile_problem(e)}") from None
+    except (TemplateSyntaxError, *_COMPILE_ERRORS) as e:
+        raise _condition_problem(src, e) from None
 
 
 @lru_cache(maxsize=4096)
@@ -830,7 +859,7 @@ def check_limits(src: str, expression: bool = False) -> None:
     if len(src) > MAX_TEMPLATE_CHARS:
         raise LimitError(f"the {what} has {len(src)} characters; the limit is {MAX_TEMPLATE_CHARS}")
     try:
-        ast = _cached_ast("{{ (" + src + ") }}" if expression else src)
+        ast = nodes.Output([_cached_condition(src)], lineno=1) if expression else _cached_ast(src)
     except LimitError:
         raise
     except (TemplateSyntaxError, *_COMPILE_ERRORS):
@@ -859,10 +888,12 @@ def _names(ast: Any, what: str) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def expression_names(src: str) -> frozenset[str]:
     """Top-level names an expression reads (for the `undefined-name` rule)."""
-    ast = _parse("{{ (" + src + ") }}", f"condition {src!r}")
-    # an expression assigns nothing, so every name it loads comes from the namespace: no need for
+    ast = _condition_ast(src)
+    # a condition assigns nothing, so every name it loads comes from the namespace: no need for
     # the code generator's scope analysis (half the cost of checking a condition)
-    return frozenset(n.name for n in ast.find_all(nodes.Name) if n.ctx == "load" and n.name not in _env.globals)
+    found = [ast, *ast.find_all(nodes.Name)]
+    return frozenset(n.name for n in found if isinstance(n, nodes.Name) and n.ctx == "load"
+                     and n.name not in _env.globals)
 
 
 @lru_cache(maxsize=4096)
@@ -875,12 +906,10 @@ def template_names(src: str) -> frozenset[str]:
 def is_constant_true(src: str) -> bool:
     """True when an expression is the literal `true` (used by graph analysis)."""
     try:
-        ast = _parse("{{ (" + src + ") }}", "condition")
+        ast = _condition_ast(src)
     except ExprError:
         return False
-    out = ast.body[0]
-    return isinstance(out, nodes.Output) and len(out.nodes) == 1 and isinstance(out.nodes[0], nodes.Const) \
-        and out.nodes[0].value is True
+    return isinstance(ast, nodes.Const) and ast.value is True
 
 
 @lru_cache(maxsize=4096)
@@ -891,7 +920,7 @@ def consent_refs(src: str) -> dict[str, bool]:
     was given): False when it sits under a `not`, or is compared with false/none (the declined
     branch). Used by the validator's consent rules; raises ExprError on a syntax error.
     """
-    ast = _parse("{{ (" + src + ") }}", f"condition {src!r}")
+    ast = _condition_ast(src)
     out: dict[str, bool] = {}
 
     def purpose(node) -> str | None:

@@ -264,3 +264,20 @@ def test_condition_names_are_what_jinja_finds(src):
 
     ast = expr._env.parse("{{ (" + src + ") }}")
     assert expr.expression_names(src) == frozenset(meta.find_undeclared_variables(ast))
+
+
+@pytest.mark.parametrize(("src", "message"), [
+    ("income > 0 and", "it ends too early"),
+    ("", "it is empty"),
+    ("a, b", "unexpected ',' after the condition"),
+    ("x) }}{% for i in range(9) %}{{ (y", "unexpected ')'"),
+])
+def test_conditions_are_checked_as_they_run(src, message):
+    """The validator parses a condition exactly as the engine compiles it (it used to wrap it in
+    `{{ ( ) }}`, which let an empty condition, a tuple or a smuggled `{% for %}` pass)."""
+    with pytest.raises(ExprError) as checked:
+        expr.expression_names(src)
+    assert str(checked.value) == f"cannot read condition {src!r}: {message}"
+    with pytest.raises(ExprError) as ran:
+        expr.evaluate(src, NS)
+    assert str(ran.value) == str(checked.value)

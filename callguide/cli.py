@@ -96,9 +96,14 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 def validate(targets: tuple[str, ...], fmt: str) -> None:
     """Check flow files; exit 0 when clean, 1 with diagnostics (file:line:col: rule: message)."""
+    from callguide.flow.loader import find_flow_files
     from callguide.flow.validate import validate_paths
 
-    diags = validate_paths(list(targets) or [str(paths.flows_dir())])
+    where = list(targets) or [str(paths.flows_dir())]
+    files = find_flow_files(where)
+    if not files:  # an empty folder is not "ok": nothing was checked
+        _fail("no flow files found in " + ", ".join(where), 1)
+    diags = validate_paths(files)
     errors = [d for d in diags if d.severity == "error"]
     if fmt == "json":
         click.echo(json.dumps([d.__dict__ for d in diags], indent=2, ensure_ascii=False))

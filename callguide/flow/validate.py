@@ -266,6 +266,7 @@ class _Validator:
         try:
             names = expr.expression_names(src)
             refs = expr.consent_refs(src)
+            expr.check_limits(src, expression=True)
         except expr.ExprError as e:
             msg = str(e)
             if msg.endswith("unexpected ')'") and not src.rstrip().endswith(")"):
@@ -282,6 +283,7 @@ class _Validator:
     def template(self, src: str, pos: Pos, what: str) -> None:
         try:
             names = expr.template_names(src)
+            expr.check_limits(src)
         except expr.ExprError as e:
             self.add(pos, "bad-expression", f"{what}: {e}")
             return

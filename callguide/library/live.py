@@ -126,10 +126,9 @@ def _published_library(chosen: list[tuple[str, Any]]) -> tuple[FlowLibrary, list
     from callguide.library.publish import PublishError, load_publication
 
     sp = paths.signposts_path()
-    try:
-        sp_bytes = sp.read_bytes()
-    except OSError:
-        sp_bytes = b""
+    from callguide.flow.yamlsafe import read_bounded
+
+    sp_bytes = read_bounded(sp)[0] or b""  # at most 1 MiB of a regular file, as load_signposts reads
     parts: list[str | bytes] = ["live-library", str(sp)]
     for name, pub in sorted(chosen, key=lambda c: c[1].flow_id):
         parts += [pub.flow_id, pub.content_hash, name]

@@ -25,7 +25,7 @@ from sqlite_utils import Database, Migrations
 
 from callguide import paths
 from callguide.flow.model import Flow, FlowLibrary
-from callguide.flow.yamlsafe import Diagnostic, display_path
+from callguide.flow.yamlsafe import Diagnostic, display_path, read_bounded
 
 MIGRATION_SET = "callguide.publications"
 BUNDLED_BY = "system"
@@ -94,10 +94,9 @@ def text_hash(text: str) -> str:
 
 def read_flow_text(path: str | Path) -> str:
     """A flow file's text as the loader sees it (UTF-8, byte-order mark dropped)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise PublishError(f"{display_path(path)}: cannot read the file: {e.strerror or e}") from None
+    raw, problems = read_bounded(path)  # a regular file of at most 1 MiB; never a device or a pipe
+    if raw is None:
+        raise PublishError(f"{display_path(path)}: {problems[0].message}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -511,7 +511,8 @@ class CallWindow(QMainWindow):
 
     def _balance_known(self) -> bool:
         """The balance was given (an account opened without one shows "unknown", never 0.00)."""
-        given = "balance" not in self._account or bool(str(self._account.get("balance") or "").strip())
+        # opened from the values the agent or the dialer gave: were they given a balance?
+        given = bool(str(self._account.get("balance") or "").strip()) if self._account else True
         if self.session is None:
             return given
         return given and getattr(self.session.account, "balance", None) is not None

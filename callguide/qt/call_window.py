@@ -450,8 +450,7 @@ class CallWindow(QMainWindow):
             self.status.setText(tr("win.saved", n=len(self.session.records), time=self._saved_at))
 
     def _on_escalated(self, kind: str) -> None:
-        if kind == "emergency":
-            self.show_info(tr("win.emergency_info", number=self.call_bar.emergency_number() or "?"))
+        if kind == "emergency":  # the script in the main pane says it all: no second line above it
             self.emergency_panel.show_for(self.session.signposts(), self.session.lang)
             self.pages.setCurrentIndex(PAGE_EMERGENCY)
             self.emergency_panel.back_button.setFocus()
@@ -535,15 +534,19 @@ class CallWindow(QMainWindow):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
         super().showEvent(event)
-        if self.session is not None and self.pages.currentIndex() == PAGE_CALL:
-            QTimer.singleShot(0, self._focus_if_lost)
+        QTimer.singleShot(0, self._focus_if_lost)
 
     def _focus_if_lost(self) -> None:
-        """Shown on the call page (a resumed call): the focus starts on the step, not the header."""
+        """Just shown: the focus starts on "Begin the call" or on the step, never on the header."""
         from PySide6.QtWidgets import QApplication
 
         w = QApplication.focusWidget()
-        if w is None or not self.step_panel.isAncestorOf(w):
+        page = self.pages.currentWidget()
+        if w is not None and page.isAncestorOf(w):
+            return
+        if self.pages.currentIndex() == PAGE_BANNER:
+            self.begin_button.setFocus()
+        elif self.session is not None and self.pages.currentIndex() == PAGE_CALL:
             self.step_panel.focus_step()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)

@@ -39,7 +39,7 @@ class StartDialog(QDialog):
         d = defaults or {}
         self.setObjectName("startDialog")
         self.setWindowTitle(tr("start.title"))
-        self.setMinimumWidth(460)
+        # no fixed minimum width on the dialog: that would override its layout's, and cut the buttons
         col = QVBoxLayout(self)
         col.setContentsMargins(24, 20, 24, 20)
         col.setSpacing(14)
@@ -49,6 +49,7 @@ class StartDialog(QDialog):
         form = QFormLayout()
         form.setSpacing(10)
         self.account = QLineEdit(d.get("account_id") or "")
+        self.account.setMinimumWidth(280)
         self.name = QLineEdit(d.get("name") or "")
         self.country = QComboBox()
         for c in COUNTRIES:
@@ -137,7 +138,6 @@ class ResumeDialog(QDialog):
         self.chosen: str | None = None
         self.setObjectName("resumeDialog")
         self.setWindowTitle(tr("resume.title"))
-        self.setMinimumWidth(540)
         col = QVBoxLayout(self)
         col.setContentsMargins(24, 20, 24, 20)
         col.setSpacing(12)
@@ -163,6 +163,11 @@ class ResumeDialog(QDialog):
             item.setToolTip(label)
             item.setData(Qt.ItemDataRole.UserRole, c.call_id)
             self.list.addItem(item)
+        self.list.ensurePolished()  # the stylesheet's font (large text is larger): as wide as the widest line
+        fm = self.list.fontMetrics()
+        widest = max((fm.horizontalAdvance(line) for i in range(self.list.count())
+                      for line in self.list.item(i).text().split("\n")), default=0)
+        self.list.setMinimumWidth(min(max(490, widest + 56), 1100))
         self.list.setCurrentRow(len(calls) - 1)
         self.list.itemActivated.connect(lambda _i: self._resume())
         col.addWidget(self.list)

@@ -67,17 +67,6 @@ class EmergencyPanel(QWidget):
         nl.addWidget(self.number_text, 1)
         col.addWidget(number_card)
 
-        say = QFrame()
-        say.setObjectName("sayCard")
-        sl = QVBoxLayout(say)
-        sl.setContentsMargins(22, 14, 22, 16)
-        sl.setSpacing(6)
-        self.say_title = _label("cardTitle")
-        self.say_text = _label("sayText")
-        sl.addWidget(self.say_title)
-        sl.addWidget(self.say_text)
-        col.addWidget(say)
-
         steps = QFrame()
         steps.setObjectName("guidanceCard")
         gl = QVBoxLayout(steps)
@@ -89,6 +78,17 @@ class EmergencyPanel(QWidget):
         for lab in self.steps:
             gl.addWidget(lab)
         col.addWidget(steps)
+
+        say = QFrame()
+        say.setObjectName("sayCard")
+        sl = QVBoxLayout(say)
+        sl.setContentsMargins(22, 14, 22, 16)
+        sl.setSpacing(6)
+        self.say_title = _label("cardTitle")
+        self.say_text = _label("sayText")
+        sl.addWidget(self.say_title)
+        sl.addWidget(self.say_text)
+        col.addWidget(say)
         col.addStretch(1)
 
         nav = QFrame()

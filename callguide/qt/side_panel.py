@@ -56,6 +56,7 @@ class SidePanel(QScrollArea):
 
         self.recorded_title = QLabel()
         self.recorded_title.setObjectName("sectionTitle")
+        self.recorded_title.setWordWrap(True)
         col.addWidget(self.recorded_title)
         self.recorded = QLabel()
         self.recorded.setObjectName("sideList")
@@ -71,6 +72,7 @@ class SidePanel(QScrollArea):
 
         self.notes_title = QLabel()
         self.notes_title.setObjectName("sectionTitle")
+        self.notes_title.setWordWrap(True)
         col.addWidget(self.notes_title)
         self.note_edit = QPlainTextEdit()
         self.note_edit.setObjectName("noteEdit")
@@ -84,6 +86,7 @@ class SidePanel(QScrollArea):
 
         self.flag_title = QLabel()
         self.flag_title.setObjectName("sectionTitle")
+        self.flag_title.setWordWrap(True)
         col.addWidget(self.flag_title)
         self.flag_edit = QLineEdit()  # the comment on its own line, the button under it: never cut
         self.flag_edit.setObjectName("flagEdit")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -679,8 +679,8 @@ class StepPanel(QWidget):
     def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         if new is not None and self.isAncestorOf(new):
             self._last_focus = self._key_of(new)
-            if self.scroll.widget().isAncestorOf(new):
-                self.scroll.ensureWidgetVisible(new, 16, 24)  # Enter / Y moved the focus below the fold
+            if self.scroll.widget().isAncestorOf(new):  # Enter / Y moved the focus below the fold: scroll to it,
+                QTimer.singleShot(0, lambda w=new: self._ensure_visible(w))  # once the layout has settled
         if old is None or self._painting:
             return
         row = self._row_of(old)
@@ -688,6 +688,13 @@ class StepPanel(QWidget):
             return
         if row.edit is None and row.draft() is not _UNSET:
             self._commit_pick(str(old.property("fieldId")))  # left the field: commit what it shows
+
+    def _ensure_visible(self, w: QWidget) -> None:
+        try:
+            if w.hasFocus() and self.scroll.widget().isAncestorOf(w):
+                self.scroll.ensureWidgetVisible(w, 16, 24)
+        except RuntimeError:  # the widget went with a rebuild before the timer fired
+            pass
 
     def _row_of(self, w: QWidget) -> _FieldRow | None:
         fid = w.property("fieldId") if w is not None else None

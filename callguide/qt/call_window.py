@@ -75,6 +75,10 @@ class CallWindow(QMainWindow):
         self.setObjectName("callWindow")
         self.setWindowIcon(QIcon(str(style.icon_path())))
         self.resize(1280, 860)
+        screen = self.screen()
+        if screen is not None:  # a thin client's 1366x768: the window fits the screen, never taller than it
+            room = screen.availableGeometry()
+            self.resize(min(1280, room.width()), min(860, room.height()))
         self.setMinimumSize(960, 640)
 
         central = QWidget()
@@ -386,7 +390,8 @@ class CallWindow(QMainWindow):
             given = str(self._account.get("balance") or "").strip()
             balance = f"{given} {COUNTRY_CURRENCY.get(country, '')}".strip() if given else ""
         balance = balance or tr("win.balance_unknown")
-        self.setWindowTitle(tr("win.title", name=name or aid))
+        title = tr("win.title", name=name or aid)
+        self.setWindowTitle(f"DEMO · {title}" if self.demo else title)
         self.customer.setText(name or aid)
         self.account_line.setText(tr("win.account_line", id=aid,
                                      country=tr(f"country.{country}") if i18n.has(f"country.{country}") else country,

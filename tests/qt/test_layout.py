@@ -130,3 +130,24 @@ def test_the_checker_finds_what_the_trial_saw(qtbot):
     assert any("Lad den ligge" in p and "needs" in p for p in found), found
     assert any("outside its parent" in p for p in found), found
     assert any("row 0" in p for p in found), found
+
+
+def test_the_call_bar_keeps_its_height_when_reasons_appear(open_window):
+    d = open_window(country="DK", lang="da")
+    d.w.resize(*SIZE)
+    QApplication.processEvents()
+    bar = d.w.call_bar
+    d.begin()
+    QApplication.processEvents()
+    before = (bar.height(), bar.y())
+    d.press(Qt.Key.Key_F5)  # BLAKE: a reason appears under TEXAS, BRUCE, HARMED and BLAKE
+    QApplication.processEvents()
+    assert [c.slot.text() for c in bar.interrupt_cells.values()].count("Afslut BLAKE først.") >= 2
+    assert (bar.height(), bar.y()) == before  # same height, same place: nothing above it jumps
+    d.press(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    d.press(Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    d.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert d.session.ended
+    QApplication.processEvents()
+    assert all(c.slot.text() == "Samtalen er afsluttet." for c in bar.escalation_cells.values())
+    assert (bar.height(), bar.y()) == before

@@ -269,6 +269,25 @@ def test_tab_walks_the_step_then_the_side_then_the_header_never_the_call_bar(ope
     assert not d.entries("protocol_started")[3:]  # no Space or Enter on the way started anything
 
 
+def test_tab_on_an_answer_step_walks_the_answers_then_side_and_header(open_window):
+    d = open_window()
+    open_to_affordability(d)
+    key(d, Qt.Key.Key_F4)  # HARMED: its third step asks about self-harm
+    key(d, Qt.Key.Key_Return)
+    key(d, Qt.Key.Key_Return)
+    assert d.view.kind == "ask"
+    answers_ = d.panel._choice_buttons
+    assert focus() is answers_[0]
+    expected = [*answers_, d.panel.back_button, d.w.side.note_edit, d.w.side.note_button, d.w.side.flag_edit,
+                d.w.side.flag_button, d.w.lang_button, d.w.large_check, d.w.wrap_button]
+    walked = []
+    for _ in range(len(expected)):
+        walked.append(focus())
+        key(d, Qt.Key.Key_Tab)
+    assert walked == expected and focus() is answers_[0]
+    assert d.where == ("harmed", "self-harm-check")  # Tab itself never answers
+
+
 # ------------------------------------------------------------------ 3. keyboard
 
 

@@ -481,8 +481,8 @@ class StepPanel(QWidget):
                 for value, text in options:
                     combo.addItem(text, value)
                 combo.setEnabled(f.enabled)
-                combo.currentIndexChanged.connect(
-                    lambda idx, fid=f.id, c=combo: self._on_moved(fid, c.itemData(idx)) if idx > 0 else None)
+                combo.currentIndexChanged.connect(  # "— choose —" (no answer) is itemData None
+                    lambda idx, fid=f.id, c=combo: self._on_moved(fid, c.itemData(idx)))
                 combo.commit.connect(lambda fid=f.id: self._commit_pick(fid))
                 combo.enter_pressed.connect(self._focus_next_input)
                 layout.addWidget(combo)

@@ -170,6 +170,13 @@ def test_choice_box_scrolled_by_arrows_and_wheel_journals_only_the_choice(open_w
     key(d, Qt.Key.Key_Tab)  # the agent moves on: that commits what the box shows
     assert answers(d, "employment") == ["carer"]
     assert d.panel._rows["finance_difficulty"].radios[0] is focus()
+    key(d, Qt.Key.Key_Tab, SHIFT)
+    combo = d.panel._rows["employment"].combo
+    assert focus() is combo and combo.currentData() == "carer"  # the committed answer, shown
+    key(d, Qt.Key.Key_Down)
+    key(d, Qt.Key.Key_Up)  # there and back: nothing new to say
+    key(d, Qt.Key.Key_Tab)
+    assert answers(d, "employment") == ["carer"]
 
 
 def test_radio_answers_moved_by_arrows_journal_only_where_they_stop(open_window):

@@ -303,8 +303,9 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
 @click.option("--country", default=None, type=click.Choice(["UK", "DK", "CZ"], case_sensitive=False),
               help="Account country (signposts, emergency number).")
 @click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]), help="Call and screen language.")
-@click.option("--balance", default=None, help="Balance owed.")
+@click.option("--balance", default=None, help="Balance owed (shown as unknown when not given).")
 @click.option("--large-text", is_flag=True, help="Large text, high contrast.")
+@click.option("--demo", is_flag=True, help="Try it out: a sample account on a throw-away journal, deleted afterwards.")
 def call(**kwargs: Any) -> None:
     """Open the agent's live-call window."""
     _gui("callguide.qt.app", "run_call", kwargs)

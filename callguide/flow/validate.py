@@ -3,7 +3,8 @@
 Rule ids: unknown-target, unknown-flow, unknown-interrupt, unknown-field, unknown-consent,
 unreachable-step, dead-end, duplicate-id, undefined-name, bad-expression, unknown-action,
 bad-action-params, missing-translation, consent-required, choice-without-label, bad-field,
-bad-selector and `invariant:<kind>` for the invariants (proved over `graph.LibraryGraph`).
+bad-selector, instruction-in-say (a warning: "[Summarise the next steps]" or "[your name]" inside
+text read aloud) and `invariant:<kind>` for the invariants (proved over `graph.LibraryGraph`).
 Loading adds the yaml-*, bad-utf8, file-too-large, duplicate-key, schema, io and signposts rules.
 
 Never imports Qt, the engine or the store; expressions are parsed, never evaluated.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -30,7 +32,7 @@ RULES = (
     "unknown-target", "unknown-flow", "unknown-interrupt", "unknown-field", "unknown-consent",
     "unreachable-step", "dead-end", "duplicate-id", "undefined-name", "bad-expression", "unknown-action",
     "bad-action-params", "missing-translation", "consent-required", "choice-without-label", "bad-field",
-    "bad-selector", "one-protocol-per-step", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
+    "bad-selector", "one-protocol-per-step", "instruction-in-say", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
     "invariant:consent_before_special", "invariant:ends_in_outcome",
 )
 
@@ -42,6 +44,10 @@ except AttributeError:  # pragma: no cover
 
 def _has_template_syntax(s: str) -> bool:
     return "{" in s
+
+
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)  # `x[key]` inside a template is code
+_BRACKETED = re.compile(r"\[[^\[\]]*?\w[^\[\]]*?\]")
 
 
 class _Validator:
@@ -181,6 +187,9 @@ class _Validator:
                      f"step '{s.id}' already starts '{starts[0].params.get('flow')}'; start '{a.params.get('flow')}' "
                      f"from a step of its own")
         self.fields_of(f, s)
+        for text in (s.say, s.consent.wording if s.consent is not None else None):
+            if text is not None:
+                self.instruction_in_say(text)
         if s.consent is not None:
             for fid in s.consent.covers:
                 if fid not in self.fields:
@@ -290,6 +299,21 @@ class _Validator:
         for n in sorted(names - self.names):
             self.add(pos, "undefined-name", f"{what} uses '{n}', which is not a field id or a built-in name"
                      f"{self._hint(n, self.hint_names)}")
+
+    def instruction_in_say(self, t: Any) -> None:
+        """What the agent reads aloud holds no bracketed instruction ("[your name]", "[Summarise ...]")."""
+        found: dict[str, str] = {}
+        for lang, v in t.by_lang.items():
+            if isinstance(v, str):
+                m = _BRACKETED.search(_TEMPLATE_PART.sub(" ", v))
+                if m:
+                    found[lang] = m.group(0)
+        if found:
+            first = next(iter(found.values()))
+            self.add(t.pos, "instruction-in-say",
+                     f"text {t.id} [{', '.join(found)}] has {first!r} in what the agent reads aloud: put instructions "
+                     "for the agent in `guidance`, and names in templates (for example {{ call.agent_name }})",
+                     "warning")
 
     def translations(self, f: Flow) -> None:
         langs = f.languages

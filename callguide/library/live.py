@@ -50,13 +50,14 @@ def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | No
     except PublishError as e:
         raise LibraryRefused(str(e), e.problems) from None
     if not live:
-        raise LibraryRefused(
-            "No flow is live yet: a trainer must submit flows and a reviewer approve them "
-            f"(or ship a release manifest with the flows in {folder})", problems)
+        raise LibraryRefused(problems[0] if problems else
+                             "No flow is live yet: a trainer must submit flows and a reviewer approve them "
+                             f"(or ship a release manifest with the flows in {folder})", problems)
     lib, errors = _published_library(list(live.values()))
-    if errors:
-        raise LibraryRefused(f"The live flows have {len(errors)} error(s); calls cannot start until a trainer "
-                             "fixes them.", errors + problems)
+    if errors:  # a shipped file that was not adopted is the likelier cause: say that first
+        head = problems[0] if problems else (f"The live flows have {len(errors)} error(s); calls cannot start "
+                                             "until a trainer fixes them.")
+        raise LibraryRefused(head, problems + errors)
     return lib
 
 

@@ -42,8 +42,8 @@ from callguide.store.publications import (
     FlowVersion,
     LogEntry,
     LogRecord,
+    PublicationStore,
     Release,
-    SQLitePublications,
     open_publications,
     text_hash,
 )
@@ -118,7 +118,7 @@ def read_flow_text(path: str | Path) -> str:
 
 
 @contextmanager
-def open_store(db: str | Path | None = None) -> Iterator[SQLitePublications]:
+def open_store(db: str | Path | None = None) -> Iterator[PublicationStore]:
     """The publication store of `db` (default: the live journal file), as a context manager."""
     path = Path(db) if db else paths.default_db_path()
     try:
@@ -276,11 +276,11 @@ def _status(flow_id: str, versions: list[FlowVersion], entries: list[LogEntry], 
     return FlowStatus(flow_id, out, live, ptr)
 
 
-def flow_status(store: SQLitePublications, flow_id: str, now: dt.datetime | None = None) -> FlowStatus:
+def flow_status(store: PublicationStore, flow_id: str, now: dt.datetime | None = None) -> FlowStatus:
     return _status(flow_id, store.versions(flow_id), store.log(flow_id), iso(now or now_utc()))
 
 
-def all_status(store: SQLitePublications, now: dt.datetime | None = None) -> dict[str, FlowStatus]:
+def all_status(store: PublicationStore, now: dt.datetime | None = None) -> dict[str, FlowStatus]:
     at = iso(now or now_utc())
     versions = store.versions()
     entries = store.log()
@@ -289,13 +289,13 @@ def all_status(store: SQLitePublications, now: dt.datetime | None = None) -> dic
             for fid in ids}
 
 
-def live_versions(store: SQLitePublications, now: dt.datetime | None = None) -> dict[str, FlowVersion]:
+def live_versions(store: PublicationStore, now: dt.datetime | None = None) -> dict[str, FlowVersion]:
     """flow id -> the version live calls run now. A `review_needed` text is never among them."""
     return {fid: st.live for fid, st in all_status(store, now).items()
             if st.live is not None and not st.live.review_needed}
 
 
-def published_versions(store: SQLitePublications, now: dt.datetime | None = None) -> dict[str, FlowVersion]:
+def published_versions(store: PublicationStore, now: dt.datetime | None = None) -> dict[str, FlowVersion]:
     """flow id -> the version practice and the submission gates use: live, else practice-only."""
     out = {}
     for fid, st in all_status(store, now).items():
@@ -331,7 +331,7 @@ class AdoptResult:
     problems: list[str] = field(default_factory=list)   # shipped files that do not match the manifest
 
 
-def adopt_release(flows_dir: str | Path | None, store: SQLitePublications,
+def adopt_release(flows_dir: str | Path | None, store: PublicationStore,
                   now: dt.datetime | None = None) -> AdoptResult | None:
     """Adopt the shipped flows' release manifest, once. None when there is none or it was adopted.
 
@@ -440,7 +440,7 @@ class ReviewView:
         return out
 
 
-def _find(store: SQLitePublications, flow_id: str, label: str, now: dt.datetime | None) -> tuple[FlowStatus,
+def _find(store: PublicationStore, flow_id: str, label: str, now: dt.datetime | None) -> tuple[FlowStatus,
                                                                                                    VersionStatus]:
     st = flow_status(store, flow_id, now)
     vs = st.by_label(label)
@@ -473,7 +473,7 @@ def _role(person: Person, roles: tuple[str, ...], what: str, where: str) -> None
         raise GateRefused(what, [Refusal("role", where, str(e))]) from None
 
 
-def _revalidate(store: SQLitePublications, v: FlowVersion, now: dt.datetime | None) -> list[Refusal]:
+def _revalidate(store: PublicationStore, v: FlowVersion, now: dt.datetime | None) -> list[Refusal]:
     """The version within today's published flows: any error refuses (the library may have moved on)."""
     from callguide.flow.validate import validate_library
 
@@ -530,6 +530,8 @@ def approve(flow_id: str, label: str, person: Person, db: str | Path | None = No
         refusals += _revalidate(store, vs.version, current)
         if refusals:
             raise GateRefused(what, refusals)
+        if at is not None and at.tzinfo is None:
+            at = at.astimezone()  # a naive time is this desktop's local time
         go = max(current, at) if at is not None else current
         roles = sorted(person.roles)
         recs = [LogRecord(flow_id, vs.version.id, label, "approved", person.id, roles,

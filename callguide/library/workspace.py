@@ -307,6 +307,18 @@ class Workspace:
 
     # ------------------------------------------------------------------ publication state
 
+    def adopt_release(self) -> list[str]:
+        """Adopt the app's shipped release manifest if this journal has not seen it (what the first live
+        call would do), so a fresh machine's workbench starts from the shipped versions. Returns problems."""
+        from callguide.library.publish import adopt_release
+
+        with open_store(self.db) as store:
+            res = adopt_release(paths.flows_dir(), store)
+        if res is None:
+            return []
+        self._emit("publications_changed", flow_id=None)
+        return res.problems
+
     def status(self, flow_id: str, now: dt.datetime | None = None) -> FlowStatus:
         with open_store(self.db) as store:
             return flow_status(store, flow_id, now)
@@ -354,6 +366,7 @@ class Workspace:
         from callguide.library.publish import iso, now_utc
 
         p = Path(path)
+        self.adopt_release()
         text = self.text(p)
         name = display_path(p)
         flow, _ = self.flow(p)

@@ -367,6 +367,8 @@ class PublicationStore(Protocol):
 
     def release(self, manifest_hash: str) -> Release | None: ...
 
+    def releases(self) -> list[Release]: ...
+
     def adopt_release(self, release: Release, versions: list[tuple[FlowVersion, LogRecord]],
                       records: list[LogRecord]) -> bool:
         """Record an adopted manifest with its new versions and decisions, once (False: already adopted)."""
@@ -626,6 +628,7 @@ class SQLitePublications:
         return int(row[0]), (prev[0] if prev else None)
 
 
-def open_publications(location: str | Path) -> SQLitePublications:
-    """The publication store at `location` (a SQLite file today). Raises StoreError (one line)."""
+def open_publications(location: str | Path) -> PublicationStore:
+    """The publication store at `location`: a SQLite file today (team mode adds a PostgreSQL URL here).
+    Raises StoreError (one line)."""
     return SQLitePublications.open(location)

@@ -132,6 +132,7 @@ def test_a_shipped_file_that_does_not_match_its_manifest_is_never_adopted(shippe
     edit(shipped / "pay.yaml", "id: pay", "id: pay\n# edited after the release", 1)
     with pytest.raises(LibraryRefused) as e:
         load_for_calls(shipped, db)
+    assert "pay.yaml does not match the release manifest" in str(e.value)
     assert any("pay.yaml does not match the release manifest" in p for p in e.value.problems)
 
 

@@ -455,6 +455,35 @@ def test_a_refused_submit_saves_nothing_and_nothing_goes_live_unreviewed(wb, flo
     assert log[-2].diff_hash
 
 
+def test_the_reviewer_can_set_a_go_live_time(wb, wb_db, app_flows, qtbot):
+    import datetime as dt
+
+    from callguide.library.live import load_for_calls
+
+    w = wb()
+    w.editor.setPlainText(w.editor.toPlainText().replace('version: "1.0.0"', 'version: "1.0.1"', 1)
+                          .replace("Tak, fordi du fortæller mig det", "Tak fordi du fortæller det", 1))
+    w.revalidate()
+    assert w.publish("Danish thanks, shorter")
+    w.close()
+    r = wb(user="rita")
+    r.tabs.setCurrentWidget(r.versions)
+    r.refresh_versions()
+    assert r.versions.at_check.isEnabled()
+    r.versions.at_check.setChecked(True)
+    when = dt.datetime.now().replace(second=0, microsecond=0) + dt.timedelta(days=2)
+    from PySide6.QtCore import QDateTime
+
+    r.versions.at_edit.setDateTime(QDateTime(when))
+    r.versions.approve_btn.click()
+    assert "goes live at" in r.versions.state.text()
+    assert load_for_calls(app_flows, wb_db).flows["texas"].version == "1.0.0"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2, hours=1)
+    assert load_for_calls(app_flows, wb_db, now=later).flows["texas"].version == "1.0.1"
+    r.refresh_versions()
+    assert r.versions.table.item(0, 1).text() == "scheduled"
+
+
 def test_trainer_adds_a_danish_step_and_the_next_call_uses_it(wb, flows, wb_db, tmp_path, qtbot, app_flows):
     from callguide.engine.clock import FixedClock
     from callguide.engine.session import Account, CallSession

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateTimeEdit,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -198,6 +199,15 @@ class VersionsPanel(QWidget):
         self.rollback_btn.setObjectName("rollback")
         self.rollback_btn.clicked.connect(lambda: self.rollback_requested.emit(self.current_label() or ""))
         acts.addWidget(self.review_title, 1)
+        self.at_check = QCheckBox(tr("review.at"))
+        self.at_check.setObjectName("goLiveAt")
+        self.at_edit = QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600))
+        self.at_edit.setCalendarPopup(True)
+        self.at_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.at_edit.setEnabled(False)
+        self.at_check.toggled.connect(self.at_edit.setEnabled)
+        acts.addWidget(self.at_check)
+        acts.addWidget(self.at_edit)
         for b in (self.approve_btn, self.reject_btn, self.rollback_btn):
             b.setEnabled(False)
             acts.addWidget(b)
@@ -271,11 +281,16 @@ class VersionsPanel(QWidget):
         if label:
             self.selected.emit(label)
 
+    def go_live_at(self) -> Any:
+        """The go-live time the reviewer set (a local datetime), or None for now."""
+        return self.at_edit.dateTime().toPython() if self.at_check.isChecked() else None
+
     def show_review(self, title: str, evidence: list[str], can_approve: bool, can_reject: bool,
                     can_rollback: bool) -> None:
         self.review_title.setText(title)
         self.evidence.setText("\n".join(evidence))
         self.approve_btn.setEnabled(can_approve)
+        self.at_check.setEnabled(can_approve)
         self.reject_btn.setEnabled(can_reject)
         self.rollback_btn.setEnabled(can_rollback)
 

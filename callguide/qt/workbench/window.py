@@ -263,6 +263,11 @@ class WorkbenchWindow(QMainWindow):
             self._error(str(e))
 
     def reload(self) -> None:
+        try:
+            for problem in self.ws.adopt_release():
+                self._error(problem)
+        except PublishError as e:
+            self._error(str(e))
         self._load_flags()
         self.refresh_list()
         cases, problems = self.ws.practice_cases()
@@ -553,6 +558,7 @@ class WorkbenchWindow(QMainWindow):
     def approve(self, label: str, at: dt.datetime | None = None) -> bool:
         if self.flow is None:
             return False
+        at = at if at is not None else self.versions.go_live_at()
         try:
             vs = self.ws.approve(self.flow.id, label, at=at, seen_diff_hash=self._review_hash)
         except PublishError as e:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -50,6 +51,7 @@ from callguide.library.testrun import TestRun, find_test_files, run_flow_tests
 from callguide.store.publications import FlowVersion, LogRecord, text_hash
 
 Listener = Callable[[str, dict[str, Any]], None]
+_ID = re.compile(r"^id:[ \t]*[\"']?([a-z][a-z0-9_-]*)[\"']?[ \t]*(#.*)?$", re.M)
 
 
 class WorkspaceError(Exception):
@@ -241,6 +243,9 @@ class Workspace:
             if diags is not None:
                 diags.extend(d)
             if flow is None:
+                m = _ID.search(self.text(f))
+                if m:  # references to a flow that does not load are not reported again as unknown
+                    lib.failed_ids.add(m.group(1))
                 continue
             if flow.id in lib.flows:
                 if diags is not None:

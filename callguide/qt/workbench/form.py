@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -78,8 +78,14 @@ class TextCell(QPlainTextEdit):
         self._fit()
 
     def _fit(self) -> None:
-        lines = max(1, int(self.document().size().height()))  # in lines, for a plain-text layout
-        h = self.fontMetrics().lineSpacing() * max(2, lines) + 2 * int(self.document().documentMargin()) + 6
+        """As tall as the text wrapped at the cell's current width (at least two lines)."""
+        margin = int(self.document().documentMargin())
+        width = max(40, self.viewport().width() - 2 * margin - 2)
+        fm = self.fontMetrics()
+        text = self.toPlainText() or " "
+        needed = fm.boundingRect(QRect(0, 0, width, 100000), int(Qt.TextFlag.TextWordWrap), text).height()
+        lines = max(2, -(-needed // max(1, fm.lineSpacing())))
+        h = fm.lineSpacing() * lines + 2 * margin + 8
         if self.height() != h:
             self.setFixedHeight(h)
 

@@ -497,7 +497,7 @@ class WorkbenchWindow(QMainWindow):
                 return False
         try:
             vs = self.ws.submit(self.current, note)
-        except PublishError as e:
+        except (PublishError, IdentityError) as e:
             self._refused(e)
             return False
         v = vs.version
@@ -509,10 +509,10 @@ class WorkbenchWindow(QMainWindow):
         self.versions.select_label(v.version_label)
         return True
 
-    def _refused(self, e: PublishError) -> None:
+    def _refused(self, e: Exception) -> None:
         """Every refusal, with the file names relative to the workspace."""
         here = str(self.ws.folder) + "/"
-        lines = [p.replace(here, "") for p in (e.problems or [str(e)])]
+        lines = [p.replace(here, "") for p in (getattr(e, "problems", None) or [str(e)])]
         gates = sorted({r.gate for r in e.refusals}) if isinstance(e, GateRefused) else []
         short = tr("publish.refused_short", n=len(lines), gates=", ".join(gates)) if gates else str(e).replace(here, "")
         self._error(short)
@@ -542,7 +542,11 @@ class WorkbenchWindow(QMainWindow):
             return
         self._review_hash = view.diff_hash
         self.versions.diff.setPlainText(view.diff_text)
-        me = self.ws.person
+        try:
+            me = self.ws.person
+        except IdentityError as e:
+            self._error(str(e))
+            return
         title = tr("review.title", flow=self.flow.id, label=label, state=tr(f"state.{vs.state}"),
                    who=vs.submitted_by, note=vs.version.note)
         reviewer = any(me.has(r) for r in REVIEW_ROLES)
@@ -561,7 +565,7 @@ class WorkbenchWindow(QMainWindow):
         at = at if at is not None else self.versions.go_live_at()
         try:
             vs = self.ws.approve(self.flow.id, label, at=at, seen_diff_hash=self._review_hash)
-        except PublishError as e:
+        except (PublishError, IdentityError) as e:
             self._refused(e)
             return False
         msg = {"live": tr("review.approved_live", flow=self.flow.id, label=label),
@@ -580,7 +584,7 @@ class WorkbenchWindow(QMainWindow):
                 return False
         try:
             self.ws.reject(self.flow.id, label, why)
-        except PublishError as e:
+        except (PublishError, IdentityError) as e:
             self._refused(e)
             return False
         self.statusBar().showMessage(tr("review.rejected", flow=self.flow.id, label=label), 10000)
@@ -595,7 +599,7 @@ class WorkbenchWindow(QMainWindow):
                 return False
         try:
             self.ws.rollback(self.flow.id, label, note)
-        except PublishError as e:
+        except (PublishError, IdentityError) as e:
             self._refused(e)
             return False
         self.statusBar().showMessage(tr("review.rolled_back", flow=self.flow.id, label=label), 10000)

@@ -123,6 +123,21 @@ class _Validator:
         m = difflib.get_close_matches(name, list(known), n=1)
         return f"; did you mean '{m[0]}'?" if m else ""
 
+    @staticmethod
+    def _nearest(name: str, known: Iterable[str]) -> str:
+        """For a step id: the close match, else the one id the typed text starts (or is part of),
+        else the nearest one that is still alike (a half-typed or mistyped id is the usual cause)."""
+        ids = list(known)
+        m = difflib.get_close_matches(name, ids, n=1)
+        if not m and name:
+            low = name.lower()
+            part = [k for k in ids if k.lower().startswith(low)] or [k for k in ids if low in k.lower()]
+            if len(part) == 1:
+                m = part
+            else:
+                m = difflib.get_close_matches(name, part or ids, n=1, cutoff=0.45)
+        return f"; did you mean '{m[0]}'?" if m else ""
+
     # ----------------------------------------------------------------- one flow
 
     def flow(self, f: Flow) -> None:
@@ -141,11 +156,12 @@ class _Validator:
                 else:
                     field_seen[fl.id] = fl.pos
         if f.start not in steps:
-            self.add(f.start_pos, "unknown-target", f"start step '{f.start}' does not exist{self._hint(f.start, steps)}")
+            self.add(f.start_pos, "unknown-target", f"start step '{f.start}' does not exist{self._nearest(f.start, steps)}")
         for src in f.sources:
             for sid in src.steps:
                 if sid not in steps:
-                    self.add(src.pos, "unknown-target", f"source '{src.id}' names step '{sid}', which does not exist")
+                    self.add(src.pos, "unknown-target", f"source '{src.id}' names step '{sid}', which does not exist"
+                             f"{self._nearest(sid, steps)}")
         for a in f.on_start:
             self.action(f, a)
         for s in f.steps:
@@ -158,7 +174,7 @@ class _Validator:
         for t in s.transitions:
             if t.to not in steps:
                 self.add(t.pos, "unknown-target",
-                         f"step '{s.id}' goes to '{t.to}', which is not a step of {f.id}{self._hint(t.to, steps)}")
+                         f"step '{s.id}' goes to '{t.to}', which is not a step of {f.id}{self._nearest(t.to, steps)}")
             if t.id:
                 if t.id in tids:
                     self.add(t.pos, "duplicate-id", f"choice id '{t.id}' is already used in step '{s.id}'")

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
+from callguide.qt.notices import CallNotices
 from callguide.qt.widgets import EnterButton
 from callguide.qt.wrap_up import summary_items
 
@@ -51,6 +52,8 @@ class SidePanel(QScrollArea):
         col.setSpacing(12)
         self.setWidget(inner)
 
+        self.notices = CallNotices(bridge)  # protocols not live yet, flags fixed since the last call
+        col.addWidget(self.notices)
         self.history = AccountBanner(bridge.session.history, compact=True)
         col.addWidget(self.history)
 
@@ -119,6 +122,7 @@ class SidePanel(QScrollArea):
         self.retranslate()
 
     def retranslate(self) -> None:
+        self.notices.retranslate()
         self.history.retranslate()
         self.notes_title.setText(tr("side.notes"))
         self.note_edit.setPlaceholderText(tr("side.note_hint"))

@@ -105,7 +105,22 @@ def _read(path: Path) -> str:
     try:
         return read_flow_text(path)
     except PublishError:
-        return ""
+        return ""  # `_unreadable` says why; `flow()` reports it instead of an "empty file"
+
+
+def _read_checked(path: Path) -> tuple[str | None, list[Diagnostic]]:
+    """The file's text as the loader sees it, or None and why it cannot be read as a flow (a device,
+    a folder, too large, not UTF-8): never an "empty file" for a file that could not be read."""
+    from callguide.flow.loader import decode_bytes
+    from callguide.flow.yamlsafe import read_bounded
+
+    raw, problems = read_bounded(path)
+    if raw is None:
+        return None, problems
+    text, problems = decode_bytes(raw, display_path(path))
+    if text is None:
+        return None, problems
+    return (text[1:] if text.startswith("\ufeff") else text), []
 
 
 @dataclass
@@ -217,7 +232,14 @@ class Workspace:
         from callguide.flow.loader import load_flow_text
 
         name = display_path(path)
-        text = self.text(path)
+        key_path = self._key(path)
+        if key_path in self._buffers:
+            text = self._buffers[key_path]
+        else:
+            disk, problems = _read_checked(Path(path))
+            if disk is None:
+                return None, problems
+            text = disk
         key = (name, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
         hit = self._parsed.get(key)
         if hit is None:
@@ -371,6 +393,10 @@ class Workspace:
         from callguide.library.publish import iso, now_utc
 
         p = Path(path)
+        if self._key(p) not in self._buffers:
+            disk, unreadable = _read_checked(p)
+            if disk is None:  # a device, a folder, too large, not UTF-8: say so, never "the file is empty"
+                raise PublishError(f"{unreadable[0]}" if unreadable else f"{display_path(p)}: cannot be read")
         self.adopt_release()
         text = self.text(p)
         name = display_path(p)

@@ -128,7 +128,10 @@ def test_read_bounded_reads_at_most_the_limit(tmp_path):
 def test_publish_and_test_commands_read_no_device(tmp_path):
     link = tmp_path / "zero.yaml"
     link.symlink_to("/dev/zero")
-    m = run_measured("publish", str(link), "-m", "note", "--db", str(tmp_path / "p.db"))
+    people = tmp_path / "people.yaml"
+    people.write_text("people:\n  tina: {roles: [trainer]}\n")  # past the role gate, to the file
+    m = run_measured("publish", str(link), "-m", "note", "--by", "tina", "--db", str(tmp_path / "p.db"),
+                     env={"CALLGUIDE_PEOPLE": str(people)})
     assert m.code != 0 and m.maxrss_mb < 200
     assert "cannot read the file: it is a character device" in (m.stdout + m.stderr)
     tests = tmp_path / "tests"

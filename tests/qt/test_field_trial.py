@@ -115,13 +115,13 @@ def test_committed_answer_comes_back_prefilled_and_next_never_blanks_it(open_win
     d.type_text(edit, "1850")
     key(d, Qt.Key.Key_Tab)  # leaving the field commits it
     assert answers(d, "income") == ["1850.00"]
-    key(d, Qt.Key.Key_F4)  # HARMED, and straight back: calm
-    assert d.where == ("harmed", "acknowledge")
-    key(d, Qt.Key.Key_Return)
-    key(d, Qt.Key.Key_Return)
-    key(d, Qt.Key.Key_3, ALT)  # no thoughts of self-harm
-    key(d, Qt.Key.Key_1, ALT)  # calmer now
-    key(d, Qt.Key.Key_Return)  # HARMED's outcome
+    key(d, Qt.Key.Key_F6)  # the care team, and back to the budget
+    assert d.where == ("care-referral", "summary")
+    d.next()
+    d.fill_all({"referral_reason": "agent_unsure"})
+    d.next()
+    d.choose("declined")
+    d.next()  # the referral's outcome
     assert d.where == ("affordability", "income")
     edit = d.panel._rows["income"].edit
     assert focus() is edit  # the first, focused field ...
@@ -279,9 +279,10 @@ def test_tab_walks_the_step_then_the_side_then_the_header_never_the_call_bar(ope
 def test_tab_on_an_answer_step_walks_the_answers_then_side_and_header(open_window):
     d = open_window()
     open_to_affordability(d)
-    key(d, Qt.Key.Key_F4)  # HARMED: its third step asks about self-harm
-    key(d, Qt.Key.Key_Return)
-    key(d, Qt.Key.Key_Return)
+    key(d, Qt.Key.Key_F6)  # the care referral: its third step asks how to hand over
+    d.next()
+    d.fill_all({"referral_reason": "agent_unsure"})
+    d.next()
     assert d.view.kind == "ask"
     answers_ = d.panel._choice_buttons
     assert focus() is answers_[0]
@@ -292,7 +293,7 @@ def test_tab_on_an_answer_step_walks_the_answers_then_side_and_header(open_windo
         walked.append(focus())
         key(d, Qt.Key.Key_Tab)
     assert walked == expected and focus() is answers_[0]
-    assert d.where == ("harmed", "self-harm-check")  # Tab itself never answers
+    assert d.where == ("care-referral", "handover")  # Tab itself never answers
 
 
 # ------------------------------------------------------------------ 3. keyboard
@@ -404,13 +405,16 @@ def test_opening_says_the_agents_name_and_no_bracketed_instruction(open_window):
 def test_headings_for_choices_and_no_review_caveat_for_agents(open_window):
     d = open_window()
     open_to_affordability(d)
-    key(d, Qt.Key.Key_F4)
-    key(d, Qt.Key.Key_Return)
-    key(d, Qt.Key.Key_Return)
+    key(d, Qt.Key.Key_F6)
+    d.next()
+    d.fill_all({"referral_reason": "agent_unsure"})
+    d.next()
     titles = [lab.text() for lab in d.panel.body.findChildren(QLabel, "sectionTitle")]
     assert "CHOOSE ONE" in titles and "WHAT DID THE CUSTOMER SAY?" not in titles
+    # HARMED is `review_needed`: never live, so never in an agent's breadcrumb with its caveat
+    assert "harmed" not in d.w.session.flows
     crumbs = d.panel.crumbs.text()
-    assert "HARMED" in crumbs and "checked" not in crumbs and "default flow" not in crumbs
+    assert "checked" not in crumbs and "default flow" not in crumbs
 
 
 def test_danish_banner_dates_and_reasons_in_danish(open_window, library, store):

@@ -1,16 +1,35 @@
-"""A scripted call that a parent process kills (SIGKILL) at a random point.
+"""A scripted call that is killed with SIGKILL: by the parent at a random moment, or by itself at a
+chosen point inside opening, first creation, migration, call start, checkpoint writing or anchor
+writing.
 
-Usage: python benchmarks/crash_worker.py DB [DELAY_MS]
-Prints `CALL <call_id>` once, then `ACK <seq> <hash>` after every operation has
-returned (i.e. is durable). Used by tests/engine/test_crash.py (few runs) and
-benchmarks/crash_soak.py (many runs).
+Usage: python benchmarks/crash_worker.py DB [SPEC_JSON]
+
+SPEC (all optional): {"phase": "open"|"start"|"checkpoint"|"anchor"|"key", "step": N,
+"occurrence": K, "point": "before"|"written"|"after", "every": N, "count": true}
+- "open", "start", "checkpoint": SIGKILL itself from SQLite's progress handler after N virtual
+  machine steps inside that phase (opening includes creating and migrating the file; a checkpoint
+  phase starts at the signature of the K-th checkpoint and runs through its transaction's commit);
+- "anchor": at the K-th anchor write, before writing the line, after writing it (not yet
+  fsynced), or after the fsync (before the append returns);
+- "key": while creating the signing key on first use (before, or after, it is linked into place);
+- "count": nothing is killed; prints how many steps each phase took (`COUNT phase n`), so the
+  parent can aim inside the phase.
+The kill is a real SIGKILL sent to its own pid (no cleanup, no atexit). Prints `AT phase` on
+entering each phase, `CALL <call_id>` once, then `ACK <seq> <hash>` after every operation has
+returned (it is durable), and `DONE` at the end. Keys and anchors come from CALLGUIDE_KEYS_DIR and
+CALLGUIDE_ANCHORS_DIR (the parent gives each run its own).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -19,6 +38,9 @@ from callguide.engine.clock import FixedClock  # noqa: E402
 from callguide.engine.script import apply_event  # noqa: E402
 from callguide.engine.session import Account, CallSession  # noqa: E402
 from callguide.flow.loader import load_library  # noqa: E402
+from callguide.store import checkpoints as store_checkpoints  # noqa: E402
+from callguide.store import keys as store_keys  # noqa: E402
+from callguide.store import sqlite as store_sqlite  # noqa: E402
 from callguide.store.sqlite import SQLiteJournal  # noqa: E402
 
 SIGNPOSTS = {"countries": {"UK": {"name": "United Kingdom", "emergency": {"name": "Emergency", "phone": "999"},
@@ -60,18 +82,134 @@ def start(lib, store):
                              clock=FixedClock("2026-11-22T10:00:00+00:00", step_seconds=1), auto_wrap_up=False)
 
 
+def die() -> None:
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(10)  # never reached
+
+
+class Killer:
+    """Counts SQLite VM steps per phase (phases nest: a checkpoint inside a call start) and kills
+    the process in the armed one."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.phase = spec.get("phase")
+        self.stack: list[str] = []
+        self.steps: dict[str, int] = {}
+        self.occurrences: dict[str, int] = {}
+
+    def enter(self, phase: str) -> None:
+        self.stack.append(phase)
+        self.occurrences[phase] = self.occurrences.get(phase, 0) + 1
+        self.steps[phase] = 0
+
+    def leave(self, phase: str) -> None:
+        if self.spec.get("count"):
+            print(f"COUNT {phase} {self.steps[phase]}", flush=True)
+        if self.stack and self.stack[-1] == phase:
+            self.stack.pop()
+
+    def armed(self, phase: str) -> bool:
+        return self.phase == phase and self.occurrences.get(phase, 0) == self.spec.get("occurrence", 1)
+
+    def tick(self) -> int:
+        if self.stack:
+            phase = self.stack[-1]
+            self.steps[phase] += 1
+            if self.armed(phase) and self.steps[phase] >= self.spec.get("step", 1):
+                die()
+        return 0
+
+
+def install(k: Killer) -> None:
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_progress_handler(k.tick, 1)
+        return conn
+
+    sqlite3.connect = connect  # the store connects through sqlite3.connect
+
+    real_sign = store_sqlite.sign_checkpoint
+
+    def sign(*args: Any, **kwargs: Any) -> Any:
+        k.enter("checkpoint")
+        return real_sign(*args, **kwargs)
+
+    store_sqlite.sign_checkpoint = sign  # type: ignore[assignment]
+
+    real_witness = SQLiteJournal._witness
+
+    def witness(self: SQLiteJournal, cp: Any) -> None:
+        k.leave("checkpoint")  # committed
+        real_witness(self, cp)
+
+    SQLiteJournal._witness = witness  # type: ignore[method-assign]
+
+    real_record = store_checkpoints.AnchorFolder.record
+    real_write_all = store_checkpoints.write_all
+
+    def record(self: Any, cp: Any, journal_path: str) -> None:
+        k.enter("anchor")
+        if k.armed("anchor") and k.spec.get("point") == "before":
+            die()
+        real_record(self, cp, journal_path)
+        if k.armed("anchor") and k.spec.get("point") == "after":
+            die()
+        k.leave("anchor")
+
+    def write_all(fd: int, data: bytes) -> None:
+        real_write_all(fd, data)
+        if k.armed("anchor") and k.spec.get("point") == "written":
+            die()
+
+    store_checkpoints.AnchorFolder.record = record  # type: ignore[method-assign]
+    store_checkpoints.write_all = write_all
+
+    real_create = store_keys._create_only
+
+    def create_only(path: Path, data: bytes, mode: int) -> None:
+        if k.phase == "key" and path.suffix == ".pem" and k.spec.get("point") == "before":
+            die()
+        real_create(path, data, mode)
+        if k.phase == "key" and path.suffix == ".pem" and k.spec.get("point") == "after":
+            die()
+
+    store_keys._create_only = create_only
+
+
 def main() -> None:
     db = sys.argv[1]
-    delay = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
-    store = SQLiteJournal.open(db)
-    session = start(library(), store)
+    spec = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    k = Killer(spec)
+    install(k)
+    lib = library()
+    print("AT open", flush=True)
+    k.enter("open")
+    store = SQLiteJournal.open(db, checkpoint_every=spec.get("every", 50))
+    k.leave("open")
+    print("AT start", flush=True)
+    k.enter("start")
+    session = start(lib, store)
+    k.leave("start")
     print(f"CALL {session.call_id}", flush=True)
+    last = store.call_entries(session.call_id)[-1]
+    print(f"ACK {last.seq} {last.hash}", flush=True)
     for i, ev in enumerate(EVENTS):
+        print(f"AT op {i}", flush=True)
         apply_event(session, ev, i)
         last = store.call_entries(session.call_id)[-1]
         print(f"ACK {last.seq} {last.hash}", flush=True)
-        if delay:
-            time.sleep(delay)
+    print("AT end", flush=True)
+    session.end_call("done")
+    last = store.call_entries(session.call_id)[-1]
+    print(f"ACK {last.seq} {last.hash}", flush=True)
+    if spec.get("count"):
+        print(f"COUNT checkpoints {k.occurrences.get('checkpoint', 0)}", flush=True)
+        print(f"COUNT anchors {k.occurrences.get('anchor', 0)}", flush=True)
+    store.close()
     print("DONE", flush=True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from callguide import paths
+from callguide.store.base import StoreError
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -20,14 +22,34 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _open_store(db: str | None) -> Any:
-    from callguide.store.sqlite import SQLiteJournal, StoreError
+def _open_store(db: str | None, readonly: bool = False) -> Any:
+    """The journal for normal use (checked on open); `readonly` for commands that only read it."""
+    from callguide.store.sqlite import SQLiteJournal
 
     path = Path(db) if db else paths.default_db_path()
     try:
-        return SQLiteJournal.open(path)
+        return SQLiteJournal.open(path, readonly=readonly)
     except StoreError as e:
-        _fail(str(e))
+        if e.kind != "upgrade":
+            raise
+    try:
+        return SQLiteJournal.open(path)  # an older journal: migrate it once, where that can be written
+    except StoreError as e:
+        raise StoreError(f"{e} (The journal was written by an older CallGuide and needs an upgrade first.)",
+                         e.kind) from None
+
+
+class _Main(click.Group):
+    """Every journal failure, from any command, is one `Error:` line saying what to do."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as e:
+            _fail(str(e))
+        except sqlite3.Error as e:
+            _fail(f"the journal failed ({str(e).splitlines()[0] if str(e) else type(e).__name__}); run "
+                  "`callguide audit verify` to check it.")
 
 
 def _load_library(flow_paths: list[str] | None = None, quiet: bool = False) -> Any:
@@ -63,7 +85,7 @@ def _flows_dir_for(flow: str) -> list[str]:
     return [str(paths.flows_dir())]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="callguide")
 def main() -> None:
     """CallGuide: guided, audited vulnerability protocols for collection calls."""
@@ -74,9 +96,14 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 def validate(targets: tuple[str, ...], fmt: str) -> None:
     """Check flow files; exit 0 when clean, 1 with diagnostics (file:line:col: rule: message)."""
+    from callguide.flow.loader import find_flow_files
     from callguide.flow.validate import validate_paths
 
-    diags = validate_paths(list(targets) or [str(paths.flows_dir())])
+    where = list(targets) or [str(paths.flows_dir())]
+    files = find_flow_files(where)
+    if not files:  # an empty folder is not "ok": nothing was checked
+        _fail("no flow files found in " + ", ".join(where), 1)
+    diags = validate_paths(files)
     errors = [d for d in diags if d.severity == "error"]
     if fmt == "json":
         click.echo(json.dumps([d.__dict__ for d in diags], indent=2, ensure_ascii=False))
@@ -202,7 +229,8 @@ def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_
 @click.option("--now", default=None, help="When the cases run unless they say (`now:`); an ISO date-time.")
 def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool, now: str | None) -> None:
     """Run YAML flow tests (*.test.yaml) and report step and transition coverage."""
-    from callguide.engine.testing import Coverage, find_test_files, run_test_file
+    from callguide.library.testrun import explain_text
+    from callguide.library.workspace import Workspace
 
     if now:
         _clock(now)  # one line if it is not a date-time
@@ -210,23 +238,20 @@ def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool
     flow_dirs = sorted({str(Path(t) if Path(t).is_dir() else Path(t).parent) for t in targets_l})
     flow_dirs = [d[: -len("/tests")] if d.endswith("/tests") else d for d in flow_dirs]
     lib = _load_library(flow_dirs)
-    files = find_test_files(targets_l)
+    from callguide.engine.testing import find_test_files
+
+    files = find_test_files(list[str | Path](targets_l))
     if not files:
         _fail("no *.test.yaml files found in " + ", ".join(targets_l), 1)
-    cov = Coverage.for_library(lib)
-    failed = 0
-    total = 0
-    for f in files:
-        for r in run_test_file(lib, f, cov, now=now):
-            total += 1
-            if r.ok:
-                if verbose:
-                    click.echo(f"PASS {r.file}: {r.name}")
-            else:
-                failed += 1
-                click.echo(f"FAIL {r.file}: {r.name}")
-                for msg in r.failures:
-                    click.echo(f"    {msg}")
+    run = Workspace(flow_dirs[0]).run_tests(files, library=lib, now=now)
+    for c in run.cases:
+        if c.ok:
+            if verbose:
+                click.echo(f"PASS {c.where}: {c.name}")
+        else:
+            click.echo(f"FAIL {c.where}: {c.name}")
+            click.echo(explain_text(c))
+    cov = run.coverage
     click.echo("")
     click.echo(f"{'flow':<22} {'steps':>12} {'transitions':>16}")
     for fid, sh, st, th, tt in cov.rows():
@@ -239,7 +264,8 @@ def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool
                 click.echo(f"    transitions never taken: {', '.join(mt)}")
     sh, st, th, tt = cov.totals()
     click.echo(f"{'total':<22} {sh:>4}/{st:<4}{_pct(sh, st):>5} {th:>6}/{tt:<4}{_pct(th, tt):>5}")
-    click.echo(f"{total - failed} passed, {failed} failed")
+    failed = len(run.failed)
+    click.echo(f"{run.passed} passed, {failed} failed")
     low = min_coverage is not None and (100 * sh / max(st, 1) < min_coverage or 100 * th / max(tt, 1) < min_coverage)
     if low:
         click.echo(f"coverage below {min_coverage:g}%", err=True)
@@ -252,23 +278,42 @@ def _pct(a: int, b: int) -> str:
 
 @main.group()
 def audit() -> None:
-    """Check the journal's integrity."""
+    """Check the journal's integrity and its tamper evidence."""
 
 
 @audit.command("verify")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
-def audit_verify(db: str | None) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad entry if it is broken."""
-    store = _open_store(db)
-    try:
-        res = store.verify()
-    finally:
-        store.close()
-    if res.ok:
-        click.echo(f"ok: {res.checked} entries, chain intact")
-        return
-    click.echo(f"BROKEN at entry {res.first_bad_seq}: {res.reason} ({res.checked} entries checked)")
-    sys.exit(1)
+@click.option("--key", "key_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Also trust this public key (the .pub of the machine that wrote the journal); repeatable.")
+@click.option("--anchors", "anchor_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Also check the anchors in this folder (e.g. a copy kept elsewhere); repeatable.")
+def audit_verify(db: str | None, key_files: tuple[str, ...], anchor_dirs: tuple[str, ...]) -> None:
+    """Check the journal without writing to it: SQLite's integrity check, the append-only
+    triggers, the hash chain, the signed checkpoints and every anchor found. Exit 1 if anything
+    was changed, cut short, replaced or damaged; says what could not be checked."""
+    from callguide.store.audit import audit_journal
+    from callguide.store.checkpoints import AnchorFolder
+    from callguide.store.keys import PublicKey
+
+    path = Path(db) if db else paths.default_db_path()
+    report = audit_journal(path, trusted=[PublicKey.from_file(k) for k in key_files],
+                           witnesses=[AnchorFolder(), *(AnchorFolder(d) for d in anchor_dirs)])
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.command("key")
+def audit_key() -> None:
+    """Print this machine's public journal key (for `audit verify --key` elsewhere)."""
+    from callguide.store.keys import KeyStore
+
+    keys = KeyStore()
+    public = keys.public_key()
+    if public is None:
+        _fail(f"no journal key yet in {keys.folder}; it is made when a journal is first written.", 1)
+    click.echo(f"# CallGuide journal key {public.fingerprint} ({keys.signing_path.with_suffix('.pub')})")
+    click.echo(public.to_pem().decode("ascii"), nl=False)
 
 
 @main.command()
@@ -280,7 +325,7 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
     import dataclasses
     import datetime as dt
 
-    store = _open_store(db)
+    store = _open_store(db, readonly=True)
     try:
         st = store.account_state(account_id, dt.date.today())
     finally:
@@ -379,8 +424,9 @@ def review(kind: str, account_id: str, result: str, by: str, note: str, review_i
 @click.option("--country", default=None, type=click.Choice(["UK", "DK", "CZ"], case_sensitive=False),
               help="Account country (signposts, emergency number).")
 @click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]), help="Call and screen language.")
-@click.option("--balance", default=None, help="Balance owed.")
+@click.option("--balance", default=None, help="Balance owed (shown as unknown when not given).")
 @click.option("--large-text", is_flag=True, help="Large text, high contrast.")
+@click.option("--demo", is_flag=True, help="Try it out: a sample account on a throw-away journal, deleted afterwards.")
 def call(**kwargs: Any) -> None:
     """Open the agent's live-call window."""
     _gui("callguide.qt.app", "run_call", kwargs)
@@ -389,45 +435,215 @@ def call(**kwargs: Any) -> None:
 @main.command()
 @click.argument("flows_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file with publications and flags.")
-def workbench(flows_dir: str | None, db: str | None) -> None:
-    """Open the trainer's workbench on FLOWS_DIR (default: the bundled flows)."""
-    _gui("callguide.qt.workbench_app", "run_workbench", {"flows_dir": flows_dir, "db": db})
+@click.option("--by", default=None, help="Who is working (default: CALLGUIDE_USER, else your login name).")
+def workbench(flows_dir: str | None, db: str | None, by: str | None) -> None:
+    """Open the trainer's workbench on FLOWS_DIR (default: your workspace, created from the shipped flows)."""
+    _gui("callguide.qt.workbench_app", "run_workbench", {"flows_dir": flows_dir, "db": db, "user": by})
+
+
+_DB_HELP = "Journal file holding the publications (default: the live journal)."
+_BY_HELP = "Who you are (default: CALLGUIDE_USER, else your login name); roles come from the people file."
+
+
+def _person(by: str | None) -> Any:
+    from callguide.identity import IdentityError, person
+
+    try:
+        return person(by)
+    except IdentityError as e:
+        _fail(str(e))
+
+
+def _flow_id(flow: str) -> str:
+    p = Path(flow)
+    if p.suffix in (".yaml", ".yml"):
+        from callguide.flow.loader import load_flow
+
+        if not p.exists():
+            _fail(f"{flow}: no such file")
+        f, diags = load_flow(p)
+        if f is None:
+            _fail(str(diags[0]) if diags else f"{flow}: does not load", 1)
+        assert f is not None
+        return f.id
+    return flow
+
+
+def _refused(e: Any) -> None:
+    if len(e.problems) > 1:
+        for p in e.problems[:40]:
+            click.echo(f"  {p}", err=True)
+    _fail(str(e), 1)
 
 
 @main.command()
 @click.argument("flow", type=click.Path(exists=True, dir_okay=False))
 @click.option("--note", "-m", required=True, help="Change note kept with the version (what changed and why).")
-@click.option("--by", default=None, help="Who is publishing (default: your login name).")
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file holding the publications.")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
 def publish(flow: str, note: str, by: str | None, db: str | None) -> None:
-    """Publish FLOW (a file) as a new immutable version; live calls use it from the next call."""
-    import getpass
-
+    """Submit FLOW (a file in a workspace) for review, through every gate: validation, version label,
+    flow tests, practice cases, change note. A reviewer then approves it with `callguide approve`."""
     from callguide.library.publish import PublishError
-    from callguide.library.publish import publish as do_publish
+    from callguide.library.workspace import Workspace
+
+    path = Path(flow)
+    ws = Workspace(path.parent.parent if path.parent.name in ("tests", "practice") else path.parent, db,
+                   person=_person(by))
+    try:
+        vs = ws.submit(path, note)
+    except PublishError as e:
+        _refused(e)
+    v = vs.version
+    for w in v.evidence.get("warnings") or []:
+        click.echo(f"warning: {w}")
+    t = v.evidence.get("tests") or {}
+    only = " (practice only: the flow is marked review_needed)" if v.review_needed else ""
+    click.echo(f"submitted {v.flow_id} {v.version_label} ({v.short_hash}) by {v.created_by}{only}: "
+               f"{t.get('passed', 0)} flow test(s) passed, {len(v.evidence.get('warnings') or [])} warning(s)")
+    click.echo(f"a reviewer approves it with `callguide approve {v.flow_id} {v.version_label}`")
+
+
+@main.command()
+@click.argument("flow")
+@click.argument("version")
+@click.option("--at", "at", default=None, help="Go live at this date and time (ISO, local time unless it has "
+                                               "an offset), e.g. 2026-12-01T18:00. Default: now.")
+@click.option("--yes", "-y", is_flag=True, help="Approve without asking (the diff and results are still shown).")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def approve(flow: str, version: str, at: str | None, yes: bool, by: str | None, db: str | None) -> None:
+    """Approve a submitted VERSION of FLOW (reviewer role; not the person who submitted it). Shows the
+    semantic diff against the live version, the test results and the coverage first."""
+    import datetime as dt
+
+    from callguide.library.publish import PublishError, check_approver, review_view
+    from callguide.library.publish import approve as do_approve
+
+    fid = _flow_id(flow)
+    who = _person(by)
+    when = None
+    if at:
+        try:
+            when = dt.datetime.fromisoformat(at)
+        except ValueError:
+            _fail(f"--at {at!r}: not an ISO date and time (e.g. 2026-12-01T18:00)")
+    try:
+        check_approver(fid, version, who, db)
+        view = review_view(fid, version, db)
+        click.echo(view.diff_text)
+        for line in view.evidence_lines():
+            click.echo(line)
+        click.echo(f"Submitted by {view.status.submitted_by}: {view.version.note}")
+        click.echo(f"Diff hash: {view.diff_hash}")
+        if not yes and not click.confirm(f"Approve {fid} {version}?", default=False):
+            _fail("not approved", 1)
+        vs = do_approve(fid, version, who, db, at=when, seen_diff_hash=view.diff_hash)
+    except PublishError as e:
+        _refused(e)
+    if vs.state == "practice":
+        click.echo(f"approved {fid} {version} by {who.id}: practice only (marked review_needed)")
+    elif vs.state == "scheduled":
+        click.echo(f"approved {fid} {version} by {who.id}: goes live at {vs.go_live}")
+    else:
+        click.echo(f"approved {fid} {version} by {who.id}: live now")
+
+
+@main.command()
+@click.argument("flow")
+@click.argument("version")
+@click.option("--note", "-m", "why", required=True, help="Why it is rejected (the trainer reads this).")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def reject(flow: str, version: str, why: str, by: str | None, db: str | None) -> None:
+    """Reject a submitted VERSION of FLOW, saying why (reviewer role, or the submitter withdrawing it)."""
+    from callguide.library.publish import PublishError
+    from callguide.library.publish import reject as do_reject
+
+    fid = _flow_id(flow)
+    try:
+        do_reject(fid, version, _person(by), why, db)
+    except PublishError as e:
+        _refused(e)
+    click.echo(f"rejected {fid} {version}: {why.strip()}")
+
+
+@main.command()
+@click.argument("flow")
+@click.argument("version")
+@click.option("--note", "-m", default="", help="Why (kept in the publication log).")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def rollback(flow: str, version: str, note: str, by: str | None, db: str | None) -> None:
+    """Put an earlier approved VERSION of FLOW live again, now (trainer, reviewer or supervisor)."""
+    from callguide.library.publish import PublishError
+    from callguide.library.publish import rollback as do_rollback
+
+    fid = _flow_id(flow)
+    try:
+        vs = do_rollback(fid, version, _person(by), db, note)
+    except PublishError as e:
+        _refused(e)
+    click.echo(f"rolled back {fid} to {vs.version.version_label}: live now")
+
+
+@main.command()
+@click.argument("flow", required=False)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.option("--log", "show_log", is_flag=True, help="Also print the publication log (every decision).")
+@click.option("--verify", is_flag=True, help="Recompute the publication log's hash chain.")
+def versions(flow: str | None, db: str | None, show_log: bool, verify: bool) -> None:
+    """List the versions of FLOW (or of every flow) with their state, who submitted and approved them,
+    and when they went live."""
+    from callguide.library.publish import PublishError, all_status, open_store
 
     try:
-        res = do_publish(flow, by or getpass.getuser(), note, db)
+        with open_store(db) as store:
+            status = all_status(store)
+            log = store.log(_flow_id(flow) if flow else None) if show_log else []
+            check = store.verify() if verify else None
     except PublishError as e:
-        for p in e.problems[:20]:
-            click.echo(p, err=True)
         _fail(str(e), 1)
-    p = res.publication
-    if res.created:
-        click.echo(f"published {p.flow_id} {p.version_label} ({p.short_hash}) by {p.published_by}: {p.note}")
-    else:
-        click.echo(f"{p.flow_id} {p.version_label} ({p.short_hash}) is already live with exactly this text")
+    fids = [_flow_id(flow)] if flow else sorted(status)
+    for fid in fids:
+        st = status.get(fid)
+        if st is None:
+            click.echo(f"{fid}: no versions")
+            continue
+        live = f"live {st.live.version_label}" if st.live else "nothing live"
+        click.echo(f"{fid} ({live})")
+        for vs in reversed(st.versions):
+            v = vs.version
+            when = f" {vs.go_live}" if vs.go_live and vs.state in ("live", "scheduled", "superseded") else ""
+            appr = f", approved by {vs.approved_by}" if vs.approved_by else ""
+            mark = " [review needed]" if v.review_needed else ""
+            click.echo(f"  {v.version_label:<14} {vs.state:<10}{when}  {v.short_hash}  by {vs.submitted_by}{appr}"
+                       f"{mark}: {v.note}")
+            rej = vs.first("rejected")
+            if rej is not None:
+                click.echo(f"      rejected by {rej.by_person}: {rej.note}")
+    for le in log:
+        extra = f" effective {le.effective_at}" if le.effective_at else ""
+        dh = f" diff {le.diff_hash[:12]}" if le.diff_hash else ""
+        click.echo(f"#{le.seq} {le.ts} {le.flow_id} {le.version_label} {le.event} by {le.by_person}{extra}{dh}: "
+                   f"{le.note}")
+    if check is not None:
+        if check.ok:
+            click.echo(f"ok: publication log, {check.checked} entries, chain intact")
+        else:
+            click.echo(f"BROKEN publication log at entry {check.first_bad_seq}: {check.reason}")
+            sys.exit(1)
 
 
 @main.command()
 @click.argument("flow")
 @click.argument("v1")
 @click.argument("v2", default="working")
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file holding the publications.")
-@click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Workspace folder (default: yours).")
 def diff(flow: str, v1: str, v2: str, db: str | None, flows_dir: str | None) -> None:
     """Semantic diff of FLOW (id or file) between V1 and V2: a version label, a hash prefix,
-    `live`, `#SEQ` or `working` (the file on disk; the default for V2)."""
+    `live`, `#ID` or `working` (the file in the workspace; the default for V2)."""
     from callguide.library.diff import diff_flows, render_diff, resolve_version
     from callguide.library.publish import PublishError
 
@@ -437,6 +653,185 @@ def diff(flow: str, v1: str, v2: str, db: str | None, flows_dir: str | None) -> 
     except PublishError as e:
         _fail(str(e), 1)
     click.echo(render_diff(diff_flows(old, new), la, lb, new.id), nl=False)
+
+
+@main.group()
+def flags() -> None:
+    """Agents' flags on steps: list them and triage them (trainer role)."""
+
+
+@flags.command("list")
+@click.argument("flow", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Also show rejected and fixed flags.")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def flags_list(flow: str | None, show_all: bool, db: str | None) -> None:
+    """List agents' flags (of FLOW, or all): who, when, flow version and step, their words, the triage."""
+    from callguide.library.flags import FlagsError, list_flags
+
+    try:
+        items = list_flags(db, _flow_id(flow) if flow else None)
+    except FlagsError as e:
+        _fail(str(e), 1)
+    shown = [f for f in items if show_all or f.active]
+    for f in shown:
+        fe = f.entry
+        click.echo(f"{f.ref:<6} {fe.ts[:16].replace('T', ' ')}  {fe.agent:<12} {fe.flow_id} {fe.flow_version} "
+                   f"{fe.step_id}  [{f.describe_state()}]")
+        click.echo(f"       \u201c{fe.comment or '(no words)'}\u201d")
+    click.echo(f"{len(shown)} flag(s)" + ("" if show_all else f" open or accepted ({len(items)} in all)"))
+
+
+def _triage(ref: str, state: str, reason: str, version: str | None, by: str | None, db: str | None) -> None:
+    from callguide.library.flags import FlagsError, triage
+
+    try:
+        f = triage(db, ref, state, _person(by), reason, version)
+    except FlagsError as e:
+        _fail(str(e), 1)
+    click.echo(f"flag {f.ref} ({f.entry.flow_id}/{f.entry.step_id}): {f.describe_state()}")
+
+
+@flags.command("accept")
+@click.argument("ref")
+@click.option("--note", "-m", default="", help="A note for the record.")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def flags_accept(ref: str, note: str, by: str | None, db: str | None) -> None:
+    """Accept flag REF (#SEQ): the wording will be changed."""
+    _triage(ref, "accepted", note, None, by, db)
+
+
+@flags.command("reject")
+@click.argument("ref")
+@click.option("--note", "-m", required=True, help="Why the flag is rejected.")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def flags_reject(ref: str, note: str, by: str | None, db: str | None) -> None:
+    """Reject flag REF (#SEQ), saying why."""
+    _triage(ref, "rejected", note, None, by, db)
+
+
+@flags.command("fixed")
+@click.argument("ref")
+@click.argument("version")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def flags_fixed(ref: str, version: str, by: str | None, db: str | None) -> None:
+    """Mark flag REF (#SEQ) fixed in VERSION of its flow; the agent sees it once that version is live."""
+    _triage(ref, "fixed", "", version, by, db)
+
+
+@flags.command("reopen")
+@click.argument("ref")
+@click.option("--note", "-m", default="", help="Why it is open again.")
+@click.option("--by", default=None, help=_BY_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def flags_reopen(ref: str, note: str, by: str | None, db: str | None) -> None:
+    """Open flag REF (#SEQ) again."""
+    _triage(ref, "open", note, None, by, db)
+
+
+# ---------------------------------------------------------------- team store (docs/team.md)
+
+
+def _team_target(url: str | None, schema: str | None, prefix: str | None) -> Any:
+    try:
+        from callguide.store.postgres.connect import TeamStoreError, resolve
+    except ImportError as e:  # pragma: no cover - the team extra is missing
+        _fail(f"team mode needs psycopg ({e}); install with `pip install -e .[team]`.")
+    try:
+        return resolve(url, schema=schema, prefix=prefix)
+    except TeamStoreError as e:
+        _fail(str(e))
+
+
+def _team_options(fn: Any) -> Any:
+    for opt in reversed([
+        click.option("--url", "--db", "url", default=None,
+                     help="Team store: postgresql://HOST/DB or service=NAME (default: CALLGUIDE_DB_URL, then "
+                          "[team] url in the config file). Never a password: use ~/.pgpass or a service file."),
+        click.option("--schema", default=None, help="Schema holding the team store (default: callguide)."),
+        click.option("--role-prefix", "prefix", default=None,
+                     help="Prefix of the team store's PostgreSQL roles (default: callguide)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@main.group()
+def server() -> None:
+    """Set up and inspect the team store (PostgreSQL)."""
+
+
+@server.command("init")
+@_team_options
+def server_init(url: str | None, schema: str | None, prefix: str | None) -> None:
+    """Create or upgrade the team store: roles, schema, row-level security (safe to run again)."""
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.migrate import init
+
+    target = _team_target(url, schema, prefix)
+    try:
+        rep = init(target)
+    except TeamStoreError as e:
+        _fail(str(e), 1)
+    click.echo(f"team store {rep.schema}: schema version {rep.version}"
+               + (" (schema created)" if rep.created_schema else ""))
+    click.echo("  roles created: " + (", ".join(rep.created_roles) or "none (all present)"))
+    click.echo("  migrations applied: " + (", ".join(rep.applied) or "none (up to date)"))
+
+
+@server.command("status")
+@_team_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def server_status(url: str | None, schema: str | None, prefix: str | None, as_json: bool) -> None:
+    """Say what the team store holds: schema version, roles, entry counts, desktops and their heads."""
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.migrate import status
+
+    target = _team_target(url, schema, prefix)
+    try:
+        st = status(target)
+    except TeamStoreError as e:
+        _fail(str(e), 1)
+    if as_json:
+        click.echo(json.dumps(st, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"PostgreSQL {st['server_version']}, schema {st['schema']}: version {st['version']}"
+               f" (this CallGuide: {st['known_version']})")
+    if st["version"] == 0:
+        click.echo("  not set up: run `callguide server init`")
+    for role, info in st["roles"].items():
+        click.echo(f"  role {role}: " + ("missing" if info is None else f"{info['members']} member(s)"))
+    for table, n in st.get("counts", {}).items():
+        click.echo(f"  {table}: {n}")
+    for d in st.get("desktops", []):
+        click.echo(f"  desktop {d['desktop']} ({d['owner']}): head {d['head_seq']} {d['head_hash'][:12]}"
+                   f" at {d['head_at'] or '-'}")
+
+
+@server.command("person")
+@click.argument("person_id")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="A role (repeat): agent, care_team, supervisor, trainer, reviewer, auditor.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--team", default=None, help="Team (supervisors read their own team's calls).")
+@click.option("--login", default=None, help="PostgreSQL login role (default: the person id).")
+@_team_options
+def server_person(person_id: str, roles: tuple[str, ...], name: str, team: str | None, login: str | None,
+                  url: str | None, schema: str | None, prefix: str | None) -> None:
+    """Add or change a person: their own login role, exactly these roles, their team."""
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.migrate import add_person
+
+    target = _team_target(url, schema, prefix)
+    try:
+        login_role = add_person(target, person_id, list(roles), name=name, team=team, login=login)
+    except TeamStoreError as e:
+        _fail(str(e), 1)
+    click.echo(f"{person_id}: login {login_role}, roles {', '.join(sorted(roles))}"
+               + (f", team {team}" if team else "") + " (set a password with psql's \\password, or use the "
+               "site's own authentication)")
 
 
 def _gui(module: str, func: str, kwargs: dict[str, Any]) -> None:

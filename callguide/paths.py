@@ -3,6 +3,8 @@
 Bundled data (`flows/`, `resources/`) sits next to the package in a checkout or an
 editable install, and inside the bundle in a PyInstaller build. The journal lives in
 the user's data directory (platformdirs) unless `--db` or `CALLGUIDE_DB` says otherwise.
+The journal's signing key lives in the user's config directory and its anchors in the user's
+data directory, both outside the journal file (docs/journal.md, "Tamper evidence").
 Never imports Qt.
 """
 
@@ -44,6 +46,24 @@ def schema_path() -> Path:
 
 def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def keys_dir() -> Path:
+    """The journal's signing key (mode 0600, created on first use): `CALLGUIDE_KEYS_DIR`, else
+    `<user config dir>/keys`. Never inside the journal's own folder by default."""
+    env = os.environ.get("CALLGUIDE_KEYS_DIR")
+    return Path(env) if env else config_dir() / "keys"
+
+
+def anchors_dir() -> Path:
+    """Anchor files, one per journal (`<journal id>.jsonl`, append-only signed checkpoints):
+    `CALLGUIDE_ANCHORS_DIR`, else `<user data dir>/anchors`."""
+    env = os.environ.get("CALLGUIDE_ANCHORS_DIR")
+    return Path(env) if env else data_dir() / "anchors"
 
 
 def default_db_path() -> Path:

@@ -81,7 +81,10 @@ ACTION_SPECS: dict[str, dict[str, Any]] = {
 
 @cache
 def params_validator(name: str):
-    """A cached jsonschema validator for an action's params (KeyError for an unknown action)."""
+    """A cached jsonschema validator for an action's params (KeyError for an unknown action); valid
+    params are answered by the compiled check (`schemacheck`), invalid ones by jsonschema."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(ACTION_SPECS[name]["params"])
+    from callguide.flow.schemacheck import CheckedValidator
+
+    return CheckedValidator(Draft202012Validator(ACTION_SPECS[name]["params"]))

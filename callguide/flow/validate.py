@@ -3,7 +3,8 @@
 Rule ids: unknown-target, unknown-flow, unknown-interrupt, unknown-field, unknown-consent,
 unreachable-step, dead-end, duplicate-id, undefined-name, bad-expression, unknown-action,
 bad-action-params, missing-translation, consent-required, choice-without-label, bad-field,
-bad-selector, waiver (a note) and `invariant:<kind>` for the invariants, declared or built in
+bad-selector, waiver (a note), instruction-in-say (a warning: "[Summarise the next steps]" or "[your
+name]" inside text read aloud) and `invariant:<kind>` for the invariants, declared or built in
 (`flow/builtins.py`; proved over `graph.LibraryGraph` and the protections-carrying `graph.StateGraph`).
 Loading adds the yaml-*, bad-utf8, file-too-large, duplicate-key, schema, io and signposts rules.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -41,7 +43,7 @@ RULES = (
     "unknown-target", "unknown-flow", "unknown-interrupt", "unknown-field", "unknown-consent",
     "unreachable-step", "dead-end", "duplicate-id", "undefined-name", "bad-expression", "unknown-action",
     "bad-action-params", "missing-translation", "consent-required", "choice-without-label", "bad-field",
-    "bad-selector", "one-protocol-per-step", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
+    "bad-selector", "one-protocol-per-step", "instruction-in-say", "invariant:requires_before", "invariant:no_path", "invariant:one_action_away",
     "invariant:consent_before_special", "invariant:ends_in_outcome", "invariant:collection_state", "waiver",
 )
 
@@ -53,6 +55,10 @@ except AttributeError:  # pragma: no cover
 
 def _has_template_syntax(s: str) -> bool:
     return "{" in s
+
+
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)  # `x[key]` inside a template is code
+_BRACKETED = re.compile(r"\[[^\[\]]*?\w[^\[\]]*?\]")
 
 
 class _Validator:
@@ -136,6 +142,21 @@ class _Validator:
         m = difflib.get_close_matches(name, list(known), n=1)
         return f"; did you mean '{m[0]}'?" if m else ""
 
+    @staticmethod
+    def _nearest(name: str, known: Iterable[str]) -> str:
+        """For a step id: the close match, else the one id the typed text starts (or is part of),
+        else the nearest one that is still alike (a half-typed or mistyped id is the usual cause)."""
+        ids = list(known)
+        m = difflib.get_close_matches(name, ids, n=1)
+        if not m and name:
+            low = name.lower()
+            part = [k for k in ids if k.lower().startswith(low)] or [k for k in ids if low in k.lower()]
+            if len(part) == 1:
+                m = part
+            else:
+                m = difflib.get_close_matches(name, part or ids, n=1, cutoff=0.45)
+        return f"; did you mean '{m[0]}'?" if m else ""
+
     # ----------------------------------------------------------------- one flow
 
     def flow(self, f: Flow) -> None:
@@ -154,11 +175,12 @@ class _Validator:
                 else:
                     field_seen[fl.id] = fl.pos
         if f.start not in steps:
-            self.add(f.start_pos, "unknown-target", f"start step '{f.start}' does not exist{self._hint(f.start, steps)}")
+            self.add(f.start_pos, "unknown-target", f"start step '{f.start}' does not exist{self._nearest(f.start, steps)}")
         for src in f.sources:
             for sid in src.steps:
                 if sid not in steps:
-                    self.add(src.pos, "unknown-target", f"source '{src.id}' names step '{sid}', which does not exist")
+                    self.add(src.pos, "unknown-target", f"source '{src.id}' names step '{sid}', which does not exist"
+                             f"{self._nearest(sid, steps)}")
         for a in f.on_start:
             self.action(f, a)
         if f.when_blocked is not None and f.when_blocked not in steps:
@@ -177,7 +199,7 @@ class _Validator:
         for t in s.transitions:
             if t.to not in steps:
                 self.add(t.pos, "unknown-target",
-                         f"step '{s.id}' goes to '{t.to}', which is not a step of {f.id}{self._hint(t.to, steps)}")
+                         f"step '{s.id}' goes to '{t.to}', which is not a step of {f.id}{self._nearest(t.to, steps)}")
             if t.id:
                 if t.id in tids:
                     self.add(t.pos, "duplicate-id", f"choice id '{t.id}' is already used in step '{s.id}'")
@@ -206,6 +228,9 @@ class _Validator:
                      f"step '{s.id}' already starts '{starts[0].params.get('flow')}'; start '{a.params.get('flow')}' "
                      f"from a step of its own")
         self.fields_of(f, s)
+        for text in (s.say, s.consent.wording if s.consent is not None else None):
+            if text is not None:
+                self.instruction_in_say(text)
         if s.consent is not None:
             for fid in s.consent.covers:
                 if fid not in self.fields:
@@ -291,6 +316,7 @@ class _Validator:
         try:
             names = expr.expression_names(src)
             refs = expr.consent_refs(src)
+            expr.check_limits(src, expression=True)
         except expr.ExprError as e:
             msg = str(e)
             if msg.endswith("unexpected ')'") and not src.rstrip().endswith(")"):
@@ -307,12 +333,28 @@ class _Validator:
     def template(self, src: str, pos: Pos, what: str) -> None:
         try:
             names = expr.template_names(src)
+            expr.check_limits(src)
         except expr.ExprError as e:
             self.add(pos, "bad-expression", f"{what}: {e}")
             return
         for n in sorted(names - self.names):
             self.add(pos, "undefined-name", f"{what} uses '{n}', which is not a field id or a built-in name"
                      f"{self._hint(n, self.hint_names)}")
+
+    def instruction_in_say(self, t: Any) -> None:
+        """What the agent reads aloud holds no bracketed instruction ("[your name]", "[Summarise ...]")."""
+        found: dict[str, str] = {}
+        for lang, v in t.by_lang.items():
+            if isinstance(v, str):
+                m = _BRACKETED.search(_TEMPLATE_PART.sub(" ", v))
+                if m:
+                    found[lang] = m.group(0)
+        if found:
+            first = next(iter(found.values()))
+            self.add(t.pos, "instruction-in-say",
+                     f"text {t.id} [{', '.join(found)}] has {first!r} in what the agent reads aloud: put instructions "
+                     "for the agent in `guidance`, and names in templates (for example {{ call.agent_name }})",
+                     "warning")
 
     def translations(self, f: Flow) -> None:
         langs = f.languages

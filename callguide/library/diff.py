@@ -292,25 +292,25 @@ def render_diff(changes: list[Change], old_label: str, new_label: str, flow_id: 
 
 def resolve_version(flow_id_or_path: str, ref: str, db: Any = None, flows_dir: Any = None) -> tuple[Flow, str]:
     """A version of a flow for `callguide diff`: `working` (the file on disk), `live`, a version
-    label, a content-hash prefix, or `#SEQ`. Returns (flow, a label for the report)."""
+    label, a content-hash prefix (4+ hex digits), or `#ID`. Returns (flow, a label for the report)."""
     from pathlib import Path
 
-    from callguide import paths
     from callguide.flow.loader import find_flow_files, load_flow
-    from callguide.library.publish import PublicationStore, PublishError, load_publication
+    from callguide.library.publish import PublishError, flow_status, load_version, open_store
+    from callguide.library.workspace import default_folder
 
     p = Path(flow_id_or_path)
     file: Path | None = None
     if p.suffix in (".yaml", ".yml") and p.exists():
         file = p
     else:
-        for f in find_flow_files([Path(flows_dir) if flows_dir else paths.flows_dir()]):
+        folder = Path(flows_dir) if flows_dir else default_folder()
+        for f in find_flow_files([folder]) if folder.is_dir() else []:
             fl, _ = load_flow(f)
             if fl is not None and fl.id == flow_id_or_path:
                 file = f
                 break
     flow_id = flow_id_or_path
-    working: Flow | None = None
     if file is not None:
         working, diags = load_flow(file)
         if ref == "working":
@@ -321,9 +321,26 @@ def resolve_version(flow_id_or_path: str, ref: str, db: Any = None, flows_dir: A
             flow_id = working.id
     elif ref == "working":
         raise PublishError(f"no flow file for {flow_id_or_path!r}")
-    with PublicationStore.open(db) as store:
-        pub = store.find(flow_id, ref)
-        if pub is None:
-            labels = ", ".join(f"{v.version_label} ({v.short_hash})" for v in store.versions(flow_id)) or "none"
-            raise PublishError(f"{flow_id}: no published version {ref!r}; published: {labels}")
-    return load_publication(pub), f"{pub.version_label} ({pub.short_hash}, {pub.published_at[:10]})"
+    with open_store(db) as store:
+        st = flow_status(store, flow_id)
+    ref = ref.strip()
+    v = None
+    if ref == "live":
+        v = st.live
+        if v is None:
+            raise PublishError(f"{flow_id}: nothing is live")
+    elif ref.startswith("#") and ref[1:].isdigit():
+        v = next((x.version for x in st.versions if x.version.id == int(ref[1:])), None)
+    else:
+        hit = st.by_label(ref)
+        v = hit.version if hit else None
+        low = ref.lower()
+        if v is None and len(low) >= 4 and all(ch in "0123456789abcdef" for ch in low):
+            hits = {x.version.content_hash: x.version for x in st.versions if x.version.content_hash.startswith(low)}
+            if len(hits) > 1:
+                raise PublishError(f"{flow_id}: the hash prefix {ref!r} matches {len(hits)} versions; give more digits")
+            v = next(iter(hits.values()), None)
+    if v is None:
+        labels = ", ".join(f"{x.version.version_label} ({x.state})" for x in st.versions) or "none"
+        raise PublishError(f"{flow_id}: no version {ref!r}; versions: {labels}")
+    return load_version(v), f"{v.version_label} ({v.short_hash}, {v.created_at[:10]})"

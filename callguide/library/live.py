@@ -1,22 +1,23 @@
-"""Load the flow library that live calls may run: published versions only.
+"""Load the flow library that live calls may run: the live publications, and nothing else.
 
-`load_for_calls` is the one entry point the agent's window uses. Every flow file in the folder
-must have a live publication whose text is byte-for-byte the file's text; a file edited but not
-published (or never published) is refused with one plain line naming it. The flows are built
-from the publication texts (never from the files), so a call runs exactly what was published;
-the engine snapshots each flow's text by content hash when the call starts, which keeps a call
-pinned to those versions for its whole life (also across a resume).
+`load_for_calls` is the one entry point the agent's window uses. The flows come from the
+publication store (`callguide.store.publications`), never from flow files: a trainer's saved
+but unsubmitted edit, a file edited in place in the app's own `flows/` folder, or a new file
+dropped there changes nothing for live calls. The app's shipped flows reach the store only
+through their release manifest (`flows/manifest.json`), adopted once per release
+(`callguide.library.publish.adopt_release`); after that the shipped files are not even read.
 
-Fresh machine: when the database holds no publication at all, the flows folder is published
-once as the baseline ("bundled", by "system"), so the bundled flows run out of the box. An app
-update that changes a bundled flow is published the same way, but only while the live version
-of that flow is still a bundled one: once a trainer has published their own version, the
-bundled change is refused like any other unpublished edit, and the trainer decides.
-Never imports Qt.
+A version marked `review_needed` is never live (practice only); `withheld_flows` names such flows
+so the call window can say what to do instead (see docs/workbench.md, "HARMED").
+
+The engine snapshots each flow's text by content hash when the call starts, which keeps a call
+pinned to those versions for its whole life (also across a resume). Never imports Qt.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,127 +26,111 @@ from callguide.flow.model import FlowLibrary
 
 
 class LibraryRefused(Exception):
-    """The flows cannot be used for live calls (one plain line per problem in `.problems`)."""
+    """The flows cannot be used for live calls (one plain line; `problems` lists every one)."""
 
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message)
         self.problems = problems or []
 
 
-def _publish_hint(f: Path) -> str:
-    from callguide.flow.yamlsafe import display_path
-
-    return f"publish it in the workbench or `callguide publish {display_path(f)}` before live calls"
-
-
-def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | None = None) -> FlowLibrary:
-    from callguide.flow.loader import find_flow_files, load_flow, load_library
-    from callguide.flow.validate import validate_library
-    from callguide.flow.yamlsafe import display_path
-    from callguide.library.publish import (
-        BUNDLED_BY,
-        BUNDLED_NOTE,
-        PublicationStore,
-        PublishError,
-        publish,
-        publish_baseline,
-        read_flow_text,
-        text_hash,
-    )
+def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | None = None,
+                   now: dt.datetime | None = None) -> FlowLibrary:
+    """The live flows, validated. `flows_dir` is the app's shipped flows folder (its manifest is
+    adopted if the store has not seen it); `db_path` the journal holding the publications."""
+    from callguide.library.publish import PublishError, adopt_release, live_versions, open_store
 
     folder = Path(flows_dir) if flows_dir else paths.flows_dir()
-    db = Path(db_path) if db_path else paths.default_db_path()
-    files = find_flow_files([folder])
-    if not files:
-        raise LibraryRefused(f"There are no flow files in {folder}; calls cannot start.")
+    problems: list[str] = []
     try:
-        with PublicationStore.open(db) as store:
-            fresh = store.count() == 0
-        if fresh:
-            lib, diags = load_library([folder])
-            errors = [d for d in validate_library(lib, diags) if d.severity == "error"]
-            if errors:
-                raise LibraryRefused(f"The flows in {folder} have {len(errors)} error(s); calls cannot start until "
-                                     f"a trainer fixes them.", [str(d) for d in errors])
-            publish_baseline(folder, db)
-        chosen: list[tuple[Path, Any]] = []
-        problems: list[str] = []
-        updates: list[Path] = []
-        # Flows shipped with the app and never changed by a trainer follow the app's own updates.
-        bundled = folder.resolve() == paths.flows_dir().resolve()
-        with PublicationStore.open(db) as store:
-            live = store.live_all()
-            live_by_hash = {p.content_hash: p for p in live.values()}
-            for f in files:
-                try:
-                    text = read_flow_text(f)
-                except PublishError as e:
-                    problems.append(str(e))
-                    continue
-                pub = live_by_hash.get(text_hash(text))
-                if pub is not None:  # the file is exactly what is live: no need to parse it
-                    chosen.append((f, pub))
-                    continue
-                current = next((p for p in live.values() if p.file_name == f.name), None)
-                if current is None:  # only now read the file, to learn which flow it is
-                    flow, _ = load_flow(f)
-                    current = live.get(flow.id) if flow is not None else None
-                if current is not None and bundled and current.published_by == BUNDLED_BY:
-                    updates.append(f)  # a new app version's bundled flow over an untouched bundled one
-                elif current is not None:
-                    problems.append(f"{f.name} has unpublished changes; {_publish_hint(f)}")
-                else:
-                    problems.append(f"{f.name} has never been published; {_publish_hint(f)}")
-        for f in updates:
-            if problems:  # the call is refused anyway: publish nothing, name these too
-                problems.append(f"{f.name} has unpublished changes; {_publish_hint(f)}")
-                continue
-            try:
-                chosen.append((f, publish(f, BUNDLED_BY, BUNDLED_NOTE + " (updated with the app)", db).publication))
-            except PublishError as e:
-                problems.append(str(e))
+        with open_store(db_path) as store:
+            adopted = adopt_release(folder, store, now)
+            if adopted is not None:
+                problems += adopted.problems
+            live = live_versions(store, now)
     except PublishError as e:
-        raise LibraryRefused(str(e)) from None
-    if problems:
-        more = f" (and {len(problems) - 1} more flow(s))" if len(problems) > 1 else ""
-        raise LibraryRefused(problems[0] + more, problems)
-    lib, errors = _published_library([(display_path(f), pub) for f, pub in chosen])
-    if errors:
-        raise LibraryRefused(f"The published flows have {len(errors)} error(s); calls cannot start until a "
-                             f"trainer fixes them.", errors)
+        raise LibraryRefused(str(e), e.problems) from None
+    if not live:
+        raise LibraryRefused(problems[0] if problems else
+                             "No flow is live yet: a trainer must submit flows and a reviewer approve them "
+                             f"(or ship a release manifest with the flows in {folder})", problems)
+    lib, errors = _published_library(list(live.values()))
+    if errors:  # a shipped file that was not adopted is the likelier cause: say that first
+        head = problems[0] if problems else (f"The live flows have {len(errors)} error(s); calls cannot start "
+                                             "until a trainer fixes them.")
+        raise LibraryRefused(head, problems + errors)
     return lib
 
 
-def _published_library(chosen: list[tuple[str, Any]]) -> tuple[FlowLibrary, list[str]]:
-    """Build and validate the library of these publications, through the content-keyed cache
+def load_for_practice(flows_dir: str | Path | None = None, db_path: str | Path | None = None,
+                      now: dt.datetime | None = None) -> FlowLibrary:
+    """The published flows for practice: the live versions, plus the practice-only version of a flow
+    with none live (a `review_needed` flow such as the default HARMED). Never for live calls."""
+    from callguide.library.publish import PublishError, adopt_release, open_store, published_versions
+
+    try:
+        with open_store(db_path) as store:
+            adopt_release(Path(flows_dir) if flows_dir else paths.flows_dir(), store, now)
+            versions = published_versions(store, now)
+    except PublishError as e:
+        raise LibraryRefused(str(e), e.problems) from None
+    lib, errors = _published_library(list(versions.values()))
+    if errors:
+        raise LibraryRefused(f"The published flows have {len(errors)} error(s).", errors)
+    return lib
+
+
+def _published_library(chosen: list[Any]) -> tuple[FlowLibrary, list[str]]:
+    """Build and validate the library of these versions, through the content-keyed cache
     (callguide/flow/cache.py): the same texts and signposts give the same answer, so only the
     first call after a publication pays for parsing and validation."""
     from callguide.flow.cache import cached
     from callguide.flow.loader import load_signposts
     from callguide.flow.validate import validate_library
-    from callguide.library.publish import PublishError, load_publication
+    from callguide.library.publish import PublishError, load_version
 
     sp = paths.signposts_path()
-    try:
-        sp_bytes = sp.read_bytes()
-    except OSError:
-        sp_bytes = b""
-    parts: list[str | bytes] = ["live-library", str(sp)]
-    for name, pub in sorted(chosen, key=lambda c: c[1].flow_id):
-        parts += [pub.flow_id, pub.content_hash, name]
+    from callguide.flow.yamlsafe import read_bounded
+
+    sp_bytes = read_bounded(sp)[0] or b""  # at most 1 MiB of a regular file, as load_signposts reads
+    parts: list[str | bytes] = ["live-library-2", str(sp)]
+    for v in sorted(chosen, key=lambda c: c.flow_id):
+        parts += [v.flow_id, v.content_hash, v.file_name, v.version_label]
     parts.append(sp_bytes)
 
     def build() -> tuple[FlowLibrary, list[str]]:
         lib = FlowLibrary()
         try:
-            for name, pub in chosen:
-                lib.flows[pub.flow_id] = load_publication(pub, name)
+            for v in chosen:
+                lib.flows[v.flow_id] = load_version(v, f"{v.file_name}@{v.version_label}")
         except PublishError as e:
             return lib, [str(e)]
-        diags = []
+        diags: list[Any] = []
         if sp_bytes:
             lib.signposts, diags = load_signposts(sp)
         errors = [str(d) for d in validate_library(lib, diags) if d.severity == "error"]
         return lib, errors
 
     return cached("live", parts, build)
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A flow that has a published version but none that may be live (marked `review_needed`)."""
+
+    flow_id: str
+    version_label: str
+    reason: str
+
+
+def withheld_flows(db_path: str | Path | None = None, now: dt.datetime | None = None) -> list[Withheld]:
+    """Flows published for practice only, with no live version: live calls run without them."""
+    from callguide.library.publish import all_status, open_store
+
+    out = []
+    with open_store(db_path) as store:
+        for fid, st in all_status(store, now).items():
+            if st.live is None or st.live.review_needed:
+                v = st.practice
+                if v is not None and v.review_needed:
+                    out.append(Withheld(fid, v.version_label, v.review_needed))
+    return out

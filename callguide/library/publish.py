@@ -1,65 +1,67 @@
-"""Publishing flows: immutable versions and the live pointer.
+"""Publishing flows: versions, four-eyes review, go-live, rollback, and adopting app releases.
 
-A publication is one immutable row: the flow id, the sha256 of the exact text, the author's
-version label, who published it, when, a change note and the text itself. Rows live in a
-`publications` table inside the journal database file (its own sqlite-utils migration set,
-`callguide.publications`, next to the journal's); triggers refuse UPDATE and DELETE. The
-*live* version of a flow is its latest publication (highest `seq`): re-publishing an older
-text is how a rollback is done, and it is itself a new row.
+A flow version goes **draft → submitted → approved → live**:
 
-Publishing is refused when the flow has validation errors (warnings do not block).
-Never imports Qt; never touches the journal's `entries`.
+- *draft*: the trainer's working copy in a workspace folder (`callguide.library.workspace`); nothing
+  in the store.
+- *submitted*: `Workspace.submit` passed every gate (`callguide.library.gates`) and stored the exact
+  text as an immutable `flow_versions` row with the gate evidence.
+- *approved*: a different person with the reviewer role approved it (`approve`), after seeing the
+  semantic diff against the live version, the test results and the coverage; the approval, the
+  reviewer and the hash of the diff they saw go to the hash-chained publication log.
+- *live*: from the approval, or from a set date and time. Live calls load only live versions
+  (`callguide.library.live.load_for_calls`); a call in progress stays on the versions it started
+  with (the engine snapshots them by content hash).
+
+A version whose text is marked `review_needed` is approved for **practice only** and never goes
+live, until a reviewed version without the mark is approved. `rollback` puts an earlier approved
+version live again (one decision in the log). A release of the app reaches live calls only
+through its manifest (`adopt_release`), never because a file changed.
+
+The SQL lives in `callguide.store.publications`; this module decides. Never imports Qt.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import sqlite3
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlite_utils import Database, Migrations
+from typing import Any
 
 from callguide import paths
 from callguide.flow.model import Flow, FlowLibrary
-from callguide.flow.yamlsafe import Diagnostic, display_path
+from callguide.flow.yamlsafe import display_path, read_bounded
+from callguide.identity import IdentityError, Person, require_role
+from callguide.store.base import StoreError
+from callguide.store.publications import (
+    POINTER_EVENTS,
+    FlowVersion,
+    LogEntry,
+    LogRecord,
+    PublicationStore,
+    Release,
+    open_publications,
+    text_hash,
+)
 
-MIGRATION_SET = "callguide.publications"
-BUNDLED_BY = "system"
-BUNDLED_NOTE = "bundled"
+SYSTEM = "system"
+SUBMIT_ROLES = ("trainer",)
+REVIEW_ROLES = ("reviewer",)
+ROLLBACK_ROLES = ("trainer", "reviewer", "supervisor")
 
-migrations = Migrations(MIGRATION_SET)
-
-
-@migrations(name="0001_publications")
-def _m0001(db: Database) -> None:
-    strict = " STRICT" if db.supports_strict else ""
-    db.execute(f"""
-        CREATE TABLE publications (
-            seq INTEGER PRIMARY KEY,
-            flow_id TEXT NOT NULL,
-            content_hash TEXT NOT NULL,
-            version_label TEXT NOT NULL,
-            published_by TEXT NOT NULL,
-            published_at TEXT NOT NULL,
-            note TEXT NOT NULL,
-            file_name TEXT NOT NULL,
-            text TEXT NOT NULL
-        ){strict}
-    """)
-    db.execute("CREATE INDEX idx_publications_flow ON publications (flow_id, seq)")
-    for op in ("UPDATE", "DELETE"):
-        db.execute(f"""
-            CREATE TRIGGER publications_no_{op.lower()} BEFORE {op} ON publications
-            BEGIN SELECT RAISE(ABORT, 'publications are immutable'); END
-        """)
+__all__ = [
+    "FlowStatus", "GateRefused", "PublishError", "Refusal", "VersionStatus", "adopt_release", "approve",
+    "flow_status", "live_versions", "load_version", "open_store", "published_versions", "read_flow_text",
+    "reject", "review_view", "rollback", "text_hash", "version_key",
+]
 
 
 class PublishError(Exception):
-    """Publishing was refused or the publications cannot be read (one plain line)."""
+    """Publishing was refused or the publications cannot be read (one plain line; `problems` lists more)."""
 
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message)
@@ -67,37 +69,46 @@ class PublishError(Exception):
 
 
 @dataclass(frozen=True)
-class Publication:
-    seq: int
-    flow_id: str
-    content_hash: str
-    version_label: str
-    published_by: str
-    published_at: str
-    note: str
-    file_name: str
-    text: str
+class Refusal:
+    """One gate that said no: which gate, where (file:line or test name) and why."""
 
-    @property
-    def short_hash(self) -> str:
-        return self.content_hash[:12]
+    gate: str
+    where: str
+    message: str
 
-    def describe(self) -> str:
-        return (f"{self.flow_id} {self.version_label} ({self.short_hash}) by {self.published_by} "
-                f"at {self.published_at}: {self.note}")
+    def __str__(self) -> str:
+        return f"{self.where}: [{self.gate}] {self.message}"
 
 
-def text_hash(text: str) -> str:
-    """The content hash the engine pins calls to (sha256 of the UTF-8 text, as `load_flow_text`)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+class GateRefused(PublishError):
+    """Submitting (or approving) was refused by one or more gates."""
+
+    def __init__(self, what: str, refusals: list[Refusal]):
+        gates = sorted({r.gate for r in refusals})
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        super().__init__(f"{what} refused at the {', '.join(gates)} gate{'s' if len(gates) > 1 else ''}: "
+                         f"{refusals[0]}{more}", [str(r) for r in refusals])
+        self.refusals = refusals
+
+
+# ---------------------------------------------------------------------- small helpers
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(t: dt.datetime) -> str:
+    if t.tzinfo is None:
+        t = t.astimezone()  # a naive time is the local time of this desktop
+    return t.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def read_flow_text(path: str | Path) -> str:
     """A flow file's text as the loader sees it (UTF-8, byte-order mark dropped)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise PublishError(f"{display_path(path)}: cannot read the file: {e.strerror or e}") from None
+    raw, problems = read_bounded(path)  # a regular file of at most 1 MiB; never a device or a pipe
+    if raw is None:
+        raise PublishError(f"{display_path(path)}: {problems[0].message}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -105,236 +116,493 @@ def read_flow_text(path: str | Path) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _columns() -> str:
-    return "seq, flow_id, content_hash, version_label, published_by, published_at, note, file_name, text"
+@contextmanager
+def open_store(db: str | Path | None = None) -> Iterator[PublicationStore]:
+    """The publication store of `db` (default: the live journal file), as a context manager."""
+    path = Path(db) if db else paths.default_db_path()
+    try:
+        store = open_publications(path)
+    except StoreError as e:
+        raise PublishError(f"cannot open the publications: {e}") from None
+    try:
+        yield store
+    except StoreError as e:
+        raise PublishError(str(e)) from None
+    finally:
+        store.close()
 
 
-class PublicationStore:
-    """The publications of one database file. Open with `PublicationStore.open(path)`."""
-
-    def __init__(self, path: Path, conn: sqlite3.Connection):
-        self.path = path
-        self.conn = conn
-
-    @classmethod
-    def open(cls, path: str | Path | None = None) -> PublicationStore:
-        from callguide.store.base import StoreError
-        from callguide.store.sqlite import open_database
-
-        path = Path(path) if path else paths.default_db_path()
-        try:
-            return cls(path, open_database(path, migrations).conn)
-        except StoreError as e:
-            raise PublishError(f"cannot open the publications: {e}") from None
-
-    def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.conn.close()
-
-    def __enter__(self) -> PublicationStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self.conn
-        except sqlite3.Error as e:
-            raise PublishError(f"{self.path}: publications: {str(e).splitlines()[0]}") from None
-
-    # ------------------------------------------------------------------ reading
-
-    def _rows(self, sql: str, args: tuple = ()) -> list[Publication]:
-        with self._guard() as c:
-            return [Publication(*r) for r in c.execute(sql, args).fetchall()]
-
-    def count(self) -> int:
-        with self._guard() as c:
-            return int(c.execute("SELECT count(*) FROM publications").fetchone()[0])
-
-    def versions(self, flow_id: str) -> list[Publication]:
-        """Every publication of a flow, oldest first."""
-        return self._rows(f"SELECT {_columns()} FROM publications WHERE flow_id = ? ORDER BY seq", (flow_id,))
-
-    def live(self, flow_id: str) -> Publication | None:
-        rows = self._rows(f"SELECT {_columns()} FROM publications WHERE flow_id = ? ORDER BY seq DESC LIMIT 1",
-                          (flow_id,))
-        return rows[0] if rows else None
-
-    def live_all(self) -> dict[str, Publication]:
-        rows = self._rows(f"SELECT {_columns()} FROM publications WHERE seq IN "
-                          "(SELECT max(seq) FROM publications GROUP BY flow_id) ORDER BY flow_id")
-        return {p.flow_id: p for p in rows}
-
-    def by_hash(self, content_hash: str) -> Publication | None:
-        rows = self._rows(f"SELECT {_columns()} FROM publications WHERE content_hash = ? ORDER BY seq DESC LIMIT 1",
-                          (content_hash,))
-        return rows[0] if rows else None
-
-    def find(self, flow_id: str, ref: str) -> Publication | None:
-        """A version by label (latest with that label), hash prefix (4+ hex digits), `live`, or `#SEQ`."""
-        ref = ref.strip()
-        if ref == "live":
-            return self.live(flow_id)
-        versions = self.versions(flow_id)
-        if ref.startswith("#") and ref[1:].isdigit():
-            return next((p for p in versions if p.seq == int(ref[1:])), None)
-        by_label = [p for p in versions if p.version_label == ref]
-        if by_label:
-            return by_label[-1]
-        low = ref.lower()
-        if len(low) >= 4 and all(ch in "0123456789abcdef" for ch in low):
-            hits = {p.content_hash: p for p in versions if p.content_hash.startswith(low)}
-            if len(hits) > 1:
-                raise PublishError(f"{flow_id}: the hash prefix {ref!r} matches {len(hits)} versions; give more digits")
-            if hits:
-                return next(iter(hits.values()))
-        return None
-
-    # ------------------------------------------------------------------ writing
-
-    def add(self, flow: Flow, text: str, by: str, note: str, file_name: str,
-            when: dt.datetime | None = None) -> Publication:
-        ts = (when or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-        with self._guard() as c:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                cur = c.execute(
-                    "INSERT INTO publications (flow_id, content_hash, version_label, published_by, published_at, "
-                    "note, file_name, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (flow.id, text_hash(text), flow.version, by, ts, note, file_name, text))
-                seq = int(cur.lastrowid or 0)
-                c.execute("COMMIT")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
-        return Publication(seq, flow.id, text_hash(text), flow.version, by, ts, note, file_name, text)
-
-
-# ---------------------------------------------------------------------- the API
-
-
-@dataclass
-class PublishResult:
-    publication: Publication
-    created: bool  # False: this exact text was already live, nothing was written
-    warnings: list[Diagnostic]
-
-
-def _validate_with(flow_path: Path) -> tuple[Flow | None, list[Diagnostic]]:
-    """The flow at `flow_path`, validated inside its folder's library (errors in *this* file only)."""
-    from callguide.flow.loader import load_flow, load_library
-    from callguide.flow.validate import validate_library
-
-    flow, diags = load_flow(flow_path)
-    if flow is None:
-        return None, diags
-    folder = flow_path.parent
-    lib, ldiags = load_library([folder])
-    if flow.id not in lib.flows or Path(lib.flows[flow.id].path).resolve() != flow_path.resolve():
-        lib.flows[flow.id] = flow  # a file outside the folder's scan, or a duplicate id
-    all_diags = list(validate_library(lib, ldiags + diags))
-    mine = display_path(flow_path)
-    return flow, [d for d in all_diags if d.file == mine or Path(d.file).resolve() == flow_path.resolve()]
-
-
-def publish(flow_path: str | Path, by: str, note: str, db: str | Path | None = None) -> PublishResult:
-    """Publish the flow file as a new immutable version; it becomes the live one.
-
-    Refused (PublishError, problems listed) when the flow has validation errors, when the note is
-    empty, or when the flow does not load. Publishing the text that is already live writes nothing.
-    On a database with no publication at all, the other flows of the folder are first published as
-    the baseline ("bundled" by "system"), so that publishing one flow never strands the rest.
-    """
-    flow_path = Path(flow_path)
-    name = display_path(flow_path)
-    if not (note or "").strip():
-        raise PublishError(f"{name}: a change note is required to publish")
-    if not (by or "").strip():
-        raise PublishError(f"{name}: say who is publishing")
-    text = read_flow_text(flow_path)
-    flow, diags = _validate_with(flow_path)
-    errors = [d for d in diags if d.severity == "error"]
-    if flow is None or errors:
-        raise PublishError(f"{name} has {len(errors)} error(s); fix them before publishing (first: {errors[0]})"
-                           if errors else f"{name} does not load", [str(d) for d in errors])
-    with PublicationStore.open(db) as store:
-        fresh = store.count() == 0
-    if fresh:  # the first publication on this database: adopt the other flows as the baseline first
-        publish_baseline(flow_path.parent, db, exclude=flow_path)
-    with PublicationStore.open(db) as store:
-        live = store.live(flow.id)
-        warnings = [d for d in diags if d.severity != "error"]
-        if live is not None and live.content_hash == text_hash(text):
-            return PublishResult(live, False, warnings)
-        pub = store.add(flow, text, by.strip(), note.strip(), flow_path.name)
-    return PublishResult(pub, True, warnings)
-
-
-def list_versions(flow_id: str, db: str | Path | None = None) -> list[Publication]:
-    """Every publication of `flow_id`, oldest first (the last one is live)."""
-    with PublicationStore.open(db) as store:
-        return store.versions(flow_id)
-
-
-def load_publication(pub: Publication, filename: str | None = None) -> Flow:
-    """The typed flow of a publication (`filename` names it in diagnostics; default `file@hash`)."""
+def load_version(v: FlowVersion, filename: str | None = None) -> Flow:
+    """The typed flow of a stored version (`filename` names it in diagnostics; default `file@label`)."""
     from callguide.flow.loader import load_flow_text
 
-    flow, diags = load_flow_text(pub.text, filename or f"{pub.file_name}@{pub.short_hash}")
+    flow, diags = load_flow_text(v.text, filename or f"{v.file_name}@{v.version_label}")
     if flow is None:
-        raise PublishError(f"{pub.flow_id} version {pub.version_label} ({pub.short_hash}) no longer loads: "
+        raise PublishError(f"{v.flow_id} {v.version_label} ({v.short_hash}) no longer loads: "
                            f"{diags[0] if diags else 'unknown problem'}")
     return flow
 
 
-def live_library(flows_dir: str | Path | None = None, db: str | Path | None = None) -> FlowLibrary:
-    """The live versions of the flows in `flows_dir` (a flow with no publication is left out).
+# ---------------------------------------------------------------------- semantic versions
 
-    Texts come from the publications, never from the files; the signposts are the bundled ones.
-    """
-    from callguide.flow.loader import find_flow_files, load_flow, load_signposts
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+                     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
+_LOOSE = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+].*)?$")
 
-    folder = Path(flows_dir) if flows_dir else paths.flows_dir()
+
+def is_semver(label: str) -> bool:
+    return bool(_SEMVER.match(label or ""))
+
+
+def version_key(label: str) -> tuple[Any, ...] | None:
+    """A sort key in semantic-version precedence (build metadata ignored); None when unreadable.
+    Labels written before semver was required ("1", "1.2") read as 1.0.0 and 1.2.0."""
+    m = _SEMVER.match(label or "")
+    if m:
+        pre = m.group(4)
+        pre_key: tuple[Any, ...] = (1,) if pre is None else (0, tuple(
+            (0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+        return (int(m.group(1)), int(m.group(2)), int(m.group(3)), pre_key)
+    m = _LOOSE.match(label or "")
+    if m:
+        return (int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0), (1,))
+    return None
+
+
+def label_line(text: str) -> int:
+    m = re.search(r"^version:", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else 1
+
+
+# ---------------------------------------------------------------------- state
+
+
+@dataclass
+class VersionStatus:
+    version: FlowVersion
+    state: str                  # submitted, approved, scheduled, live, practice, rejected, superseded, withdrawn
+    events: list[LogEntry] = field(default_factory=list)
+    go_live: str | None = None  # when it went (or goes) live
+
+    def first(self, event: str) -> LogEntry | None:
+        return next((e for e in self.events if e.event == event), None)
+
+    @property
+    def submitted_by(self) -> str:
+        e = self.first("submitted")
+        return e.by_person if e else self.version.created_by
+
+    @property
+    def approved_by(self) -> str | None:
+        e = self.first("approved")
+        if e is not None:
+            return e.by_person
+        return f"release {self.version.evidence.get('release', '')}".strip() if self.version.origin == "shipped" else None
+
+    @property
+    def approvable(self) -> bool:
+        return self.state == "submitted"
+
+    @property
+    def was_approved(self) -> bool:
+        """Approved by a reviewer, or shipped with a release, or live before reviews existed."""
+        if self.first("approved") is not None:
+            return True
+        return self.version.origin in ("shipped", "legacy") and any(e.event in ("live", "rollback") for e in self.events)
+
+
+@dataclass
+class FlowStatus:
+    flow_id: str
+    versions: list[VersionStatus]
+    live: FlowVersion | None
+    pointer: LogEntry | None      # the decision that made the live state what it is
+
+    @property
+    def practice(self) -> FlowVersion | None:
+        """The version practice uses: the live one, else the latest practice-only version."""
+        if self.live is not None:
+            return self.live
+        for vs in reversed(self.versions):
+            if vs.state == "practice":
+                return vs.version
+        return None
+
+    @property
+    def pending(self) -> list[VersionStatus]:
+        return [vs for vs in self.versions if vs.state in ("submitted", "scheduled")]
+
+    def by_label(self, label: str) -> VersionStatus | None:
+        return next((vs for vs in self.versions if vs.version.version_label == label), None)
+
+
+def _pointer(entries: list[LogEntry], at: str) -> LogEntry | None:
+    cancelled = {e.data.get("cancels") for e in entries if e.event == "cancelled"}
+    live = [e for e in entries if e.event in POINTER_EVENTS and (e.effective_at or e.ts) <= at
+            and e.seq not in cancelled]
+    return max(live, key=lambda e: (e.effective_at or e.ts, e.seq)) if live else None
+
+
+def _status(flow_id: str, versions: list[FlowVersion], entries: list[LogEntry], at: str) -> FlowStatus:
+    by_id = {v.id: v for v in versions}
+    ptr = _pointer(entries, at)
+    live = by_id.get(ptr.version_id) if ptr is not None and ptr.event != "withdrawn" and ptr.version_id else None
+    cancelled = {e.data.get("cancels") for e in entries if e.event == "cancelled"}
+    out = []
+    for v in versions:
+        evs = [e for e in entries if e.version_id == v.id]
+        kinds = {e.event for e in evs}
+        went = [e for e in evs if e.event in ("live", "rollback") and e.seq not in cancelled]
+        done = [e for e in went if (e.effective_at or e.ts) <= at]
+        future = [e for e in went if (e.effective_at or e.ts) > at]
+        if live is not None and v.id == live.id:
+            state, when = "live", (ptr.effective_at if ptr else None)
+        elif "rejected" in kinds:
+            state, when = "rejected", None
+        elif "practice" in kinds:
+            state, when = "practice", None
+        elif future:
+            state, when = "scheduled", future[-1].effective_at
+        elif done:
+            state = "withdrawn" if ptr is not None and ptr.event == "withdrawn" and ptr.version_id == v.id \
+                else "superseded"
+            when = done[-1].effective_at
+        elif "approved" in kinds:
+            state, when = "approved", None
+        else:
+            state, when = "submitted", None
+        out.append(VersionStatus(v, state, evs, when))
+    return FlowStatus(flow_id, out, live, ptr)
+
+
+def flow_status(store: PublicationStore, flow_id: str, now: dt.datetime | None = None) -> FlowStatus:
+    return _status(flow_id, store.versions(flow_id), store.log(flow_id), iso(now or now_utc()))
+
+
+def all_status(store: PublicationStore, now: dt.datetime | None = None) -> dict[str, FlowStatus]:
+    at = iso(now or now_utc())
+    versions = store.versions()
+    entries = store.log()
+    ids = sorted({v.flow_id for v in versions})
+    return {fid: _status(fid, [v for v in versions if v.flow_id == fid], [e for e in entries if e.flow_id == fid], at)
+            for fid in ids}
+
+
+def live_versions(store: PublicationStore, now: dt.datetime | None = None) -> dict[str, FlowVersion]:
+    """flow id -> the version live calls run now. A `review_needed` text is never among them."""
+    return {fid: st.live for fid, st in all_status(store, now).items()
+            if st.live is not None and not st.live.review_needed}
+
+
+def published_versions(store: PublicationStore, now: dt.datetime | None = None) -> dict[str, FlowVersion]:
+    """flow id -> the version practice and the submission gates use: live, else practice-only."""
+    out = {}
+    for fid, st in all_status(store, now).items():
+        v = st.practice
+        if v is not None:
+            out[fid] = v
+    return out
+
+
+def library_of(versions: dict[str, FlowVersion], names: dict[str, str] | None = None) -> FlowLibrary:
+    """A library built from stored texts, with the bundled signposts."""
+    from callguide.flow.loader import load_signposts
+
     lib = FlowLibrary()
-    with PublicationStore.open(db) as store:
-        live = store.live_all()
-        for f in find_flow_files([folder]):
-            flow, _ = load_flow(f)
-            fid = flow.id if flow is not None else None
-            pub = live.get(fid) if fid else None
-            if pub is None:
-                pub = next((p for p in live.values() if p.file_name == f.name), None)
-            if pub is not None:
-                lib.flows[pub.flow_id] = load_publication(pub, display_path(f))
+    for fid, v in versions.items():
+        lib.flows[fid] = load_version(v, (names or {}).get(fid))
     sp = paths.signposts_path()
     if sp.exists():
         lib.signposts, _ = load_signposts(sp)
     return lib
 
 
-def publish_baseline(flows_dir: str | Path, db: str | Path | None = None,
-                     exclude: Path | None = None) -> list[Publication]:
-    """First run on a fresh database: publish every flow in `flows_dir` as "bundled" by "system"
-    (except `exclude`, the file a trainer is publishing right now).
+# ---------------------------------------------------------------------- releases
 
-    Does nothing when the database holds any publication at all.
+
+@dataclass
+class AdoptResult:
+    release: str
+    manifest_hash: str
+    live: list[str] = field(default_factory=list)       # "texas 1.0.0"
+    practice: list[str] = field(default_factory=list)   # review_needed: practice only
+    kept: list[str] = field(default_factory=list)       # a trainer's version stays; the release's is offered
+    problems: list[str] = field(default_factory=list)   # shipped files that do not match the manifest
+
+
+def adopt_release(flows_dir: str | Path | None, store: PublicationStore,
+                  now: dt.datetime | None = None) -> AdoptResult | None:
+    """Adopt the shipped flows' release manifest, once. None when there is none or it was adopted.
+
+    For each shipped flow: a file that does not match its manifest entry is never adopted; a flow
+    whose live (or practice) version is a trainer's stays as it is (the release's version is
+    recorded as offered); otherwise the shipped text goes live, or to practice only when it is
+    marked `review_needed`. Decisions are by `system`, citing the release and manifest digest.
     """
-    from callguide.flow.loader import find_flow_files, load_flow
+    from callguide.flow.loader import load_flow_text
+    from callguide.library.manifest import read_manifest
 
-    out: list[Publication] = []
-    with PublicationStore.open(db) as store:
-        if store.count():
-            return out
-        for f in find_flow_files([Path(flows_dir)]):
-            if exclude is not None and f.resolve() == exclude.resolve():
-                continue
-            flow, _ = load_flow(f)
-            if flow is None:
-                continue
-            text = read_flow_text(f)
-            out.append(store.add(flow, text, BUNDLED_BY, BUNDLED_NOTE, f.name))
+    folder = Path(flows_dir) if flows_dir else paths.flows_dir()
+    try:
+        m = read_manifest(folder)
+    except Exception as e:  # noqa: BLE001 - ManifestError, one line
+        raise PublishError(str(e)) from None
+    if m is None or store.release(m.digest) is not None:
+        return None
+    at = iso(now or now_utc())
+    res = AdoptResult(m.release, m.digest)
+    status = all_status(store, now)
+    new: list[tuple[FlowVersion, LogRecord]] = []
+    outcome: dict[str, str] = {}
+    for sf in m.flows:
+        path = folder / sf.file
+        try:
+            text = read_flow_text(path)
+        except PublishError as e:
+            res.problems.append(str(e))
+            outcome[sf.id] = "not adopted: unreadable"
+            continue
+        if text_hash(text) != sf.sha256:
+            res.problems.append(f"{display_path(path)} does not match the release manifest ({m.path}); it was "
+                                "changed after the release was built, so it is not adopted (in a development "
+                                "checkout, run `python -m callguide.library.manifest`)")
+            outcome[sf.id] = "not adopted: differs from the manifest"
+            continue
+        st = status.get(sf.id)
+        current = st.practice if st is not None else None
+        if current is not None and current.content_hash == sf.sha256:
+            outcome[sf.id] = "unchanged"
+            continue
+        if current is not None and current.origin != "shipped":
+            res.kept.append(f"{sf.id} {current.version_label} (the release ships {sf.version})")
+            outcome[sf.id] = f"offered {sf.version}; kept {current.version_label}"
+            continue
+        flow, diags = load_flow_text(text, display_path(path))
+        if flow is None or flow.id != sf.id:
+            res.problems.append(f"{display_path(path)}: {diags[0] if diags else 'not the flow the manifest names'}")
+            outcome[sf.id] = "not adopted: does not load"
+            continue
+        practice = bool(flow.review_needed)
+        v = FlowVersion(0, sf.id, flow.version, sf.sha256, sf.file, text, flow.review_needed, "shipped", SYSTEM, at,
+                        f"shipped with CallGuide {m.release}", {"release": m.release, "manifest": m.digest})
+        rec = LogRecord(sf.id, None, flow.version, "practice" if practice else "live", SYSTEM, [],
+                        f"shipped with CallGuide {m.release}" + (f"; review needed: {flow.review_needed}"
+                                                                  if practice else ""),
+                        effective_at=None if practice else at, ts=at,
+                        data={"release": m.release, "manifest": m.digest})
+        new.append((v, rec))
+        (res.practice if practice else res.live).append(f"{sf.id} {flow.version}")
+        outcome[sf.id] = "practice only (review needed)" if practice else "live"
+    store.adopt_release(Release(m.digest, m.release, at, {"flows": outcome, "problems": res.problems}), new, [])
+    return res
+
+
+# ---------------------------------------------------------------------- reviewing
+
+
+@dataclass
+class ReviewView:
+    """What a reviewer sees before approving: the diff against live, and the submission's evidence."""
+
+    status: VersionStatus
+    live: FlowVersion | None
+    diff_text: str
+    diff_hash: str
+
+    @property
+    def version(self) -> FlowVersion:
+        return self.status.version
+
+    def evidence_lines(self) -> list[str]:
+        ev = self.version.evidence
+        out = []
+        t = ev.get("tests") or {}
+        if t:
+            out.append(f"Flow tests: {t.get('passed', 0)} passed, {t.get('failed', 0)} failed"
+                       + (f", {len(t.get('skipped') or [])} skipped" if t.get("skipped") else ""))
+        cov = ev.get("coverage") or {}
+        row = cov.get(self.version.flow_id)
+        if row:
+            sh, st, th, tt = row
+            out.append(f"Coverage of {self.version.flow_id}: steps {sh}/{st}, transitions {th}/{tt}")
+        others = [f"{fid} {r[0]}/{r[1]}" for fid, r in sorted(cov.items()) if fid != self.version.flow_id and r[0]]
+        if others:
+            out.append("Other flows the tests reach (steps): " + ", ".join(others))
+        practice = ev.get("practice") or []
+        if practice:
+            full = [p for p in practice if p.get("score") == 100]
+            out.append(f"Practice cases: {len(full)} of {len(practice)} play to their expected result")
+            out.extend(f"  {p.get('case')}: {p.get('score')}/100" for p in practice if p.get("score") != 100)
+        warnings = ev.get("warnings") or []
+        out.append(f"Validation: no errors, {len(warnings)} warning(s)")
+        out.extend(f"  warning: {w}" for w in warnings[:20])
+        return out
+
+
+def _find(store: PublicationStore, flow_id: str, label: str, now: dt.datetime | None) -> tuple[FlowStatus,
+                                                                                                   VersionStatus]:
+    st = flow_status(store, flow_id, now)
+    vs = st.by_label(label)
+    if vs is None:
+        known = ", ".join(f"{v.version.version_label} ({v.state})" for v in st.versions) or "none"
+        raise PublishError(f"{flow_id}: no version {label!r}; versions: {known}")
+    return st, vs
+
+
+def review_view(flow_id: str, label: str, db: str | Path | None = None, now: dt.datetime | None = None) -> ReviewView:
+    from callguide.library.diff import diff_flows, render_diff
+
+    with open_store(db) as store:
+        st, vs = _find(store, flow_id, label, now)
+    new = load_version(vs.version)
+    if st.live is not None:
+        old = load_version(st.live)
+        text = render_diff(diff_flows(old, new), f"live {st.live.version_label}", f"{label} (submitted)", flow_id)
+    else:
+        text = render_diff([], "nothing live", label, flow_id).replace(
+            "No changes in meaning (the texts may differ in layout or comments only).",
+            "This flow has no live version yet: the whole flow is new.")
+    return ReviewView(vs, st.live, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _role(person: Person, roles: tuple[str, ...], what: str, where: str) -> None:
+    try:
+        require_role(person, roles, what)
+    except IdentityError as e:
+        raise GateRefused(what, [Refusal("role", where, str(e))]) from None
+
+
+def _revalidate(store: PublicationStore, v: FlowVersion, now: dt.datetime | None) -> list[Refusal]:
+    """The version within today's published flows: any error refuses (the library may have moved on)."""
+    from callguide.flow.validate import validate_library
+
+    others = {fid: x for fid, x in published_versions(store, now).items() if fid != v.flow_id}
+    lib = library_of(others)
+    name = f"{v.file_name}@{v.version_label}"
+    lib.flows[v.flow_id] = load_version(v, name)
+    return [Refusal("validation", f"{d.file}:{d.line}:{d.col}", f"{d.rule}: {d.message}")
+            for d in validate_library(lib) if d.severity == "error" and d.file == name]
+
+
+def check_approver(flow_id: str, label: str, person: Person, db: str | Path | None = None,
+                   now: dt.datetime | None = None) -> None:
+    """Refuse early (before showing a diff) when `person` may not approve this version."""
+    what = f"Approving {flow_id} {label}"
+    _role(person, REVIEW_ROLES, what, f"{flow_id} {label}")
+    with open_store(db) as store:
+        _, vs = _find(store, flow_id, label, now)
+    if not vs.approvable:
+        raise PublishError(f"{flow_id} {label} is {vs.state}; only a submitted version can be approved")
+    if vs.submitted_by == person.id:
+        raise GateRefused(what, [_four_eyes(flow_id, label, person)])
+
+
+def _four_eyes(flow_id: str, label: str, person: Person) -> Refusal:
+    return Refusal("four-eyes", f"{flow_id} {label}", f"{person.id} submitted this version; another person with "
+                                                       "the reviewer role must approve it")
+
+
+def approve(flow_id: str, label: str, person: Person, db: str | Path | None = None, *,
+            at: dt.datetime | None = None, seen_diff_hash: str | None = None,
+            now: dt.datetime | None = None) -> VersionStatus:
+    """A reviewer approves a submitted version: it goes live now or at `at`, or to practice only when
+    it is marked `review_needed`. Refused for the submitter, without the reviewer role, when the
+    label is no longer above the live one, or when the diff changed since `seen_diff_hash`."""
+    what = f"Approving {flow_id} {label}"
+    _role(person, REVIEW_ROLES, what, f"{flow_id} {label}")
+    current = now or now_utc()
+    view = review_view(flow_id, label, db, current)
+    with open_store(db) as store:
+        st, vs = _find(store, flow_id, label, current)
+        refusals = []
+        if not vs.approvable:
+            raise PublishError(f"{flow_id} {label} is {vs.state}; only a submitted version can be approved")
+        if vs.submitted_by == person.id:
+            refusals.append(_four_eyes(flow_id, label, person))
+        if st.live is not None and not _greater(label, st.live.version_label):
+            refusals.append(Refusal("version", f"{flow_id} {label}",
+                                    f"the live version is now {st.live.version_label}; {label} is not above it "
+                                    "(submit a new version)"))
+        if seen_diff_hash is not None and seen_diff_hash != view.diff_hash:
+            refusals.append(Refusal("diff", f"{flow_id} {label}",
+                                    "the live version changed since you looked at the diff; look again"))
+        refusals += _revalidate(store, vs.version, current)
+        if refusals:
+            raise GateRefused(what, refusals)
+        if at is not None and at.tzinfo is None:
+            at = at.astimezone()  # a naive time is this desktop's local time
+        go = max(current, at) if at is not None else current
+        roles = sorted(person.roles)
+        recs = [LogRecord(flow_id, vs.version.id, label, "approved", person.id, roles,
+                          f"reviewed the diff against {st.live.version_label if st.live else 'nothing live'}",
+                          diff_hash=view.diff_hash, data={"live_before": st.live.version_label if st.live else None})]
+        if vs.version.review_needed:
+            recs.append(LogRecord(flow_id, vs.version.id, label, "practice", person.id, roles,
+                                  f"practice only: marked review_needed ({vs.version.review_needed})"))
+        else:
+            for p in st.pending:
+                if p.state == "scheduled" and not _greater(p.version.version_label, label):
+                    recs += _cancel(p, person, f"superseded by {label}")
+            recs.append(LogRecord(flow_id, vs.version.id, label, "live", person.id, roles,
+                                  "goes live " + ("now" if go == current else f"at {iso(go)}"),
+                                  effective_at=iso(go)))
+        store.append(*recs)
+        return flow_status(store, flow_id, current).by_label(label)  # type: ignore[return-value]
+
+
+def _cancel(p: VersionStatus, person: Person, why: str) -> list[LogRecord]:
+    out = []
+    for e in p.events:
+        if e.event in ("live", "rollback") and e.effective_at and p.go_live == e.effective_at:
+            out.append(LogRecord(p.version.flow_id, p.version.id, p.version.version_label, "cancelled", person.id,
+                                 sorted(person.roles), f"go-live at {e.effective_at} cancelled: {why}",
+                                 data={"cancels": e.seq}))
     return out
+
+
+def _greater(a: str, b: str) -> bool:
+    ka, kb = version_key(a), version_key(b)
+    return ka is not None and kb is not None and ka > kb
+
+
+def reject(flow_id: str, label: str, person: Person, why: str, db: str | Path | None = None,
+           now: dt.datetime | None = None) -> VersionStatus:
+    """A reviewer rejects a submitted version (or its submitter withdraws it), with the reason."""
+    if not (why or "").strip():
+        raise GateRefused(f"Rejecting {flow_id} {label}", [Refusal("note", f"{flow_id} {label}",
+                                                                   "say why (-m WHY)")])
+    with open_store(db) as store:
+        st, vs = _find(store, flow_id, label, now)
+        if not vs.approvable:
+            raise PublishError(f"{flow_id} {label} is {vs.state}; only a submitted version can be rejected")
+        if vs.submitted_by != person.id:
+            _role(person, REVIEW_ROLES, f"Rejecting {flow_id} {label}", f"{flow_id} {label}")
+        store.append(LogRecord(flow_id, vs.version.id, label, "rejected", person.id, sorted(person.roles),
+                               why.strip()))
+        return flow_status(store, flow_id, now).by_label(label)  # type: ignore[return-value]
+
+
+def rollback(flow_id: str, label: str, person: Person, db: str | Path | None = None, note: str = "",
+             now: dt.datetime | None = None) -> VersionStatus:
+    """Put an earlier approved version live again, now; pending go-lives of the flow are cancelled."""
+    what = f"Rolling {flow_id} back to {label}"
+    _role(person, ROLLBACK_ROLES, what, f"{flow_id} {label}")
+    with open_store(db) as store:
+        st, vs = _find(store, flow_id, label, now)
+        if st.live is not None and st.live.id == vs.version.id:
+            raise PublishError(f"{flow_id} {label} is already live")
+        if vs.version.review_needed:
+            raise PublishError(f"{flow_id} {label} is marked review_needed and can never be live")
+        if not vs.was_approved or vs.state == "rejected":
+            raise PublishError(f"{flow_id} {label} was never approved ({vs.state}); only an approved version can "
+                               "be put back live")
+        recs: list[LogRecord] = []
+        for p in st.pending:
+            if p.state == "scheduled":
+                recs += _cancel(p, person, f"rollback to {label}")
+        at = iso(now or now_utc())
+        recs.append(LogRecord(flow_id, vs.version.id, label, "rollback", person.id, sorted(person.roles),
+                              (note or "").strip() or f"rolled back from {st.live.version_label if st.live else '-'}",
+                              effective_at=at, data={"from": st.live.version_label if st.live else None}))
+        store.append(*recs)
+        return flow_status(store, flow_id, now).by_label(label)  # type: ignore[return-value]

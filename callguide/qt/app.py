@@ -15,6 +15,11 @@ The start is staged so the agent sees an interactive window as early as possible
 
 `CallLauncher` does this; `run_call` is the command, and `open_call` the same thing run
 to its end for scripts and tests.
+
+Before any of it, `run_call` checks that Qt's display plugin can load (`platform_check`): a
+missing system library is one line naming it and the package to install, not Qt's abort.
+`--demo` runs a sample account on a throw-away journal (a DEMO strip on the window), deleted
+when the window closes. SIGTERM and Ctrl+C close the window cleanly.
 """
 
 from __future__ import annotations
@@ -70,8 +75,9 @@ class CallLauncher(QObject):
 
     def __init__(self, db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
                  account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None,
-                 show: bool = True, parent: QObject | None = None):
+                 show: bool = True, demo: bool = False, parent: QObject | None = None):
         super().__init__(parent)
+        self.demo = demo
         self.db_path = Path(db) if db else paths.default_db_path()
         self.flows_dir = flows_dir
         self.agent = agent
@@ -112,7 +118,7 @@ class CallLauncher(QObject):
     def _open_window(self, values: dict[str, Any]) -> None:
         from callguide.qt.call_window import CallWindow
 
-        self.window = CallWindow(None, account=values, large_text=self.large_text)
+        self.window = CallWindow(None, account=values, large_text=self.large_text, demo=self.demo)
         if self.show_windows:
             self.window.show()
         self._restore_quit()
@@ -211,8 +217,7 @@ class CallLauncher(QObject):
         from callguide.store.sqlite import StoreError
 
         try:
-            acct = Account(values["account_id"], values.get("name") or "", values.get("country") or "UK",
-                           values.get("lang"), values.get("balance") or None)  # not given: unknown, never 0.00
+            acct = make_account(Account, values)
             kwargs: dict[str, Any] = {"clock": self.clock} if self.clock is not None else {}
             session = CallSession.start(self.library, self.store, acct, _agent(self.agent), **kwargs)
         except (EngineError, StoreError, ArithmeticError, ValueError) as e:
@@ -224,7 +229,7 @@ class CallLauncher(QObject):
         if self.window is None:
             from callguide.qt.call_window import CallWindow
 
-            self.window = CallWindow(session, large_text=self.large_text, resumed=resumed)
+            self.window = CallWindow(session, large_text=self.large_text, resumed=resumed, demo=self.demo)
             if self.show_windows:
                 self.window.show()
             self._restore_quit()
@@ -264,6 +269,22 @@ class CallLauncher(QObject):
         loop.exec()
 
 
+def make_account(account_cls: Any, values: dict[str, Any]) -> Any:
+    """The engine's Account for the values the agent gave. A balance not given is unknown (None),
+    never 0.00; a balance given is read in the call's language (`formatting.parse_money`)."""
+    balance = values.get("balance")
+    balance = None if balance is None or not str(balance).strip() else str(balance).strip()
+    return account_cls(values["account_id"], values.get("name") or "", values.get("country") or "UK",
+                       values.get("lang"), balance)
+
+
+DEMO_ACCOUNTS = {
+    "UK": {"account_id": "DEMO-UK-1", "name": "Alex Morgan", "balance": "1234.50"},
+    "DK": {"account_id": "DEMO-DK-1", "name": "Kim Hansen", "balance": "8450.00"},
+    "CZ": {"account_id": "DEMO-CZ-1", "name": "Jana Dvořáková", "balance": "25000.00"},
+}
+
+
 def open_call(db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
               account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None
               ) -> tuple[Any, int]:
@@ -279,9 +300,33 @@ def open_call(db: str | Path | None = None, flows_dir: str | Path | None = None,
 def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | None = None,
              account_id: str | None = None, name: str | None = None, country: str | None = None,
              lang: str | None = None, balance: str | None = None, large_text: bool = False,
-             observe: Callable[[CallLauncher], None] | None = None) -> int:
+             demo: bool = False, observe: Callable[[CallLauncher], None] | None = None) -> int:
     """The `callguide call` command: returns the process exit code. `observe(launcher)` is called
     before the launch starts (benchmarks time its `interactive` and `ready` signals)."""
+    if QApplication.instance() is None:
+        from callguide.qt.platform_check import xcb_problem
+
+        problem = xcb_problem()
+        if problem:
+            print(f"Error: {problem}", file=sys.stderr)
+            return 2
+    demo_dir: Path | None = None
+    if demo:
+        import tempfile
+
+        if db:
+            print("Error: --demo uses a throw-away journal of its own; leave out --db.", file=sys.stderr)
+            return 2
+        demo_dir = Path(tempfile.mkdtemp(prefix="callguide-demo-"))
+        db = str(demo_dir / "journal.db")
+        country = (country or "UK").upper()
+        sample = DEMO_ACCOUNTS.get(country, DEMO_ACCOUNTS["UK"])
+        account_id = account_id or sample["account_id"]
+        name = name or sample["name"]
+        balance = balance if balance is not None else sample["balance"]
+        agent = agent or "demo-agent"
+        print(f"CallGuide demo: a sample account and a throw-away journal in {demo_dir} "
+              "(deleted when the window closes).", flush=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CallGuide")
     app.setDesktopFileName("callguide")
@@ -292,14 +337,42 @@ def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | N
     if account_id:
         account = {"account_id": account_id, "name": name or "", "country": (country or "UK").upper(),
                    "lang": lang, "balance": balance or None}
-    launcher = CallLauncher(db, flows_dir, agent, account, large_text)
+    launcher = CallLauncher(db, flows_dir, agent, account, large_text, demo=demo)
     launcher.finished.connect(app.exit)
     if observe is not None:
         observe(launcher)
+    stop = _close_on_signals(app)
     launcher.start()
     try:
         code = int(app.exec())
         return launcher.code if launcher.code is not None else code
     finally:
+        stop()
         if launcher.store is not None:
             launcher.store.close()
+        if demo_dir is not None:
+            import shutil
+
+            shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def _close_on_signals(app: Any) -> Callable[[], None]:
+    """SIGTERM (logout, a process manager) and Ctrl+C close the windows cleanly, as the agent
+    closing them would. Qt's event loop gives Python a moment twice a second to see a signal."""
+    import signal
+
+    def close(*_: Any) -> None:
+        QTimer.singleShot(0, lambda: (app.closeAllWindows(), app.quit()))
+
+    previous = {sig: signal.signal(sig, close) for sig in (signal.SIGTERM, signal.SIGINT)}
+    heartbeat = QTimer()
+    heartbeat.setInterval(500)
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start()
+
+    def stop() -> None:
+        heartbeat.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return stop

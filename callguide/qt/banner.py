@@ -3,11 +3,15 @@ before saying hello: holds, capacity doubts, open vulnerability records with rev
 dates, adjustments, third parties, consents, callbacks and the last outcome.
 
 `history_items(state)` turns the derived `AccountState` into translated (kind, line)
-pairs; `AccountBanner` paints them. Read-only; never writes.
+pairs; `AccountBanner` paints them. Dates and amounts are written the way the language
+says them (`callguide.formatting`, the same functions as the engine's scripts); a hold's
+free-text reason, which trainers write in English, is shown only in English, and in the
+other languages by the protocol that set it. Read-only; never writes.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -24,15 +28,54 @@ URGENT = {"hold", "capacity", "vulnerability", "disclosure", "crisis", "dispute"
 # (field id, choice value) -> the flow's translatable label: recorded answers are shown as the agent
 # chose them ("Direct debit"), not as stored ids ("direct_debit"). Filled by `use_flows`.
 _CHOICE_LABELS: dict[tuple[str, str], Any] = {}
+_FIELD_TYPES: dict[str, str] = {}  # field id -> type (money and dates are written per language)
 
 
 def use_flows(flows: Any) -> None:
-    """Learn the choice labels of the flows in use (read-only display information)."""
+    """Learn the choice labels and field types of the flows in use (read-only display information)."""
     for flow in (flows or {}).values():
         for step in getattr(flow, "steps", ()):
             for f in getattr(step, "fields", ()):
+                _FIELD_TYPES[f.id] = f.type
                 for c in getattr(f, "choices", ()):
                     _CHOICE_LABELS[(f.id, str(c.value))] = c.label
+
+
+def date_text(value: Any) -> str:
+    """An ISO date as the UI language writes it ("25. december 2026"); "?" when there is none."""
+    if not value:
+        return "?"
+    from callguide.formatting import format_date
+
+    try:
+        return format_date(str(value), language())
+    except ValueError:
+        return str(value)
+
+
+def money_text(value: Any, currency: str | None = None) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    from callguide.formatting import format_money
+
+    try:
+        return format_money(Decimal(str(value)), currency, language())
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
+
+
+def hold_reason(reason: Any) -> str:
+    """A hold's reason for the banner. Trainers write it in English ("BLAKE: customer at risk; ...");
+    in another language only the protocol that set it is shown ("BLAKE"), never English words."""
+    text = str(reason or "").strip()
+    if not text:
+        return ""
+    if language() == "en":
+        return _value(text)
+    m = re.match(r"^([A-Z]{3,})\b", text)
+    if m and has(f"protocol.{m.group(1).lower()}"):
+        return tr(f"protocol.{m.group(1).lower()}")
+    return ""
 
 
 def _value(v: Any, field: str | None = None) -> str:
@@ -40,6 +83,11 @@ def _value(v: Any, field: str | None = None) -> str:
         return tr("field.yes") if v else tr("field.no")
     if isinstance(v, list):
         return ", ".join(_value(x, field) for x in v)
+    kind = _FIELD_TYPES.get(field or "")
+    if kind == "money" and v is not None:
+        return money_text(v)
+    if kind == "date" and v:
+        return date_text(v)
     s = str(v)
     label = _CHOICE_LABELS.get((field, s)) if field else None
     if label is not None:
@@ -55,9 +103,10 @@ def _name(k: str) -> str:
 def history_items(st: AccountState) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for h in st.holds:
-        line = tr("hist.hold", until=h.get("until", "?"))
-        if h.get("reason"):
-            line += f" ({_value(h['reason'])})"
+        line = tr("hist.hold", until=date_text(h.get("until")))
+        reason = hold_reason(h.get("reason"))
+        if reason:
+            line += f" ({reason})"
         out.append(("hold", line))
     for c in getattr(st, "crises", []):
         out.append(("crisis", tr("hist.crisis", review=c.get("review_date", "?"))))
@@ -75,9 +124,9 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
     for v in st.vulnerabilities:
         cat = v.get("category")
         what = _value(cat, "category") if cat else tr("hist.recorded")
-        out.append(("vulnerability", tr("hist.vulnerability", what=what, review=v.get("review_date", "?"))))
+        out.append(("vulnerability", tr("hist.vulnerability", what=what, review=date_text(v.get("review_date")))))
     for d in st.disclosures:
-        out.append(("disclosure", tr("hist.disclosure", review=d.get("review_date", "?"))))
+        out.append(("disclosure", tr("hist.disclosure", review=date_text(d.get("review_date")))))
     for k, v in st.adjustments.items():
         out.append(("adjustment", tr("hist.adjustment", name=_name(k), value=_value(v, k))))
     for t in st.third_parties:
@@ -93,10 +142,11 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
         if purpose not in in_force:
             out.append(("consent", tr("hist.consent", purpose=_name(purpose), decision=_value(c.get("decision")))))
     for c in st.callbacks:
-        out.append(("callback", tr("hist.callback", due=c.get("due", "?"))))
+        out.append(("callback", tr("hist.callback", due=date_text(c.get("due")))))
     if st.last_outcome:
         code = st.last_outcome.get("code") or st.last_outcome.get("outcome") or "?"
-        out.append(("outcome", tr("hist.outcome", code=_value(code), date=str(st.last_outcome.get("ts", ""))[:10])))
+        out.append(("outcome", tr("hist.outcome", code=_value(code),
+                                  date=date_text(str(st.last_outcome.get("ts", ""))[:10]))))
     return out
 
 
@@ -134,20 +184,28 @@ class AccountBanner(QFrame):
             empty.setObjectName("muted")
             empty.setWordWrap(True)
             self._layout.addWidget(empty)
+        tags: list[QLabel] = []
         for kind, line in items:
             row = QWidget()
-            rl = QHBoxLayout(row)
+            # the side column is narrow: the tag sits above its line there, never squeezed into a column
+            rl: QVBoxLayout | QHBoxLayout = QVBoxLayout(row) if self.compact else QHBoxLayout(row)
             rl.setContentsMargins(0, 0, 0, 0)
-            rl.setSpacing(10)
+            rl.setSpacing(3 if self.compact else 10)
             tag = QLabel(tr(f"kind.{kind}"))
             tag.setObjectName("tagUrgent" if kind in URGENT else "tag")
             tag.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            tag.setFixedWidth(96 if self.compact else 128)
+            tags.append(tag)
             text = QLabel(line)
             text.setObjectName("bannerLineSmall" if self.compact else "bannerLine")
             text.setWordWrap(True)
             text.setTextFormat(Qt.TextFormat.PlainText)
             text.setAccessibleName(f"{tr(f'kind.{kind}')}: {line}")
-            rl.addWidget(tag, 0, Qt.AlignmentFlag.AlignTop)
+            rl.addWidget(tag, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             rl.addWidget(text, 1)
             self._layout.addWidget(row)
+        if tags and not self.compact:  # one column, as wide as the widest tag in this language
+            for tag in tags:
+                tag.ensurePolished()
+            width = max(tag.sizeHint().width() for tag in tags)
+            for tag in tags:
+                tag.setFixedWidth(width)

@@ -2,6 +2,11 @@
 its hotkey) and the escalations (customer care team, supervisor, emergency with the
 account country's number). A disabled button always shows its reason under it.
 
+Under each button is one line slot of a fixed height (two lines of text): what the button
+is for while it can be used, why not while it cannot. So the bar never changes height
+when a reason appears, and the step above it never jumps. The buttons take no keyboard
+focus: they are pressed by their F-keys or the mouse, never by a Space meant for the step.
+
 Interrupts come from `view.interrupts`; escalations call `session.action(...)` through
 the bridge. No call state lives here.
 """
@@ -11,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -35,6 +40,33 @@ def split_label(label: str, protocol: str) -> tuple[str, str]:
     return protocol.upper(), label
 
 
+SLOT_LINES = 2
+
+
+class _Slot(QLabel):
+    """The line(s) under a button: always there, always `SLOT_LINES` lines high."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def _height(self) -> int:
+        m = self.contentsMargins()
+        return SLOT_LINES * self.fontMetrics().lineSpacing() + m.top() + m.bottom()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(super().sizeHint().width(), self._height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, self._height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return False
+
+
 class _Cell(QWidget):
     def __init__(self, object_name: str):
         super().__init__()
@@ -43,27 +75,31 @@ class _Cell(QWidget):
         lay.setSpacing(3)
         self.button = QPushButton()
         self.button.setObjectName(object_name)
+        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # F2-F8 or a click; never a stray Space
         self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.caption = QLabel()
-        self.caption.setObjectName("barCaption")
-        self.caption.setWordWrap(True)
-        self.caption.hide()
-        self.reason = QLabel()
-        self.reason.setObjectName("barReason")
-        self.reason.setWordWrap(True)
-        self.reason.hide()
+        self.slot = _Slot()
+        self.slot.setObjectName("barCaption")
+        self.caption = ""
+        self.reason = ""
         lay.addWidget(self.button)
-        lay.addWidget(self.caption)
-        lay.addWidget(self.reason)
-        lay.addStretch(1)
+        lay.addWidget(self.slot)
 
     def set_caption(self, text: str | None) -> None:
-        self.caption.setText(text or "")
-        self.caption.setVisible(bool(text))
+        self.caption = text or ""
+        self._show()
 
     def set_reason(self, text: str | None) -> None:
-        self.reason.setText(text or "")
-        self.reason.setVisible(bool(text))
+        self.reason = text or ""
+        self._show()
+
+    def _show(self) -> None:
+        """The reason while the button cannot be used, else what it is for."""
+        name = "barReason" if self.reason else "barCaption"
+        self.slot.setText(self.reason or self.caption)
+        if self.slot.objectName() != name:
+            self.slot.setObjectName(name)
+            self.slot.style().unpolish(self.slot)
+            self.slot.style().polish(self.slot)
 
 
 class CallBar(QFrame):
@@ -154,7 +190,7 @@ class CallBar(QFrame):
                           if iv.reason else tr("bar.not_now"))  # short: the same reason sits under every button
                 full = engine_text(iv.rule, iv.reason, iv.reason_params, flows=flows) if iv.reason else reason
             cell.set_reason(reason)
-            cell.reason.setToolTip(full or "")
+            cell.slot.setToolTip(full or "")
             cell.button.setAccessibleDescription(full or "")
         ended = view.ended
         by_id = {iv.id: iv for iv in view.interrupts}
@@ -167,6 +203,7 @@ class CallBar(QFrame):
                 label = tr("bar.emergency_number", number=num) if num else tr("bar.emergency")
             cell.button.setText(f"{key}   {label}")
             cell.button.setAccessibleName(label)
+            cell.set_caption(tr(f"bar.caption_{kind}"))
             cell.button.setEnabled(not ended)
             reason = tr("bar.call_ended") if ended else None
             if iv is not None and not iv.enabled and iv.rule == "already-running":

@@ -2,10 +2,16 @@
 
 Header (customer, account, balance, call timer, language, large text, wrap up), a page
 stack (the account banner before hello, the call itself: step panel + side column,
-the wrap-up), the always-visible call bar, and a one-line error strip. It takes a
-running `CallSession`, wraps it in a `SessionBridge`, and holds no call state itself.
-Errors from the core are one line in the error strip, never a traceback; nothing
-already journalled is lost.
+the wrap-up, the emergency script after F8), the always-visible call bar, and a one-line
+error strip. It takes a running `CallSession`, wraps it in a `SessionBridge`, and holds no
+call state itself. Errors from the core are one line in the error strip, never a
+traceback; nothing already journalled is lost.
+
+Keyboard and focus (an agent on a live call uses the keyboard): after anything that changes
+the step, the focus is on the step's first input, never on the header or the call bar; Tab
+walks the step, then the side column, then the header, and never into the call bar (its
+buttons have F-keys); the call's language changes only from its menu (Ctrl+L opens it), never
+from an arrow key on a focused box.
 
 Staged start: `CallWindow(None, account={...})` is the window before the engine exists
 (header and the banner page with "Loading flows…", "Begin the call" disabled), built from
@@ -19,27 +25,28 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QActionGroup, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPushButton,
+    QMenu,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from callguide.qt import i18n, style
 from callguide.qt.i18n import tr
+from callguide.qt.widgets import EnterButton
 
 if TYPE_CHECKING:  # the engine stack loads after the first paint (see attach)
     from callguide.engine.session import CallSession
 
-PAGE_BANNER, PAGE_CALL, PAGE_WRAP = 0, 1, 2
+PAGE_BANNER, PAGE_CALL, PAGE_WRAP, PAGE_EMERGENCY = 0, 1, 2, 3
 LANG_NAMES = {"en": "English", "da": "Dansk", "cs": "Čeština"}  # each in its own language, for the switch
 COUNTRY_LANG = {"UK": "en", "DK": "da", "CZ": "cs"}
 COUNTRY_CURRENCY = {"UK": "GBP", "DK": "DKK", "CZ": "CZK"}  # as the engine's Account; shown before it loads
@@ -54,11 +61,12 @@ class CallWindow(QMainWindow):
     ready = Signal()  # a session is attached: "Begin the call" works
 
     def __init__(self, session: CallSession | None = None, *, account: dict[str, Any] | None = None,
-                 large_text: bool = False, resumed: bool = False, parent: QWidget | None = None):
+                 large_text: bool = False, resumed: bool = False, demo: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         self.session: Any = None
         self.bridge: Any = None
         self.resumed = resumed
+        self.demo = demo
         self._account = dict(account or {})
         lang = session.lang if session is not None else self._account.get("lang")
         if not lang:
@@ -67,6 +75,10 @@ class CallWindow(QMainWindow):
         self.setObjectName("callWindow")
         self.setWindowIcon(QIcon(str(style.icon_path())))
         self.resize(1280, 860)
+        screen = self.screen()
+        if screen is not None:  # a thin client's 1366x768: the window fits the screen, never taller than it
+            room = screen.availableGeometry()
+            self.resize(min(1280, room.width()), min(860, room.height()))
         self.setMinimumSize(960, 640)
 
         central = QWidget()
@@ -100,24 +112,40 @@ class CallWindow(QMainWindow):
         self.timer_label = QLabel("00:00")
         self.timer_label.setObjectName("timer")
         hl.addWidget(self.timer_label)
-        self.lang_combo = QComboBox()
-        self.lang_combo.setObjectName("langCombo")
+        # the call's language: a menu, so that only an explicit choice changes a live call
+        self.lang_button = QToolButton()
+        self.lang_button.setObjectName("langButton")
+        self.lang_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.lang_menu = QMenu(self.lang_button)
+        self.lang_menu.setObjectName("langMenu")
+        group = QActionGroup(self.lang_menu)
+        group.setExclusive(True)
+        self.lang_actions: dict[str, Any] = {}
         for code in i18n.LANGS:
-            self.lang_combo.addItem(LANG_NAMES[code], code)
-        self.lang_combo.setCurrentIndex(i18n.LANGS.index(i18n.language()))
-        self.lang_combo.activated.connect(lambda i: self.set_language(self.lang_combo.itemData(i)))
-        hl.addWidget(self.lang_combo)
+            act = self.lang_menu.addAction(LANG_NAMES[code])
+            act.setCheckable(True)
+            act.setData(code)
+            group.addAction(act)
+            act.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            self.lang_actions[code] = act
+        self.lang_button.setMenu(self.lang_menu)
+        hl.addWidget(self.lang_button)
         self.large_check = QCheckBox()
         self.large_check.setObjectName("largeCheck")
         self.large_check.setChecked(large_text)
         self.large_check.toggled.connect(self.set_large_text)
         hl.addWidget(self.large_check)
-        self.wrap_button = QPushButton()
+        self.wrap_button = EnterButton()
         self.wrap_button.setObjectName("quietButton")
         self.wrap_button.clicked.connect(self.show_wrap_up)
         self.wrap_button.setEnabled(False)
         hl.addWidget(self.wrap_button)
         root.addWidget(header)
+        self.demo_strip = QLabel()
+        self.demo_strip.setObjectName("demoStrip")
+        self.demo_strip.setWordWrap(True)
+        self.demo_strip.setVisible(demo)
+        root.addWidget(self.demo_strip)
         root.addWidget(self.state_chip)  # a full-width strip under the header: never cut, never missed
 
         self.error_strip = QLabel()
@@ -148,7 +176,7 @@ class CallWindow(QMainWindow):
         self.loading = QLabel()  # quiet, until the journal, flows and engine are loaded
         self.loading.setObjectName("muted")
         bl.addWidget(self.loading)
-        self.begin_button = QPushButton()
+        self.begin_button = EnterButton()
         self.begin_button.setObjectName("nextButton")
         self.begin_button.clicked.connect(self.begin_call)
         self.begin_button.setEnabled(False)
@@ -165,7 +193,7 @@ class CallWindow(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
 
         self._shortcuts = []
-        for key, fn in (("Ctrl+Shift+W", self.show_wrap_up), ("Ctrl+L", self._cycle_language),
+        for key, fn in (("Ctrl+Shift+W", self.show_wrap_up), ("Ctrl+L", self.open_language_menu),
                         ("Ctrl+Shift+L", lambda: self.large_check.toggle()), ("Ctrl+R", self.retry_writes)):
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(fn)
@@ -198,6 +226,7 @@ class CallWindow(QMainWindow):
         from callguide.qt.banner import AccountBanner, use_flows
         from callguide.qt.bridge import SessionBridge
         from callguide.qt.call_bar import CallBar
+        from callguide.qt.emergency import EmergencyPanel
         from callguide.qt.side_panel import SidePanel
         from callguide.qt.step_panel import StepPanel
         from callguide.qt.wrap_up import WrapUpPanel
@@ -209,7 +238,7 @@ class CallWindow(QMainWindow):
         self.session = session
         self.bridge = SessionBridge(session, self)
         i18n.set_language(session.lang if session.lang in i18n.LANGS else "en")
-        self.lang_combo.setCurrentIndex(i18n.LANGS.index(i18n.language()))
+        self._check_language(i18n.language())
 
         use_flows(session.flows)
         self.banner = AccountBanner(session.history)
@@ -234,11 +263,23 @@ class CallWindow(QMainWindow):
         self.wrap_panel.done_button.clicked.connect(self.close)
         self.pages.addWidget(self.wrap_panel)
 
+        self.emergency_panel = EmergencyPanel()
+        self.emergency_panel.back.connect(self.back_to_call)
+        self.pages.addWidget(self.emergency_panel)
+
         self.call_bar = CallBar(self.bridge)
         self.call_bar.escalated.connect(self._on_escalated)
         self._root.addWidget(self.call_bar)
         self.banner.show()  # added to a window that may already be on screen
         self.call_bar.show()
+
+        # focus: header controls are reached by Tab (and their shortcuts), never by a click that
+        # would take the focus away from the step; the call bar only by its F-keys
+        for w in (self.lang_button, self.large_check, self.wrap_button):
+            w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.step_panel.painted.connect(self._fix_tab_order)
+        self.side.note_saved.connect(self.step_panel.restore_focus)
+        self.wrap_panel.back_to_call.clicked.connect(self.step_panel.focus_step)
 
         self.bridge.changed.connect(self._on_changed)
         self.bridge.failed.connect(self.show_error)
@@ -270,7 +311,24 @@ class CallWindow(QMainWindow):
         if self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
             self.step_panel.refresh()
-            self._focus_step()
+            self.step_panel.focus_step()
+
+    def back_to_call(self) -> None:
+        """From the emergency script (or the wrap-up) back to the step the call is on."""
+        if self.session is None:
+            return
+        if self.session.ended or not self.session.stack:
+            self._route()
+            return
+        self.pages.setCurrentIndex(PAGE_CALL)
+        self.step_panel.focus_step()
+
+    def open_language_menu(self) -> None:
+        """Ctrl+L: the language menu, at its button. Choosing an entry (Enter or a click) changes it."""
+        self.lang_menu.popup(self.lang_button.mapToGlobal(self.lang_button.rect().bottomLeft()))
+        active = self.lang_actions.get(i18n.language())
+        if active is not None:
+            self.lang_menu.setActiveAction(active)
 
     def show_wrap_up(self) -> None:
         if self.session is None:
@@ -289,7 +347,7 @@ class CallWindow(QMainWindow):
 
             self.bridge.apply(ChangeLanguage(lang))
         i18n.set_language(lang)
-        self.lang_combo.setCurrentIndex(i18n.LANGS.index(lang))
+        self._check_language(lang)
         self.retranslate()
 
     def set_large_text(self, on: bool) -> None:
@@ -321,25 +379,30 @@ class CallWindow(QMainWindow):
 
     def retranslate(self) -> None:
         if self.session is not None:
+            from callguide.formatting import format_money
+
             a = self.session.account
             aid, name, country = a.id, a.name, a.country
-            from callguide.formatting import format_money  # the engine is loaded by now
-
-            balance = format_money(a.balance, a.currency, self.session.lang) if a.balance is not None \
-                else tr("win.balance_unknown")
-        else:
+            amount = getattr(a, "balance", None)
+            balance = format_money(amount, a.currency, i18n.language()) if self._balance_known() else ""
+        else:  # before the engine (and Babel) are loaded: the amount as it was given
             aid = str(self._account.get("account_id") or "")
             name = str(self._account.get("name") or "")
             country = str(self._account.get("country") or "UK").upper()
-            given = self._account.get("balance")
-            balance = f"{given} {COUNTRY_CURRENCY.get(country, '')}".strip() if given else tr("win.balance_unknown")
-        self.setWindowTitle(tr("win.title", name=name or aid))
+            given = str(self._account.get("balance") or "").strip()
+            balance = f"{given} {COUNTRY_CURRENCY.get(country, '')}".strip() if given else ""
+        balance = balance or tr("win.balance_unknown")
+        title = tr("win.title", name=name or aid)
+        self.setWindowTitle(f"DEMO · {title}" if self.demo else title)
         self.customer.setText(name or aid)
         self.account_line.setText(tr("win.account_line", id=aid,
                                      country=tr(f"country.{country}") if i18n.has(f"country.{country}") else country,
                                      balance=balance))
-        self.lang_combo.setAccessibleName(tr("win.language"))
-        self.lang_combo.setToolTip(tr("win.language") + "  (Ctrl+L)")
+        self.lang_button.setText(LANG_NAMES.get(i18n.language(), i18n.language()))
+        self.lang_button.setAccessibleName(tr("win.language") + ": " + LANG_NAMES.get(i18n.language(), ""))
+        self.lang_button.setToolTip(tr("win.language") + "  (Ctrl+L)")
+        self.lang_menu.setTitle(tr("win.language"))
+        self.demo_strip.setText(tr("win.demo"))
         self.large_check.setText(tr("win.large_text"))
         self.large_check.setAccessibleName(tr("win.large_text"))
         self.wrap_button.setText(tr("win.wrap_up") + "    Ctrl+Shift+W")
@@ -357,6 +420,7 @@ class CallWindow(QMainWindow):
             self.side.retranslate()
             self.call_bar.refresh()
             self.wrap_panel.refresh()
+            self.emergency_panel.retranslate()
             if self.info_strip.isVisible() and self.resumed:
                 self.show_info(tr("win.resumed"))
             self._update_state_chip()
@@ -393,8 +457,10 @@ class CallWindow(QMainWindow):
             self.status.setText(tr("win.saved", n=len(self.session.records), time=self._saved_at))
 
     def _on_escalated(self, kind: str) -> None:
-        if kind == "emergency":
-            self.show_info(tr("win.emergency_info", number=self.call_bar.emergency_number() or "?"))
+        if kind == "emergency":  # the script in the main pane says it all: no second line above it
+            self.emergency_panel.show_for(self.session.signposts(), self.session.lang)
+            self.pages.setCurrentIndex(PAGE_EMERGENCY)
+            self.emergency_panel.back_button.setFocus()
         else:
             self.show_info(tr(f"win.escalated_{kind}"))
 
@@ -416,7 +482,9 @@ class CallWindow(QMainWindow):
         if getattr(st, "dispute", False):
             parts.append(tr("chip.dispute"))
         if st.hold_active:
-            parts.append(tr("chip.hold", until=st.hold_until or "?"))
+            from callguide.qt.banner import date_text
+
+            parts.append(tr("chip.hold", until=date_text(st.hold_until)))
         if getattr(st, "contact_refused", False):
             parts.append(tr("chip.contact", local_time=st.local_time or "?"))
         text = "   \u00b7   ".join(parts)
@@ -445,14 +513,52 @@ class CallWindow(QMainWindow):
         m, s = divmod(rem, 60)
         self.timer_label.setText(f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}")
 
-    def _cycle_language(self) -> None:
-        i = (i18n.LANGS.index(i18n.language()) + 1) % len(i18n.LANGS)
-        self.set_language(i18n.LANGS[i])
+    def _check_language(self, lang: str) -> None:
+        act = self.lang_actions.get(lang)
+        if act is not None and not act.isChecked():
+            act.setChecked(True)
+        self.lang_button.setText(LANG_NAMES.get(lang, lang))
 
-    def _focus_step(self) -> None:
-        cands = self.step_panel._focus_candidates()
-        if cands:
-            cands[0].setFocus()
+    def _balance_known(self) -> bool:
+        """The balance was given (an account opened without one shows "unknown", never 0.00)."""
+        # opened from the values the agent or the dialer gave: were they given a balance?
+        given = bool(str(self._account.get("balance") or "").strip()) if self._account else True
+        if self.session is None:
+            return given
+        return given and getattr(self.session.account, "balance", None) is not None
+
+    def tab_chain(self) -> list[QWidget]:
+        """The order Tab walks on the call page: the step, the side column, the header. The call
+        bar is not in it (F2-F8 start its protocols; a stray Space must not)."""
+        chain = list(self.step_panel.tab_chain()) + list(self.side.tab_chain())
+        chain += [self.lang_button, self.large_check, self.wrap_button]
+        return chain
+
+    def _fix_tab_order(self) -> None:
+        chain = self.tab_chain()
+        sig = tuple(id(w) for w in chain)
+        if sig == getattr(self, "_tab_sig", None):
+            return
+        self._tab_sig = sig
+        for a, b in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(a, b)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        QTimer.singleShot(0, self._focus_if_lost)
+
+    def _focus_if_lost(self) -> None:
+        """Just shown: the focus starts on "Begin the call" or on the step, never on the header."""
+        from PySide6.QtWidgets import QApplication
+
+        w = QApplication.focusWidget()
+        page = self.pages.currentWidget()
+        if w is not None and page.isAncestorOf(w):
+            return
+        if self.pages.currentIndex() == PAGE_BANNER:
+            self.begin_button.setFocus()
+        elif self.session is not None and self.pages.currentIndex() == PAGE_CALL:
+            self.step_panel.focus_step()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
         self._timer.stop()

@@ -4,7 +4,6 @@ that call exactly or leave it (`ResumeDialog`)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
@@ -40,7 +39,7 @@ class StartDialog(QDialog):
         d = defaults or {}
         self.setObjectName("startDialog")
         self.setWindowTitle(tr("start.title"))
-        self.setMinimumWidth(460)
+        # no fixed minimum width on the dialog: that would override its layout's, and cut the buttons
         col = QVBoxLayout(self)
         col.setContentsMargins(24, 20, 24, 20)
         col.setSpacing(14)
@@ -50,6 +49,7 @@ class StartDialog(QDialog):
         form = QFormLayout()
         form.setSpacing(10)
         self.account = QLineEdit(d.get("account_id") or "")
+        self.account.setMinimumWidth(280)
         self.name = QLineEdit(d.get("name") or "")
         self.country = QComboBox()
         for c in COUNTRIES:
@@ -63,7 +63,7 @@ class StartDialog(QDialog):
         self.country.currentIndexChanged.connect(
             lambda _i: self.lang.setCurrentIndex(i18n.LANGS.index(COUNTRY_LANG[self.country.currentData()])))
         self.balance = QLineEdit(str(d.get("balance") or ""))
-        self.balance.setPlaceholderText("0.00")
+        self.balance.setPlaceholderText(tr("start.balance_hint"))  # empty: unknown, never 0.00
         for key, w in (("start.account", self.account), ("start.name", self.name), ("start.country", self.country),
                        ("start.lang", self.lang), ("start.balance", self.balance)):
             w.setAccessibleName(tr(key))
@@ -96,15 +96,24 @@ class StartDialog(QDialog):
     def set_loading(self, on: bool) -> None:
         self.loading.setVisible(on)
 
+    def _balance(self) -> str:
+        """The balance typed, as a plain amount ("1234.50"); "" when not given (unknown)."""
+        text = self.balance.text().strip()
+        if not text:
+            return ""
+        from callguide.formatting import MoneyError, parse_money
+
+        try:
+            return str(parse_money(text, self.lang.currentData()))
+        except MoneyError:
+            return "?"
+
     def _on_ok(self) -> None:
         problem = None
         if not self.account.text().strip():
             problem = tr("start.need_account")
-        else:
-            try:
-                Decimal((self.balance.text().strip() or "0").replace(" ", "").replace(",", "."))
-            except InvalidOperation:
-                problem = tr("msg.enter_amount")
+        elif self._balance() == "?":
+            problem = tr("msg.enter_amount")
         if problem:
             self.error.setText(problem)
             self.error.show()
@@ -114,7 +123,7 @@ class StartDialog(QDialog):
     def values(self) -> dict[str, Any]:
         return {"account_id": self.account.text().strip(), "name": self.name.text().strip(),
                 "country": self.country.currentData(), "lang": self.lang.currentData(),
-                "balance": (self.balance.text().strip() or "0").replace(" ", "").replace(",", ".")}
+                "balance": self._balance()}
 
 
 class ResumeDialog(QDialog):
@@ -129,7 +138,6 @@ class ResumeDialog(QDialog):
         self.chosen: str | None = None
         self.setObjectName("resumeDialog")
         self.setWindowTitle(tr("resume.title"))
-        self.setMinimumWidth(540)
         col = QVBoxLayout(self)
         col.setContentsMargins(24, 20, 24, 20)
         col.setSpacing(12)
@@ -142,13 +150,24 @@ class ResumeDialog(QDialog):
         col.addWidget(text)
         self.list = QListWidget()
         self.list.setAccessibleName(tr("resume.list"))
+        self.list.setWordWrap(True)  # a call is two lines that wrap to the dialog's width, never cut
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setSpacing(2)
         for c in calls:
             acct = (c.data or {}).get("account", {})
-            label = tr("resume.item", name=acct.get("name") or c.account_id, account=c.account_id,
-                       started=c.started[:16].replace("T", " "), last=c.last_ts[11:16], n=c.entries)
+            label = (tr("resume.item", name=acct.get("name") or c.account_id, account=c.account_id) + "\n"
+                     + tr("resume.item_detail", started=c.started[:16].replace("T", " "), last=c.last_ts[11:16],
+                          n=c.entries))
             item = QListWidgetItem(label)
+            item.setToolTip(label)
             item.setData(Qt.ItemDataRole.UserRole, c.call_id)
             self.list.addItem(item)
+        self.list.ensurePolished()  # the stylesheet's font (large text is larger): as wide as the widest line
+        fm = self.list.fontMetrics()
+        widest = max((fm.horizontalAdvance(line) for i in range(self.list.count())
+                      for line in self.list.item(i).text().split("\n")), default=0)
+        self.list.setMinimumWidth(min(max(490, widest + 56), 1100))
         self.list.setCurrentRow(len(calls) - 1)
         self.list.itemActivated.connect(lambda _i: self._resume())
         col.addWidget(self.list)

@@ -1,13 +1,17 @@
 """The side column of the call window: what is known from earlier calls (compact),
 what has been recorded on this call, consents given (with Withdraw), free-text notes
 and "flag this step" for the trainers. Everything goes through the bridge.
+
+It scrolls vertically and never horizontally: everything in it wraps to the column's width.
+After a note is saved (Alt+A) the focus goes back to the step (`note_saved`), so Ctrl+Enter
+moves the call on again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,17 +29,23 @@ from callguide.engine.commands import Flag, Note, Withdraw
 from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
+from callguide.qt.notices import CallNotices
+from callguide.qt.widgets import EnterButton
 from callguide.qt.wrap_up import summary_items
 
 
 class SidePanel(QScrollArea):
+    note_saved = Signal()
+
     def __init__(self, bridge: SessionBridge, parent: QWidget | None = None):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("sidePanel")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(260)
         inner = QWidget()
         inner.setObjectName("sideInner")
         col = QVBoxLayout(inner)
@@ -43,11 +53,14 @@ class SidePanel(QScrollArea):
         col.setSpacing(12)
         self.setWidget(inner)
 
+        self.notices = CallNotices(bridge)  # protocols not live yet, flags fixed since the last call
+        col.addWidget(self.notices)
         self.history = AccountBanner(bridge.session.history, compact=True)
         col.addWidget(self.history)
 
         self.recorded_title = QLabel()
         self.recorded_title.setObjectName("sectionTitle")
+        self.recorded_title.setWordWrap(True)
         col.addWidget(self.recorded_title)
         self.recorded = QLabel()
         self.recorded.setObjectName("sideList")
@@ -63,30 +76,31 @@ class SidePanel(QScrollArea):
 
         self.notes_title = QLabel()
         self.notes_title.setObjectName("sectionTitle")
+        self.notes_title.setWordWrap(True)
         col.addWidget(self.notes_title)
         self.note_edit = QPlainTextEdit()
         self.note_edit.setObjectName("noteEdit")
         self.note_edit.setTabChangesFocus(True)
         self.note_edit.setFixedHeight(84)
         col.addWidget(self.note_edit)
-        self.note_button = QPushButton()
+        self.note_button = EnterButton()
         self.note_button.setObjectName("quietButton")
         self.note_button.clicked.connect(self._on_note)
         col.addWidget(self.note_button, 0, Qt.AlignmentFlag.AlignRight)
 
         self.flag_title = QLabel()
         self.flag_title.setObjectName("sectionTitle")
+        self.flag_title.setWordWrap(True)
         col.addWidget(self.flag_title)
-        frow = QHBoxLayout()
-        self.flag_edit = QLineEdit()
+        self.flag_edit = QLineEdit()  # the comment on its own line, the button under it: never cut
         self.flag_edit.setObjectName("flagEdit")
+        self.flag_edit.setMinimumWidth(0)
         self.flag_edit.returnPressed.connect(self._on_flag)
-        self.flag_button = QPushButton()
+        self.flag_button = EnterButton()
         self.flag_button.setObjectName("quietButton")
         self.flag_button.clicked.connect(self._on_flag)
-        frow.addWidget(self.flag_edit, 1)
-        frow.addWidget(self.flag_button)
-        col.addLayout(frow)
+        col.addWidget(self.flag_edit)
+        col.addWidget(self.flag_button, 0, Qt.AlignmentFlag.AlignRight)
         self.flag_done = QLabel()
         self.flag_done.setObjectName("muted")
         self.flag_done.setWordWrap(True)
@@ -109,6 +123,7 @@ class SidePanel(QScrollArea):
         self.retranslate()
 
     def retranslate(self) -> None:
+        self.notices.retranslate()
         self.history.retranslate()
         self.notes_title.setText(tr("side.notes"))
         self.note_edit.setPlaceholderText(tr("side.note_hint"))
@@ -150,14 +165,19 @@ class SidePanel(QScrollArea):
             rl.setContentsMargins(0, 0, 0, 0)
             lab = QLabel(_name(purpose))
             lab.setWordWrap(True)
-            b = QPushButton(tr("consent.withdraw"))
-            b.setObjectName("quietButton")
+            b = EnterButton(tr("consent.withdraw"))
+            b.setObjectName("withdrawConsent")
             b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
             b.setEnabled(not s.ended)
             b.clicked.connect(lambda _=False, p=purpose: self.bridge.apply(Withdraw(p)))
             rl.addWidget(lab, 1)
             rl.addWidget(b)
             self._consent_layout.addWidget(row)
+
+    def tab_chain(self) -> list[QWidget]:
+        """The side column's inputs in Tab order."""
+        chain: list[QWidget] = list(self.findChildren(QPushButton, "withdrawConsent"))
+        return chain + [self.note_edit, self.note_button, self.flag_edit, self.flag_button]
 
     def _on_note(self) -> None:
         text = self.note_edit.toPlainText().strip()
@@ -166,6 +186,7 @@ class SidePanel(QScrollArea):
         res = self.bridge.apply(Note(text))
         if res is not None and res.ok:
             self.note_edit.clear()
+            self.note_saved.emit()
 
     def _on_flag(self) -> None:
         text = self.flag_edit.text().strip()

@@ -16,21 +16,20 @@ and tabbing through fields is never interrupted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QRadioButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -41,6 +40,7 @@ from callguide.engine.commands import Answer, Back, Consent, Next, Withdraw
 from callguide.engine.views import FieldView, StepView
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, field_text, tr, tr_in
+from callguide.qt.widgets import AnswerRadio, ChoiceCombo, EnterButton
 
 RADIO_MAX = 5  # choice fields with up to this many options are radio buttons (one click), else a list
 CRUMB_SEP = " \u203a "
@@ -67,18 +67,42 @@ def _clear(layout: Any) -> None:
             _clear(item.layout())
 
 
+_UNSET: Any = object()  # a pick field with nothing pending
+
+
 class _FieldRow:
-    """The widgets of one field: the input(s), the inline message and the raw text typed."""
+    """The widgets of one field. What the agent typed or picked and has not committed yet lives in
+    the widgets: an edit's `isModified()`, a pick field's `pending` value."""
 
     def __init__(self, view: FieldView):
         self.view = view
         self.edit: QLineEdit | None = None
-        self.combo: QComboBox | None = None
+        self.combo: ChoiceCombo | None = None
         self.group: QButtonGroup | None = None
-        self.radios: list[tuple[Any, QRadioButton]] = []
+        self.radios: list[AnswerRadio] = []
         self.message = _label("", "fieldError")
         self.message.hide()
+        self.hint = _label("", "fieldDraft")  # "not saved yet": a draft brought back after an interrupt
+        self.hint.hide()
         self.focus_widget: QWidget | None = None
+        self.pending: Any = _UNSET
+
+    @property
+    def inputs(self) -> list[QWidget]:
+        out: list[QWidget] = list(self.radios)
+        if self.edit is not None:
+            out.append(self.edit)
+        if self.combo is not None:
+            out.append(self.combo)
+        return out
+
+    def draft(self) -> Any:
+        """What is typed or picked and not committed, or _UNSET."""
+        if self.edit is not None:
+            return self.edit.text() if self.edit.isModified() else _UNSET
+        if self.pending is not _UNSET and self.pending != self.view.value:
+            return self.pending
+        return _UNSET
 
 
 class StepPanel(QWidget):
@@ -93,12 +117,15 @@ class StepPanel(QWidget):
         self._view: StepView | None = None
         self._structure: tuple[Any, ...] | None = None
         self._token: tuple[Any, ...] | None = None
+        self._key: StepKey | None = None
         self._rows: dict[str, _FieldRow] = {}
         self._errors: dict[str, tuple[str | None, dict[str, Any], str]] = {}  # field -> (code, params, English)
-        self._typed: dict[str, str] = {}
+        self._drafts: dict[StepKey, dict[str, Any]] = {}  # uncommitted input of steps not on screen
         self._choice_buttons: list[QPushButton] = []
         self._consent_buttons: dict[str, QPushButton] = {}
         self._notice: Callable[[], str] | None = None  # the notice's text, in the current UI language
+        self._painting = False
+        self._last_focus: str | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -111,6 +138,9 @@ class StepPanel(QWidget):
         scroll.setObjectName("stepScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = scroll
         inner = QWidget()
         inner.setObjectName("stepInner")
         self._col = QVBoxLayout(inner)
@@ -163,13 +193,13 @@ class StepPanel(QWidget):
         nl = QHBoxLayout(nav)
         nl.setContentsMargins(28, 10, 28, 12)
         nl.setSpacing(12)
-        self.back_button = QPushButton()
+        self.back_button = EnterButton()
         self.back_button.setObjectName("backButton")
         self.back_button.clicked.connect(self._on_back)
         self.next_reason = _label("", "nextReason")
         self.next_reason.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.next_reason.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.next_button = QPushButton()
+        self.next_button = EnterButton()
         self.next_button.setObjectName("nextButton")
         self.next_button.setDefault(False)
         self.next_button.clicked.connect(self._on_next)
@@ -190,6 +220,9 @@ class StepPanel(QWidget):
         bridge.changed.connect(self._on_changed)
         bridge.refused.connect(self._on_refused)
         bridge.failed.connect(self._on_failed)
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._on_focus_changed)
         self.refresh()
 
     # ------------------------------------------------------------------ public
@@ -200,47 +233,106 @@ class StepPanel(QWidget):
 
     def refresh(self) -> None:
         """Repaint from the session's current view."""
+        if self._painting:
+            return  # an answer committed while the panel rebuilds (a field losing focus): painted after
+        self._painting = True
+        try:
+            self._paint()
+        finally:
+            self._painting = False
+        self.painted.emit()
+
+    def _paint(self) -> None:
         v = self.bridge.session.view()
         self._view = v
+        key = step_key(v)
         token = (v.call_id, v.flow_id, v.step_id, len(v.breadcrumbs), v.ended)
-        if token != self._token:
+        step_changed = token != self._token
+        if step_changed:
+            if self._key is not None:
+                self._keep_drafts(self._key)  # typed and not committed: kept for when this step is back
             self._token = token
             self._errors.clear()
-            self._typed.clear()
             self._set_notice(None)
+            self._prune_drafts(key)
+        self._key = key
         structure = (token, v.lang, v.kind, v.consent_decision,
                      tuple((f.id, f.visible, f.enabled) for f in v.fields),
                      tuple((c.id, c.enabled, c.reason) for c in v.choices),
                      tuple((a.name, a.blocked_reason) for a in v.actions))
-        focus_key = self._focused_key()
-        step_changed = self._structure is None or structure[0] != self._structure[0]
         if structure != self._structure:
+            focus_key = self._focused_key()
+            if not step_changed:
+                self._keep_drafts(key)  # the same step is rebuilt (a field appeared): keep what is typed
             self._structure = structure
             self._rebuild(v)
-            if step_changed or focus_key is not None:
+            self._update(v)
+            self._bring_back_drafts(key)
+            if step_changed:  # a new step: its first input (never the header, never the call bar)
+                self._restore_focus(None)
+            elif focus_key is not None:  # the same step rebuilt: where the agent was
                 self._restore_focus(focus_key)
-        self._update(v)
-        self.painted.emit()
+        else:
+            self._update(v)
 
     def retranslate(self) -> None:
         self._structure = None
         self.refresh()
 
     def commit_edits(self) -> bool:
-        """Send typed-but-not-yet-sent field values to the session. False if any was refused."""
+        """Commit what is typed or picked and not yet sent (Next, an answer button). False if any
+        was refused. A field the agent did not touch is never sent, so a saved answer is never
+        replaced by an empty one; a field the agent emptied is sent empty (cleared)."""
         ok = True
         for fid, row in list(self._rows.items()):
-            if row.edit is None or not row.view.enabled:
+            if not row.view.enabled or not row.view.visible:
                 continue
-            text = row.edit.text()
-            shown = "" if row.view.value is None else str(row.view.value)
-            if text.strip() != shown and not (text.strip() == "" and row.view.value is None):
-                ok = self._answer(fid, text) and ok
+            raw = row.draft()
+            if raw is not _UNSET:
+                ok = self._answer(fid, raw) and ok
         return ok
+
+    def drafts(self) -> dict[StepKey, dict[str, Any]]:
+        """Uncommitted input kept for steps that are not on screen (a protocol interrupted them)."""
+        return {k: dict(v) for k, v in self._drafts.items()}
+
+    # ------------------------------------------------------------------ drafts
+
+    def _keep_drafts(self, key: StepKey) -> None:
+        kept = {fid: raw for fid, row in self._rows.items() if (raw := row.draft()) is not _UNSET}
+        if kept:
+            self._drafts[key] = {**self._drafts.get(key, {}), **kept}
+
+    def _prune_drafts(self, key: StepKey) -> None:
+        """Drafts of protocols that have ended (no longer on the stack) are gone with them."""
+        call_id, stack, _step = key
+        for k in list(self._drafts):
+            if k[0] != call_id or k[1] != stack[: len(k[1])]:
+                del self._drafts[k]
+
+    def _bring_back_drafts(self, key: StepKey) -> None:
+        drafts = self._drafts.pop(key, None)
+        if not drafts:
+            return
+        for fid, raw in drafts.items():
+            row = self._rows.get(fid)
+            if row is None or not row.view.enabled:
+                continue
+            if row.edit is not None:
+                row.edit.setText(str(raw))
+                row.edit.setModified(True)
+            else:
+                row.pending = raw
+                self._show_pick(row, raw)
+            row.hint.setText(tr("field.draft"))
+            row.hint.show()
 
     # ------------------------------------------------------------------ building
 
     def _rebuild(self, v: StepView) -> None:
+        for row in self._rows.values():  # about to go: their focus-out must not send anything
+            for w in row.inputs:
+                w.blockSignals(True)
         _clear(self._body)
         self._rows = {}
         self._choice_buttons = []
@@ -267,7 +359,7 @@ class StepPanel(QWidget):
             bl.addWidget(title)
             for i, c in enumerate(v.choices):
                 key = f"Alt+{i + 1}" if i < 9 else ""
-                b = QPushButton(f"{c.label}    {key}" if key else c.label)
+                b = EnterButton(f"{c.label}    {key}" if key else c.label)
                 b.setObjectName("choiceButton")
                 b.setProperty("choiceId", c.id)
                 b.setAccessibleName(tr("step.answer_a11y", label=c.label))
@@ -319,7 +411,7 @@ class StepPanel(QWidget):
             row = QHBoxLayout()
             row.setSpacing(12)
             for decision, key in (("given", "consent.given"), ("declined", "consent.declined")):
-                b = QPushButton(tr(key))
+                b = EnterButton(tr(key))
                 b.setObjectName("consentGiven" if decision == "given" else "consentDeclined")
                 b.setAccessibleName(tr(key + "_a11y"))
                 b.clicked.connect(lambda _=False, d=decision: self._on_consent(d))
@@ -330,7 +422,7 @@ class StepPanel(QWidget):
         else:
             cl.addWidget(_label(tr("consent.recorded_" + v.consent_decision), "consentState"))
             if v.consent_decision == "given" and v.consent_purpose:
-                w = QPushButton(tr("consent.withdraw"))
+                w = EnterButton(tr("consent.withdraw"))
                 w.setObjectName("withdrawButton")
                 w.setAccessibleName(tr("consent.withdraw"))
                 w.clicked.connect(lambda _=False, p=v.consent_purpose: self._on_withdraw(p))
@@ -352,9 +444,13 @@ class StepPanel(QWidget):
         name = tr("field.a11y", label=f.label)
         if f.type in ("choice", "yesno"):
             options: list[tuple[Any, str]]
+            keys: dict[str, Any] = {}
             if f.type == "yesno":  # said to the customer: in the call's language, like the flow's labels
-                options = [(True, tr_in(self._call_lang(), "field.yes")),
-                           (False, tr_in(self._call_lang(), "field.no"))]
+                lang = self._call_lang()
+                yes_key, no_key = tr_in(lang, "field.yes_key").upper(), tr_in(lang, "field.no_key").upper()
+                keys = {yes_key: True, no_key: False}
+                options = [(True, tr_in(lang, "field.yes_with_key", letter=yes_key)),
+                           (False, tr_in(lang, "field.no_with_key", letter=no_key))]
             else:
                 options = list(f.choices)
             if len(options) <= RADIO_MAX:
@@ -366,25 +462,30 @@ class StepPanel(QWidget):
                 row.group = QButtonGroup(box)
                 row.group.setExclusive(True)
                 for value, text in options:
-                    rb = QRadioButton(text)
+                    rb = AnswerRadio(text, value, row_keys=keys)
                     rb.setAccessibleName(f"{f.label}: {text}")
                     rb.setEnabled(f.enabled)
                     row.group.addButton(rb)
-                    row.radios.append((value, rb))
+                    row.radios.append(rb)
                     bl.addWidget(rb)
-                    rb.toggled.connect(lambda on, fid=f.id, val=value: on and self._on_pick(fid, val))
+                    rb.toggled.connect(lambda on, fid=f.id, val=value: on and self._on_moved(fid, val))
+                    rb.picked.connect(lambda fid=f.id: self._commit_pick(fid))
+                    rb.key_picked.connect(lambda val, fid=f.id: self._on_key_pick(fid, val))
                 if isinstance(bl, QHBoxLayout):
                     bl.addStretch(1)
                 layout.addWidget(box)
-                row.focus_widget = row.radios[0][1] if row.radios else None
+                row.focus_widget = row.radios[0] if row.radios else None
             else:
-                combo = QComboBox()
+                combo = ChoiceCombo()
                 combo.setAccessibleName(name)
                 combo.addItem(tr("field.choose"), None)
                 for value, text in options:
                     combo.addItem(text, value)
                 combo.setEnabled(f.enabled)
-                combo.activated.connect(lambda idx, fid=f.id, c=combo: idx > 0 and self._on_pick(fid, c.itemData(idx)))
+                combo.currentIndexChanged.connect(  # "— choose —" (no answer) is itemData None
+                    lambda idx, fid=f.id, c=combo: self._on_moved(fid, c.itemData(idx)))
+                combo.commit.connect(lambda fid=f.id: self._commit_pick(fid))
+                combo.enter_pressed.connect(self._focus_next_input)
                 layout.addWidget(combo)
                 row.combo = combo
                 row.focus_widget = combo
@@ -396,6 +497,8 @@ class StepPanel(QWidget):
             placeholder = {"money": tr("field.money_hint", currency=self._currency()),
                            "number": tr("field.number_hint"), "date": tr("field.date_hint")}.get(f.type, "")
             edit.setPlaceholderText(placeholder)
+            edit.setText(self._value_text(f, f.value))
+            edit.setModified(False)
             edit.editingFinished.connect(lambda fid=f.id, e=edit: self._on_edited(fid, e))
             edit.returnPressed.connect(self._focus_next_input)
             layout.addWidget(edit)
@@ -403,10 +506,13 @@ class StepPanel(QWidget):
             row.focus_widget = edit
         if not f.enabled and f.disabled_reason:
             layout.addWidget(_label("\U0001F512 " + engine_text(f.disabled_rule, f.disabled_reason), "lockedReason"))
+        layout.addWidget(row.hint)
         layout.addWidget(row.message)
-        if row.focus_widget is not None:
-            row.focus_widget.setProperty("fieldId", f.id)
+        for w in row.inputs:
+            w.setProperty("fieldId", f.id)
         self._rows[f.id] = row
+        if row.edit is None:
+            self._show_pick(row, f.value)
 
     # ------------------------------------------------------------------ updating in place
 
@@ -436,6 +542,8 @@ class StepPanel(QWidget):
             msg = self._error_text(fid)
             row.message.setText(msg or "")
             row.message.setVisible(bool(msg))
+            if row.hint.isVisible() and row.draft() is _UNSET:
+                row.hint.hide()  # the draft was committed (or put back as it was)
         self.back_button.setText(tr("nav.back") + "    Alt+\u2190")
         self.back_button.setAccessibleName(tr("nav.back"))
         self.back_button.setEnabled(v.can_back and not v.ended)
@@ -459,64 +567,140 @@ class StepPanel(QWidget):
             self.notice.setText(self._notice())
 
     def _show_value(self, row: _FieldRow, f: FieldView) -> None:
-        value = f.value
+        """Show the committed value, unless the agent has typed or picked something not yet sent."""
         if row.edit is not None:
-            if row.edit.hasFocus() or row.edit.isModified():
-                return  # the agent is typing, or typed something not yet sent: never overwrite it
-            text = self._typed.get(f.id, "" if value is None else str(value))
+            if row.edit.isModified():
+                return
+            text = self._value_text(f, f.value)
             if row.edit.text() != text:
                 row.edit.setText(text)
-        elif row.combo is not None:
+                row.edit.setModified(False)
+        elif row.pending is _UNSET or row.pending == f.value:
+            row.pending = _UNSET
+            self._show_pick(row, f.value)
+
+    def _show_pick(self, row: _FieldRow, value: Any) -> None:
+        if row.combo is not None:
             idx = row.combo.findData(value) if value is not None else 0
-            row.combo.setCurrentIndex(max(idx, 0))
-        else:
-            for val, rb in row.radios:
-                want = value is not None and val == value
-                if rb.isChecked() != want:
-                    rb.blockSignals(True)
-                    if want:
-                        rb.setChecked(True)
-                    elif row.group is not None:
-                        row.group.setExclusive(False)
-                        rb.setChecked(False)
-                        row.group.setExclusive(True)
-                    rb.blockSignals(False)
+            if row.combo.currentIndex() != max(idx, 0):
+                row.combo.blockSignals(True)
+                row.combo.setCurrentIndex(max(idx, 0))
+                row.combo.blockSignals(False)
+            return
+        for rb in row.radios:
+            want = value is not None and rb.value == value
+            if rb.isChecked() != want:
+                rb.blockSignals(True)
+                if want:
+                    rb.setChecked(True)
+                elif row.group is not None:
+                    row.group.setExclusive(False)
+                    rb.setChecked(False)
+                    row.group.setExclusive(True)
+                rb.blockSignals(False)
+
+    def _value_text(self, f: FieldView, value: Any) -> str:
+        if value is None:
+            return ""
+        if f.type == "money":
+            try:
+                return self._money_text(Decimal(str(value)))
+            except (ArithmeticError, ValueError):
+                return str(value)
+        return str(value)
+
+    def _money_text(self, amount: Decimal) -> str:
+        from callguide.formatting import format_money
+
+        return format_money(amount, None, self._call_lang())
 
     # ------------------------------------------------------------------ agent input
 
     def _answer(self, fid: str, raw: Any) -> bool:
-        res = self.bridge.apply(Answer({fid: raw}))
-        if res is None:
-            return False
+        """Send one answer. Refused, or not written: what the agent typed stays, uncommitted."""
         row = self._rows.get(fid)
-        if row is not None and row.edit is not None:
-            row.edit.setModified(False)
-        if res.ok:
-            self._errors.pop(fid, None)
-            self._typed.pop(fid, None)
-        else:
+        if row is not None:  # committed from here on: the repaint shows the value as the engine read it
+            if row.edit is not None:
+                row.edit.setModified(False)
+            row.pending = _UNSET
+        self._errors.pop(fid, None)
+        res = self.bridge.apply(Answer({fid: raw}))
+        if res is not None and res.ok:
+            return True
+        if res is not None:
             self._keep_errors(res)
-            if isinstance(raw, str):
-                self._typed[fid] = raw
-            self.refresh()
-        return res.ok
+        row = self._rows.get(fid)
+        if row is not None:  # put it back: typed, not committed
+            if row.edit is not None:
+                if row.edit.text() != str(raw):
+                    row.edit.setText(str(raw))
+                row.edit.setModified(True)
+            else:
+                row.pending = raw
+                self._show_pick(row, raw)
+        self.refresh()
+        return False
 
     def _on_edited(self, fid: str, edit: QLineEdit) -> None:
         row = self._rows.get(fid)
-        if row is None or row.edit is not edit or not edit.isEnabled():
+        if row is None or row.edit is not edit or not edit.isEnabled() or not edit.isModified():
             return
-        text = edit.text()
-        shown = "" if row.view.value is None else str(row.view.value)
-        if text.strip() == shown or (not text.strip() and row.view.value is None):
-            if fid in self._errors and not text.strip():
-                self._errors.pop(fid, None)
-                self._typed.pop(fid, None)
-                self.refresh()
-            return
-        self._answer(fid, text)
+        self._answer(fid, edit.text())
 
-    def _on_pick(self, fid: str, value: Any) -> None:
-        self._answer(fid, value)
+    def _on_moved(self, fid: str, value: Any) -> None:
+        """An arrow key, the wheel or a click moved a pick field's selection: pending, not journalled."""
+        row = self._rows.get(fid)
+        if row is not None:
+            row.pending = value
+
+    def _commit_pick(self, fid: str) -> None:
+        row = self._rows.get(fid)
+        if row is None or not row.view.enabled:
+            return
+        raw = row.draft()
+        if raw is not _UNSET:
+            self._answer(fid, raw)
+        elif row.pending is not _UNSET:
+            row.pending = _UNSET  # moved away and back to the saved answer: nothing to send
+
+    def _on_key_pick(self, fid: str, value: Any) -> None:
+        """Y / N (in the call's language) on a yes/no question: pick, commit, go on to the next input."""
+        row = self._rows.get(fid)
+        if row is None or not row.view.enabled:
+            return
+        row.pending = value
+        self._show_pick(row, value)
+        self._commit_pick(fid)
+        row = self._rows.get(fid)
+        if row is not None and row.focus_widget is not None:
+            focus = next((rb for rb in row.radios if rb.isChecked()), row.focus_widget)
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._focus_next_input()
+
+    def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.isAncestorOf(new):
+            self._last_focus = self._key_of(new)
+            if self.scroll.widget().isAncestorOf(new):  # Enter / Y moved the focus below the fold: scroll to it,
+                QTimer.singleShot(0, lambda w=new: self._ensure_visible(w))  # once the layout has settled
+        if old is None or self._painting:
+            return
+        row = self._row_of(old)
+        if row is None or (new is not None and self._row_of(new) is row):
+            return
+        if row.edit is None and row.draft() is not _UNSET:
+            self._commit_pick(str(old.property("fieldId")))  # left the field: commit what it shows
+
+    def _ensure_visible(self, w: QWidget) -> None:
+        try:
+            if w.hasFocus() and self.scroll.widget().isAncestorOf(w):
+                self.scroll.ensureWidgetVisible(w, 16, 24)
+        except RuntimeError:  # the widget went with a rebuild before the timer fired
+            pass
+
+    def _row_of(self, w: QWidget) -> _FieldRow | None:
+        fid = w.property("fieldId") if w is not None else None
+        row = self._rows.get(str(fid)) if fid else None
+        return row if row is not None and w in row.inputs else None
 
     def _on_next(self) -> None:
         v = self._view
@@ -599,8 +783,10 @@ class StepPanel(QWidget):
         self._shortcuts.append(sc)
 
     def _shortcut_next(self) -> None:
-        if isinstance(QApplication.focusWidget(), QPlainTextEdit):
-            return  # Ctrl+Enter while writing a note never moves the call on
+        w = QApplication.focusWidget()
+        if isinstance(w, QPlainTextEdit) and w.toPlainText().strip():
+            self._set_notice(lambda: tr("step.note_unsaved"))  # a half-written note never moves the call on
+            return
         if self.next_button.isVisible() and self.next_button.isEnabled():
             self.next_button.click()
 
@@ -617,6 +803,13 @@ class StepPanel(QWidget):
         w = QApplication.focusWidget()
         if w is None or not self.isAncestorOf(w):
             return None
+        return self._key_of(w)
+
+    def _key_of(self, w: QWidget) -> str:
+        if w is self.next_button:
+            return "next"
+        if w is self.back_button:
+            return "back"
         fid = w.property("fieldId")
         if fid:
             return f"field:{fid}"
@@ -625,32 +818,61 @@ class StepPanel(QWidget):
             return f"choice:{cid}"
         return "panel"
 
-    def _focus_candidates(self) -> list[QWidget]:
+    def focus_candidates(self) -> list[QWidget]:
+        """The step's inputs in order (consent, fields, answers, Next): where the focus may go."""
         out: list[QWidget] = []
         out.extend(b for b in self._consent_buttons.values())
         for row in self._rows.values():
             if row.focus_widget is not None and row.view.enabled:
-                out.append(row.focus_widget)
+                checked = next((rb for rb in row.radios if rb.isChecked()), None)
+                out.append(checked or row.focus_widget)
         out.extend(self._choice_buttons)
         out.append(self.next_button)
-        return [w for w in out if w.isEnabled()]
+        return [w for w in out if w.isEnabled() and w.isVisibleTo(self)]
+
+    _focus_candidates = focus_candidates
+
+    def tab_chain(self) -> list[QWidget]:
+        """Every input of the step in Tab order, Back and Next last."""
+        out: list[QWidget] = list(self._consent_buttons.values())
+        for row in self._rows.values():
+            out.extend(row.inputs)
+        out.extend(self._choice_buttons)
+        out += [self.back_button, self.next_button]
+        return out
+
+    def restore_focus(self) -> None:
+        """Back to where the agent was on the step (after writing a note, say)."""
+        self._restore_focus(self._last_focus)
+
+    def focus_step(self) -> None:
+        """Put the focus on the step's first input (or Next)."""
+        cands = self.focus_candidates()
+        if cands:
+            cands[0].setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _restore_focus(self, key: str | None) -> None:
         target: QWidget | None = None
         if key and key.startswith("field:"):
             row = self._rows.get(key[6:])
-            target = row.focus_widget if row else None
+            if row is not None and row.focus_widget is not None:
+                target = next((rb for rb in row.radios if rb.isChecked()), row.focus_widget)
         elif key and key.startswith("choice:"):
             target = next((b for b in self._choice_buttons if b.property("choiceId") == key[7:]), None)
-        if target is None or not target.isEnabled():
-            cands = self._focus_candidates()
+        elif key in ("next", "back"):
+            target = self.next_button if key == "next" else self.back_button
+        if target is None or not target.isEnabled() or not target.isVisibleTo(self):
+            cands = self.focus_candidates()
             target = cands[0] if cands else None
         if target is not None:
             target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _focus_next_input(self) -> None:
         w = QApplication.focusWidget()
-        cands = self._focus_candidates()
+        cands = self.focus_candidates()
+        row = self._row_of(w) if w is not None else None
+        if row is not None and row.focus_widget is not None:
+            w = next((c for c in cands if c in row.inputs), w)
         if w in cands:
             i = cands.index(w)
             if i + 1 < len(cands):
@@ -658,3 +880,11 @@ class StepPanel(QWidget):
 
     def _currency(self) -> str:
         return str(getattr(self.bridge.session.account, "currency", "") or "")
+
+
+StepKey = tuple[str, tuple[str, ...], str | None]
+
+
+def step_key(v: StepView) -> StepKey:
+    """Which step instance a view shows: the call, the stack of protocols under it, the step."""
+    return (v.call_id, tuple(fid for fid, _ in v.breadcrumbs), v.step_id)

@@ -1,7 +1,11 @@
 """The wrap-up screen: everything recorded on this call (from `session.summary()`),
 the outcome and the follow-ups; the agent confirms before the call closes
 (`session.end_call(outcome)`). Also `summary_items()`, the translated one-line form
-of a call summary that the side column reuses.
+of a call summary that the side column reuses: dates and amounts as the language writes
+them, and a line said once even when the call recorded the same thing twice (a debrief
+offered by BLAKE and again at wrap-up is one follow-up for the agent).
+
+Keys: Alt+C ticks "I have checked", Ctrl+Enter closes the call (as its button says).
 """
 
 from __future__ import annotations
@@ -16,16 +20,16 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from callguide.engine.commands import EndCall
-from callguide.qt.banner import _name, _value
+from callguide.qt.banner import _name, _value, date_text
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, has, tr
+from callguide.qt.widgets import EnterButton
 
 OUTCOME_CODES = ("arrangement_agreed", "on_hold", "referred", "no_agreement", "crisis", "callback", "no_contact",
                  "wrong_party", "not_verified", "other")
@@ -43,13 +47,14 @@ def _line(kind: str, d: dict[str, Any]) -> str:
     if kind == "consent_withdrawn":
         return tr("sum.consent_withdrawn", purpose=_name(d.get("purpose", "")))
     if kind == "vulnerability":
-        return tr("sum.vulnerability", fields=_fields(d.get("fields", {})) or "-", review=d.get("review_date", "?"))
+        return tr("sum.vulnerability", fields=_fields(d.get("fields", {})) or "-",
+                  review=date_text(d.get("review_date")))
     if kind == "disclosure":
-        return tr("sum.disclosure", review=d.get("review_date", "?"))
+        return tr("sum.disclosure", review=date_text(d.get("review_date")))
     if kind == "adjustment":
         return tr("sum.adjustment", fields=_fields(d.get("fields", {})))
     if kind == "hold_started":
-        return tr("sum.hold_started", days=d.get("days", "?"), until=d.get("until", "?"))
+        return tr("sum.hold_started", days=d.get("days", "?"), until=date_text(d.get("until")))
     if kind == "hold_ended":
         return tr("sum.hold_ended")
     if kind == "escalation":
@@ -66,7 +71,7 @@ def _line(kind: str, d: dict[str, Any]) -> str:
     if kind == "third_party":
         return tr("sum.third_party", fields=_fields(d.get("fields", {})))
     if kind == "callback":
-        return tr("sum.callback", due=d.get("due", "?"))
+        return tr("sum.callback", due=date_text(d.get("due")))
     if kind == "signpost":
         names = ", ".join(str(e.get("name", "")) for e in d.get("entries", []))
         return tr("sum.signpost", names=names or "-")
@@ -86,10 +91,16 @@ def _line(kind: str, d: dict[str, Any]) -> str:
 
 
 def summary_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(kind, line) for each thing recorded, in order; a line the call recorded twice is said once."""
     out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
     for kind, items in summary.get("items", {}).items():
         for d in items:
-            out.append((kind, _line(kind, d)))
+            item = (kind, _line(kind, d))
+            if item in seen and kind != "note":
+                continue
+            seen.add(item)
+            out.append(item)
     return out
 
 
@@ -159,11 +170,11 @@ class WrapUpPanel(QWidget):
         bl = QHBoxLayout(bar)
         bl.setContentsMargins(28, 10, 28, 12)
         bl.setSpacing(12)
-        self.back_to_call = QPushButton()
+        self.back_to_call = EnterButton()
         self.back_to_call.setObjectName("backButton")
         self.confirm = QCheckBox()
         self.confirm.setObjectName("confirmCheck")
-        self.close_button = QPushButton()
+        self.close_button = EnterButton()
         self.close_button.setObjectName("nextButton")
         self.close_button.clicked.connect(self._on_close)
         self.confirm.toggled.connect(lambda on: self.close_button.setEnabled(on and not self.bridge.session.ended))
@@ -171,21 +182,29 @@ class WrapUpPanel(QWidget):
         bl.addStretch(1)
         bl.addWidget(self.confirm)
         bl.addWidget(self.close_button)
-        self.done_button = QPushButton()
+        self.done_button = EnterButton()
         self.done_button.setObjectName("nextButton")
         bl.addWidget(self.done_button)
         outer.addWidget(bar)
         self._shortcuts = []
-        for key in ("Ctrl+Return", "Ctrl+Enter"):  # as the button says
+        # window-wide, but a shortcut of a hidden page is off: these work while the wrap-up is shown,
+        # wherever the focus is (the call page's Ctrl+Enter is hidden with its page)
+        for key, fn in (("Ctrl+Return", self._shortcut_close), ("Ctrl+Enter", self._shortcut_close),
+                        ("Alt+C", self._shortcut_confirm)):
             sc = QShortcut(QKeySequence(key), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(self._shortcut_close)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(fn)
             self._shortcuts.append(sc)
         self.refresh()
 
     def _shortcut_close(self) -> None:
         if self.close_button.isVisible() and self.close_button.isEnabled():
             self.close_button.click()
+
+    def _shortcut_confirm(self) -> None:
+        if self.confirm.isVisible() and self.confirm.isEnabled():
+            self.confirm.toggle()
+            self.confirm.setFocus()
 
     def refresh(self) -> None:
         s = self.bridge.session
@@ -225,7 +244,7 @@ class WrapUpPanel(QWidget):
         self.back_to_call.setText(tr("wrap.back_to_call"))
         self.back_to_call.setAccessibleName(tr("wrap.back_to_call"))
         self.back_to_call.setVisible(not s.ended and bool(s.stack))
-        self.confirm.setText(tr("wrap.confirm"))
+        self.confirm.setText(tr("wrap.confirm") + "    Alt+C")
         self.confirm.setAccessibleName(tr("wrap.confirm"))
         self.confirm.setVisible(not s.ended)
         self.close_button.setText(tr("wrap.close_call") + "    Ctrl+\u21b5")

@@ -25,7 +25,10 @@ HASHED_FIELDS = ("ts", "type", "call_id", "account_id", "agent", "flow_id", "flo
 class StoreError(Exception):
     """A journal failure, with a one-line plain message (never a raw database traceback).
 
-    `kind` is one of: "locked", "corrupt", "readonly", "full", "append_only", "invalid", "closed", "other".
+    `kind` is one of: "locked", "corrupt", "readonly", "full", "append_only", "invalid", "closed",
+    "missing" (no journal at that path), "newer" (written by a newer CallGuide), "upgrade" (a
+    read-only opening of a journal that needs a migration), "tampered" (refused on open: see
+    docs/journal.md, "Tamper evidence"), "other".
     """
 
     def __init__(self, message: str, kind: str = "other") -> None:

@@ -1,14 +1,27 @@
 """Schema of the SQLite journal, evolved only through sqlite-utils migrations.
 
-Never edit an applied migration: add a new one. `apply(db)` is idempotent and safe when two
-processes open the same fresh file at once (the caller holds BEGIN IMMEDIATE around it).
+Never edit an applied migration: add a new one, and raise `SCHEMA_VERSION` (kept in
+`PRAGMA user_version`). `apply(db)` is idempotent and safe when two processes open the same fresh
+file at once (the caller holds BEGIN IMMEDIATE around it). A file whose user_version is higher,
+or which records a migration of this set that this version does not know, comes from a newer
+CallGuide and is refused before anything is written (`sqlite.open_database`).
+
+`expected_schema()` is the schema these migrations build (tables, indexes, triggers, with their
+exact SQL), made once per process in memory: every open compares the file with it, so a dropped
+trigger, a dropped table, an index redefined through `writable_schema` or an extra trigger on a
+journal table is noticed before anything is read or written.
 """
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+import uuid
+
 from sqlite_utils import Database, Migrations
 
 MIGRATION_SET = "callguide.journal"
+SCHEMA_VERSION = 3
 
 migrations = Migrations(MIGRATION_SET)
 
@@ -116,12 +129,76 @@ def rebuild_call_index(db: Database) -> None:
                (SELECT ts FROM entries f WHERE f.call_id = e.call_id ORDER BY seq DESC LIMIT 1),
                count(*),
                max(e.type = 'call_ended')
-        FROM entries e GROUP BY e.call_id
+        FROM entries e NOT INDEXED GROUP BY e.call_id
     """)
+
+
+@migrations(name="0003_checkpoints_meta_account_index")
+def m0003(db: Database) -> None:
+    """Tamper evidence and a cross-check for derived state:
+    - `journal_meta`: the journal's id (anchors are kept per id), and the seq from which
+      checkpoints are written (older entries predate them);
+    - `checkpoints`: signed (seq, head hash, time, key) rows, written in the same transaction as
+      the entries they cover;
+    - `account_index`: entries per account, kept by a trigger, so `account_state` can tell an
+      index that lost entries from an account that has none."""
+    strict = _strict(db)
+    db.execute(f"CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL){strict}")
+    db.execute(f"""
+        CREATE TABLE checkpoints (
+            seq INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            head TEXT NOT NULL,
+            key TEXT NOT NULL,
+            sig TEXT NOT NULL
+        ){strict}
+    """)
+    for table in ("journal_meta", "checkpoints"):
+        for op in ("UPDATE", "DELETE"):
+            db.execute(f"""
+                CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}
+                BEGIN SELECT RAISE(ABORT, 'journal {table} are append-only'); END
+            """)
+    end = db.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]
+    db.execute("INSERT INTO journal_meta (key, value) VALUES ('journal_id', ?), ('checkpoints_from', ?)",
+               (str(uuid.uuid4()), str(end)))
+    db.execute(f"CREATE TABLE account_index (account_id TEXT PRIMARY KEY, entries INTEGER NOT NULL){strict}")
+    db.execute("""
+        CREATE TRIGGER entries_account_index AFTER INSERT ON entries
+        BEGIN
+            INSERT INTO account_index (account_id, entries) VALUES (new.account_id, 1)
+            ON CONFLICT (account_id) DO UPDATE SET entries = entries + 1;
+        END
+    """)
+    # From the table itself, not through an index that may be damaged.
+    db.execute("INSERT INTO account_index (account_id, entries)"
+               " SELECT account_id, count(*) FROM entries NOT INDEXED GROUP BY account_id")
+
+
+# The tables whose rows are the record: no UPDATE, no DELETE, no other trigger on them.
+APPEND_ONLY = ("entries", "flow_snapshots", "checkpoints", "journal_meta")
 
 
 def apply(db: Database) -> None:
     migrations.apply(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def known_names() -> set[str]:
+    return {m.name for m in migrations._migrations}
+
+
+@functools.cache
+def expected_schema() -> dict[str, tuple[str, str, str]]:
+    """name -> (type, table, sql) of every table, index and trigger the migrations create."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        migrations.apply(Database(conn, execute_plugins=False))
+        rows = conn.execute("SELECT name, type, tbl_name, sql FROM sqlite_master"
+                            " WHERE sql IS NOT NULL AND tbl_name != ?", (Migrations.migrations_table,)).fetchall()
+    finally:
+        conn.close()
+    return {name: (type_, table, sql) for name, type_, table, sql in rows}
 
 
 def pending(db: Database) -> list[str]:

@@ -5,6 +5,13 @@ Concurrency: every append runs in `BEGIN IMMEDIATE`, so two processes writing th
 serialise and never fork the chain. The last (seq, hash) is cached in memory and trusted only while
 `PRAGMA data_version` shows no other connection has committed since our own last write.
 
+Tamper evidence (docs/journal.md): every batch holding a `call_ended` entry, and every
+`checkpoint_every` entries, also writes a signed checkpoint of the head in the same transaction,
+then hands it to the witnesses (the anchor folder). Opening checks the schema (append-only
+triggers included), that the indexes count what the table holds, and that the journal still
+matches its newest checkpoint and anchor; a journal failing any of these is refused with one line
+naming `callguide audit verify`.
+
 Every sqlite3 / OS failure leaving this module is a `StoreError` with a one-line message naming
 the file.
 """
@@ -14,14 +21,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import urllib.parse
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from . import integrity as _integrity
 from . import migrations as _migrations
 from .base import (
     GENESIS_HASH,
@@ -35,34 +45,61 @@ from .base import (
     canonical_json,
     compute_hash,
 )
+from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
 from .derive import STATE_TYPES, derive_account_state
+from .keys import KeyStore, PublicKey, SigningKey
 
 REDACTED = "[redacted]"
 DEFAULT_BUSY_TIMEOUT = 5.0
+DEFAULT_CHECKPOINT_EVERY = 50
 _COLUMNS = "seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash"
 _BATCH = 2000
 
 
+def _disk_full(path: str | Path) -> bool:
+    """True when the file system holding `path` has no room left for an unprivileged writer."""
+    folder = Path(path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
 def classify_error(exc: BaseException, path: str | Path) -> StoreError:
-    """Turn a sqlite3 / OS error into a one-line StoreError naming the journal file."""
+    """Turn a sqlite3 / OS error into a one-line StoreError naming the journal file and what to do."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     low = msg.lower()
     where = f"journal {path}"
     if isinstance(exc, StoreError):
         return exc
     if "locked" in low or "busy" in low:
-        return StoreError(f"The {where} is locked by another program (waited, still busy); try again.", "locked")
+        return StoreError(f"The {where} is locked by another program (waited, still busy); close the other "
+                          "program or try again.", "locked")
     if "not a database" in low or "malformed" in low or "corrupt" in low or "unsupported file format" in low:
-        return StoreError(f"The {where} is not a CallGuide journal or is damaged ({msg}).", "corrupt")
-    if "disk is full" in low or "no space" in low or "disk full" in low:
-        return StoreError(f"The disk holding the {where} is full; free some space.", "full")
+        return StoreError(f"The {where} is not a CallGuide journal or is damaged ({msg}); run `callguide audit "
+                          f"verify --db {path}` and restore it from a backup.", "corrupt")
+    if ("disk is full" in low or "no space" in low or "disk full" in low
+            or (isinstance(exc, OSError) and exc.errno == 28)
+            or (("disk i/o error" in low or "unable to open" in low) and _disk_full(path))):
+        return StoreError(f"The disk is full: the {where} cannot be written; free some space and try again.", "full")
     if ("readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low
             or isinstance(exc, PermissionError)):
-        return StoreError(f"The {where} cannot be written here (read-only location or no permission).",
-                          "readonly")
+        return StoreError(f"The {where} cannot be written here (read-only location or no permission); open it "
+                          "where you may write, or ask for write access.", "readonly")
     if "append-only" in low or "immutable" in low:
         return StoreError(f"The {where} refused a change: {msg}.", "append_only")
     return StoreError(f"The {where} failed: {msg}.", "other")
+
+
+def busy_timeout_default() -> float:
+    """Seconds to wait for another program's lock: `CALLGUIDE_BUSY_TIMEOUT`, else 5."""
+    try:
+        return max(0.0, float(os.environ.get("CALLGUIDE_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)))
+    except ValueError:
+        return DEFAULT_BUSY_TIMEOUT
 
 
 def _loads(data: str, seq: int, path: Path) -> Any:
@@ -113,26 +150,143 @@ def redact_data(type_: str, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def open_database(path: Path, migrations: Migrations, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Database:
+def verify_chain(fetch: Any) -> VerifyResult:
+    """Walk the chain through `fetch(after_seq) -> rows` (batches of `_COLUMNS`, in seq order)."""
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+    last = 0
+    while True:
+        rows = fetch(last)
+        if not rows:
+            return VerifyResult(ok=True, checked=checked)
+        for row in rows:
+            seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data, p_hash, hash_ = row
+            if seq != expected_seq:
+                return VerifyResult(False, checked, seq, f"gap: expected seq {expected_seq}, found {seq}")
+            if p_hash != prev_hash:
+                return VerifyResult(False, checked, seq,
+                                    f"broken link: prev_hash does not match the hash of seq {seq - 1}"
+                                    if seq > 1 else "broken link: first entry's prev_hash is not genesis")
+            try:
+                parsed = json.loads(data)
+            except (TypeError, ValueError):
+                return VerifyResult(False, checked, seq, "data is not valid JSON")
+            fields = {"ts": ts, "type": type_, "call_id": call_id, "account_id": account_id,
+                      "agent": agent, "flow_id": flow_id, "flow_hash": flow_hash, "step_id": step_id,
+                      "data": parsed}
+            try:
+                computed = compute_hash(p_hash, fields)
+            except (TypeError, ValueError):
+                return VerifyResult(False, checked, seq, "data cannot be hashed")
+            if computed != hash_:
+                return VerifyResult(False, checked, seq, "hash mismatch: the entry was changed after writing")
+            checked += 1
+            expected_seq = seq + 1
+            prev_hash = hash_
+        last = rows[-1][0]
+
+
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every query inside sees the same committed state."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
+
+
+def _uri(path: Path, **params: str) -> str:
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?{urllib.parse.urlencode(params)}"
+
+
+def _newer(conn: sqlite3.Connection, migrations: Migrations, schema_version: int | None) -> str | None:
+    """Why this file comes from a newer CallGuide, or None. Reads only."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if schema_version is not None and version > schema_version:
+        return f"its schema version is {version}, this CallGuide knows up to {schema_version}"
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (Migrations.migrations_table,)).fetchone() is None:
+        return None
+    try:
+        names = [r[0] for r in conn.execute(f"SELECT name FROM {Migrations.migrations_table} WHERE migration_set = ?",
+                                            (migrations.name,))]
+    except sqlite3.OperationalError:
+        return None
+    known = {m.name for m in migrations._migrations}
+    unknown = [n for n in names if n not in known]
+    return f"it has a schema change this CallGuide does not know ({unknown[0]})" if unknown else None
+
+
+def _connect_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """Read-only: `mode=ro`; in a read-only folder where SQLite cannot make its shared-memory file,
+    `immutable=1`, which is safe only when no write-ahead log holds committed changes (else refuse)."""
+    if not path.exists():
+        raise StoreError(f"There is no journal at {path}.", "missing")
+    conn = sqlite3.connect(_uri(path, mode="ro"), uri=True, timeout=busy_timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        # Otherwise: no shared-memory file and no way to make one (read-only folder or mount, full disk).
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(f"The journal {path} is in a read-only folder with unsaved changes in {wal.name}; copy the "
+                         "folder somewhere writable and open the copy.", "readonly")
+    conn = sqlite3.connect(_uri(path, mode="ro", immutable="1"), uri=True, check_same_thread=False)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return conn
+
+
+def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | None = None,
+                  readonly: bool = False, schema_version: int | None = None) -> Database:
     """Open the SQLite file at `path` with the journal's durability settings (WAL,
     synchronous=FULL, foreign keys, a busy timeout) and apply `migrations` under one write lock,
     so two processes opening a new file never migrate it twice. Other tables kept in the same
-    file (publications) open through here too. Raises StoreError with a one-line message."""
+    file (publications) open through here too.
+
+    A file from a newer CallGuide (a migration of this set it does not know, or a user_version
+    above `schema_version`) is refused before anything is written to it. `readonly=True` opens
+    without writing anything (see `_connect_readonly`) and refuses a file that still needs
+    migrating. Raises StoreError with a one-line message."""
     conn: sqlite3.Connection | None = None
+    timeout = busy_timeout_default() if busy_timeout is None else busy_timeout
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if readonly:
+            conn = _connect_readonly(path, timeout)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        newer = _newer(conn, migrations, schema_version)
+        if newer:
+            raise StoreError(f"The journal {path} was written by a newer version of CallGuide ({newer}); update "
+                             "CallGuide to open it. Nothing was changed.", "newer")
+        db = Database(conn, execute_plugins=False)
+        if readonly:
+            if migrations.pending(db):
+                raise StoreError(f"The journal {path} was written by an older CallGuide and needs an upgrade, which "
+                                 "a read-only opening cannot write; open it once where it can be written.",
+                                 "upgrade")
+            return db
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"The journal {path} cannot use WAL mode (got {mode}).", "other")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = Database(conn, execute_plugins=False)
-        if migrations.pending(db):
+        if migrations.pending(db) or (schema_version is not None and
+                                      conn.execute("PRAGMA user_version").fetchone()[0] < schema_version):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 migrations.apply(db)  # re-checks pending under the write lock
+                if schema_version is not None:
+                    conn.execute(f"PRAGMA user_version = {int(schema_version)}")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -153,7 +307,8 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float = D
 class SQLiteJournal(JournalStore):
     """The journal in one local SQLite file. Thread-safe (one connection behind a lock)."""
 
-    def __init__(self, path: Path, db: Database) -> None:
+    def __init__(self, path: Path, db: Database, *, readonly: bool = False, signing: SigningKey | None = None,
+                 witnesses: Sequence[Witness] = (), checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
         self.path = path
         self.db = db
         self._conn = db.conn
@@ -161,14 +316,75 @@ class SQLiteJournal(JournalStore):
         self._last: tuple[int, str] | None = None  # (seq, hash) after our last write/read
         self._data_version: int | None = None
         self._closed = False
+        self.readonly = readonly
+        self.signing = signing
+        self.witnesses = tuple(witnesses)
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        #: The last witness failure (the entries were committed; the next checkpoint retries), or None.
+        self.witness_problem: str | None = None
+        self.journal_id = ""
 
     # ---------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> SQLiteJournal:
-        """Open (creating it and its parent folders if needed) and migrate the journal at `path`."""
+    def open(cls, path: str | Path, *, busy_timeout: float | None = None, readonly: bool = False,
+             keys: KeyStore | None = None, witnesses: Sequence[Witness] | None = None,
+             checkpoint_every: int | None = None) -> SQLiteJournal:
+        """Open the journal at `path` for normal use, after checking it (see `check_on_open`).
+
+        Writable (the default): creates the file and its folders if needed, migrates it, and loads
+        (or creates, on first use) the signing key from `keys` (default: the user's key folder).
+        `readonly=True` writes nothing, works in a read-only folder or mount, and needs no key.
+        `witnesses` (default: the user's anchor folder) receive every checkpoint; pass `()` for a
+        throw-away journal. `checkpoint_every` (default: `CALLGUIDE_CHECKPOINT_EVERY`, else 50):
+        a checkpoint at least every N entries, besides one at every call end."""
         path = Path(path)
-        return cls(path, open_database(path, _migrations.migrations, busy_timeout=busy_timeout))
+        db = open_database(path, _migrations.migrations, busy_timeout=busy_timeout, readonly=readonly,
+                           schema_version=_migrations.SCHEMA_VERSION)
+        try:
+            keys = keys if keys is not None else KeyStore()
+            signing = None if readonly else keys.signing_key()
+            if checkpoint_every is None:
+                try:
+                    checkpoint_every = int(os.environ.get("CALLGUIDE_CHECKPOINT_EVERY", DEFAULT_CHECKPOINT_EVERY))
+                except ValueError:
+                    checkpoint_every = DEFAULT_CHECKPOINT_EVERY
+            journal = cls(path, db, readonly=readonly, signing=signing,
+                          witnesses=(AnchorFolder(),) if witnesses is None else witnesses,
+                          checkpoint_every=checkpoint_every)
+            journal.check_on_open(signing.public if signing else keys.public_key())
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.conn.close()
+            raise
+        return journal
+
+    def check_on_open(self, public: PublicKey | None) -> None:
+        """Refuse (StoreError, one line) a journal that is not whole: a missing append-only
+        trigger or table, a changed definition, indexes that do not count what the table holds,
+        or a head that no longer matches its newest checkpoint or anchor."""
+        how = f"run `callguide audit verify --db {self.path}` to see what changed"
+        with self._guard() as conn:
+            missing = _integrity.missing_append_only_triggers(conn)
+            if missing:
+                raise StoreError(f"The journal {self.path} has lost its append-only protection (trigger "
+                                 f"{missing[0]} is missing), so it may have been changed; {how}.", "tampered")
+            problems = _integrity.schema_problems(conn)
+            if problems:
+                raise StoreError(f"The journal {self.path} is damaged or was tampered with: {problems[0]}; {how}.",
+                                 "tampered")
+            self.journal_id = _integrity.meta(conn).get("journal_id", "")
+            # The witnesses first: what they hold was committed before our snapshot begins.
+            anchored = [w.latest(self.journal_id) for w in self.witnesses] if self.journal_id else []
+            with read_snapshot(conn):
+                problems = _integrity.consistency_problems(conn)
+                if not self.journal_id:
+                    problems.append("it has no journal id")
+                else:
+                    problems += _integrity.head_problems(conn, self.journal_id, public, anchored)
+        if problems:
+            raise StoreError(f"The journal {self.path} is damaged or was tampered with: {problems[0]}; {how}.",
+                             "tampered")
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection]:
@@ -218,10 +434,17 @@ class SQLiteJournal(JournalStore):
         return self.append_many([entry])[0]
 
     def append_many(self, entries: Iterable[NewEntry]) -> list[Entry]:
-        """Append several entries in one transaction (all or none, one sync), chained in order."""
+        """Append several entries in one transaction (all or none, one sync), chained in order.
+        A batch holding `call_ended`, or reaching `checkpoint_every` entries since the last
+        checkpoint, also writes a signed checkpoint of its last entry in the same transaction and
+        then gives it to the witnesses (after the commit; a witness failure never fails the append)."""
         prepared = [self._prepare(e) for e in entries]
         if not prepared:
             return []
+        if self.readonly or self.signing is None:
+            raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
+        ends_call = any(fields["type"] == "call_ended" for fields, _ in prepared)
+        checkpoint: Checkpoint | None = None
         with self._guard() as conn:
             for attempt in (1, 2):
                 conn.execute("BEGIN IMMEDIATE")
@@ -241,6 +464,7 @@ class SQLiteJournal(JournalStore):
                              prev_hash, hash_))
                         written.append(Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **fields))
                         prev_hash = hash_
+                    checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call)
                     conn.execute("COMMIT")
                 except sqlite3.IntegrityError:
                     self._rollback(conn)
@@ -254,8 +478,43 @@ class SQLiteJournal(JournalStore):
                 # connection commits, so this cached tail stays valid until then.
                 self._last = (seq, prev_hash)
                 self._data_version = version
-                return written
-        raise AssertionError("unreachable")
+                break
+        if checkpoint is not None:
+            self._witness(checkpoint)
+        return written
+
+    def _checkpoint_if_due(self, conn: sqlite3.Connection, seq: int, head: str, ends_call: bool) -> Checkpoint | None:
+        """Inside the write transaction: sign and insert a checkpoint of `seq` when it is due."""
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM checkpoints").fetchone()[0]
+        if not ends_call and seq - last < self.checkpoint_every:
+            return None
+        assert self.signing is not None
+        cp = sign_checkpoint(self.signing, self.journal_id, seq, head)
+        conn.execute("INSERT INTO checkpoints (seq, ts, head, key, sig) VALUES (?,?,?,?,?)",
+                     (cp.seq, cp.ts, cp.head, cp.key, cp.sig))
+        return cp
+
+    def _witness(self, cp: Checkpoint) -> None:
+        """Hand a committed checkpoint to every witness; remember, never raise, a failure."""
+        problem = None
+        for w in self.witnesses:
+            try:
+                w.record(cp, str(self.path.absolute()))
+            except (WitnessError, StoreError, OSError) as exc:
+                problem = f"{w.name}: {exc}"
+        self.witness_problem = problem
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Write a checkpoint of the current head now (if it has none yet) and witness it."""
+        if self.readonly or self.signing is None:
+            raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
+        with self._write() as conn:
+            end, head = self._tail(conn, None)
+            last = conn.execute("SELECT coalesce(max(seq), 0) FROM checkpoints").fetchone()[0]
+            cp = self._checkpoint_if_due(conn, end, head, True) if end > last else None
+        if cp is not None:
+            self._witness(cp)
+        return cp
 
     @staticmethod
     def _version(conn: sqlite3.Connection) -> int:
@@ -289,9 +548,17 @@ class SQLiteJournal(JournalStore):
         return row[0] if row else None
 
     def call_entries(self, call_id: str) -> list[Entry]:
-        with self._guard() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE call_id = ? ORDER BY seq",
-                                (call_id,)).fetchall()
+        """The call's entries through the call index, checked against the table of calls (a
+        damaged index must not resume a call at the wrong step)."""
+        with self._guard() as conn, read_snapshot(conn):
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM entries INDEXED BY idx_entries_call_seq"
+                                " WHERE call_id = ? ORDER BY seq", (call_id,)).fetchall()
+            row = conn.execute("SELECT entries FROM call_index WHERE call_id = ?", (call_id,)).fetchone()
+        counted = row[0] if row else 0
+        if len(rows) != counted:
+            raise StoreError(f"The journal {self.path} is damaged: its index finds {len(rows)} entries for call "
+                             f"{call_id} but the journal counts {counted}; run `callguide audit verify --db "
+                             f"{self.path}`.", "corrupt")
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_entries(self, account_id: str) -> list[Entry]:
@@ -301,12 +568,24 @@ class SQLiteJournal(JournalStore):
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_state(self, account_id: str, today: dt.date) -> AccountState:
+        """Derived from the account's entries, read through the account index. Refused (StoreError)
+        when the index does not find as many of the account's entries as the account table counts:
+        a damaged index must not turn into "no history"."""
         marks = ",".join("?" * len(STATE_TYPES))
         with self._guard() as conn:
-            rows = conn.execute(
-                f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_seq"
-                f" WHERE account_id = ? AND type IN ({marks}) ORDER BY seq",
-                (account_id, *STATE_TYPES)).fetchall()
+            with read_snapshot(conn):
+                rows = conn.execute(
+                    f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_seq"
+                    f" WHERE account_id = ? AND type IN ({marks}) ORDER BY seq",
+                    (account_id, *STATE_TYPES)).fetchall()
+                found = conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
+                                     " WHERE account_id = ?", (account_id,)).fetchone()[0]
+                row = conn.execute("SELECT entries FROM account_index WHERE account_id = ?", (account_id,)).fetchone()
+        counted = row[0] if row else 0
+        if found != counted:
+            raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
+                             f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "
+                             f"`callguide audit verify --db {self.path}`.", "corrupt")
         return derive_account_state(
             account_id, ((s, ts, t, c, _loads(d, s, self.path)) for s, ts, t, c, d in rows), today)
 
@@ -347,42 +626,16 @@ class SQLiteJournal(JournalStore):
             return conn.execute("SELECT count(*) FROM entries").fetchone()[0]
 
     def verify(self) -> VerifyResult:
-        """Recompute the whole chain; name the first bad seq (gap, broken link, hash mismatch)."""
-        expected_seq = 1
-        prev_hash = GENESIS_HASH
-        checked = 0
-        last = 0
-        while True:
+        """Recompute the whole chain; name the first bad seq (gap, broken link, hash mismatch).
+        The hash chain only: `store.audit.audit_journal` adds checkpoints, anchors, triggers and
+        SQLite's integrity check."""
+
+        def fetch(last: int) -> list[tuple[Any, ...]]:
             with self._guard() as conn:
-                rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                return conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
                                     (last, _BATCH)).fetchall()
-            if not rows:
-                return VerifyResult(ok=True, checked=checked)
-            for row in rows:
-                seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data, p_hash, hash_ = row
-                if seq != expected_seq:
-                    return VerifyResult(False, checked, seq, f"gap: expected seq {expected_seq}, found {seq}")
-                if p_hash != prev_hash:
-                    return VerifyResult(False, checked, seq,
-                                        f"broken link: prev_hash does not match the hash of seq {seq - 1}"
-                                        if seq > 1 else "broken link: first entry's prev_hash is not genesis")
-                try:
-                    parsed = json.loads(data)
-                except (TypeError, ValueError):
-                    return VerifyResult(False, checked, seq, "data is not valid JSON")
-                fields = {"ts": ts, "type": type_, "call_id": call_id, "account_id": account_id,
-                          "agent": agent, "flow_id": flow_id, "flow_hash": flow_hash, "step_id": step_id,
-                          "data": parsed}
-                try:
-                    computed = compute_hash(p_hash, fields)
-                except (TypeError, ValueError):
-                    return VerifyResult(False, checked, seq, "data cannot be hashed")
-                if computed != hash_:
-                    return VerifyResult(False, checked, seq, "hash mismatch: the entry was changed after writing")
-                checked += 1
-                expected_seq = seq + 1
-                prev_hash = hash_
-            last = rows[-1][0]
+
+        return verify_chain(fetch)
 
     def rebuild_call_index(self) -> None:
         """Recreate the derived call index from the entries (repair tool)."""

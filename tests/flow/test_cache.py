@@ -39,3 +39,27 @@ def test_key_depends_on_code_version(monkeypatch):
     k1 = cache.key_for(["a"])
     monkeypatch.setattr(cache, "code_version", lambda: "other")
     assert cache.key_for(["a"]) != k1
+
+
+def test_a_library_read_by_the_fast_reader_comes_back_whole(tmp_path, monkeypatch, library_dir):
+    """The positioned values (PDict/PList in action params) and the model survive the pickle."""
+    from pathlib import Path
+
+    from callguide.flow.loader import load_library
+    from callguide.flow.validate import validate_library
+
+    monkeypatch.setenv("CALLGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    texts = [p.read_bytes() for p in sorted(library_dir.glob("*.yaml"))]
+
+    def build():
+        lib, diags = load_library([library_dir], signposts=False)
+        return lib, [str(d) for d in validate_library(lib, diags)]
+
+    fresh = cache.cached("lib", texts, build)
+    again = cache.cached("lib", texts, lambda: (_ for _ in ()).throw(AssertionError("rebuilt")))
+    assert fresh is not again and again[1] == fresh[1] == []
+    assert again[0].flows == fresh[0].flows
+    params = again[0].flows["texas"].step("recorded").actions[0].params
+    assert params == {"fields": ["category", "impact"], "review_in_days": 90} and params.vpos
+    assert {p.name.split("-")[0] for p in Path(tmp_path / "cache").glob("*.pickle")} == {"lib"}
+    assert "schemacheck.py" in {p.name for p in Path(cache.__file__).parent.glob("*.py")}  # in the code key

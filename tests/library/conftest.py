@@ -47,12 +47,62 @@ def resources(tmp_path_factory, monkeypatch):
     return res
 
 
+PEOPLE = """\
+people:
+  anna: {name: Anna Jensen, roles: [trainer]}
+  bo:   {name: Bo Nielsen, roles: [trainer]}
+  rita: {name: Rita Novak, roles: [reviewer]}
+  sam:  {name: Sam Holt, roles: [trainer, reviewer]}
+  ole:  {name: Ole Berg, roles: [agent]}
+  sven: {name: Sven Lund, roles: [supervisor]}
+"""
+
+
+@pytest.fixture(autouse=True)
+def people(tmp_path_factory, monkeypatch):
+    """Trainers anna and bo, reviewer rita, sam who is both, agent ole, supervisor sven."""
+    p = tmp_path_factory.mktemp("people") / "people.yaml"
+    p.write_text(PEOPLE, encoding="utf-8")
+    monkeypatch.setenv("CALLGUIDE_PEOPLE", str(p))
+    monkeypatch.delenv("CALLGUIDE_USER", raising=False)
+    monkeypatch.setenv("CALLGUIDE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return p
+
+
+def who(pid: str):
+    from callguide.identity import person
+
+    return person(pid)
+
+
 @pytest.fixture
-def flows(tmp_path):
-    """A copy of the engine's small test library (stable, valid)."""
-    dst = tmp_path / "flows"
+def shipped(tmp_path, monkeypatch):
+    """A copy of the engine's small test library, shipped as a release (with its manifest): the
+    app's own flows folder for the test (CALLGUIDE_FLOWS)."""
+    from callguide.library.manifest import build_manifest
+
+    dst = tmp_path / "shipped"
+    monkeypatch.setenv("CALLGUIDE_FLOWS", str(dst))
     shutil.copytree(ENGINE_FLOWS, dst)
+    (dst / "manifest.json").write_text(build_manifest(dst, "test-1").to_json(), encoding="utf-8")
     return dst
+
+
+@pytest.fixture
+def flows(tmp_path, shipped):
+    """A trainer's workspace made from the shipped test library (no manifest)."""
+    from callguide.library.workspace import create_workspace
+
+    return create_workspace(tmp_path / "flows", shipped, git=False)
+
+
+@pytest.fixture
+def adopted(shipped, db):
+    """The shipped release adopted in the journal `db` (what the first live call does)."""
+    from callguide.library.live import load_for_calls
+
+    load_for_calls(shipped, db)
+    return db
 
 
 @pytest.fixture

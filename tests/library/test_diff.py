@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from callguide.flow.loader import load_flow, load_flow_text
 from callguide.library.diff import diff_flows, render_diff, resolve_version
-from callguide.library.publish import publish
+from callguide.library.publish import approve
+from callguide.library.workspace import Workspace
+from tests.library.conftest import who
 
 
 def test_diff_lists_what_a_compliance_reviewer_needs(flows):
@@ -40,12 +42,15 @@ def test_layout_only_changes_are_no_change(flows):
     assert "No changes in meaning" in render_diff([], "a", "b", "main")
 
 
-def test_resolve_versions_by_label_hash_and_working(flows, db):
-    pub = publish(flows / "main.yaml", "anna", "v1", db).publication
+def test_resolve_versions_by_label_hash_and_working(flows, adopted, db):
     path = flows / "main.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace('version: "1"', 'version: "2"'), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('version: "1"', 'version: "2.0.0"'), encoding="utf-8")
+    Workspace(flows, db, person=who("anna")).submit(path, "v2")
+    approve("main", "2.0.0", who("rita"), db)
+    path.write_text(path.read_text(encoding="utf-8").replace('version: "2.0.0"', 'version: "2.1.0"'), encoding="utf-8")
     a, la = resolve_version(str(path), "1", db)
     b, lb = resolve_version(str(path), "working", db)
-    c, _ = resolve_version(str(path), pub.content_hash[:6], db)
-    assert a.version == "1" and b.version == "2" and c.content_hash == pub.content_hash
+    live, _ = resolve_version(str(path), "live", db)
+    c, _ = resolve_version(str(path), a.content_hash[:6], db)
+    assert a.version == "1" and b.version == "2.1.0" and live.version == "2.0.0" and c.content_hash == a.content_hash
     assert lb == "working copy" and la.startswith("1 (")

@@ -77,9 +77,10 @@ class CallDriver:
                     break
                 self.qtbot.keyClick(combo, Qt.Key.Key_Down)
             assert combo.currentData() == value, f"{field_id}: no option {value!r}"
+            self.qtbot.keyClick(combo, Qt.Key.Key_Return)  # the arrows only move it; Enter chooses
         else:
-            for val, rb in row.radios:
-                if val == value:
+            for rb in row.radios:
+                if rb.value == value:
                     self.click(rb)
                     break
             else:

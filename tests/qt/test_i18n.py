@@ -110,9 +110,9 @@ def test_blake_blocks_texas_in_danish_with_names(open_window):
     assert d.where[0] == "blake"
     cell = next(c for c in d.w.call_bar.interrupt_cells.values() if c.button.text().endswith("TEXAS"))
     assert not cell.button.isEnabled()
-    assert cell.reason.text() == "Afslut BLAKE først."  # short: the same reason is under every quick-start
-    assert cell.reason.toolTip() == "BLAKE er i gang og går forud; afslut den, før du starter TEXAS."
-    assert cell.button.accessibleDescription() == cell.reason.toolTip()
+    assert cell.slot.text() == "Afslut BLAKE først."  # short: the same reason is under every quick-start
+    assert cell.slot.toolTip() == "BLAKE er i gang og går forud; afslut den, før du starter TEXAS."
+    assert cell.button.accessibleDescription() == cell.slot.toolTip()
 
 
 def test_field_error_in_czech(open_window):
@@ -139,6 +139,6 @@ def test_yes_no_follow_the_call_language(open_window):
     i18n.set_language("en")  # the agent's UI in English, the call in Danish
     d.panel.retranslate()
     row = d.panel._rows["adjustments_on_file"]
-    assert [rb.text() for _, rb in row.radios] == ["Ja", "Nej"]
+    assert [rb.text() for rb in row.radios] == ["Ja   (J)", "Nej   (N)"]
     assert d.panel.next_button.text().startswith("Next")
     assert d.panel.body.findChildren(QLabel)  # painted

@@ -127,7 +127,7 @@ def test_screens(open_window, library, store, shots_dir):
     d.press(Qt.Key.Key_F5)
     d.next(); d.next()  # noqa: E702
     texas = next(c for c in d.w.call_bar.interrupt_cells.values() if c.button.text().endswith("TEXAS"))
-    assert texas.reason.text() == "Nejdřív dokončete BLAKE."
+    assert texas.slot.text() == "Nejdřív dokončete BLAKE."
     shot(d, shots_dir, "06_blake_cs")
     d.w.set_language("en")
     d.choose("immediate-danger")

@@ -33,14 +33,18 @@ def test_language_switch_retranslates_ui_and_prompts(open_window):
     d = open_window()
     d.begin()
     say_en = d.panel.say_text.text()
-    combo = d.w.lang_combo
-    combo.setFocus()
-    d.qtbot.keyClick(combo, Qt.Key.Key_Down)  # English -> Dansk
+    d.press(Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # opens the language menu; changes nothing yet
+    menu = d.w.lang_menu
+    d.qtbot.waitUntil(menu.isVisible)
+    assert d.session.lang == "en" and not d.entries("language_changed")
+    d.qtbot.keyClick(menu, Qt.Key.Key_Down)  # English -> Dansk, highlighted only
+    assert d.session.lang == "en"
+    d.qtbot.keyClick(menu, Qt.Key.Key_Return)  # the explicit choice
     assert d.session.lang == "da"
     assert d.panel.next_button.text().startswith("Næste")
     assert d.panel.say_text.text() != say_en and d.panel.say_text.text() == d.view.say
     assert d.w.call_bar.escalation_cells["supervisor"].button.text().endswith("Teamleder")
-    assert d.entries("language_changed")[0].data["lang"] == "da"
+    assert [e.data["lang"] for e in d.entries("language_changed")] == ["da"]
 
 
 def test_wrap_up_closes_with_ctrl_enter_as_its_button_says(open_window):

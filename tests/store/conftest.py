@@ -34,3 +34,10 @@ def make_entry() -> Callable[..., NewEntry]:
                         ts=ts or f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}Z")
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def own_keys_and_anchors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own signing key and anchor folder (never the user's)."""
+    monkeypatch.setenv("CALLGUIDE_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("CALLGUIDE_ANCHORS_DIR", str(tmp_path / "anchors"))

@@ -136,7 +136,7 @@ def test_migrations_idempotent_on_reopen(db_path, make_entry):
         assert j.db.schema == schema
         assert j.verify().ok and j.verify().checked == 1
         j.close()
-    assert applied == ["0001_entries_and_snapshots", "0002_call_index"]
+    assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index"]
 
 
 def test_open_creates_parent_dirs(tmp_path):
@@ -259,3 +259,66 @@ def test_append_many_one_transaction(journal, make_entry, db_path):
         journal.append_many([make_entry("note", {}), make_entry("note", {"x": object()})])
     assert journal.append(make_entry("note", {})).seq == 4
     assert journal.verify().ok and journal.verify().checked == 4
+
+
+def _schema_2_journal(path, make_entry, n=6):
+    """A journal as CallGuide left it before checkpoints (migrations 0001-0002), with entries."""
+    from sqlite_utils import Database
+
+    conn = sqlite3.connect(path)
+    store_migrations.migrations.apply(Database(conn), stop_before="0003_checkpoints_meta_account_index")
+    prev = GENESIS_HASH
+    for i in range(n):
+        e = make_entry("call_started" if i == 0 else "vulnerability", {"i": i, "review_date": "2099-01-01"},
+                       account_id="TX-3")
+        fields = {k: getattr(e, k) for k in ("ts", "type", "call_id", "account_id", "agent", "flow_id",
+                                              "flow_hash", "step_id", "data")}
+        h = compute_hash(prev, fields)
+        conn.execute("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (i + 1, e.ts, e.type, e.call_id, e.account_id, e.agent, e.flow_id, e.flow_hash, e.step_id,
+                      canonical_json(e.data), prev, h))
+        prev = h
+    conn.commit()
+    conn.close()
+
+
+def test_migration_from_schema_2_adds_tamper_evidence(db_path, make_entry):
+    import datetime as dt
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    _schema_2_journal(db_path, make_entry)
+    with pytest.raises(StoreError) as err:
+        SQLiteJournal.open(db_path, readonly=True)
+    assert err.value.kind == "upgrade"
+    with SQLiteJournal.open(db_path, checkpoint_every=3) as j:
+        assert j.journal_id and j.db.execute("PRAGMA user_version").fetchone()[0] == store_migrations.SCHEMA_VERSION
+        assert len(j.account_state("TX-3", dt.date(2026, 1, 1)).vulnerabilities) == 5
+        j.append(make_entry("call_ended", {}, account_id="TX-3"))
+        assert j.verify().ok and j.verify().checked == 7
+    from callguide.store.audit import audit_journal
+
+    report = audit_journal(db_path)
+    assert report.ok, report.lines()
+    assert dict(sqlite3.connect(db_path).execute("SELECT key, value FROM journal_meta").fetchall())[
+        "checkpoints_from"] == "6"
+
+
+def test_migration_does_not_trust_a_damaged_index(db_path, make_entry):
+    """The account counts are built from the table, so an index damaged before the upgrade is
+    still caught afterwards."""
+    import datetime as dt
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    _schema_2_journal(db_path, make_entry)
+    conn = sqlite3.connect(db_path)
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_seq'").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(db_path, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        header = bytearray(f.read(8))
+        header[3:5] = b"\0\0"
+        f.seek((root - 1) * page_size)
+        f.write(header)
+    with SQLiteJournal.open(db_path) as j, pytest.raises(StoreError, match="account TX-3"):
+        j.account_state("TX-3", dt.date(2026, 1, 1))

@@ -54,3 +54,43 @@ def test_interleaved_writers_in_one_process(db_path, make_entry):
     assert a.verify().ok and a.verify().checked == 20
     a.close()
     b.close()
+
+
+def _checkpointing_writer(path: str, keys: str, anchors: str, start: mp.Event, n: int) -> None:
+    import os
+
+    os.environ["CALLGUIDE_KEYS_DIR"] = keys
+    os.environ["CALLGUIDE_ANCHORS_DIR"] = anchors
+    journal = SQLiteJournal.open(path, checkpoint_every=1)  # a checkpoint and an anchor line per append
+    start.wait(10)
+    for i in range(n):
+        journal.append(NewEntry(type="note", call_id="call-w", account_id="A1", agent="w", flow_id=None,
+                                flow_hash=None, step_id=None, data={"i": i}, ts="2026-03-01T10:00:00Z"))
+    journal.close()
+
+
+def test_opening_and_auditing_while_another_process_checkpoints(db_path, tmp_path):
+    """The anchor is read before the journal's snapshot: appends (and their anchor lines) made by
+    another process meanwhile never look like a truncated journal."""
+    import os
+
+    from callguide.store.audit import audit_journal
+
+    SQLiteJournal.open(db_path).close()
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    writer = ctx.Process(target=_checkpointing_writer, args=(str(db_path), os.environ["CALLGUIDE_KEYS_DIR"],
+                                                             os.environ["CALLGUIDE_ANCHORS_DIR"], start, 300))
+    writer.start()
+    start.set()
+    opened = audited = 0
+    while writer.is_alive() or opened == 0:
+        SQLiteJournal.open(db_path).close()
+        opened += 1
+        if opened % 5 == 0:
+            report = audit_journal(db_path)
+            assert report.ok, report.lines()
+            audited += 1
+    writer.join(60)
+    assert writer.exitcode == 0
+    assert opened > 5 and audit_journal(db_path).ok

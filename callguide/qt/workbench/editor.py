@@ -190,16 +190,82 @@ class YamlEditor(QPlainTextEdit):
         self.centerCursor()
 
     def replace_text(self, text: str) -> None:
-        """Replace the whole text as one undoable edit, keeping the cursor's line and the scroll."""
-        if text == self.toPlainText():
+        """Replace the text as one undoable edit that touches only the part that changed, so Undo
+        puts the cursor back where the change was (not at the end of the file) and the view stays."""
+        old = self.toPlainText()
+        if text == old:
             return
-        line = self.textCursor().blockNumber()
+        start = 0
+        limit = min(len(old), len(text))
+        while start < limit and old[start] == text[start]:
+            start += 1
+        end_old, end_new = len(old), len(text)
+        while end_old > start and end_new > start and old[end_old - 1] == text[end_new - 1]:
+            end_old -= 1
+            end_new -= 1
         scroll = self.verticalScrollBar().value()
         c = QTextCursor(self.document())
         c.beginEditBlock()
-        c.select(QTextCursor.SelectionType.Document)
-        c.insertText(text)
+        c.setPosition(start)
+        c.setPosition(end_old, QTextCursor.MoveMode.KeepAnchor)
+        c.insertText(text[start:end_new])
         c.endEditBlock()
-        block = self.document().findBlockByNumber(min(line, self.blockCount() - 1))
-        self.setTextCursor(QTextCursor(block))
+        c.setPosition(start)
+        self.setTextCursor(c)
         self.verticalScrollBar().setValue(scroll)
+
+    # ------------------------------------------------------------------ undo that stays where the change was
+
+    def undo(self) -> None:
+        self._keep_place(super().undo)
+
+    def redo(self) -> None:
+        self._keep_place(super().redo)
+
+    def _keep_place(self, fn) -> None:
+        """Undo/redo, then put the cursor where the text changed (Qt would leave it at the start of
+        the document after a change made through a separate cursor) and keep the view still."""
+        before = self.toPlainText()
+        scroll = self.verticalScrollBar().value()
+        fn()
+        after = self.toPlainText()
+        if before == after:
+            return
+        pos = 0
+        limit = min(len(before), len(after))
+        while pos < limit and before[pos] == after[pos]:
+            pos += 1
+        c = self.textCursor()
+        c.setPosition(min(pos, len(after)))
+        self.setTextCursor(c)
+        self.verticalScrollBar().setValue(scroll)
+        self.ensureCursorVisible()
+
+    # ------------------------------------------------------------------ keys
+
+    def event(self, e) -> bool:  # noqa: D401 - Qt API
+        if e.type() == e.Type.ShortcutOverride and is_redo_key(e):
+            e.accept()  # Ctrl+Y redoes here, as users of every other editor expect
+            return True
+        return super().event(e)
+
+    def keyPressEvent(self, e) -> None:  # noqa: N802
+        if is_redo_key(e):
+            self.redo()
+            return
+        if is_undo_key(e):
+            self.undo()
+            return
+        super().keyPressEvent(e)
+
+
+def is_undo_key(e) -> bool:
+    mods = e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return e.key() == Qt.Key.Key_Z and mods == Qt.KeyboardModifier.ControlModifier
+
+
+def is_redo_key(e) -> bool:
+    """Ctrl+Y (Windows habit) and Ctrl+Shift+Z both redo."""
+    mods = e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return (e.key() == Qt.Key.Key_Y and mods == Qt.KeyboardModifier.ControlModifier) or (
+        e.key() == Qt.Key.Key_Z and mods == (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))

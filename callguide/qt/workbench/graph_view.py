@@ -6,7 +6,7 @@ emits `step_clicked(step_id)`."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -22,7 +22,8 @@ from callguide.flow.model import Flow
 from callguide.qt.i18n import tr
 from callguide.qt.workbench.status import StepMarks
 
-NODE_W, NODE_H, H_GAP, V_GAP = 190.0, 56.0, 36.0, 64.0
+NODE_W, NODE_H, H_GAP, V_GAP = 190.0, 56.0, 44.0, 72.0
+MAX_NODE_W = 420.0
 
 KIND_FILL = {"say": "#e8f0fe", "ask": "#e3f2fd", "capture": "#ede7f6", "consent": "#fff8e1", "decision": "#f3f3f3",
              "action": "#e0f2f1", "outcome": "#e8f5e9"}
@@ -56,7 +57,11 @@ class FlowGraphView(QGraphicsView):
         self.setScene(self.scene_)
         self.setBackgroundBrush(QColor("#fbfbfb"))
         self.nodes: dict[str, StepNode] = {}
+        self.titles: dict[str, QGraphicsSimpleTextItem] = {}
+        self.edge_labels: list[QGraphicsSimpleTextItem] = []
         self.flow: Flow | None = None
+        self._placed: list[QRectF] = []
+        self._node_rects: list[QRectF] = []
 
     def wheelEvent(self, event) -> None:  # noqa: N802
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -72,10 +77,13 @@ class FlowGraphView(QGraphicsView):
                   selected: str | None = None) -> None:
         self.scene_.clear()
         self.nodes = {}
+        self.titles = {}
+        self.edge_labels = []
+        self._placed = []
         self.flow = flow
         if flow is None:
-            t = self.scene_.addSimpleText(tr("graph.no_flow"))
-            t.setBrush(QColor("#666666"))
+            msg = self.scene_.addSimpleText(tr("graph.no_flow"))
+            msg.setBrush(QColor("#666666"))
             return
         marks = marks or {}
         flags = flags or {}
@@ -84,17 +92,19 @@ class FlowGraphView(QGraphicsView):
         for s in flow.steps:
             by_layer.setdefault(lay.get(s.id, 0), []).append(s.id)
         widest = max((len(v) for v in by_layer.values()), default=1)
-        total_w = widest * NODE_W + (widest - 1) * H_GAP
+        node_w = self._node_width(flow)
+        total_w = widest * node_w + (widest - 1) * H_GAP
         pos: dict[str, QRectF] = {}
         top = 40.0
         for n in sorted(by_layer):
             ids = by_layer[n]
-            row_w = len(ids) * NODE_W + (len(ids) - 1) * H_GAP
+            row_w = len(ids) * node_w + (len(ids) - 1) * H_GAP
             x = (total_w - row_w) / 2
             y = top + n * (NODE_H + V_GAP)
             for sid in ids:
-                pos[sid] = QRectF(x, y, NODE_W, NODE_H)
-                x += NODE_W + H_GAP
+                pos[sid] = QRectF(x, y, node_w, NODE_H)
+                x += node_w + H_GAP
+        self._node_rects = list(pos.values())
         steps_hit, trans_hit = coverage if coverage is not None else (set(), set())
         # edges first, under the nodes
         for s in flow.steps:
@@ -138,19 +148,11 @@ class FlowGraphView(QGraphicsView):
             self.scene_.addItem(node)
             self.nodes[s.id] = node
             title = QGraphicsSimpleTextItem(s.id, node)
-            f = QFont()
-            f.setBold(True)
-            f.setPointSize(9)
-            title.setFont(f)
+            title.setFont(_title_font())
             self._fit(title, r, 6)
-            sub = s.kind + (f": {s.outcome}" if s.outcome else "")
-            pushed = started_flows(s)
-            if pushed:
-                sub += "  \u2192 " + ", ".join(pushed)
-            small = QGraphicsSimpleTextItem(sub, node)
-            sf = QFont()
-            sf.setPointSize(8)
-            small.setFont(sf)
+            self.titles[s.id] = title
+            small = QGraphicsSimpleTextItem(_subtitle(s), node)
+            small.setFont(_small_font())
             small.setBrush(QColor("#555555"))
             self._fit(small, r, 28)
             badge_txt = []
@@ -177,6 +179,14 @@ class FlowGraphView(QGraphicsView):
         self.scene_.setSceneRect(self.scene_.itemsBoundingRect().adjusted(-30, -30, 30, 30))
 
     @staticmethod
+    def _node_width(flow: Flow) -> float:
+        """Wide enough for every step's id and kind line (so no label is cut), within bounds."""
+        tf, sf = QFontMetricsF(_title_font()), QFontMetricsF(_small_font())
+        need = max((max(tf.horizontalAdvance(s.id), sf.horizontalAdvance(_subtitle(s))) for s in flow.steps),
+                   default=0.0)
+        return min(MAX_NODE_W, max(NODE_W, need + 24))
+
+    @staticmethod
     def _fit(item: QGraphicsSimpleTextItem, r: QRectF, dy: float) -> None:
         text = item.text()
         while item.boundingRect().width() > r.width() - 12 and len(text) > 4:
@@ -192,7 +202,7 @@ class FlowGraphView(QGraphicsView):
             dy = (p2.y() - p1.y()) / 2
             off = 0.0
             if p2.y() - p1.y() > V_GAP + NODE_H:  # skips a layer: swing round the nodes in between
-                off = NODE_W * 1.1 * (1 if p2.x() >= p1.x() else -1)
+                off = a.width() * 1.1 * (1 if p2.x() >= p1.x() else -1)
             path.moveTo(p1)
             path.cubicTo(QPointF(p1.x() + off, p1.y() + dy), QPointF(p2.x() + off, p2.y() - dy), p2)
             end, direction = p2, QPointF(0, 1)
@@ -217,14 +227,48 @@ class FlowGraphView(QGraphicsView):
         head = self.scene_.addPolygon(poly, QPen(color), QBrush(color))
         head.setZValue(1)
         if label:
-            mid = path.pointAtPercent(0.5)
-            t = self.scene_.addSimpleText(label)
-            f = QFont()
-            f.setPointSize(7)
-            t.setFont(f)
-            t.setBrush(color.darker(130))
-            t.setPos(mid.x() + 3, mid.y() - 8)
-            t.setZValue(3)
+            self._label(path, label, color)
+
+    def _label(self, path: QPainterPath, label: str, color: QColor) -> None:
+        """An answer's label on its edge, on a white chip, where it overlaps no other label and no
+        node (tried along the edge, nearest the middle first, then stepped down)."""
+        t = QGraphicsSimpleTextItem(label)
+        f = QFont()
+        f.setPointSize(8)
+        t.setFont(f)
+        t.setBrush(color.darker(140))
+        br = t.boundingRect()
+        w, h = br.width() + 8, br.height() + 2
+
+        def rect_at(pt: QPointF) -> QRectF:
+            return QRectF(pt.x() - w / 2, pt.y() - h / 2, w, h)
+
+        def free(r: QRectF) -> bool:
+            return not any(r.intersects(o) for o in self._placed) and not any(
+                r.intersects(n.adjusted(-2, -2, 2, 2)) for n in self._node_rects)
+
+        chosen = None
+        for pct in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85):
+            r = rect_at(path.pointAtPercent(pct))
+            if free(r):
+                chosen = r
+                break
+        if chosen is None:
+            r = rect_at(path.pointAtPercent(0.5))
+            for _ in range(40):
+                r = r.translated(0, h + 1)
+                if free(r):
+                    break
+            chosen = r
+        self._placed.append(chosen)
+        chip = QGraphicsRectItem(chosen)
+        chip.setBrush(QColor(255, 255, 255, 235))
+        chip.setPen(QPen(color.lighter(140), 0.8))
+        chip.setZValue(3)
+        self.scene_.addItem(chip)
+        t.setParentItem(chip)
+        t.setPos(chosen.left() + 4, chosen.top() + 1)
+        self.edge_labels.append(t)
 
     def _legend(self, coverage: bool) -> None:
         items = [(tr("graph.legend.start"), QPen(QColor("#455a64"), 2.6)),
@@ -243,7 +287,32 @@ class FlowGraphView(QGraphicsView):
         t.setBrush(QColor("#555555"))
         t.setPos(x, -2)
 
+    def label_rects(self) -> list[QRectF]:
+        """Where the edge labels sit (scene coordinates), for checks."""
+        return list(self._placed)
+
     def select_step(self, step_id: str | None) -> None:
         node = self.nodes.get(step_id or "")
         if node is not None:
             self.centerOn(node)
+
+
+def _title_font() -> QFont:
+    f = QFont()
+    f.setBold(True)
+    f.setPointSize(9)
+    return f
+
+
+def _small_font() -> QFont:
+    f = QFont()
+    f.setPointSize(8)
+    return f
+
+
+def _subtitle(s) -> str:
+    sub = s.kind + (f": {s.outcome}" if s.outcome else "")
+    pushed = started_flows(s)
+    if pushed:
+        sub += "  \u2192 " + ", ".join(pushed)
+    return sub

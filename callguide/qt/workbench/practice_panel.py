@@ -1,5 +1,8 @@
-"""Practice mode: run a practice case (or a flow) in the agents' own StepPanel, with the
-customer's lines beside it, on the practice database; score the call at the end."""
+"""Practice mode: run a practice case (or a flow) in the agents' own StepPanel and F2–F8 bar
+(`CallBar`), with the customer's lines beside it, on the practice database; score the call at
+the end. "Show me" plays the case's model answer event by event, visibly, and stops with the
+event, the step and the reason when the (edited) flow refuses it, instead of scoring a model
+answer that no longer fits."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from callguide.engine.script import apply_event
+from callguide.engine.script import ScriptError, apply_event
 from callguide.flow.model import FlowLibrary
 from callguide.library.practice import PracticeCase, PracticeError, Score, score_session, start_practice
 from callguide.qt.i18n import tr
@@ -43,12 +46,22 @@ class PracticePanel(QWidget):
         self.store: Any = None
         self.bridge: Any = None
         self.step_panel: Any = None
+        self.call_bar: Any = None
         self.last_score: Score | None = None
+        self.play_interval = 250  # ms between the model answer's events ("Show me")
+        self.playing = False
+        self.show_me_problem: str | None = None
+        self._play_events: list[Any] = []
+        self._play_index = 0
+        self._play_timer = QTimer(self)
+        self._play_timer.setSingleShot(True)
+        self._play_timer.timeout.connect(self._play_next)
 
         v = QVBoxLayout(self)
         top = QHBoxLayout()
         self.picker = QComboBox()
         self.picker.setObjectName("practicePicker")
+        self.picker.currentIndexChanged.connect(lambda _i: self._buttons())
         self.start_btn = QPushButton(tr("practice.start"))
         self.start_btn.setObjectName("practiceStart")
         self.start_btn.clicked.connect(self.start)
@@ -134,10 +147,15 @@ class PracticePanel(QWidget):
                 return True
         return False
 
+    def _picked_case(self) -> PracticeCase | None:
+        kind, _, ref = str(self.picker.currentData() or "").partition(":")
+        return self.cases[int(ref)] if kind == "case" and ref.isdigit() and int(ref) < len(self.cases) else None
+
     def _buttons(self) -> None:
         running = self.session is not None
         self.finish_btn.setEnabled(running)
-        self.show_btn.setEnabled(self.case is not None and bool(self.case.solution))
+        case = self._picked_case()
+        self.show_btn.setEnabled(case is not None and bool(case.solution))
 
     # ------------------------------------------------------------------ running
 
@@ -164,8 +182,12 @@ class PracticePanel(QWidget):
         self.bridge.failed.connect(self.failed.emit)
         self.placeholder.hide()
         self.step_panel = StepPanel(self.bridge)
-        self.panel_layout.addWidget(self.step_panel)
+        self.panel_layout.addWidget(self.step_panel, 1)
         self.step_panel.refresh()
+        from callguide.qt.call_bar import CallBar
+
+        self.call_bar = CallBar(self.bridge)  # F2–F8, as on a live call (the guidance says "use F3")
+        self.panel_layout.addWidget(self.call_bar)
         self.panel_layout.activate()
         p = self.case.persona if self.case else None
         if p is not None:
@@ -184,17 +206,62 @@ class PracticePanel(QWidget):
         self.customer.setText(f"\u201c{line}\u201d" if line else tr("practice.customer_silent"))
 
     def show_me(self) -> None:
-        """Play the case's model answer from the start, through the same panel."""
-        if self.case is None or not self.case.solution:
+        """Play the case's model answer from the start through the same panel, one event at a time."""
+        case = self._picked_case()
+        if case is None or not case.solution:
             return
         self.start()
-        for i, ev in enumerate(self.case.solution):
-            if self.step_panel is not None:
-                self.step_panel.commit_edits()
-            apply_event(self.session, ev, i)
+        if self.session is None:
+            return
+        self.case = case
+        self._play_events = list(case.solution)
+        self._play_index = 0
+        self.show_me_problem = None
+        self.playing = True
+        self.score_label.setText(tr("practice.playing", n=len(self._play_events)))
+        self._play_timer.start(self.play_interval)
+
+    def _play_next(self) -> None:
+        if not self.playing or self.session is None:
+            return
+        i = self._play_index
+        if i >= len(self._play_events):
+            self.playing = False
+            score = self.finish()
+            if score is not None and not score.passed:
+                self.show_me_problem = tr("practice.show_me_off", score=score.score, first=score.differences[0])
+                self.score_label.setText(f"<span style='color:#c62828'>{self.show_me_problem}</span>")
+                self.failed.emit(self.show_me_problem)
+            elif score is not None:
+                self.score_label.setText(self.score_label.text() + "  " + tr("practice.model_answer"))
+            return
+        ev = self._play_events[i]
+        if self.step_panel is not None:
+            self.step_panel.commit_edits()
+        top = self.session.top
+        where = f"{top.flow.id}/{top.step_id}" if top else "-"
+        try:
+            res = apply_event(self.session, ev, i)
+        except ScriptError as e:
+            self._stop_playing(i, ev, where, str(e))
+            return
         if self.step_panel is not None:
             self.step_panel.refresh()
         self._on_changed("")
+        if not res.ok:
+            self._stop_playing(i, ev, where, res.reason or res.rule or "")
+            return
+        self._play_index += 1
+        self.score_label.setText(tr("practice.playing_step", i=i + 1, n=len(self._play_events)))
+        self._play_timer.start(self.play_interval)
+
+    def _stop_playing(self, i: int, ev: Any, where: str, reason: str) -> None:
+        self.playing = False
+        text = ", ".join(f"{k}: {v}" for k, v in ev.items()) if isinstance(ev, dict) else str(ev)
+        self.show_me_problem = tr("practice.show_me_stopped", i=i + 1, n=len(self._play_events), event=text,
+                                  step=where, reason=reason.rstrip(". "))
+        self.score_label.setText(f"<span style='color:#c62828'>{self.show_me_problem}</span>")
+        self.failed.emit(self.show_me_problem)
 
     def finish(self) -> Score | None:
         if self.session is None:
@@ -223,6 +290,12 @@ class PracticePanel(QWidget):
         return score
 
     def stop(self) -> None:
+        self.playing = False
+        self._play_timer.stop()
+        if self.call_bar is not None:
+            self.call_bar.setParent(None)
+            self.call_bar.deleteLater()
+            self.call_bar = None
         if self.step_panel is not None:
             self.step_panel.setParent(None)
             self.step_panel.deleteLater()

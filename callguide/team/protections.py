@@ -1,0 +1,97 @@
+"""An account's protections at call start, in team mode, with an offline fallback.
+
+Online: the account's protection rows from the team store (as this person may see them; opening
+the account is recorded there), plus this desktop's own entries the sync has not pushed yet, derived
+by the one deriver (`derive_account_state`, via `derive_team_state`). The rows read are cached
+locally with the time of the read.
+
+Offline (the team store cannot be reached within the timeout, or the sync already knows it is
+offline): the cached rows of the last read plus this desktop's own entries, and the result says so:
+`source="cache"`, `as_of` = the time of that read ("offline: protections as of 14:02"), or
+`source="local"` when this account was never read from the team store (only this desktop's
+journal). Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from callguide.store.base import AccountState, JournalStore, StoreError
+from callguide.store.postgres.cache import ProtectionCache
+from callguide.store.postgres.connect import TeamStoreError
+from callguide.store.postgres.journal import PostgresJournal, StateRow, derive_team_state
+
+from .desktop import desktop_id as derive_desktop_id
+from .notify import Notice, TeamNotices
+
+
+@dataclass(frozen=True)
+class ProtectionsRead:
+    state: AccountState
+    source: str                    # "team" | "cache" | "local"
+    as_of: dt.datetime | None      # when the team rows were read (now, for "team")
+    reason: str | None = None      # why the team store was not used
+
+    @property
+    def offline(self) -> bool:
+        return self.source != "team"
+
+
+class TeamProtections:
+    def __init__(self, local: JournalStore, team: PostgresJournal, cache: ProtectionCache, *,
+                 offline_hint: Callable[[], bool] | None = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self.local = local
+        self.team = team
+        self.cache = cache
+        self.offline_hint = offline_hint
+        self.clock = clock
+        self._desktop: str | None = None
+
+    def _local_rows(self, account_id: str) -> list[StateRow]:
+        from callguide.store.derive import STATE_TYPES
+
+        if self._desktop is None:
+            self._desktop = derive_desktop_id(self.local)
+        if self._desktop is None:
+            return []
+        wanted = set(STATE_TYPES)
+        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, e.data)
+                for e in self.local.account_entries(account_id) if e.type in wanted]
+
+    def read(self, account_id: str, today: dt.date) -> ProtectionsRead:
+        local_rows = self._local_rows(account_id)
+        reason: str | None = None
+        if self.offline_hint is not None and self.offline_hint():
+            reason = "the team store is offline"
+        else:
+            try:
+                team_rows = self.team.state_rows(account_id)
+            except TeamStoreError as e:
+                if e.kind not in ("offline", "closed"):
+                    raise
+                reason = str(e)
+            else:
+                now = self.clock()
+                self.cache.save(account_id, team_rows, now)
+                # This desktop's own rows win for its own entries (they carry what this person wrote).
+                return ProtectionsRead(derive_team_state(account_id, [*team_rows, *local_rows], today), "team", now)
+        cached, as_of = self.cache.load(account_id)
+        source = "cache" if as_of is not None else "local"
+        return ProtectionsRead(derive_team_state(account_id, [*cached, *local_rows], today), source, as_of, reason)
+
+    def follow(self, account_id: str, today: dt.date, notices: TeamNotices,
+               callback: Callable[[ProtectionsRead, Notice], None]) -> Callable[[], None]:
+        """While a call runs: on every notice about the account (or a resync), read the protections
+        again and call `callback(read, notice)` on the listener thread. Returns unsubscribe."""
+
+        def on_notice(notice: Notice) -> None:
+            try:
+                read = self.read(account_id, today)
+            except StoreError:
+                return
+            callback(read, notice)
+
+        return notices.subscribe(account_id, on_notice)

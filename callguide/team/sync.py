@@ -1,0 +1,322 @@
+"""Offline-first sync: push the desktop's local journal into the team store, in order, forever.
+
+The desktop always writes its local SQLite journal first (the agent's click is acknowledged when
+the entry is durable there); this background thread copies entries to the team store and never
+blocks a call. The protocol:
+
+1. Connect (own connection, `application_name=callguide-sync`). Read the head the server holds
+   for this desktop (`desktops.head_seq/head_hash`; 0 and genesis for a new desktop).
+2. Check the local journal against it: the local entry at that seq must have that hash (else the
+   local file forked or was replaced), and the local journal must reach that far (else it was
+   truncated or rolled back: the server saw more). Either is REFUSED and reported, never pushed.
+3. Push the entries after the server's head in batches, each batch in one transaction through
+   the server's `ingest()` (which checks again: no gap, no fork; skips what it already has), with
+   the flow snapshots the batch's calls ran. The server's answer is the new head.
+4. Nothing new: wait for `wake()` or the poll interval. Any failure (connection refused, killed,
+   server restart, timeout): close, mark "offline since T", retry with exponential backoff and
+   jitter, and start again at 1. Nothing is kept on the desktop about what was sent: the server's
+   head is the only truth, so a crash anywhere loses nothing and sends nothing twice.
+
+Status (`TeamSync.status`, and listeners called from the sync thread): "synced", "sending"
+(connected, N waiting), "offline" (since T, N waiting), "refused" (the server or the check refused,
+with the reason; retried slowly), "stopped". Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from callguide.store.base import GENESIS_HASH, Entry, StoreError
+from callguide.store.postgres.connect import TeamStoreError, TeamTarget, classify, connect, quote_ident
+from callguide.store.postgres.journal import ingest
+
+from .desktop import desktop_id as derive_desktop_id
+
+SyncListener = Callable[["SyncStatus"], None]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the window shows: "team store: connected", "offline since 14:02, 37 entries waiting",
+    "synced". `state` is one of starting, synced, sending, offline, refused, stopped."""
+
+    state: str = "starting"
+    waiting: int = 0
+    local_seq: int = 0
+    server_seq: int = 0
+    offline_since: dt.datetime | None = None
+    last_synced: dt.datetime | None = None
+    error: str | None = None
+    desktop_id: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state in ("synced", "sending")
+
+
+class TeamSync:
+    """The background sync of one desktop journal (a file) into one team store."""
+
+    def __init__(self, journal_path: str | Path, target: TeamTarget, *, batch: int = 500, poll: float = 0.25,
+                 backoff: tuple[float, float] = (0.2, 10.0), refused_backoff: float = 30.0,
+                 connect_timeout: float = 3.0) -> None:
+        self.journal_path = Path(journal_path)
+        self.target = target
+        self.batch = batch
+        self.poll = poll
+        self.backoff = backoff
+        self.refused_backoff = refused_backoff
+        self.connect_timeout = connect_timeout
+        self._status = SyncStatus()
+        self._status_lock = threading.Lock()
+        self._listeners: list[SyncListener] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._local: Any = None
+        self._conn: Any = None
+        self._desktop: str | None = None
+        self._snapshots_sent: set[str] = set()
+        self.batches = 0  # batches the server accepted (for benchmarks)
+        self._rounds = 0  # completed rounds (each reads the local journal's head afresh)
+
+    # ---------------------------------------------------------------- API
+
+    def start(self) -> TeamSync:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"callguide-sync-{self.journal_path.name}",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close_conn()
+        if self._local is not None:
+            with contextlib.suppress(StoreError):
+                self._local.close()
+            self._local = None
+        self._set(state="stopped")
+
+    def wake(self) -> None:
+        """Something was appended: push it now rather than at the next poll."""
+        self._wake.set()
+
+    @property
+    def status(self) -> SyncStatus:
+        with self._status_lock:
+            return self._status
+
+    @property
+    def desktop_id(self) -> str | None:
+        return self._desktop
+
+    def add_listener(self, listener: SyncListener) -> None:
+        """`listener(status)` is called from the sync thread on every change of status."""
+        self._listeners.append(listener)
+
+    def wait_synced(self, timeout: float, *, at_least: int = 0) -> bool:
+        """Wait until the team store holds everything the local journal had when this was called
+        (and at least seq `at_least`), or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            first = self._rounds + 2  # a round under way may have read the head before this call
+        self.wake()
+        with self._changed:
+            while True:
+                s = self._status
+                if s.state == "synced" and s.server_seq >= at_least and self._rounds >= first:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.5))
+                self.wake()
+
+    # ---------------------------------------------------------------- the loop
+
+    def _set(self, **changes: Any) -> None:
+        with self._status_lock:
+            new = replace(self._status, **changes)
+            if new == self._status:
+                return
+            self._status = new
+        with self._changed:
+            self._changed.notify_all()
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):  # a listener's bug must not stop the sync
+                listener(new)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                progressed = self._step()
+                with self._changed:
+                    self._rounds += 1
+                    self._changed.notify_all()
+                failures = 0
+                if not progressed:
+                    self._wake.wait(self.poll)
+                    self._wake.clear()
+            except TeamStoreError as e:
+                self._close_conn()
+                failures += 1
+                if e.kind in ("refused", "denied", "schema", "config"):
+                    self._set(state="refused", error=str(e), offline_since=None)
+                    self._sleep(self.refused_backoff)
+                else:
+                    s = self.status
+                    self._set(state="offline", error=str(e),
+                              offline_since=s.offline_since if s.state == "offline" else _now())
+                    self._sleep(self._delay(failures))
+            except StoreError as e:  # the local journal (locked for a long time, damaged, ...)
+                failures += 1
+                if e.kind in ("tampered", "corrupt", "newer", "missing"):
+                    # Not a passing problem: a journal refused on open is never pushed.
+                    self._set(state="refused", error=str(e), offline_since=None)
+                    self._sleep(self.refused_backoff)
+                    continue
+                self._set(state="offline" if self.status.state != "refused" else "refused", error=str(e))
+                self._sleep(self._delay(failures))
+
+    def _delay(self, failures: int) -> float:
+        low, high = self.backoff
+        return min(high, low * 2 ** min(failures - 1, 16)) * random.uniform(0.7, 1.0)  # noqa: S311 (jitter)
+
+    def _sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    def _close_conn(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    def _open_local(self) -> Any:
+        if self._local is None:
+            from callguide.store.sqlite import SQLiteJournal
+
+            self._local = SQLiteJournal.open(self.journal_path)
+        return self._local
+
+    def _local_head(self, local: Any) -> int:
+        """The local journal's last seq: at first its entry count (seqs run 1..n without gaps in a
+        chained journal), then incrementally (only entries not seen before)."""
+        seq = self.status.local_seq
+        if seq == 0 and hasattr(local, "count"):
+            seq = int(local.count())
+        for entry in local.iter_entries(seq):
+            seq = entry.seq
+        return seq
+
+    def _step(self) -> bool:
+        """One round: returns True when it pushed something (go again at once)."""
+        import psycopg
+
+        local = self._open_local()
+        if self._desktop is None:
+            self._desktop = derive_desktop_id(local)
+            if self._desktop is None:
+                self._set(state="synced", waiting=0)
+                return False
+            self._set(desktop_id=self._desktop)
+        local_seq = self._local_head(local)
+        if self._conn is None:
+            self._set(local_seq=local_seq, waiting=max(0, local_seq - self.status.server_seq))
+            self._connect(local, local_seq)
+        server_seq = self.status.server_seq
+        if local_seq <= server_seq:
+            if self.status.state != "synced":
+                self._set(state="synced", local_seq=local_seq, waiting=0, offline_since=None, error=None,
+                          last_synced=_now())
+            return False
+        self._set(state="sending", local_seq=local_seq, waiting=local_seq - server_seq, offline_since=None,
+                  error=None)
+        batch = list(itertools.islice(local.iter_entries(server_seq), self.batch))
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SET LOCAL statement_timeout = '60s'")
+                sent = self._push_snapshots(local, batch)
+                head_seq, _head_hash, _stored = ingest(self._conn, self._desktop, batch, self.target.schema)
+        except psycopg.Error as e:
+            raise classify(e, self.target) from None
+        self._snapshots_sent |= sent
+        self.batches += 1
+        self._set(server_seq=head_seq, waiting=max(0, local_seq - head_seq))
+        return True
+
+    def _connect(self, local: Any, local_seq: int) -> None:
+        import psycopg
+
+        # Every name qualified and no session settings: works direct or through a transaction-pooling
+        # pgbouncer (one transaction per batch).
+        conn = connect(self.target, autocommit=False, timeout=self.connect_timeout, app="callguide-sync",
+                       search_path=False, keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                       keepalives_count=3)
+        try:
+            row = conn.execute(f"SELECT head_seq, head_hash FROM {quote_ident(self.target.schema)}.desktops"
+                               " WHERE desktop_id = %s", (self._desktop,)).fetchone()
+            conn.commit()
+        except psycopg.Error as e:
+            conn.close()
+            raise classify(e, self.target) from None
+        server_seq, server_hash = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+        if server_seq > local_seq:
+            conn.close()
+            raise TeamStoreError(
+                f"the local journal {self.journal_path} ends at entry {local_seq} but the team store holds "
+                f"{server_seq} entries of it: the file was truncated or replaced by an older copy", "refused")
+        if server_seq > 0:
+            mine = next(iter(local.iter_entries(server_seq - 1)), None)
+            if mine is None or mine.seq != server_seq or mine.hash != server_hash:
+                conn.close()
+                raise TeamStoreError(
+                    f"the local journal {self.journal_path} differs from the team store at entry {server_seq}: "
+                    "the file forked or was replaced", "refused")
+        self._conn = conn
+        self._set(server_seq=server_seq)
+
+    def _push_snapshots(self, local: Any, batch: list[Entry]) -> set[str]:
+        """The flow texts the batch's calls ran, once per hash (the server ignores repeats)."""
+        sent: set[str] = set()
+        for entry in batch:
+            if entry.type != "call_started":
+                continue
+            flows = entry.data.get("flows")
+            if not isinstance(flows, dict):
+                continue
+            for flow_id, flow_hash in flows.items():
+                if not isinstance(flow_hash, str) or flow_hash in self._snapshots_sent or flow_hash in sent:
+                    continue
+                text = local.flow_snapshot(flow_hash)
+                if text is not None:
+                    self._conn.execute(f"SELECT {quote_ident(self.target.schema)}.put_flow_snapshot(%s, %s, %s, %s)",
+                                       (flow_hash, str(flow_id), _flow_version(text), text))
+                sent.add(flow_hash)
+        return sent
+
+
+def _flow_version(text: str) -> str:
+    """The `version:` of a flow text (the local API keeps it but returns only the text)."""
+    for line in text.splitlines():
+        if line.startswith("version:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    return ""

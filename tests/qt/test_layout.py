@@ -1,0 +1,153 @@
+"""Nothing cut off, at the size a contact centre's thin client gives (1366x768) and with large
+text, in English, Danish and Czech: each main state of the call window is rendered to PNG
+(tests/qt/screenshots/layout/, or $CALLGUIDE_SHOTS) for a person to look at, and checked for
+text wider or taller than its widget and widgets outside their parent's visible area."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QLabel
+
+from tests.qt.clipping import clipped
+from tests.qt.test_calls import open_to_affordability
+from tests.qt.test_screens import seed_history
+
+pytestmark = pytest.mark.qt
+
+SIZE = (1366, 768)
+LANGS = [("en", "UK", "Sam Patel"), ("da", "DK", "Kim Larsen"), ("cs", "CZ", "Petra Nováková")]
+
+
+def _check(widget, shots, name: str, problems: dict[str, list[str]]) -> None:
+    for _ in range(3):
+        QApplication.processEvents()
+    img = widget.grab()
+    assert not img.isNull() and img.save(str(shots / f"{name}.png"))
+    found = clipped(widget)
+    if found:
+        problems[name] = found
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+@pytest.mark.parametrize("lang,country,name", LANGS, ids=[x[0] for x in LANGS])
+def test_nothing_is_cut_off(open_window, library, store, shots_dir, lang, country, name, large):
+    shots = shots_dir / "layout"
+    shots.mkdir(exist_ok=True)
+    tag = f"{lang}{'_large' if large else ''}"
+    problems: dict[str, list[str]] = {}
+    seed_history(library, store)  # an earlier call: the banner and the side column have history
+    d = open_window(account_id="A-500", name=name, country=country, lang=lang, balance="1234.50", large_text=large)
+    d.w.resize(*SIZE)
+    _check(d.w, shots, f"{tag}_1_banner", problems)
+    open_to_affordability(d)
+    d.fill_all({"employment": "employed", "finance_difficulty": False})
+    d.next()
+    d.fill("income", "12x")
+    d.next()  # an inline message under the field
+    _check(d.w, shots, f"{tag}_2_income_message", problems)
+    d.fill("income", "2000")
+    d.next()
+    assert d.where == ("affordability", "priority")
+    last = d.panel._rows["priority_arrears"].radios[0]
+    assert d.panel._rows["rent"].edit.hasFocus()
+    for _ in range(4):  # Enter from field to field: the 5th is scrolled into view
+        d.press(Qt.Key.Key_Return)
+    assert last.hasFocus()
+    QApplication.processEvents()
+    viewport = d.panel.scroll.viewport()
+    top = last.mapTo(viewport, last.rect().topLeft()).y()
+    assert 0 <= top and top + last.height() <= viewport.height(), (top, viewport.height())
+    _check(d.w, shots, f"{tag}_3_priority_fields", problems)
+    d.press(Qt.Key.Key_F2)
+    d.next()
+    d.next()
+    _check(d.w, shots, f"{tag}_4_consent", problems)
+    d.press(Qt.Key.Key_F5)  # BLAKE: every other quick-start shows its reason under it
+    _check(d.w, shots, f"{tag}_5_blake_bar_reasons", problems)
+    d.next()
+    d.next()
+    d.choose("immediate-danger")
+    _check(d.w, shots, f"{tag}_6_blake_location", problems)
+    d.press(Qt.Key.Key_F8)
+    _check(d.w, shots, f"{tag}_7_emergency", problems)
+    d.press(Qt.Key.Key_Escape)
+    d.press(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    _check(d.w, shots, f"{tag}_8_wrap_up", problems)
+    assert not problems, "\n".join(f"{k}: {p}" for k, ps in problems.items() for p in ps)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+@pytest.mark.parametrize("lang", ["en", "da", "cs"])
+def test_dialogs_are_not_cut_off(qtbot, library, store, shots_dir, lang, large):
+    from callguide.engine.session import Account, CallSession
+    from callguide.qt import i18n, style
+    from callguide.qt.dialogs import ResumeDialog, StartDialog
+
+    shots = shots_dir / "layout"
+    shots.mkdir(exist_ok=True)
+    i18n.set_language(lang)
+    style.apply(large)
+    try:
+        for n, who in enumerate(("Maria Kristensen-Østergaard", "Petra Nováková")):
+            s = CallSession.start(library, store, Account(f"A-{900 + n}", who, "DK"), "agent-7")
+            s.answer({"identity_check": "confirmed"})
+            s.next()
+        problems: dict[str, list[str]] = {}
+        for dlg, name in ((ResumeDialog(store.unfinished_calls()), "resume"), (StartDialog({}), "start")):
+            qtbot.addWidget(dlg)
+            dlg.show()
+            qtbot.waitExposed(dlg)
+            _check(dlg, shots, f"{lang}{'_large' if large else ''}_dialog_{name}", problems)
+            dlg.done(QDialog.DialogCode.Rejected)
+        assert not problems, "\n".join(f"{k}: {p}" for k, ps in problems.items() for p in ps)
+    finally:
+        style.apply(False)
+
+
+def test_the_checker_finds_what_the_trial_saw(qtbot):
+    """The checker itself: a chip too narrow for "SIDSTE OPKALD", a button narrower than its text,
+    a widget hanging out of its parent, and a list row cut off, as the trial found them."""
+    from PySide6.QtWidgets import QListWidget, QPushButton, QVBoxLayout, QWidget
+
+    root = QWidget()
+    qtbot.addWidget(root)
+    root.resize(300, 200)
+    chip = QLabel("SIDSTE OPKALD", root)
+    chip.setGeometry(0, 0, 40, 20)
+    button = QPushButton("Lad den ligge, start ny samtale", root)
+    button.setGeometry(0, 30, 60, 30)
+    inner = QWidget(root)
+    inner.setGeometry(250, 150, 100, 100)
+    QVBoxLayout(inner)
+    lst = QListWidget(root)
+    lst.setGeometry(0, 70, 120, 60)
+    lst.addItem("Maria Kristensen-Østergaard · sag A-900 · startet 2026-11-25 16:37")
+    root.show()
+    qtbot.waitExposed(root)
+    found = clipped(root)
+    assert any("SIDSTE OPKALD" in p and "wide" in p for p in found), found
+    assert any("Lad den ligge" in p and "needs" in p for p in found), found
+    assert any("outside its parent" in p for p in found), found
+    assert any("row 0" in p for p in found), found
+
+
+def test_the_call_bar_keeps_its_height_when_reasons_appear(open_window):
+    d = open_window(country="DK", lang="da")
+    d.w.resize(*SIZE)
+    QApplication.processEvents()
+    bar = d.w.call_bar
+    d.begin()
+    QApplication.processEvents()
+    before = (bar.height(), bar.y())
+    d.press(Qt.Key.Key_F5)  # BLAKE: a reason appears under TEXAS, BRUCE, HARMED and BLAKE
+    QApplication.processEvents()
+    assert [c.slot.text() for c in bar.interrupt_cells.values()].count("Afslut BLAKE først.") >= 2
+    assert (bar.height(), bar.y()) == before  # same height, same place: nothing above it jumps
+    d.press(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    d.press(Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    d.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert d.session.ended
+    QApplication.processEvents()
+    assert all(c.slot.text() == "Samtalen er afsluttet." for c in bar.escalation_cells.values())
+    assert (bar.height(), bar.y()) == before

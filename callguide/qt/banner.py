@@ -109,17 +109,17 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
             line += f" ({reason})"
         out.append(("hold", line))
     for c in getattr(st, "crises", []):
-        out.append(("crisis", tr("hist.crisis", review=c.get("review_date", "?"))))
+        out.append(("crisis", tr("hist.crisis", review=date_text(c.get("review_date")))))
     for _d in getattr(st, "disputes", []):
         out.append(("dispute", tr("hist.dispute")))
     doubts = getattr(st, "capacity_doubts", None)
     for flag in (st.capacity_flags if doubts is None else doubts):
-        out.append(("capacity", tr("hist.capacity_open", since=str(flag.get("ts", ""))[:10] or "?")))
+        out.append(("capacity", tr("hist.capacity_open", since=date_text(str(flag.get("ts") or "")[:10]))))
     reviews = getattr(st, "capacity_reviews", [])
     if reviews and not doubts:
         r = reviews[-1]
         result = tr(f"review.{r.get('result')}") if has(f"review.{r.get('result')}") else str(r.get("result"))
-        out.append(("capacity", tr("hist.capacity_reviewed", date=str(r.get("ts", ""))[:10], who=r.get("name") or
+        out.append(("capacity", tr("hist.capacity_reviewed", date=date_text(str(r.get("ts") or "")[:10]), who=r.get("name") or
                                    r.get("by", "?"), role=_value(r.get("role", "")), result=result)))
     for v in st.vulnerabilities:
         cat = v.get("category")
@@ -135,9 +135,9 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
                                       who=", ".join(f"{_name(k)}: {_value(v, k)}" for k, v in fields.items()))))
     in_force = {c.get("purpose") for c in getattr(st, "consents_in_force", [])}
     for c in getattr(st, "consents_in_force", []):
-        expires = tr("hist.consent_expires", date=c["expires"]) if c.get("expires") else ""
+        expires = tr("hist.consent_expires", date=date_text(str(c["expires"])[:10])) if c.get("expires") else ""
         out.append(("consent", tr("hist.consent_in_force", purpose=_name(str(c.get("purpose"))),
-                                  date=str(c.get("given_at", ""))[:10], expires=expires)))
+                                  date=date_text(str(c.get("given_at") or "")[:10]), expires=expires)))
     for purpose, c in st.consents.items():
         if purpose not in in_force:
             out.append(("consent", tr("hist.consent", purpose=_name(purpose), decision=_value(c.get("decision")))))

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from callguide.qt.banner import date_text
 from callguide.qt.i18n import has, tr
 
 
@@ -71,7 +72,7 @@ class CallNotices(QFrame):
         self.withheld_label.setText("\n\n".join(lines))
         self.withheld_label.setVisible(bool(lines))
         fixed = [tr("notice.fixed", flow=n.flow_id, step=n.step_id, words=n.comment or "\u2014",
-                    label=n.version_label, when=n.live_since[:10]) for n in self.fixed]
+                    label=n.version_label, when=date_text(n.live_since[:10])) for n in self.fixed]
         self.fixed_label.setText("\n".join(fixed))
         self.fixed_label.setVisible(bool(fixed))
         self.setVisible(bool(lines or fixed))

@@ -438,6 +438,36 @@ def test_danish_banner_dates_and_reasons_in_danish(open_window, library, store):
     assert not any(re.search(r"\d{4}-\d{2}-\d{2}", t) for t in lines), lines
 
 
+
+def test_every_banner_date_is_written_the_danish_way(store):
+    """The protections the gate added to the banner (capacity doubts and reviews, consents in force and
+    their end) write their dates like the holds do: "3. november 2026", never 2026-11-03."""
+    import datetime as dt
+    import re
+
+    from callguide.qt import i18n
+    from callguide.qt.banner import history_items
+    from callguide.store.base import NewEntry
+
+    def add(account: str, type_: str, data: dict, ts: str) -> None:
+        store.append(NewEntry(type_, f"call-{account}", account, "agent-1", "bruce", "ab" * 32, "doubt", data, ts))
+
+    add("A-310", "call_started", {}, "2026-11-03T09:00:00+00:00")
+    add("A-310", "capacity_doubt", {"reason": "BRUCE: doubt remains"}, "2026-11-03T09:05:00+00:00")
+    add("A-310", "consent", {"purpose": "health_disclosure", "decision": "given", "expires": "2027-05-03"},
+        "2026-11-03T09:06:00+00:00")
+    add("A-311", "call_started", {}, "2026-11-04T09:00:00+00:00")
+    add("A-311", "capacity_doubt", {"reason": "BRUCE: doubt remains"}, "2026-11-04T09:05:00+00:00")
+    add("A-311", "capacity_review", {"result": "confirmed", "by": "carla", "name": "Carla Holm", "role": "care_team"},
+        "2026-11-10T12:00:00+00:00")
+    i18n.set_language("da")
+    lines = [t for a in ("A-310", "A-311") for _, t in history_items(store.account_state(a, dt.date(2026, 11, 20)))]
+    assert any("siden 3. november 2026" in t for t in lines), lines
+    assert any("givet 3. november 2026, til 3. maj 2027" in t for t in lines), lines
+    assert any("vurderet 10. november 2026" in t for t in lines), lines
+    assert not any(re.search(r"\d{4}-\d{2}-\d{2}", t) for t in lines), lines
+
+
 def test_wrap_up_after_blake_offers_neither_a_second_debrief_nor_the_care_team(qtbot, library, store):
     from callguide.engine.session import Account, CallSession
     from callguide.qt.call_window import CallWindow

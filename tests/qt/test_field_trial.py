@@ -370,7 +370,11 @@ def test_f8_shows_what_to_do_now(open_window, lang, country, number):
     assert [e.data.get("number") for e in d.entries("escalation")] == [number]
     assert focus() is page.back_button
     key(d, Qt.Key.Key_Escape)
-    assert d.w.pages.currentWidget() is d.w.split and d.where == ("affordability", "situation")
+    # Esc is back to the call; the emergency put a crisis protection on the account, so the budget
+    # question is not asked again: the gate rerouted the step to its `when_blocked` outcome.
+    assert d.w.pages.currentWidget() is d.w.split and d.where == ("affordability", "not-today")
+    assert [e.data["rerouted"] for e in d.entries("blocked")] == ["affordability/not-today"]
+    assert [e.data["reason"] for e in d.entries("crisis")] == ["emergency"]
     assert_focus_on_step(d)
 
 

@@ -498,9 +498,13 @@ def publish(flow: str, note: str, by: str | None, db: str | None) -> None:
     for w in v.evidence.get("warnings") or []:
         click.echo(f"warning: {w}")
     t = v.evidence.get("tests") or {}
+    notes = v.evidence.get("notes") or []
     only = " (practice only: the flow is marked review_needed)" if v.review_needed else ""
     click.echo(f"submitted {v.flow_id} {v.version_label} ({v.short_hash}) by {v.created_by}{only}: "
-               f"{t.get('passed', 0)} flow test(s) passed, {len(v.evidence.get('warnings') or [])} warning(s)")
+               f"{t.get('passed', 0)} flow test(s) passed, {len(v.evidence.get('warnings') or [])} warning(s)"
+               + (f", {len(notes)} note(s)" if notes else ""))
+    for n in notes:  # not problems: what the reviewer will read with the version (a waived built-in invariant)
+        click.echo(f"note: {n}")
     click.echo(f"a reviewer approves it with `callguide approve {v.flow_id} {v.version_label}`")
 
 

@@ -6,14 +6,14 @@
 - **note**: a change note;
 - **role**: the submitter holds the trainer role (people file, `callguide.identity`);
 - **validation**: the flow loads and has no errors inside today's published flows (warnings are
-  allowed and listed);
+  allowed and listed; notes, such as a waived built-in invariant, are listed apart for the reviewer);
 - **unchanged**: the text is not already the live version;
 - **version**: the `version:` label is a semantic version, new for this flow, and above the live one;
 - **tests**: every flow test passes against today's published flows with this version in place
   (cases of flows nobody published are skipped and listed);
 - **practice**: every practice case's model answer still plays to its expected result.
 
-The evidence (warnings, test counts, coverage, practice scores) is kept with the version for the
+The evidence (warnings, notes, test counts, coverage, practice scores) is kept with the version for the
 reviewer. Never imports Qt.
 """
 
@@ -50,6 +50,8 @@ def next_patch(label: str) -> str:
 class GateReport:
     refusals: list[Refusal] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: what the reviewer should know but is no problem: a built-in invariant the flow waives, and why
+    notes: list[Diagnostic] = field(default_factory=list)
     tests: TestRun | None = None
     practice: list[tuple[PracticeCase, int]] = field(default_factory=list)
     flow_id: str | None = None
@@ -60,7 +62,7 @@ class GateReport:
         return not self.refusals
 
     def evidence(self, live: FlowVersion | None) -> dict[str, Any]:
-        ev: dict[str, Any] = {"warnings": [str(d) for d in self.warnings],
+        ev: dict[str, Any] = {"warnings": [str(d) for d in self.warnings], "notes": [str(d) for d in self.notes],
                               "live_before": live.version_label if live else None}
         if self.tests is not None:
             ev["tests"] = self.tests.summary()
@@ -93,7 +95,8 @@ def check_submission(*, text: str, name: str, note: str, person: Person, status:
     lib = library_of({fid: v for fid, v in published.items() if fid != flow.id})
     lib.flows[flow.id] = flow
     mine = [d for d in validate_library(lib, diags) if d.file == name]
-    rep.warnings = [d for d in mine if d.severity != "error"]
+    rep.warnings = [d for d in mine if d.severity == "warning"]
+    rep.notes = [d for d in mine if d.severity == "note"]
     rep.refusals += [Refusal("validation", f"{d.file}:{d.line}:{d.col}", f"{d.rule}: {d.message}")
                      for d in mine if d.severity == "error"]
     live = status.live if status is not None else None

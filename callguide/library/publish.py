@@ -434,8 +434,10 @@ class ReviewView:
             out.append(f"Practice cases: {len(full)} of {len(practice)} play to their expected result")
             out.extend(f"  {p.get('case')}: {p.get('score')}/100" for p in practice if p.get("score") != 100)
         warnings = ev.get("warnings") or []
-        out.append(f"Validation: no errors, {len(warnings)} warning(s)")
+        notes = ev.get("notes") or []
+        out.append(f"Validation: no errors, {len(warnings)} warning(s)" + (f", {len(notes)} note(s)" if notes else ""))
         out.extend(f"  warning: {w}" for w in warnings[:20])
+        out.extend(f"  note: {n}" for n in notes[:20])
         return out
 
 

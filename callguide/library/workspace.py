@@ -135,6 +135,7 @@ class FileState:
     publication: str       # live / changed / never / submitted / practice
     label: str | None      # the live (or practice) version label
     pending: list[str]     # labels submitted or scheduled, awaiting a decision
+    notes: int = 0         # not problems: e.g. a built-in invariant the flow waives, with its reason
 
 
 class Workspace:
@@ -279,7 +280,9 @@ class Workspace:
         return lib
 
     def diagnostics(self) -> dict[Path, list[Diagnostic]]:
-        """Every file's problems, validated inside the working library (recomputed when a text changed)."""
+        """Every file's diagnostics, validated inside the working library (recomputed when a text changed):
+        errors, warnings, and notes (severity "note": not a problem, e.g. a built-in invariant the flow
+        waives with its reason; shown, never counted as a warning)."""
         from callguide.flow.validate import validate_library
 
         files = self.files()
@@ -368,6 +371,7 @@ class Workspace:
             fid = flow.id if flow is not None else f.stem
             mine = diags.get(f, [])
             errors = sum(d.severity == "error" for d in mine)
+            warnings = sum(d.severity == "warning" for d in mine)
             st = status.get(fid)
             pending = [vs.version.version_label for vs in st.pending] if st else []
             cur = st.practice if st else None
@@ -382,7 +386,8 @@ class Workspace:
                 for vs in st.pending:
                     if vs.version.content_hash == text_hash(self.text(f)):
                         pub = "submitted"
-            out.append(FileState(f, fid, self.dirty(f), errors, len(mine) - errors, pub, label, pending))
+            out.append(FileState(f, fid, self.dirty(f), errors, warnings, pub, label, pending,
+                                 notes=len(mine) - errors - warnings))
         return out
 
     def submit(self, path: str | Path, note: str, now: dt.datetime | None = None) -> VersionStatus:

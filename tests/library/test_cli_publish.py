@@ -26,12 +26,16 @@ def test_submit_approve_versions_rollback(flows, adopted, db):
     res = run("publish", path, "-m", "evening in Czech", "--db", db, user="anna")
     assert res.exit_code == 0, res.output
     assert res.output.startswith("submitted main 1.1.0 (") and "by anna" in res.output
+    # The built-in invariant main waives is no warning: it is listed as a note, for the reviewer.
+    assert "0 warning(s), 1 note(s)" in res.output and "warning:" not in res.output
+    assert "\nnote: " in res.output and "waiver: main opts out of the built-in invariant collection_state" in res.output
     res = run("approve", "main", "1.1.0", "--yes", "--db", db, user="anna")
     assert res.exit_code == 1 and "needs the reviewer role; anna has trainer" in res.output
     assert "Changes to flow main" not in res.output  # refused before showing anything
     res = run("approve", "main", "1.1.0", "--db", db, "--by", "rita", user="anna")
     assert res.exit_code == 1 and "Approve main 1.1.0? [y/N]" in res.output  # asked; no answer means no
     assert "what the agent says changed in Czech" in res.output and "Flow tests:" in res.output
+    assert "Validation: no errors, 0 warning(s), 1 note(s)" in res.output and "  note: " in res.output
     res = CliRunner().invoke(main, ["approve", "main", "1.1.0", "--db", str(db), "--by", "rita"], input="y\n")
     assert res.exit_code == 0, res.output
     assert "approved main 1.1.0 by rita: live now" in res.output

@@ -23,7 +23,11 @@ def test_buffers_diagnostics_tests_and_events(flows, adopted, db):
     seen: list[str] = []
     w.subscribe(lambda ev, payload: seen.append(ev))
     main = flows / "main.yaml"
-    assert not w.dirty(main) and w.diagnostics_for(main) == []
+    # A clean file: no error, no warning; the built-in invariant it waives is listed as a note, with its reason.
+    assert not w.dirty(main) and [(d.rule, d.severity) for d in w.diagnostics_for(main)] == [("waiver", "note")]
+    assert "collection_state" in w.diagnostics_for(main)[0].message
+    clean = {s.flow_id: s for s in w.file_states()}["main"]
+    assert (clean.errors, clean.warnings, clean.notes) == (0, 0, 1)
     w.set_text(main, w.text(main).replace("next: route", "next: rout"))
     assert w.dirty(main) and "next: rout\n" not in main.read_text(encoding="utf-8")
     d = w.diagnostics_for(main)

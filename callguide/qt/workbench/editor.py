@@ -23,6 +23,13 @@ from callguide.flow.yamlsafe import Diagnostic
 
 ERROR = QColor("#c62828")
 WARNING = QColor("#b26a00")
+NOTE = QColor("#607d8b")  # a note (e.g. a waived built-in invariant): information, not a problem
+
+
+def _color(diags: list[Diagnostic]) -> QColor:
+    """The colour of a line's mark: its worst diagnostic (error, then warning, then note)."""
+    sev = {d.severity for d in diags}
+    return ERROR if "error" in sev else WARNING if "warning" in sev else NOTE
 
 
 def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -121,7 +128,7 @@ class YamlEditor(QPlainTextEdit):
             if block.isVisible():
                 diags = self._by_line.get(line)
                 if diags:
-                    color = ERROR if any(d.severity == "error" for d in diags) else WARNING
+                    color = _color(diags)
                     p.setBrush(color)
                     p.setPen(Qt.PenStyle.NoPen)
                     p.drawEllipse(4, top + height // 2 - 4, 8, 8)
@@ -145,9 +152,10 @@ class YamlEditor(QPlainTextEdit):
             if not block.isValid():
                 continue
             err = any(d.severity == "error" for d in ds)
-            color = ERROR if err else WARNING
+            color = _color(ds)
             bg = QTextEdit.ExtraSelection()
-            bg.format.setBackground(QColor("#fdecea") if err else QColor("#fff4e0"))
+            bg.format.setBackground(QColor("#fdecea") if err else QColor("#eceff1") if color is NOTE
+                                    else QColor("#fff4e0"))
             bg.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
             bg.cursor = QTextCursor(block)
             sels.append(bg)

@@ -369,11 +369,11 @@ class WorkbenchWindow(QMainWindow):
         shown = [d for d in self.diags if d not in folded]
         shown.sort(key=lambda d: (d.severity != "error", d.rule != "unknown-target", d.sort_key))
         for d in shown:
-            mark = "\u2716" if d.severity == "error" else "\u26a0"
+            mark = {"error": "\u2716", "note": "\u2139"}.get(d.severity, "\u26a0")
             it = QListWidgetItem(f"{mark} {d.line}:{d.col}  {d.rule}: {d.message}")
             it.setData(Qt.ItemDataRole.UserRole, (d.line, d.col))
             it.setToolTip(str(d))
-            it.setForeground(QColor("#c62828") if d.severity == "error" else QColor("#b26a00"))
+            it.setForeground(QColor({"error": "#c62828", "note": "#37474f"}.get(d.severity, "#b26a00")))
             self.diag_list.addItem(it)
             if d.rule == "unknown-target" and folded and d is next(x for x in shown if x.rule == "unknown-target"):
                 sub = QListWidgetItem("      \u21b3 " + tr("diag.folded", n=len(folded)))
@@ -400,7 +400,7 @@ class WorkbenchWindow(QMainWindow):
         first, _, rest = item.text().partition("\n")
         base = first.removesuffix(" *")
         errors = sum(d.severity == "error" for d in self.diags)
-        warnings = len(self.diags) - errors
+        warnings = sum(d.severity == "warning" for d in self.diags)  # a note (a waiver) is no warning
         status = ("\u2716 " + tr("flows.errors", n=errors)) if errors else (
             ("\u26a0 " + tr("flows.warnings", n=warnings)) if warnings else "\u2714 " + tr("flows.ok"))
         tail = rest.split(" \u00b7 ", 1)[1] if " \u00b7 " in rest else ""

@@ -265,6 +265,8 @@ def test_cmd(targets: tuple[str, ...], min_coverage: float | None, verbose: bool
     sh, st, th, tt = cov.totals()
     click.echo(f"{'total':<22} {sh:>4}/{st:<4}{_pct(sh, st):>5} {th:>6}/{tt:<4}{_pct(th, tt):>5}")
     failed = len(run.failed)
+    if failed or verbose:
+        click.echo(f"contact hours from {run.contact_rules}")
     click.echo(f"{run.passed} passed, {failed} failed")
     low = min_coverage is not None and (100 * sh / max(st, 1) < min_coverage or 100 * th / max(tt, 1) < min_coverage)
     if low:

@@ -189,6 +189,27 @@ def test_walk_knows_the_customers_local_time_and_the_contact_rules(tmp_path):
     assert "call-opening/balance" in day["visited"]
 
 
+
+def test_flow_tests_run_against_the_contact_rules_live_calls_use_and_say_which(tmp_path):
+    """`callguide test` and the publishing gate share one loop: both check the hours against the rules a
+    live call loads, and name them. Under rules that allow every hour, the Czech night cases fail in both
+    (they did pass in one and fail in the other only because the environment differed)."""
+    from callguide.engine.testing import find_test_files
+    from callguide.flow.loader import load_library
+    from callguide.library.testrun import run_flow_tests
+
+    any_time = str(ROOT / "tests" / "contact_rules_any_time.yaml")
+    res = CliRunner().invoke(main, ["test", str(REAL_FLOWS / "tests" / "call-opening.test.yaml")],
+                             env={"CALLGUIDE_SIGNPOSTS": None, "CALLGUIDE_CONTACT_RULES": any_time})
+    assert res.exit_code == 1 and "FAIL" in res.output and "22:30 Prague time" in res.output
+    assert "contact hours from tests/contact_rules_any_time.yaml" in res.output
+    ok = run_real("test", str(REAL_FLOWS / "tests" / "call-opening.test.yaml"))
+    assert ok.exit_code == 0 and " 0 failed" in ok.output, ok.output
+    lib, _ = load_library([REAL_FLOWS])
+    run = run_flow_tests(lib, find_test_files([REAL_FLOWS / "tests" / "call-opening.test.yaml"]), workdir=tmp_path)
+    assert not run.failed and run.summary()["contact_rules"].endswith("resources/contact_rules.yaml")
+
+
 def test_templates_have_the_date_and_money_in_the_call_language(tmp_path):
     """Failure 6: templates get today, days(n) and the money and date filters."""
     from callguide.engine.clock import FixedClock

@@ -152,7 +152,10 @@ def check_expectations(trace: dict[str, Any], expect: dict[str, Any], session: C
 
 def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: dict[str, Any],
              file: str, coverage: Coverage | None = None,
-             close_store: bool = True, now: str | None = None) -> tuple[CaseResult, dict[str, Any] | None]:
+             close_store: bool = True, now: str | None = None,
+             contact_rules: Any = None) -> tuple[CaseResult, dict[str, Any] | None]:
+    """Run one case. `contact_rules`: the `ContactRules` the call checks its hours against (default: the
+    ones a live call loads, `ContactRules.load()`)."""
     name = str(case.get("name", "unnamed"))
     result = CaseResult(file, name, line=int(getattr(getattr(case, "lc", None), "line", -1)) + 1)
     acct = {**(spec.get("account") or {}), **(case.get("account") or {})}
@@ -167,6 +170,7 @@ def run_case(lib: FlowLibrary, store_factory: Any, spec: dict[str, Any], case: d
         session = CallSession.start(lib, store, Account(**{k: str(v) for k, v in acct.items()}),
                                     str(case.get("agent") or spec.get("agent") or "tester"),
                                     start_flow=flow_id, clock=clock, lang=acct.get("lang"),
+                                    contact_rules=contact_rules,
                                     auto_wrap_up=bool(case.get("wrap_up", spec.get("wrap_up", False))))
         trace = run_events(session, list(case.get("events") or []))
         result.failures.extend(check_expectations(trace, dict(case.get("expect") or {}), session))

@@ -2,7 +2,10 @@
 
 `run_flow_tests(lib, files)` runs every case of every `*.test.yaml` through the real engine
 (`callguide.engine.testing.run_case`, one temporary journal per case or one per file with
-`shared_journal: true`), keeps each case's trace, and adds coverage. A case whose flow is not in
+`shared_journal: true`), keeps each case's trace, and adds coverage. Every case checks its hours
+against the contact rules a live call loads (`ContactRules.load()`: `CALLGUIDE_CONTACT_RULES`, else the
+resources folder's, else the bundled file), loaded once per run and named in the run
+(`TestRun.contact_rules`), so `callguide test`, the workbench and the gate say what they ran against. A case whose flow is not in
 the library can be skipped (`skip_missing=True`, the gate: a test of a flow nobody published is
 not about what goes live). `explain(case)` says what was expected and what happened, as text,
 never as a Python dict. Never imports Qt.
@@ -55,6 +58,7 @@ class TestRun:
     cases: list[CaseRun]
     coverage: Coverage
     skipped: list[str] = field(default_factory=list)   # "file:line (name): why"
+    contact_rules: str = ""                             # the contact-rules file the cases ran against
 
     @property
     def failed(self) -> list[CaseRun]:
@@ -66,18 +70,23 @@ class TestRun:
 
     def summary(self) -> dict[str, Any]:
         return {"passed": self.passed, "failed": len(self.failed), "skipped": list(self.skipped),
-                "failures": [f"{c.where} ({c.name})" for c in self.failed]}
+                "failures": [f"{c.where} ({c.name})" for c in self.failed], "contact_rules": self.contact_rules}
 
 
 def run_flow_tests(lib: FlowLibrary, files: list[Path], coverage: Coverage | None = None,
                    skip_missing: bool = False, workdir: Path | None = None, now: str | None = None) -> TestRun:
     """Run every case of `files` against `lib`. `now` (ISO datetime) is the clock for files and cases
     that do not set their own `now:`."""
+    from callguide.engine.localtime import ContactRules, ContactRulesError, default_path
     from callguide.flow.yamlsafe import read_yaml
     from callguide.store.sqlite import SQLiteJournal
 
     cov = coverage or Coverage.for_library(lib)
-    run = TestRun([], cov)
+    run = TestRun([], cov, contact_rules=display_path(default_path()))
+    try:
+        rules: ContactRules | None = ContactRules.load()
+    except ContactRulesError:
+        rules = None  # each case then fails with the one line CallSession.start gives
     work = Path(workdir or tempfile.mkdtemp(prefix="callguide-test-"))
     for path in files:
         data, _, _, diags = read_yaml(path)
@@ -104,7 +113,8 @@ def run_flow_tests(lib: FlowLibrary, files: list[Path], coverage: Coverage | Non
                 def factory(i: int = i, shared: Any = shared, stem: str = path.stem) -> Any:
                     return shared if shared is not None else SQLiteJournal.open(work / f"{stem}.{i}.db")
 
-                res, tr = run_case(lib, factory, data, case, str(path), cov, close_store=shared is None)
+                res, tr = run_case(lib, factory, data, case, str(path), cov, close_store=shared is None,
+                                   contact_rules=rules)
                 if res.line <= 0:
                     res.line = line
                 run.cases.append(CaseRun(res, dict(case.get("expect") or {}) if isinstance(case, dict) else {}, tr))

@@ -61,7 +61,12 @@ def test_a_fixed_flag_is_shown_to_its_agent_on_the_next_call_only(qtbot, tmp_pat
     path = ws / "call-opening.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace('version: "1.0.0"', 'version: "1.0.1"', 1),
                     encoding="utf-8")
-    Workspace(ws, db_path, person=person("anna")).submit(path, "warmer opening")
+    with monkeypatch.context() as m:
+        # The gate runs the flow tests against the contact rules live calls use, and call-opening's tests
+        # check the Czech night hours: not this folder's any-time rules for wall-clock windows.
+        m.delenv("CALLGUIDE_CONTACT_RULES")
+        vs = Workspace(ws, db_path, person=person("anna")).submit(path, "warmer opening")
+    assert vs.version.evidence["tests"]["contact_rules"].endswith("resources/contact_rules.yaml")
     flag = list_flags(db_path)[0]
     triage(db_path, flag.ref, "fixed", person("anna"), version="1.0.1")
     approve("call-opening", "1.0.1", person("rita"), db_path)

@@ -22,6 +22,7 @@ from .base import (
 # Loaded on first use (PEP 562): the interface above is light; the SQLite implementation pulls in
 # sqlite-utils, which the call window's first paint must not wait for.
 _LAZY = {
+    "PROTECTION_TYPES": "callguide.store.derive",
     "STATE_TYPES": "callguide.store.derive",
     "derive_account_state": "callguide.store.derive",
     "SQLiteJournal": "callguide.store.sqlite",
@@ -40,6 +41,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "GENESIS_HASH",
+    "PROTECTION_TYPES",
     "STATE_TYPES",
     "AccountState",
     "CallSummary",

@@ -13,8 +13,10 @@ from typing import Any
 
 from .base import AccountState
 
-# The only entry types account_state needs; stores filter on these (`type IN (...)`).
-STATE_TYPES: tuple[str, ...] = (
+#: The entry types that make an account's protections: what anyone who opens the account (any agent
+#: who calls it) may read. The team store's `protection_types` table is refreshed from this list
+#: (`callguide server init`), and its row-level security lets agents read these types, redacted.
+PROTECTION_TYPES: tuple[str, ...] = (
     "call_started",
     "call_ended",
     "outcome",
@@ -30,12 +32,19 @@ STATE_TYPES: tuple[str, ...] = (
     "crisis",
     "crisis_review",
     "collection_blocked",
-    "escalation",
     "dispute",
     "dispute_review",
     "callback",
     "third_party",
 )
+#: Read as well where the reader may see them, never a protection type of its own: an emergency
+#: `escalation` journalled before crises had their own `crisis` entry still protects the account
+#: (the escalation's details, number and reason, are for supervisors; since issue 8 the engine writes
+#: the `crisis` entry every agent reads). A team-store agent derives such a legacy crisis only from her
+#: own desktop's rows.
+LEGACY_STATE_TYPES: tuple[str, ...] = ("escalation",)
+#: The only entry types account_state needs; stores filter on these (`type IN (...)`).
+STATE_TYPES: tuple[str, ...] = PROTECTION_TYPES + LEGACY_STATE_TYPES
 
 #: How long a crisis protection lasts before its review when the journal gives no date
 #: (entries written before crises had their own `crisis` entry).

@@ -54,8 +54,9 @@ def call_steps(account: str, agent: str, clock: Clock, rng: random.Random, *, ex
         yield [e("capacity_doubt", {"reason": "BRUCE: doubt remains"}, "doubt"),
                e("hold_started", {"days": 30, "until": "2026-12-22", "reason": "capacity review"}, "doubt"),
                e("escalation", {"kind": "care_team", "reason": "BRUCE: doubt remains"}, "doubt")]
-    elif extra == "blake":
-        yield [e("escalation", {"kind": "emergency", "reason": "BLAKE", "number": "999"}, "blake"),
+    elif extra == "blake":  # as the engine writes it: the emergency opens a crisis, then the escalation
+        yield [e("crisis", {"reason": "emergency", "review_date": "2026-12-22"}, "blake"),
+               e("escalation", {"kind": "emergency", "reason": "BLAKE", "number": "999"}, "blake"),
                e("escalation", {"kind": "supervisor", "reason": "BLAKE"}, "blake")]
     yield [e("outcome", {"code": "promise_to_pay"}, "wrap"),
            e("call_ended", {"outcome": "promise_to_pay", "summary": "ok"}, "wrap")]

@@ -119,10 +119,12 @@ def test_agent_reads_protections_only_of_accounts_she_opened(world: World) -> No
         state = pj.account_state("ACC-2", TODAY)
         assert state.calls == 1 and state.last_outcome is not None
         seen = {e.type for e in pj.account_entries("ACC-2")}
-    from callguide.store.derive import STATE_TYPES
+    from callguide.store.derive import PROTECTION_TYPES
 
-    assert seen <= set(STATE_TYPES), "an agent sees only protection types of another agent's account"
+    assert seen <= set(PROTECTION_TYPES), "an agent sees only protection types of another agent's account"
     assert "escalation" not in seen and "step_shown" not in seen
+    # Ben's emergency protects the account for Anna (the crisis), without its details (the escalation).
+    assert "crisis" in seen and [c["reason"] for c in state.crises] == ["emergency"]
     assert rows(world.anna, "SELECT person_id, account_id FROM account_reads") == \
         [("anna", "ACC-2"), ("anna", "ACC-2")]
 

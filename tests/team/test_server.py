@@ -39,6 +39,20 @@ def test_init_is_idempotent_and_status_says_what_is_there(team: TeamServer) -> N
     assert code == 0 and f"version {len(migrations())}" in out and "entries: 0" in out
 
 
+def test_init_makes_the_protection_types_exactly_the_codes(team: TeamServer) -> None:
+    """An escalation is no protection (its details are the supervisors'): a store initialised when the list
+    held it (or with a type added by hand) gets the code's list back on the next init."""
+    from callguide.store.derive import PROTECTION_TYPES
+
+    with team.admin() as conn:
+        conn.execute("INSERT INTO protection_types (type) VALUES ('escalation'), ('step_shown')")
+    code, out = _cli(team, "server", "init")
+    assert code == 0, out
+    with team.admin() as conn:
+        have = {r[0] for r in conn.execute("SELECT type FROM protection_types").fetchall()}
+    assert have == set(PROTECTION_TYPES) and "escalation" not in have and "crisis" in have
+
+
 def test_status_lists_desktops_and_heads(team: TeamServer, tmp_path) -> None:
     anna = team.person("anna", "agent")
     j = SQLiteJournal.open(tmp_path / "a.db")

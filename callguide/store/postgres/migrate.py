@@ -100,9 +100,9 @@ def init(target: TeamTarget, *, protection_types: tuple[str, ...] | None = None)
     import psycopg
 
     if protection_types is None:
-        from callguide.store.derive import STATE_TYPES
+        from callguide.store.derive import PROTECTION_TYPES
 
-        protection_types = STATE_TYPES
+        protection_types = PROTECTION_TYPES
     files = migrations()
     report = InitReport(target.schema)
     conn = connect(target, app="callguide-server-init")
@@ -145,11 +145,15 @@ def init(target: TeamTarget, *, protection_types: tuple[str, ...] | None = None)
                 cur.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                             (m.version, m.name, m.checksum))
                 report.applied.append(f"{m.version:04d}_{m.name}")
-            # The protection types follow the code that derives account state.
+            # The protection types follow the code that derives account state, exactly: a type the
+            # code no longer counts as a protection (an escalation's details) stops being readable.
             cur.execute("SELECT type FROM protection_types")
             have = {r[0] for r in cur.fetchall()}
             for t in sorted(set(protection_types) - have):
                 cur.execute("INSERT INTO protection_types (type) VALUES (%s)", (t,))
+            gone = sorted(have - set(protection_types))
+            if gone:
+                cur.execute("DELETE FROM protection_types WHERE type = ANY(%s)", (gone,))
             report.version = len(files)
         return report
     except psycopg.Error as e:

@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -159,10 +158,12 @@ class SidePanel(QScrollArea):
         title = QLabel(tr("side.consents"))
         title.setObjectName("sectionTitle")
         self._consent_layout.addWidget(title)
-        for purpose in given:
+        for purpose in given:  # the purpose on its own line, its Withdraw button under it: never cut
             row = QWidget()
-            rl = QHBoxLayout(row)
+            row.setObjectName("consentRow")
+            rl = QVBoxLayout(row)
             rl.setContentsMargins(0, 0, 0, 0)
+            rl.setSpacing(4)
             lab = QLabel(_name(purpose))
             lab.setWordWrap(True)
             b = EnterButton(tr("consent.withdraw"))
@@ -170,8 +171,8 @@ class SidePanel(QScrollArea):
             b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
             b.setEnabled(not s.ended)
             b.clicked.connect(lambda _=False, p=purpose: self.bridge.apply(Withdraw(p)))
-            rl.addWidget(lab, 1)
-            rl.addWidget(b)
+            rl.addWidget(lab)
+            rl.addWidget(b, 0, Qt.AlignmentFlag.AlignRight)
             self._consent_layout.addWidget(row)
 
     def tab_chain(self) -> list[QWidget]:

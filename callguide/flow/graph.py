@@ -214,11 +214,16 @@ class StateGraph:
         self.breaks: dict[Node, int] = {}
         self.interrupts_at: dict[Node, tuple[str, ...]] = {}
         self.outcome_nodes: dict[str, set[Node]] = {fid: set() for fid in lib.flows}
-        protocols = {}
-        for i in lib.interrupts.values():
+        interrupts = lib.interrupts  # a property that builds a dict: once, not per step
+        protocols: dict[str, Flow] = {}
+        ids_of: dict[str, set[str]] = {}  # protocol -> the ids of the interrupts that start it
+        for i in interrupts.values():
+            ids_of.setdefault(i.protocol, set()).add(i.id)
             f = lib.flows.get(i.protocol)
             if f is not None and f.has_step(f.start):
-                protocols.setdefault(i.protocol, (i.id, f))
+                protocols.setdefault(i.protocol, f)
+        #: the interrupt protocols a step of this flow allows, per suppressed-interrupt set
+        allowed: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
         for n, (f, st) in g.steps.items():
             self.commit[n] = _effects(st.actions)
             mask = 0
@@ -227,15 +232,23 @@ class StateGraph:
             self.breaks[n] = mask
             if st.is_terminal:
                 self.outcome_nodes[f.id].add(n)
-            ids = {i.id for i in lib.interrupts.values()} - set(st.suppress_interrupts)
-            self.interrupts_at[n] = tuple(sorted(
-                pid for pid, (iid, pf) in protocols.items()
-                if pid != f.id and any(i.protocol == pid for i in lib.interrupts.values() if i.id in ids)
-                and (pf.priority == "general" or pf.priority_rank >= f.priority_rank)))
+            k = (f.id, frozenset(st.suppress_interrupts))
+            if k not in allowed:
+                allowed[k] = tuple(sorted(
+                    pid for pid, pf in protocols.items()
+                    if pid != f.id and ids_of[pid] - k[1]
+                    and (pf.priority == "general" or pf.priority_rank >= f.priority_rank)))
+            self.interrupts_at[n] = allowed[k]
         for f in lib.flows.values():
             if f.on_start and f.has_step(f.start):
                 self.on_entry[node_id(f, f.start)] = _effects(f.on_start)
         self._summaries: dict[tuple, dict[tuple[str, int], frozenset[int]]] = {}
+        #: per search key: summary pair -> the pairs whose run read it (recomputed when it grows)
+        self._deps: dict[tuple, dict[tuple[str, int], set[tuple[str, int]]]] = {}
+        self._region: frozenset[Node] | None = None
+        #: per search key: state -> the states one move away (before the search's blocked steps)
+        self._moves: dict[tuple, dict[State, tuple[State, ...]]] = {}
+        self._steps_from: dict[State, tuple[State, ...]] = {}
 
     def enter(self, m: Node, state: int) -> State | None:
         """Where the call really lands when it moves onto `m` in `state` (None: the protocol ends)."""
@@ -253,23 +266,54 @@ class StateGraph:
 
     # ----------------------------------------------------------------- interrupt summaries
 
-    def summary(self, protocol: str, state: int, blocked: Callable[[Node], bool], key: tuple) -> frozenset[int]:
-        """The states `protocol` can leave behind when it runs as an interrupt from `state`."""
-        memo = self._summaries.setdefault(key, {})
-        if (protocol, state) not in memo:
-            memo[(protocol, state)] = frozenset()
-            changed = True
-            while changed:
-                changed = False
-                for (p, st) in list(memo):
-                    got = self._exits(p, st, blocked, key)
-                    if got != memo[(p, st)]:
-                        memo[(p, st)] = got
-                        changed = True
-        return memo[(protocol, state)]
+    def interrupt_region(self) -> frozenset[Node]:
+        """Every step an interrupt's run can touch (a superset): the closure of the interrupt protocols'
+        starts over the graph's edges and the gate's routes. `_exits` asks `blocked` about these only."""
+        if self._region is None:
+            todo = [self.start_of(p) for p in {p for ps in self.interrupts_at.values() for p in ps}]
+            region: set[Node] = set()
+            while todo:
+                n = todo.pop()
+                if n in region or n not in self.g.succ:
+                    continue
+                region.add(n)
+                r = self.g.routes.get(n)
+                if r is not None:
+                    todo.append(r)
+                todo.extend(self.g.succ[n])
+            self._region = frozenset(region)
+        return self._region
 
-    def _exits(self, protocol: str, state: int, blocked: Callable[[Node], bool], key: tuple) -> frozenset[int]:
-        memo = self._summaries[key]
+    def summary(self, protocol: str, state: int, blocked: Callable[[Node], bool], key: tuple) -> frozenset[int]:
+        """The states `protocol` can leave behind when it runs as an interrupt from `state`.
+
+        The least fixed point over (protocol, entry state) pairs: a pair first met inside another's run is
+        computed there and then (depth first), and a pair is computed again only when a pair its run read
+        (a nested interrupt's summary) grew later. `_exits` is monotone in those summaries, so this is the
+        same fixed point as recomputing every pair until nothing changes."""
+        memo = self._summaries.setdefault(key, {})
+        start = (protocol, state)
+        if start not in memo:
+            deps = self._deps.setdefault(key, {})
+            memo[start] = frozenset()
+            work: deque[tuple[str, int]] = deque([start])
+            queued = {start}
+            while work:
+                item = work.popleft()
+                queued.discard(item)
+                got = self._exits(item, blocked, memo, deps, work, queued)
+                if got != memo[item]:
+                    memo[item] = got
+                    for d in deps.get(item, ()):
+                        if d not in queued:
+                            queued.add(d)
+                            work.append(d)
+        return memo[start]
+
+    def _exits(self, item: tuple[str, int], blocked: Callable[[Node], bool], memo: dict[tuple[str, int], frozenset[int]],
+               deps: dict[tuple[str, int], set[tuple[str, int]]], work: deque[tuple[str, int]],
+               queued: set[tuple[str, int]]) -> frozenset[int]:
+        protocol, state = item
         first = self.enter(self.start_of(protocol), state)
         if first is None or blocked(first[0]):
             return frozenset()
@@ -277,25 +321,51 @@ class StateGraph:
         seen = {first}
         q = deque([first])
         own = self.outcome_nodes[protocol]
+        enter, interrupts_at = self.enter, self.interrupts_at
         while q:
-            n, st = q.popleft()
+            cur = q.popleft()
+            n, st = cur
             if n in own:
                 exits.add(_apply(self.commit[n], st))
                 continue
-            nxt: list[State | None] = []
-            for p in self.interrupts_at[n]:
+            for p in interrupts_at[n]:
                 if p == protocol:
                     continue
-                if (p, st) not in memo:
-                    memo[(p, st)] = frozenset()
-                nxt.extend(self.enter(n, after) for after in memo[(p, st)])
-            after = _apply(self.commit[n], st)
-            nxt.extend(self.enter(m, after) for m in self.g.succ[n])
-            for x in nxt:
-                if x is not None and x not in seen and not blocked(x[0]):
+                inner = (p, st)
+                readers = deps.get(inner)
+                if readers is None:
+                    readers = deps[inner] = set()
+                readers.add(item)
+                got = memo.get(inner)
+                if got is None:  # never asked yet: compute it now, depth first, rather than run this again later
+                    memo[inner] = frozenset()
+                    got = memo[inner] = self._exits(inner, blocked, memo, deps, work, queued)
+                    if got:  # the readers that saw it empty meanwhile (a cycle of interrupts) run again
+                        for r in deps.get(inner, ()):
+                            if r != item and r not in queued:
+                                queued.add(r)
+                                work.append(r)
+                for after in got:
+                    x = enter(n, after)
+                    if x is not None and x not in seen and not blocked(x[0]):
+                        seen.add(x)
+                        q.append(x)
+            for x in self._step_moves(cur):
+                if x not in seen and not blocked(x[0]):
                     seen.add(x)
                     q.append(x)
         return frozenset(exits)
+
+    def _step_moves(self, cur: State) -> tuple[State, ...]:
+        """Where a state's own transitions lead (the step's actions applied, the gate's routes taken):
+        the same in every search, so computed once per state."""
+        got = self._steps_from.get(cur)
+        if got is None:
+            n, st = cur
+            after = _apply(self.commit[n], st)
+            got = self._steps_from[cur] = tuple(x for x in (self.enter(m, after) for m in self.g.succ[n])
+                                                if x is not None)
+        return got
 
     # ----------------------------------------------------------------- searches
 
@@ -304,7 +374,13 @@ class StateGraph:
         """BFS over (step, protections) from `sources`, never entering blocked steps; follows the
         gate's routes, interrupt edges and return edges. state -> parent (for counter-examples)."""
         is_blocked = blocked if callable(blocked) else blocked.__contains__
-        key = ("blocked", id(blocked)) if callable(blocked) else ("blocked", frozenset(blocked))
+        # The interrupt summaries depend on the blocked steps only where an interrupt can go: searches
+        # whose blocked sets agree there share them. A callable is kept in the key itself (never its
+        # id(), which a later callable could reuse).
+        key = ("blocked", blocked) if callable(blocked) else ("blocked", frozenset(blocked) & self.interrupt_region())
+        # A state's moves depend on the summaries (so on the key), never on the sources: searches with
+        # the same key share them, and only the blocked steps are filtered per search.
+        moves = self._moves.setdefault(key, {})
         parent: dict[State, State | None] = {}
         q: deque[State] = deque()
         for src in sources:
@@ -313,15 +389,16 @@ class StateGraph:
                 q.append(src)
         while q:
             cur = q.popleft()
-            n, st = cur
-            nxt: list[State | None] = []
-            for p in self.interrupts_at[n]:
-                nxt.append(self.enter(self.start_of(p), st))  # into the interrupt
-                nxt.extend(self.enter(n, after) for after in self.summary(p, st, is_blocked, key))  # and back
-            after = _apply(self.commit[n], st)
-            nxt.extend(self.enter(m, after) for m in self.g.succ[n])
+            nxt = moves.get(cur)
+            if nxt is None:
+                n, st = cur
+                found: list[State | None] = []
+                for p in self.interrupts_at[n]:
+                    found.append(self.enter(self.start_of(p), st))  # into the interrupt
+                    found.extend(self.enter(n, after) for after in self.summary(p, st, is_blocked, key))  # and back
+                nxt = moves[cur] = (*(x for x in found if x is not None), *self._step_moves(cur))
             for x in nxt:
-                if x is not None and x not in parent and not is_blocked(x[0]):
+                if x not in parent and not is_blocked(x[0]):
                     parent[x] = cur
                     q.append(x)
         return parent

@@ -78,7 +78,7 @@ CALL_STARTED: Final = declare(
     sensitivity=SPECIAL, special_keys=("history",), protection=True)
 CONTACT_TIME: Final = declare(
     "contact_time", "the call started outside the customer's permitted contact hours",
-    ("allowed", "local_time", "weekday", "window", "zone", "review_needed", "reason"))
+    ("allowed", "local_time", "weekday", "window", "zone", "review_needed"))
 CALL_RESUMED: Final = declare(
     "call_resumed", "a killed call was rebuilt from the journal and goes on", ("flow", "step"))
 CALL_ENDED: Final = declare(
@@ -98,7 +98,7 @@ STEP_COMMITTED: Final = declare(
     "step_committed", "Next taken (or a hand-over step ran by itself)", ("choice", "to", "auto", "input"),
     agent_input=True)
 BACK: Final = declare(
-    "back", "the agent went back", ("steps", "from", "to", "retracted", "input"), agent_input=True)
+    "back", "the agent went back", ("steps", "from", "to", "retracted", "side_effects_kept", "input"), agent_input=True)
 CONSENT: Final = declare(
     "consent", "a consent decision, with the wording the customer heard",
     ("purpose", "decision", "wording", "wording_hash", "wording_lang", "covers", "by", "expires", "input"),
@@ -139,7 +139,7 @@ CONTACT_REASON: Final = declare(
 
 ESCALATION: Final = declare(
     "escalation", "a care-team referral, a supervisor alert or an emergency",
-    ("kind", "reason", "number", "service"), sensitivity=SPECIAL, special_keys=("reason",),
+    ("kind", "reason", "number", "service", "country"), sensitivity=SPECIAL, special_keys=("reason",),
     legacy_state=True, summary=True)
 HOLD_STARTED: Final = declare(
     "hold_started", "a hold on collection starts", ("days", "until", "reason"), protection=True, summary=True)

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from callguide import paths
+from callguide.store import entry_types as et
 from callguide.store.base import StoreError
 
 
@@ -206,7 +207,7 @@ def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_
         try:
             if resume_id:
                 session = CallSession.resume(lib, store, resume_id, clock=clock)
-                first = next(i for i, r in enumerate(session.records) if r["type"] == "call_resumed")
+                first = next(i for i, r in enumerate(session.records) if r["type"] == et.CALL_RESUMED)
                 session.records = session.records[first:]
                 session.visited = [f"{session.top.flow.id}/{session.top.step_id}"] if session.top else []
             else:

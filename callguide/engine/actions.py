@@ -14,6 +14,7 @@ from typing import Any
 
 from callguide.engine.context import ActionContext
 from callguide.flow.model import Action
+from callguide.store import entry_types as et
 
 Executor = Callable[[ActionContext, Action], Any]
 
@@ -23,17 +24,17 @@ def _days_from_today(ctx: ActionContext, a: Action, name: str, default: int) -> 
 
 
 def _refer_care_team(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("escalation", {"kind": "care_team", "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.ESCALATION, {"kind": "care_team", "reason": ctx.param(a, "reason", "")})
 
 
 def _alert_supervisor(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("escalation", {"kind": "supervisor", "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.ESCALATION, {"kind": "supervisor", "reason": ctx.param(a, "reason", "")})
 
 
 def _emergency(ctx: ActionContext, a: Action) -> None:
     em = ctx.signposts().get("emergency", {})
     ctx.open_crisis("emergency")
-    ctx.emit("escalation", {"kind": "emergency", "number": em.get("phone"), "service": em.get("name"),
+    ctx.emit(et.ESCALATION, {"kind": "emergency", "number": em.get("phone"), "service": em.get("name"),
                             "country": ctx.account.country, "reason": ctx.param(a, "reason", "")})
 
 
@@ -41,12 +42,12 @@ def _start_hold(ctx: ActionContext, a: Action) -> None:
     days = ctx.int_param(a, "days", 30)
     until = (ctx.today() + dt.timedelta(days=days)).isoformat()
     ctx.start_hold(until)
-    ctx.emit("hold_started", {"days": days, "until": until, "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.HOLD_STARTED, {"days": days, "until": until, "reason": ctx.param(a, "reason", "")})
 
 
 def _end_hold(ctx: ActionContext, a: Action) -> None:
     ctx.end_hold()
-    ctx.emit("hold_ended", {"reason": str(ctx.param(a, "reason", "")).strip(), "by": ctx.person.id})
+    ctx.emit(et.HOLD_ENDED, {"reason": str(ctx.param(a, "reason", "")).strip(), "by": ctx.person.id})
 
 
 def _block_collection(ctx: ActionContext, a: Action) -> None:
@@ -55,26 +56,26 @@ def _block_collection(ctx: ActionContext, a: Action) -> None:
         ctx.open_crisis("crisis")
     else:
         ctx.state.manual_blocks.add(reason)
-    ctx.emit("collection_blocked", {"reason": reason})
+    ctx.emit(et.COLLECTION_BLOCKED, {"reason": reason})
 
 
 def _unblock_collection(ctx: ActionContext, a: Action) -> None:
     ctx.state.manual_blocks.clear()
-    ctx.emit("collection_unblocked", {"reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.COLLECTION_UNBLOCKED, {"reason": ctx.param(a, "reason", "")})
 
 
 def _schedule_callback(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("callback", {"due": _days_from_today(ctx, a, "in_days", 1), "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.CALLBACK, {"due": _days_from_today(ctx, a, "in_days", 1), "reason": ctx.param(a, "reason", "")})
 
 
 def _set_outcome(ctx: ActionContext, a: Action) -> None:
     code = str(ctx.param(a, "code", ""))
     ctx.set_outcome(code)
-    ctx.emit("outcome", {"code": code})
+    ctx.emit(et.OUTCOME, {"code": code})
 
 
 def _queue_sms_survey(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("sms_survey", {"queued": True})
+    ctx.emit(et.SMS_SURVEY, {"queued": True})
 
 
 def _start_protocol(ctx: ActionContext, a: Action) -> str:
@@ -88,38 +89,38 @@ def _record_vulnerability(ctx: ActionContext, a: Action) -> None:
                             "consent": purposes}
     if "category" in fields:
         data["category"] = fields["category"]
-    ctx.emit("vulnerability", data)
+    ctx.emit(et.VULNERABILITY, data)
 
 
 def _record_disclosure(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("disclosure", {"review_date": _days_from_today(ctx, a, "review_in_days", 90), "consent": "declined"})
+    ctx.emit(et.DISCLOSURE, {"review_date": _days_from_today(ctx, a, "review_in_days", 90), "consent": "declined"})
 
 
 def _record_adjustment(ctx: ActionContext, a: Action) -> None:
     fields = ctx.field_values(a)
     if fields:
-        ctx.emit("adjustment", {"fields": fields, "review_date": _days_from_today(ctx, a, "review_in_days", 365)})
+        ctx.emit(et.ADJUSTMENT, {"fields": fields, "review_date": _days_from_today(ctx, a, "review_in_days", 365)})
 
 
 def _flag_capacity_doubt(ctx: ActionContext, a: Action) -> None:
     ctx.state.capacity_doubt = True
-    ctx.emit("capacity_doubt", {"reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.CAPACITY_DOUBT, {"reason": ctx.param(a, "reason", "")})
 
 
 def _clear_capacity_doubt(ctx: ActionContext, a: Action) -> None:
     """Only a care-team member (the gate checks the role) closes a capacity doubt, by recording a review."""
     ctx.state.capacity_doubt = False
     p = ctx.person
-    ctx.emit("capacity_review", {"result": "confirmed", "by": p.id, "name": p.display_name,
+    ctx.emit(et.CAPACITY_REVIEW, {"result": "confirmed", "by": p.id, "name": p.display_name,
                                  "role": "care_team", "note": ctx.param(a, "reason", "")})
 
 
 def _record_third_party(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("third_party", {"fields": ctx.field_values(a)})
+    ctx.emit(et.THIRD_PARTY, {"fields": ctx.field_values(a)})
 
 
 def _record_arrangement(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("arrangement", {"fields": ctx.field_values(a), "currency": ctx.account.currency})
+    ctx.emit(et.ARRANGEMENT, {"fields": ctx.field_values(a), "currency": ctx.account.currency})
 
 
 def _signpost(ctx: ActionContext, a: Action) -> None:
@@ -127,29 +128,29 @@ def _signpost(ctx: ActionContext, a: Action) -> None:
     sp = ctx.signposts().get(kind, [])
     entries = [sp] if isinstance(sp, dict) else list(sp)
     shown = [{k: e.get(k) for k in ("name", "phone", "sms", "url") if e.get(k)} for e in entries]
-    ctx.emit("signpost", {"kind": kind, "country": ctx.account.country, "entries": shown})
+    ctx.emit(et.SIGNPOST, {"kind": kind, "country": ctx.account.country, "entries": shown})
 
 
 def _offer_debrief(ctx: ActionContext, a: Action) -> None:
-    ctx.emit("debrief_offered", {})
+    ctx.emit(et.DEBRIEF_OFFERED, {})
 
 
 def _withdraw_consent(ctx: ActionContext, a: Action) -> None:
     purpose = str(a.params.get("purpose", ""))
     ctx.withdraw_consent(purpose)
-    ctx.emit("consent_withdrawn", {"purpose": purpose})
+    ctx.emit(et.CONSENT_WITHDRAWN, {"purpose": purpose})
 
 
 def _record_contact_reason(ctx: ActionContext, a: Action) -> None:
     reason = str(a.params.get("reason", ""))
     ctx.state.contact_reason = reason
-    ctx.emit("contact_reason", {"reason": reason, "local_time": ctx.state.local_time,
+    ctx.emit(et.CONTACT_REASON, {"reason": reason, "local_time": ctx.state.local_time,
                                 "window": ctx.state.contact_window})
 
 
 def _record_dispute(ctx: ActionContext, a: Action) -> None:
     ctx.state.dispute = True
-    ctx.emit("dispute", {"reason": str(ctx.param(a, "reason", "")).strip()})
+    ctx.emit(et.DISPUTE, {"reason": str(ctx.param(a, "reason", "")).strip()})
 
 
 EXECUTORS: dict[str, Executor] = {

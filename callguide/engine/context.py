@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from callguide.engine.values import to_json
 from callguide.flow import expr
 from callguide.flow.model import Action
+from callguide.store import entry_types as et
 
 if TYPE_CHECKING:
     from callguide.engine.policy import CallState
@@ -103,7 +104,7 @@ class ActionContext:
         review = (self.today() + dt.timedelta(days=review_in_days)).isoformat()
         if not self._s.crisis_recorded:
             self._s.crisis_recorded = True
-            self.emit("crisis", {"reason": reason, "review_date": review})
+            self.emit(et.CRISIS, {"reason": reason, "review_date": review})
             st.crisis_review = max(filter(None, [st.crisis_review, review]))
         st.crisis = True
 

@@ -19,6 +19,7 @@ from callguide.engine.commands import Result
 from callguide.engine.context import ActionContext
 from callguide.engine.values import FieldValueError, coerce, to_json
 from callguide.flow.model import Action, Step
+from callguide.store import entry_types as et
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -55,7 +56,7 @@ def answer(s: CallSession, cmd: c.Answer) -> Result:
                 continue
             facts.set_value(fid, value, (frame.serial, step.id))
             ns[fid] = value
-            s.emit("answer", {"field": fid, "value": to_json(value), "sensitivity": f.sensitivity}, frame,
+            s.emit(et.ANSWER, {"field": fid, "value": to_json(value), "sensitivity": f.sensitivity}, frame,
                    input=c.Answer({fid: to_json(value)}).to_json())
     return Result(not errors, "invalid" if errors else None,
                   "Some answers need attention." if errors else None, errors, error_codes=codes)
@@ -100,7 +101,7 @@ def next_(s: CallSession, cmd: c.Next) -> Result:
                 nav.refuse(frame, f"commit:{frame.flow.id}/{step.id}", refusal)
                 return Result.refused(refusal)
         if step.kind == "outcome":
-            s.emit("step_committed", {"choice": choice, "to": None}, frame, input=cmd.to_json())
+            s.emit(et.STEP_COMMITTED, {"choice": choice, "to": None}, frame, input=cmd.to_json())
             handovers = nav.run_actions(frame, step.actions, key_step=step.id)
             frame.outcome = step.outcome
             nav.pop(frame)
@@ -118,7 +119,7 @@ def next_(s: CallSession, cmd: c.Next) -> Result:
                 if refusal is not None:
                     nav.refuse(frame, f"enter:{frame.flow.id}/{target.id}", refusal)
                     return Result.refused(refusal)
-        s.emit("step_committed", {"choice": choice}, frame, input=cmd.to_json())
+        s.emit(et.STEP_COMMITTED, {"choice": choice}, frame, input=cmd.to_json())
         if step.kind == "action":
             pushes = nav.run_actions(frame, step.actions, key_step=step.id)
             if pushes:  # one protocol per step (validator rule one-protocol-per-step)
@@ -147,7 +148,7 @@ def consent(s: CallSession, cmd: c.Consent) -> Result:
         record = {"purpose": purpose, "given_at": iso(s.journal.now()), "by": s.person.id, "call_id": s.call_id,
                   "wording_hash": digest, "expires": expires}
         s.facts.set_consent(purpose, cmd.decision, record)
-        s.emit("consent", {"purpose": purpose, "decision": cmd.decision, "wording": wording, "wording_hash": digest,
+        s.emit(et.CONSENT, {"purpose": purpose, "decision": cmd.decision, "wording": wording, "wording_hash": digest,
                            "wording_lang": s.facts.lang, "covers": list(step.consent.covers), "by": s.person.id,
                            **({"expires": expires} if expires else {})}, frame, input=cmd.to_json())
         s.journal.notify("consent_recorded", {"purpose": purpose, "decision": cmd.decision})
@@ -158,7 +159,7 @@ def withdraw(s: CallSession, cmd: c.Withdraw) -> Result:
     with s.journal.operation("withdraw"):
         given_on = (s.facts.consent_records.get(cmd.purpose) or {}).get("call_id")
         s.facts.set_consent(cmd.purpose, "withdrawn")
-        s.emit("consent_withdrawn", {"purpose": cmd.purpose, "given_on_call": given_on}, s.stack.top,
+        s.emit(et.CONSENT_WITHDRAWN, {"purpose": cmd.purpose, "given_on_call": given_on}, s.stack.top,
                input=cmd.to_json())
     return Result()
 
@@ -167,7 +168,7 @@ def interrupt(s: CallSession, cmd: c.Interrupt) -> Result:
     """Suspend the running protocol, run `protocol`, then resume exactly where it was."""
     with s.journal.operation("interrupt"):
         top = s.stack.top
-        s.emit("interrupt", {"protocol": cmd.protocol, "from_flow": top.flow.id if top else None,
+        s.emit(et.INTERRUPT, {"protocol": cmd.protocol, "from_flow": top.flow.id if top else None,
                              "from_step": top.step_id if top else None}, top, input=cmd.to_json())
         s.flows_complete = False
         s.nav.push(cmd.protocol, cause="interrupt")
@@ -178,7 +179,7 @@ def action(s: CallSession, cmd: c.Action) -> Result:
     """A global action from the always-visible bar (escalations, blocks, reasons)."""
     act = Action(cmd.name, dict(cmd.params))
     with s.journal.operation("action"):
-        s.emit("global_action", {"name": cmd.name, "params": dict(cmd.params)}, s.stack.top, input=cmd.to_json())
+        s.emit(et.GLOBAL_ACTION, {"name": cmd.name, "params": dict(cmd.params)}, s.stack.top, input=cmd.to_json())
         execute(ActionContext(s, s.stack.top), act)
         s.order.acted(cmd.name)
         s.nav.recheck()  # the protections may have changed under the step on screen
@@ -207,7 +208,7 @@ def back(s: CallSession, cmd: c.Back) -> Result:
         for fid in retracted:
             facts.clear_value(fid, keep_as_prefill=True)
         kept = sorted({f"{st}#{i}" for (serial, st, i) in s.done_actions if serial == frame.serial and st in later})
-        s.emit("back", {"steps": steps, "from": frame.step_id, "to": target, "retracted": retracted,
+        s.emit(et.BACK, {"steps": steps, "from": frame.step_id, "to": target, "retracted": retracted,
                         "side_effects_kept": kept}, frame, input=cmd.to_json())
         s.stack.set_step(frame, target)
         s.nav.show(frame, frame.flow.step(target), resumed=True)
@@ -217,14 +218,14 @@ def back(s: CallSession, cmd: c.Back) -> Result:
 def set_outcome(s: CallSession, cmd: c.SetOutcome) -> Result:
     with s.journal.operation("outcome"):
         s.facts.state.call_outcome = cmd.code
-        s.emit("outcome", {"code": cmd.code}, s.stack.top, input=cmd.to_json())
+        s.emit(et.OUTCOME, {"code": cmd.code}, s.stack.top, input=cmd.to_json())
     return Result()
 
 
 def change_language(s: CallSession, cmd: c.ChangeLanguage) -> Result:
     with s.journal.operation("lang"):
         s.facts.lang = cmd.lang
-        s.emit("language_changed", {"lang": cmd.lang}, s.stack.top, input=cmd.to_json())
+        s.emit(et.LANGUAGE_CHANGED, {"lang": cmd.lang}, s.stack.top, input=cmd.to_json())
     return Result()
 
 
@@ -233,7 +234,7 @@ def note(s: CallSession, cmd: c.Note) -> Result:
     if not text:
         return Result(False, "empty", "The note is empty.")
     with s.journal.operation("note"):
-        s.emit("note", {"text": text}, s.stack.top, input=cmd.to_json())
+        s.emit(et.NOTE, {"text": text}, s.stack.top, input=cmd.to_json())
     return Result()
 
 
@@ -241,7 +242,7 @@ def flag(s: CallSession, cmd: c.Flag) -> Result:
     """An agent flags the current step's wording for the trainers."""
     frame = s.require_frame()
     with s.journal.operation("flag"):
-        s.emit("flag", {"comment": (cmd.comment or "").strip(), "flow_id": frame.flow.id,
+        s.emit(et.FLAG, {"comment": (cmd.comment or "").strip(), "flow_id": frame.flow.id,
                         "step_id": frame.step_id, "flow_version": frame.flow.version}, frame, input=cmd.to_json())
     return Result()
 
@@ -252,7 +253,7 @@ def end_call(s: CallSession, cmd: c.EndCall) -> Result:
         if cmd.outcome:
             s.facts.state.call_outcome = cmd.outcome
         summary = s.summary()
-        s.emit("call_ended", {"outcome": s.facts.state.call_outcome, "summary": summary,
+        s.emit(et.CALL_ENDED, {"outcome": s.facts.state.call_outcome, "summary": summary,
                               "open_protocols": s.stack.ids()}, s.stack.top, input=cmd.to_json())
         s.ended = True
     s.journal.notify("call_ended", {"outcome": s.facts.state.call_outcome})

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 
 from callguide.engine.clock import iso
+from callguide.store import entry_types as et
 from callguide.store.base import CallSummary, JournalStore, NewEntry
 
 DEFAULT_ABANDON_AFTER_HOURS = 72.0
@@ -46,7 +47,7 @@ def close_abandoned(store: JournalStore, *, older_than: dt.timedelta | None = No
         hours = age.total_seconds() / 3600
         reason = (f"No activity since {c.last_ts}; not resumed within {hours:g} hours, so closed as abandoned. "
                   "Everything recorded on the call stays in the journal.")
-        store.append(NewEntry(type="call_ended", call_id=c.call_id, account_id=c.account_id, agent=by,
+        store.append(NewEntry(type=et.CALL_ENDED, call_id=c.call_id, account_id=c.account_id, agent=by,
                               flow_id=None, flow_hash=None, step_id=None,
                               data={"outcome": "abandoned", "abandoned": True, "reason": reason,
                                     "last_activity": c.last_ts, "summary": {}, "open_protocols": []},

@@ -17,6 +17,7 @@ from callguide.engine.commands import Result
 from callguide.engine.context import ActionContext
 from callguide.engine.policy import Refusal
 from callguide.flow.model import Action, Step, Transition
+from callguide.store import entry_types as et
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -46,7 +47,7 @@ class Navigator:
         frame = s.stack.push(flow)
         if flow.id == WRAP_UP_FLOW:
             s.wrap_up_started = True
-        s.emit("protocol_started", {"protocol": flow.id, "version": flow.version, "cause": cause,
+        s.emit(et.PROTOCOL_STARTED, {"protocol": flow.id, "version": flow.version, "cause": cause,
                                     "over": {"flow": under.flow.id, "step": under.step_id} if under else None},
                frame, step_id=flow.start)
         s.journal.notify("stack_changed", {"stack": s.stack.ids()})
@@ -66,7 +67,7 @@ class Navigator:
                                 "resumes": {"flow": under.flow.id, "step": under.step_id} if under else None}
         if blocked:
             data["blocked"] = blocked
-        s.emit("protocol_ended", data, frame)
+        s.emit(et.PROTOCOL_ENDED, data, frame)
         s.journal.notify("stack_changed", {"stack": s.stack.ids()})
 
     def after_pop(self, handovers: list[str] | tuple[str, ...] = ()) -> None:
@@ -134,7 +135,7 @@ class Navigator:
         say = guidance = ""
         if s.journal.recording:  # what the agent was shown (rendered once, with only the names it reads)
             say, guidance = s.facts.render(step.say), s.facts.render(step.guidance)
-        s.emit("step_shown", {"kind": step.kind, "say": say, "guidance": guidance, "lang": s.facts.lang,
+        s.emit(et.STEP_SHOWN, {"kind": step.kind, "say": say, "guidance": guidance, "lang": s.facts.lang,
                               **({"resumed": True} if resumed else {})}, frame, step.id)
         s.journal.notify("step_entered", {"flow": flow.id, "step": step.id})
         if resumed:
@@ -149,7 +150,7 @@ class Navigator:
         s = self.s
         if s.gate.actions(step.actions) is not None:
             return  # shown; Next stays disabled with the reason
-        s.emit("step_committed", {"choice": None, "auto": True}, frame)
+        s.emit(et.STEP_COMMITTED, {"choice": None, "auto": True}, frame)
         pushes = self.run_actions(frame, step.actions, key_step=step.id)
         if pushes:
             frame.pending_choice = None
@@ -201,7 +202,7 @@ class Navigator:
         if rerouted is not None:
             record["rerouted"] = rerouted
         self.s.blocked.append(record)
-        self.s.emit("blocked", record, frame)
+        self.s.emit(et.BLOCKED, record, frame)
         self.s.journal.notify("blocked", record)
 
     def run_actions(self, frame: Frame | None, acts: tuple[Action, ...], key_step: str) -> list[str]:

@@ -20,6 +20,7 @@ from callguide.engine.localtime import ContactRules, ContactRulesError
 from callguide.engine.protections import add_newer_protections, apply_contact, history_from_snapshot
 from callguide.identity import Person
 from callguide.library.pinning import PinningError, pinned_library
+from callguide.store import entry_types as et
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -29,9 +30,9 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     from callguide.engine.session import Account
 
     entries = store.call_entries(call_id)
-    if not entries or entries[0].type != "call_started":
+    if not entries or entries[0].type != et.CALL_STARTED:
         raise EngineError(f"No call {call_id!r} in the journal.")
-    if any(e.type == "call_ended" for e in entries):
+    if any(e.type == et.CALL_ENDED for e in entries):
         raise EngineError(f"Call {call_id} has already ended.")
     first = entries[0]
     try:
@@ -64,12 +65,12 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
             except c.CommandError as err:
                 raise EngineError(f"Call {call_id}: entry {e.seq} cannot be replayed ({err}).") from None
     s.journal.records = [entry_dict(e) for e in entries]
-    s.blocked = [dict(e.data) for e in entries if e.type == "blocked"]
+    s.blocked = [dict(e.data) for e in entries if e.type == et.BLOCKED]
     s.journal.recording = True
     s.clock = s.journal.clock = clock or SystemClock()
     with s.journal.operation("resume"):
         top = s.stack.top
-        s.emit("call_resumed", {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
+        s.emit(et.CALL_RESUMED, {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
         add_newer_protections(s.facts.state, store.account_state(account.id, s.facts.today()))
         s.nav.recheck()  # a resumed step goes through the gate like any other
     return s

@@ -16,6 +16,7 @@ from typing import Any
 
 from callguide.engine.clock import iso
 from callguide.identity import IdentityError, Person, require_role
+from callguide.store import entry_types as et
 from callguide.store.base import Entry, JournalStore, NewEntry
 
 
@@ -33,15 +34,15 @@ class ReviewKind:
 
 
 KINDS: dict[str, ReviewKind] = {
-    "capacity": ReviewKind("capacity_review", ("care_team",), {
+    "capacity": ReviewKind(et.CAPACITY_REVIEW, ("care_team",), {
         "confirmed": "capacity confirmed for this decision: the doubt is closed",
         "not_confirmed": "capacity not confirmed: no payment decision until a later review"},
         "capacity_doubts", "capacity doubt"),
-    "crisis": ReviewKind("crisis_review", ("care_team",), {
+    "crisis": ReviewKind(et.CRISIS_REVIEW, ("care_team",), {
         "resolved": "the crisis protection ends: collection may resume",
         "continue": "the crisis protection goes on, until a new review date"},
         "crises", "crisis protection"),
-    "dispute": ReviewKind("dispute_review", ("care_team", "supervisor"), {
+    "dispute": ReviewKind(et.DISPUTE_REVIEW, ("care_team", "supervisor"), {
         "debt_confirmed": "the evidence confirms the debt: collection may resume",
         "upheld": "the customer's dispute is upheld: collection stays paused"},
         "disputes", "dispute"),

@@ -40,6 +40,7 @@ from callguide.engine.stack import Frame, ProtocolStack
 from callguide.flow.guards import GuardIndex
 from callguide.flow.model import FlowLibrary, Step, Transition
 from callguide.library.pinning import save_snapshots
+from callguide.store import entry_types as et
 from callguide.store.base import AccountState, JournalStore
 
 __all__ = ["Account", "CallSession", "EngineError", "Frame", "Result", "WRAP_UP_FLOW"]
@@ -152,14 +153,14 @@ class CallSession:
         with s.journal.operation("start"):
             save_snapshots(store, library)
             contact = check_contact_time(s)
-            s.emit("call_started", {
+            s.emit(et.CALL_STARTED, {
                 "account": account.as_dict(), "start_flow": start_flow, "lang": s.facts.lang,
                 "practice": s.practice, "auto_wrap_up": s.auto_wrap_up, "person": s.person.as_dict(),
                 "flows": {f.id: f.content_hash for f in s.flows.values()},
                 "history": history_snapshot(s.history), **({"contact": contact} if contact else {}),
             })
             if contact and not contact["allowed"]:
-                s.emit("contact_time", contact)
+                s.emit(et.CONTACT_TIME, contact)
             s.nav.push(start_flow, cause="start")
         return s
 

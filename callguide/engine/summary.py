@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from callguide.store import entry_types as et
 from callguide.store.base import AccountState
 
-#: Entry types the wrap-up summary lists (what was recorded on the call).
-SUMMARY_TYPES = ("consent", "consent_withdrawn", "vulnerability", "disclosure", "adjustment", "hold_started",
-                 "hold_ended", "escalation", "capacity_doubt", "capacity_review", "crisis", "dispute", "arrangement",
-                 "third_party", "callback", "signpost", "sms_survey", "collection_blocked", "contact_reason",
-                 "outcome", "debrief_offered", "note", "blocked")
+#: Entry types the wrap-up summary lists (what was recorded on the call): `summary=True` in entry_types.
+SUMMARY_TYPES = et.SUMMARY_TYPES
 
 
 def call_summary(records: list[dict[str, Any]], outcome: str | None) -> dict[str, Any]:
@@ -22,7 +20,7 @@ def call_summary(records: list[dict[str, Any]], outcome: str | None) -> dict[str
             data = {k: v for k, v in r["data"].items() if k not in ("input", "wording")}
             out.setdefault(r["type"], []).append(data)
     return {"items": out, "outcome": outcome,
-            "protocols": [r["data"]["protocol"] for r in records if r["type"] == "protocol_started"]}
+            "protocols": [r["data"]["protocol"] for r in records if r["type"] == et.PROTOCOL_STARTED]}
 
 
 def history_lines(st: AccountState) -> list[tuple[str, str]]:

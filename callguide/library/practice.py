@@ -32,18 +32,19 @@ from callguide.engine.script import run_events, trace
 from callguide.engine.session import Account, CallSession
 from callguide.flow.model import FlowLibrary
 from callguide.flow.yamlsafe import display_path, read_yaml
+from callguide.store import entry_types as et
 
 #: Plain words for journal record types, for the score's differences.
 RECORD_WORDS = {
-    "consent": "a consent decision", "consent_withdrawn": "a consent withdrawal",
-    "vulnerability": "a vulnerability record", "disclosure": "a 'disclosure made, consent declined' record",
-    "adjustment": "a reasonable adjustment", "hold_started": "a hold on the account", "hold_ended": "a hold ended",
-    "escalation": "an escalation", "capacity_doubt": "a capacity doubt",
-    "capacity_doubt_cleared": "a capacity doubt cleared", "arrangement": "a payment arrangement",
-    "third_party": "an authorised third party", "callback": "a callback", "signpost": "signposting",
-    "sms_survey": "an SMS survey", "collection_blocked": "collection blocked", "outcome": "a call outcome",
-    "debrief_offered": "a debrief offered to the agent", "note": "a note", "blocked": "a blocked action",
-    "protocol_started": "a protocol started",
+    et.CONSENT: "a consent decision", et.CONSENT_WITHDRAWN: "a consent withdrawal",
+    et.VULNERABILITY: "a vulnerability record", et.DISCLOSURE: "a 'disclosure made, consent declined' record",
+    et.ADJUSTMENT: "a reasonable adjustment", et.HOLD_STARTED: "a hold on the account", et.HOLD_ENDED: "a hold ended",
+    et.ESCALATION: "an escalation", et.CAPACITY_DOUBT: "a capacity doubt",
+    et.CAPACITY_DOUBT_CLEARED: "a capacity doubt cleared", et.ARRANGEMENT: "a payment arrangement",
+    et.THIRD_PARTY: "an authorised third party", et.CALLBACK: "a callback", et.SIGNPOST: "signposting",
+    et.SMS_SURVEY: "an SMS survey", et.COLLECTION_BLOCKED: "collection blocked", et.OUTCOME: "a call outcome",
+    et.DEBRIEF_OFFERED: "a debrief offered to the agent", et.NOTE: "a note", et.BLOCKED: "a blocked action",
+    et.PROTOCOL_STARTED: "a protocol started",
 }
 
 WEIGHTS = {"outcome": 40, "records": 40, "protocols": 20}

@@ -31,6 +31,7 @@ from callguide.qt.i18n import tr
 from callguide.qt.notices import CallNotices
 from callguide.qt.widgets import EnterButton
 from callguide.qt.wrap_up import summary_items
+from callguide.store import entry_types as et
 
 
 class SidePanel(QScrollArea):
@@ -141,7 +142,7 @@ class SidePanel(QScrollArea):
     def refresh(self) -> None:
         s = self.bridge.session
         items = summary_items(s.summary())
-        items = [(k, line) for k, line in items if k not in ("note", "blocked")]
+        items = [(k, line) for k, line in items if k not in (et.NOTE, et.BLOCKED)]
         self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:]) or tr("side.nothing_yet"))
         given = sorted(c.purpose for c in s.consents_in_force())  # this call's and earlier calls' consents
         sig = (tuple(given), s.ended)

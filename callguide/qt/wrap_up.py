@@ -30,11 +30,12 @@ from callguide.qt.banner import _name, _value, date_text
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, has, tr
 from callguide.qt.widgets import EnterButton
+from callguide.store import entry_types as et
 
 OUTCOME_CODES = ("arrangement_agreed", "on_hold", "referred", "no_agreement", "crisis", "callback", "no_contact",
                  "wrong_party", "not_verified", "other")
-FOLLOW_UP_KINDS = {"callback", "hold_started", "vulnerability", "disclosure", "escalation", "sms_survey",
-                   "debrief_offered", "capacity_doubt"}
+FOLLOW_UP_KINDS = {et.CALLBACK, et.HOLD_STARTED, et.VULNERABILITY, et.DISCLOSURE, et.ESCALATION, et.SMS_SURVEY,
+                   et.DEBRIEF_OFFERED, et.CAPACITY_DOUBT}
 
 
 def _fields(d: dict[str, Any]) -> str:
@@ -42,50 +43,50 @@ def _fields(d: dict[str, Any]) -> str:
 
 
 def _line(kind: str, d: dict[str, Any]) -> str:
-    if kind == "consent":
+    if kind == et.CONSENT:
         return tr("sum.consent", purpose=_name(d.get("purpose", "")), decision=_value(d.get("decision", "")))
-    if kind == "consent_withdrawn":
+    if kind == et.CONSENT_WITHDRAWN:
         return tr("sum.consent_withdrawn", purpose=_name(d.get("purpose", "")))
-    if kind == "vulnerability":
+    if kind == et.VULNERABILITY:
         return tr("sum.vulnerability", fields=_fields(d.get("fields", {})) or "-",
                   review=date_text(d.get("review_date")))
-    if kind == "disclosure":
+    if kind == et.DISCLOSURE:
         return tr("sum.disclosure", review=date_text(d.get("review_date")))
-    if kind == "adjustment":
+    if kind == et.ADJUSTMENT:
         return tr("sum.adjustment", fields=_fields(d.get("fields", {})))
-    if kind == "hold_started":
+    if kind == et.HOLD_STARTED:
         return tr("sum.hold_started", days=d.get("days", "?"), until=date_text(d.get("until")))
-    if kind == "hold_ended":
+    if kind == et.HOLD_ENDED:
         return tr("sum.hold_ended")
-    if kind == "escalation":
+    if kind == et.ESCALATION:
         esc = d.get("kind", "")
         if esc == "emergency":
             return tr("sum.escalation_emergency", number=d.get("number") or "?")
         return tr("sum.escalation", to=tr(f"bar.{esc}") if has(f"bar.{esc}") else _name(esc))
-    if kind == "capacity_doubt":
+    if kind == et.CAPACITY_DOUBT:
         return tr("sum.capacity_doubt")
-    if kind == "capacity_doubt_cleared":
+    if kind == et.CAPACITY_DOUBT_CLEARED:
         return tr("sum.capacity_doubt_cleared")
-    if kind == "arrangement":
+    if kind == et.ARRANGEMENT:
         return tr("sum.arrangement", fields=_fields(d.get("fields", {})), currency=d.get("currency", ""))
-    if kind == "third_party":
+    if kind == et.THIRD_PARTY:
         return tr("sum.third_party", fields=_fields(d.get("fields", {})))
-    if kind == "callback":
+    if kind == et.CALLBACK:
         return tr("sum.callback", due=date_text(d.get("due")))
-    if kind == "signpost":
+    if kind == et.SIGNPOST:
         names = ", ".join(str(e.get("name", "")) for e in d.get("entries", []))
         return tr("sum.signpost", names=names or "-")
-    if kind == "sms_survey":
+    if kind == et.SMS_SURVEY:
         return tr("sum.sms_survey")
-    if kind == "collection_blocked":
+    if kind == et.COLLECTION_BLOCKED:
         return tr("sum.collection_blocked")
-    if kind == "outcome":
+    if kind == et.OUTCOME:
         return tr("sum.outcome", code=_value(d.get("code", "")))
-    if kind == "debrief_offered":
+    if kind == et.DEBRIEF_OFFERED:
         return tr("sum.debrief")
-    if kind == "note":
+    if kind == et.NOTE:
         return tr("sum.note", text=d.get("text", ""))
-    if kind == "blocked":
+    if kind == et.BLOCKED:
         return tr("sum.blocked", reason=engine_text(d.get("rule"), d.get("reason")))
     return kind
 
@@ -97,7 +98,7 @@ def summary_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
     for kind, items in summary.get("items", {}).items():
         for d in items:
             item = (kind, _line(kind, d))
-            if item in seen and kind != "note":
+            if item in seen and kind != et.NOTE:
                 continue
             seen.add(item)
             out.append(item)

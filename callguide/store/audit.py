@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import entry_types as et
 from . import integrity as _integrity
 from . import migrations as _migrations
 from .base import StoreError, VerifyResult
@@ -245,7 +246,7 @@ class _Audit:
                          if p]
         self.add_some(problems, "of the journal's checkpoints")
         newest = cps[-1].seq if cps else 0
-        ended = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries WHERE type = 'call_ended'").fetchone()[0]
+        ended = self.conn.execute(f"SELECT coalesce(max(seq), 0) FROM entries WHERE type = {et.sql(et.CALL_ENDED)}").fetchone()[0]
         removed = ended > max(newest, since)
         if removed:
             where = f"after the newest checkpoint in the file (entry {newest})" if newest else \

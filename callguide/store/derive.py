@@ -11,46 +11,28 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from . import entry_types as et
 from .base import AccountState
 
 #: The entry types that make an account's protections: what anyone who opens the account (any agent
 #: who calls it) may read. The team store's `protection_types` table is refreshed from this list
 #: (`callguide server init`), and its row-level security lets agents read these types, redacted.
-PROTECTION_TYPES: tuple[str, ...] = (
-    "call_started",
-    "call_ended",
-    "outcome",
-    "consent",
-    "consent_withdrawn",
-    "vulnerability",
-    "disclosure",
-    "hold_started",
-    "hold_ended",
-    "adjustment",
-    "capacity_doubt",
-    "capacity_review",
-    "crisis",
-    "crisis_review",
-    "collection_blocked",
-    "dispute",
-    "dispute_review",
-    "callback",
-    "third_party",
-)
+#: Derived from the declarations in `entry_types` (`protection=True`).
+PROTECTION_TYPES: tuple[str, ...] = et.PROTECTION_TYPES
 #: Read as well where the reader may see them, never a protection type of its own: an emergency
 #: `escalation` journalled before crises had their own `crisis` entry still protects the account
 #: (the escalation's details, number and reason, are for supervisors; since issue 8 the engine writes
 #: the `crisis` entry every agent reads). A team-store agent derives such a legacy crisis only from her
 #: own desktop's rows.
-LEGACY_STATE_TYPES: tuple[str, ...] = ("escalation",)
+LEGACY_STATE_TYPES: tuple[str, ...] = et.LEGACY_STATE_TYPES
 #: The only entry types account_state needs; stores filter on these (`type IN (...)`).
-STATE_TYPES: tuple[str, ...] = PROTECTION_TYPES + LEGACY_STATE_TYPES
+STATE_TYPES: tuple[str, ...] = et.STATE_TYPES
 
 #: How long a crisis protection lasts before its review when the journal gives no date
 #: (entries written before crises had their own `crisis` entry).
 LEGACY_CRISIS_DAYS = 30
 #: Review results that close a protection; any other result keeps it in force.
-CLOSING_RESULTS = {"capacity_review": "confirmed", "crisis_review": "resolved", "dispute_review": "debt_confirmed"}
+CLOSING_RESULTS = {et.CAPACITY_REVIEW: "confirmed", et.CRISIS_REVIEW: "resolved", et.DISPUTE_REVIEW: "debt_confirmed"}
 # One row: (seq, ts, type, call_id, data)
 Row = tuple[int, str, str, str, dict[str, Any]]
 
@@ -102,32 +84,32 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
     last_outcome: tuple[int, dict[str, Any]] | None = None
 
     for seq, ts, type_, call_id, data in rows:
-        if type_ == "call_started":
+        if type_ == et.CALL_STARTED:
             state.calls += 1
-        elif type_ == "vulnerability":
+        elif type_ == et.VULNERABILITY:
             vulnerabilities.append(_item(seq, ts, call_id, data))
-        elif type_ == "disclosure":
+        elif type_ == et.DISCLOSURE:
             if _still_open(data.get("review_date"), today_s):
                 state.disclosures.append(_item(seq, ts, call_id, data))
-        elif type_ == "hold_started":
+        elif type_ == et.HOLD_STARTED:
             holds.append(_item(seq, ts, call_id, data))
-        elif type_ == "hold_ended":
+        elif type_ == et.HOLD_ENDED:
             last_hold_end = seq
-        elif type_ == "adjustment":
+        elif type_ == et.ADJUSTMENT:
             fields = data.get("fields") or {}
             if isinstance(fields, dict):
                 state.adjustments.update(fields)
                 review = _day(data.get("review_date"))
                 state.adjustment_records.append({**_item(seq, ts, call_id, data),
                                                  "review_due": review is not None and review < today_s})
-        elif type_ == "consent":
+        elif type_ == et.CONSENT:
             purpose = data.get("purpose")
             if purpose is not None:
                 state.consents[str(purpose)] = {
                     "decision": data.get("decision"), "ts": ts, "wording_hash": data.get("wording_hash"),
                     "seq": seq, "call_id": call_id, "by": data.get("by"), "expires": data.get("expires"),
                 }
-        elif type_ == "consent_withdrawn":
+        elif type_ == et.CONSENT_WITHDRAWN:
             purpose = data.get("purpose")
             if purpose is not None:
                 withdrawn_at[str(purpose)] = seq
@@ -136,43 +118,43 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
                     "decision": "withdrawn", "ts": ts, "wording_hash": prev.get("wording_hash"), "seq": seq,
                     "call_id": call_id, "by": data.get("by"), "given_on_call": prev.get("call_id"),
                 }
-        elif type_ == "capacity_doubt":
+        elif type_ == et.CAPACITY_DOUBT:
             doubts.append(_item(seq, ts, call_id, data))
         elif type_ in CLOSING_RESULTS:
             review = _item(seq, ts, call_id, {**data, "kind": type_.removesuffix("_review")})
             closes = data.get("result") == CLOSING_RESULTS[type_]
-            if type_ == "capacity_review":
+            if type_ == et.CAPACITY_REVIEW:
                 state.capacity_reviews.append(review)
                 if closes:
                     doubts = []
             else:
                 state.reviews.append(review)
-                if type_ == "dispute_review" and closes:
+                if type_ == et.DISPUTE_REVIEW and closes:
                     disputes = []
-                elif type_ == "crisis_review":
+                elif type_ == et.CRISIS_REVIEW:
                     if closes:
                         crises = {}
                     elif data.get("review_date"):
                         for c in crises.values():
                             c["review_date"] = max(str(c.get("review_date") or ""), str(data["review_date"]))
-        elif type_ == "crisis":
+        elif type_ == et.CRISIS:
             crises[call_id] = _item(seq, ts, call_id, data)
-        elif type_ in ("collection_blocked", "escalation"):
-            legacy = (data.get("reason") == "crisis") if type_ == "collection_blocked" else \
+        elif type_ in (et.COLLECTION_BLOCKED, et.ESCALATION):
+            legacy = (data.get("reason") == "crisis") if type_ == et.COLLECTION_BLOCKED else \
                 data.get("kind") == "emergency"
             if legacy and call_id not in crises:
                 due = (dt.date.fromisoformat(ts[:10]) + dt.timedelta(days=LEGACY_CRISIS_DAYS)).isoformat()
                 crises[call_id] = _item(seq, ts, call_id, {"reason": data.get("reason") or "emergency",
                                                            "review_date": due, "legacy": True})
-        elif type_ == "dispute":
+        elif type_ == et.DISPUTE:
             disputes.append(_item(seq, ts, call_id, data))
-        elif type_ == "callback":
+        elif type_ == et.CALLBACK:
             if _still_open(data.get("due"), today_s):
                 state.callbacks.append(_item(seq, ts, call_id, data))
-        elif type_ == "third_party":
+        elif type_ == et.THIRD_PARTY:
             state.third_parties.append(_item(seq, ts, call_id, data))
-        elif type_ in ("call_ended", "outcome"):
-            code = data.get("outcome") if type_ == "call_ended" else data.get("code")
+        elif type_ in (et.CALL_ENDED, et.OUTCOME):
+            code = data.get("outcome") if type_ == et.CALL_ENDED else data.get("code")
             if last_outcome is None or seq > last_outcome[0]:
                 last_outcome = (seq, {"code": code, "ts": ts, "call_id": call_id, "seq": seq, "type": type_})
 

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database, Migrations
 
+from . import entry_types as et
 from .base import GENESIS_HASH, StoreError, VerifyResult, canonical_json
 
 MIGRATION_SET = "callguide.publications"
@@ -586,7 +587,7 @@ class SQLitePublications:
             if not self._has_entries(c):
                 return out
             rows = c.execute("SELECT seq, hash, ts, agent, call_id, flow_id, flow_hash, step_id, data FROM entries "
-                             "WHERE type = 'flag' ORDER BY seq").fetchall()
+                             f"WHERE type = {et.sql(et.FLAG)} ORDER BY seq").fetchall()
         for seq, h, ts, agent, call_id, fid, fhash, sid, data in rows:
             try:
                 d = json.loads(data)
@@ -619,11 +620,11 @@ class SQLitePublications:
         with self._guard() as c:
             if not self._has_entries(c):
                 return None
-            row = c.execute("SELECT seq FROM entries WHERE call_id = ? AND type = 'call_started' ORDER BY seq LIMIT 1",
+            row = c.execute(f"SELECT seq FROM entries WHERE call_id = ? AND type = {et.sql(et.CALL_STARTED)} ORDER BY seq LIMIT 1",
                             (call_id,)).fetchone()
             if row is None:
                 return None
-            prev = c.execute("SELECT ts FROM entries WHERE agent = ? AND type = 'call_started' AND seq < ? "
+            prev = c.execute(f"SELECT ts FROM entries WHERE agent = ? AND type = {et.sql(et.CALL_STARTED)} AND seq < ? "
                              "ORDER BY seq DESC LIMIT 1", (agent, row[0])).fetchone()
         return int(row[0]), (prev[0] if prev else None)
 

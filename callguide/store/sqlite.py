@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from . import entry_types as et
 from . import integrity as _integrity
 from . import migrations as _migrations
 from .base import (
@@ -131,22 +132,23 @@ def _redact_leaves(value: Any) -> Any:
     return REDACTED
 
 
+def _redact(value: Any) -> Any:
+    return _redact_leaves(value) if isinstance(value, dict) else REDACTED
+
+
 def redact_data(type_: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Special-category values replaced by "[redacted]": an entry whose data says
-    `sensitivity: special` loses its `value` and every value inside its `input` (keys kept), and a
-    `vulnerability` entry (consented special fields only, by contract) loses its field values and
-    its `category`. Field ids, review dates and consent purposes stay."""
+    """Special-category values replaced by "[redacted]", as `entry_types` declares them: an entry
+    whose data says `sensitivity: special` (an answer to a special field) loses its `value` and every
+    value inside its `input` (keys kept), and a type with `redacted_keys` (a `vulnerability`: consented
+    special fields only, by contract) loses those keys' values (a mapping keeps its keys). Field ids,
+    review dates and consent purposes stay."""
     out = dict(data)
+    keys = et.REDACTED_KEYS.get(type_, ())
     if out.get("sensitivity") == "special":
-        if "value" in out:
-            out["value"] = REDACTED
-        if "input" in out:
-            out["input"] = _redact_leaves(out["input"])
-    if type_ == "vulnerability":
-        if isinstance(out.get("fields"), dict):
-            out["fields"] = {k: REDACTED for k in out["fields"]}
-        if "category" in out:  # a copy of a special field's value
-            out["category"] = REDACTED
+        keys = (*et.FIELD_REDACTED_KEYS, *keys)
+    for k in keys:
+        if k in out:
+            out[k] = _redact(out[k])
     return out
 
 
@@ -443,7 +445,7 @@ class SQLiteJournal(JournalStore):
             return []
         if self.readonly or self.signing is None:
             raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
-        ends_call = any(fields["type"] == "call_ended" for fields, _ in prepared)
+        ends_call = any(fields["type"] == et.CALL_ENDED for fields, _ in prepared)
         checkpoint: Checkpoint | None = None
         with self._guard() as conn:
             for attempt in (1, 2):

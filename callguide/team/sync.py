@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from callguide.store import entry_types as et
 from callguide.store.base import GENESIS_HASH, Entry, StoreError
 from callguide.store.postgres.connect import TeamStoreError, TeamTarget, classify, connect, quote_ident
 from callguide.store.postgres.journal import ingest
@@ -298,7 +299,7 @@ class TeamSync:
         """The flow texts the batch's calls ran, once per hash (the server ignores repeats)."""
         sent: set[str] = set()
         for entry in batch:
-            if entry.type != "call_started":
+            if entry.type != et.CALL_STARTED:
                 continue
             flows = entry.data.get("flows")
             if not isinstance(flows, dict):

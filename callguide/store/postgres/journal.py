@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from callguide.store import entry_types as et
 from callguide.store.base import (
     GENESIS_HASH,
     AccountState,
@@ -104,7 +105,7 @@ def split_special(entry: Entry) -> tuple[str, str | None, str]:
     redacted = canonical_json(redact_data(entry.type, entry.data))
     if redacted == full:
         return full, None, "[]"
-    purposes = sorted(consent_purposes(entry.data.get("consent"))) if entry.type == "vulnerability" else []
+    purposes = sorted(consent_purposes(entry.data.get("consent"))) if entry.type == et.VULNERABILITY else []
     return redacted, full, canonical_json(purposes)
 
 
@@ -234,8 +235,8 @@ class PostgresJournal(JournalStore):
                 "SELECT s.call_id, s.account_id, s.agent, s.ts, s.data::text,"
                 " (SELECT max(x.ts) FROM entries x WHERE x.call_id = s.call_id),"
                 " (SELECT count(*) FROM entries x WHERE x.call_id = s.call_id)"
-                " FROM entries s WHERE s.type = 'call_started' AND NOT EXISTS"
-                " (SELECT 1 FROM entries f WHERE f.call_id = s.call_id AND f.type = 'call_ended')"
+                f" FROM entries s WHERE s.type = {et.sql(et.CALL_STARTED)} AND NOT EXISTS"
+                f" (SELECT 1 FROM entries f WHERE f.call_id = s.call_id AND f.type = {et.sql(et.CALL_ENDED)})"
                 " ORDER BY s.at, s.desktop_id, s.seq").fetchall()
         return [CallSummary(call_id=r[0], account_id=r[1], agent=r[2], started=r[3], last_ts=r[5] or r[3],
                             entries=r[6], data=json.loads(r[4])) for r in rows]

@@ -116,7 +116,8 @@ OUTCOME: Final = declare(
 LANGUAGE_CHANGED: Final = declare(
     "language_changed", "the agent switched the call's language", ("lang", "input"), agent_input=True)
 NOTE: Final = declare(
-    "note", "a free-text note by the agent", ("text", "input"),
+    "note", "a free-text note by the agent (`purpose`, `special`: saved under that consent, special-category)",
+    ("text", "purpose", "special", "input"),
     sensitivity=SPECIAL, special_keys=("text", "input"), agent_input=True, summary=True)
 FLAG: Final = declare(
     "flag", "an agent flags a step's wording for the trainers",

@@ -99,6 +99,8 @@ def _line(kind: str, d: dict[str, Any]) -> str:
         return tr("sum.debrief")
     if kind == et.NOTE:
         return tr("sum.note", text=d.get("text", ""))
+    if kind == et.FLOW_PROBLEM:
+        return tr("sum.flow_problem", where=d.get("where") or "?")
     if kind == et.BLOCKED:
         return tr("sum.blocked", reason=engine_text(d.get("rule"), d.get("reason")))
     return kind

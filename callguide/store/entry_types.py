@@ -132,6 +132,10 @@ PROTOCOL_ENDED: Final = declare(
 BLOCKED: Final = declare(
     "blocked", "the gate refused something, or did not show a step",
     ("action", "rule", "reason", "rerouted"), summary=True)
+FLOW_PROBLEM: Final = declare(
+    "flow_problem", "a flow's text or condition could not be worked out at run time (a limit or a mistake): "
+    "the text showed one line instead, the condition counted as not met", ("what", "where", "limit", "reason", "lang"),
+    summary=True)
 CONTACT_REASON: Final = declare(
     "contact_reason", "the agent recorded why the call goes on outside the contact hours",
     ("reason", "local_time", "window"), summary=True)

@@ -57,7 +57,7 @@ class NoteQuestion(QDialog):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(22, 18, 22, 18)
         lay.setSpacing(12)
-        self.question = QLabel(tr("note.q_text", words=", ".join(f"\u201c{w}\u201d" for w in words[:5])))
+        self.question = QLabel(tr("note.q_text", words=", ".join(tr("note.q_word", word=w) for w in words[:5])))
         self.question.setObjectName("dialogTitle")
         self.question.setWordWrap(True)
         lay.addWidget(self.question)

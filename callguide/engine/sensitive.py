@@ -67,15 +67,34 @@ class SensitiveWords:
     entries: tuple[Entry, ...]
     source: str
 
+    def __post_init__(self) -> None:
+        # candidates per word: by the whole first word, or (a one-word stem) by its first letters
+        by_word: dict[str, list[Entry]] = {}
+        by_stem: dict[str, list[Entry]] = {}
+        for e in self.entries:
+            if e.stem and len(e.words) == 1:
+                by_stem.setdefault(e.words[0][:MIN_STEM], []).append(e)
+            else:
+                by_word.setdefault(e.words[0], []).append(e)
+        for lists in (by_word, by_stem):
+            for k, v in lists.items():
+                lists[k] = sorted(v, key=lambda e: -len(e.words))  # the longest phrase first
+        object.__setattr__(self, "_by_word", by_word)
+        object.__setattr__(self, "_by_stem", by_stem)
+
     def find(self, text: str) -> list[str]:
         """The words or phrases of `text` that are on a list, as they were typed, in order, once each."""
         text = unicodedata.normalize("NFC", text or "")
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         tokens = [fold(text[a:b]) for a, b in spans]
         found: list[str] = []
+        by_word: dict[str, list[Entry]] = self._by_word  # type: ignore[attr-defined]
+        by_stem: dict[str, list[Entry]] = self._by_stem  # type: ignore[attr-defined]
         i = 0
         while i < len(tokens):
-            hit = next((e for e in self.entries if e.matches(tokens, i)), None)
+            tok = tokens[i]
+            candidates = by_word.get(tok, []) + by_stem.get(tok[:MIN_STEM], [])
+            hit = next((e for e in candidates if e.matches(tokens, i)), None)
             if hit is None:
                 i += 1
                 continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,7 @@ from callguide.flow import yamlsafe
 LANGS = ("en", "da", "cs")
 _WORD = re.compile(r"\w+")
 _DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")  # combining marks
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]*$")
 MIN_STEM = 3
 
@@ -36,8 +38,11 @@ class SensitiveWordsError(ValueError):
 
 def fold(text: str) -> str:
     """Case and diacritics folded: "Kræft" -> "kraeft", "Rakovína" -> "rakovina"."""
-    t = unicodedata.normalize("NFC", text).casefold().translate(_DANISH)
-    return "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+    t = text.casefold()
+    if t.isascii():
+        return t
+    t = unicodedata.normalize("NFC", t).translate(_DANISH)
+    return _MARKS.sub("", unicodedata.normalize("NFKD", t))
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class SensitiveWords:
 
     def find(self, text: str) -> list[str]:
         """The words or phrases of `text` that are on a list, as they were typed, in order, once each."""
+        if not self._any(text or ""):
+            return []  # most notes: one pass over the folded text, no word-by-word work
         text = unicodedata.normalize("NFC", text or "")
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         tokens = [fold(text[a:b]) for a, b in spans]
@@ -105,6 +112,19 @@ class SensitiveWords:
             i = j
         return found
 
+    def _any(self, text: str) -> bool:
+        tokens = _WORD.findall(fold(text))
+        by_word: dict[str, list[Entry]] = self._by_word  # type: ignore[attr-defined]
+        by_stem: dict[str, list[Entry]] = self._by_stem  # type: ignore[attr-defined]
+        for i, tok in enumerate(tokens):
+            for e in by_word.get(tok, ()):
+                if e.matches(tokens, i):
+                    return True
+            for e in by_stem.get(tok[:MIN_STEM], ()):
+                if e.matches(tokens, i):
+                    return True
+        return False
+
     def __contains__(self, text: object) -> bool:
         return isinstance(text, str) and bool(self.find(text))
 
@@ -120,9 +140,22 @@ def words_dir() -> Path:
 
 def load(directory: str | os.PathLike[str] | None = None) -> SensitiveWords:
     """The word lists (cached until a file changes). SensitiveWordsError, one line, if one is unusable."""
+    key = str(directory) if directory is not None else "$" + os.environ.get("CALLGUIDE_SENSITIVE_WORDS", "") \
+        + os.environ.get("CALLGUIDE_RESOURCES", "")
+    now = time.monotonic()
+    last = _LAST.get(key)
+    if last is not None and now - last[0] < RECHECK_SECONDS:
+        return last[1]  # the files are looked at again at most once a second
     d = Path(directory) if directory is not None else words_dir()
     stamps = tuple(_mtime(d / f"{lang}.yaml") for lang in LANGS)
-    return _load_cached(str(d), stamps)
+    words = _load_cached(str(d), stamps)
+    _LAST[key] = (now, words)
+    return words
+
+
+#: How often `load` looks at the files again (a trainer's edit counts from the next note after it).
+RECHECK_SECONDS = 1.0
+_LAST: dict[str, tuple[float, SensitiveWords]] = {}
 
 
 def _mtime(p: Path) -> float:

@@ -165,7 +165,7 @@ def test_declined_and_withdrawn_consents_save_nothing(start, db_path):
     assert s.withdraw_consent("health_disclosure")
     res = s.apply(Note("rakovina and chemo", "health_disclosure"))
     assert not res.ok and res.rule == "note-consent-missing"
-    assert [n["data"]["text"] for n in of_type(s, "note")] == ["cancer"]
+    assert [n["data"]["purpose"] for n in of_type(s, "note")] == ["health_disclosure"]  # only the one saved in force
     s.end_call()
     assert b"rakovina" not in _raw(db_path) and b"chemo" not in _raw(db_path)
 
@@ -247,3 +247,27 @@ def test_resume_of_a_note_saved_before_its_word_was_listed(start, lib, store, tm
     r = CallSession.resume(lib, store, s.call_id)
     assert (r.top.flow.id, r.top.step_id) == (s.top.flow.id, s.top.step_id)
     assert r.apply(Note("Mother has dementia")).rule == "note-sensitive"
+
+
+# ---------------------------------------------------------------------- with the privacy work's sealing
+
+
+def test_a_consented_note_is_sealed_under_its_purpose_and_shredded_by_withdrawal(start, store, db_path):
+    """The note saved under the consent is special-category data for that purpose: sealed under its
+    key, so withdrawing the consent makes it unreadable (journal.md, "Sealed values")."""
+    sealer = getattr(store, "sealer", None)
+    if sealer is None:
+        pytest.skip("this journal keeps no data keys")
+    from callguide.store.sealing import is_sealed, purposes_of
+
+    s = start()
+    _consent(s)
+    text = "Chemotherapy until March QX-5512"
+    assert s.apply(Note(text, "health_disclosure")).ok
+    raw = store.call_entries(s.call_id)[-1].data
+    assert is_sealed(raw["text"]) and purposes_of(raw["text"]) == ["health_disclosure"]
+    assert of_type(s, "note")[-1]["data"]["text"] == text
+    assert s.withdraw_consent("health_disclosure")
+    assert of_type(s, "note")[-1]["data"]["text"] != text  # "withdrawn on DATE" in its place
+    s.end_call()
+    assert b"QX-5512" not in _raw(db_path)

@@ -60,8 +60,9 @@ class ActionContext:
         if isinstance(value, str) and "{" in value:
             try:
                 return expr.render(value, self._s.facts.namespace())
-            except expr.ExprError:
-                return value
+            except expr.ExprError as e:  # never the template's source in the journal: nothing, and a problem
+                self._s.facts.report_problem("text", action.pos, e)
+                return ""
         return value
 
     def int_param(self, action: Action, name: str, default: int) -> int:
@@ -69,7 +70,8 @@ class ActionContext:
         if isinstance(value, str):
             try:
                 value = expr.evaluate(value, self._s.facts.namespace())
-            except expr.ExprError:
+            except expr.ExprError as e:
+                self._s.facts.report_problem("condition", action.pos, e)
                 return default
         try:
             return int(value)

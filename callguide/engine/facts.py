@@ -217,6 +217,11 @@ class CallFacts:
             self._problem("condition", self._where_condition(src), e)
             return False
 
+    def report_problem(self, what: str, pos: Any, error: expr.ExprError) -> None:
+        """A flow text that failed where the caller handles it safely (an action's parameter): told
+        and journalled like any other (`flow_problem`), once per call."""
+        self._problem(what, _where(pos), error, self.lang)
+
     def _problem(self, what: str, where: str, error: expr.ExprError, lang: str | None = None) -> None:
         key = (what, where, lang, str(error))
         if key in self._problems:

@@ -132,7 +132,8 @@ class Gate:
         if isinstance(value, str) and "{" in value:
             try:
                 value = expr.render(value, self._s.facts.namespace())
-            except expr.ExprError:
+            except expr.ExprError as e:  # no reason then (the action is refused), and a problem told
+                self._s.facts.report_problem("text", action.pos, e)
                 return ""
         return str(value or "").strip()
 

@@ -104,3 +104,18 @@ def test_a_problem_met_while_a_view_was_built_is_written_with_the_next_operation
     assert label.startswith("\u26a0 ") and where in label
     s.answer({"spend": "0"})
     assert [e.type for e in store.call_entries(s.call_id)].count("flow_problem") == 1
+
+
+def test_an_action_parameter_over_a_limit_is_journalled_never_its_source(tmp_path, store, clock):
+    lib, where = _library(tmp_path, "start_hold: {days: 30, reason: negative budget}",
+                          'start_hold: {days: 30, reason: "{{ account.name * (income|int) }}"}')
+    s = _start(lib, store, clock)
+    s.next()
+    s.answer({"income": "100000000", "spend": "200000000"})
+    s.next()
+    assert s.top.step_id in ("hold-it", "held")
+    s.next()
+    hold = of_type(s, "hold_started")[-1]["data"]
+    assert hold["reason"] == "" and hold["days"] == 30  # the hold is kept; no template source as its reason
+    problems = [p["data"] for p in of_type(s, "flow_problem")]
+    assert [(p["what"], p["where"], p["limit"]) for p in problems] == [("text", where, True)]

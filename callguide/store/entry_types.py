@@ -116,7 +116,8 @@ OUTCOME: Final = declare(
 LANGUAGE_CHANGED: Final = declare(
     "language_changed", "the agent switched the call's language", ("lang", "input"), agent_input=True)
 NOTE: Final = declare(
-    "note", "a free-text note by the agent", ("text", "input"),
+    "note", "a free-text note by the agent (`purpose`, `special`: saved under that consent, special-category)",
+    ("text", "purpose", "special", "input"),
     sensitivity=SPECIAL, special_keys=("text", "input"), agent_input=True, summary=True)
 FLAG: Final = declare(
     "flag", "an agent flags a step's wording for the trainers",
@@ -131,6 +132,10 @@ PROTOCOL_ENDED: Final = declare(
 BLOCKED: Final = declare(
     "blocked", "the gate refused something, or did not show a step",
     ("action", "rule", "reason", "rerouted"), summary=True)
+FLOW_PROBLEM: Final = declare(
+    "flow_problem", "a flow's text or condition could not be worked out at run time (a limit or a mistake): "
+    "the text showed one line instead, the condition counted as not met", ("what", "where", "limit", "reason", "lang"),
+    summary=True)
 CONTACT_REASON: Final = declare(
     "contact_reason", "the agent recorded why the call goes on outside the contact hours",
     ("reason", "local_time", "window"), summary=True)

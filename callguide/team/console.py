@@ -522,7 +522,7 @@ class Console:
 @dataclass
 class FeedUpdate:
     items: list[QueueItem]
-    new: list[QueueItem]                    # items not seen before (a loud one: raise the window)
+    new: list[QueueItem]                    # items not seen before (a loud one alarms: the window is raised)
     notice: Notice | None
     read_at: float = field(default_factory=time.monotonic)
 
@@ -540,7 +540,6 @@ class ConsoleFeed:
         self._own_notices = notices is None
         self.interval = interval
         self._seen: set[str] = set()
-        self._first = True
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pending: Notice | None = None
@@ -575,8 +574,7 @@ class ConsoleFeed:
                 self._wake.wait(2.0)
                 continue
             self.error = None
-            new = [] if self._first else [i for i in items if i.ref not in self._seen]
-            self._first = False
+            new = [i for i in items if i.ref not in self._seen]  # the first read: all (an open BLAKE alarms)
             self._seen.update(i.ref for i in items)
             with contextlib.suppress(Exception):  # a subscriber's bug must not stop the feed
                 self.on_update(FeedUpdate(items, new, notice))

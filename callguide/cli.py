@@ -532,6 +532,53 @@ def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
         _console_done(con.resolve(_console_item(con, ref), note), f"resolved {ref}")
 
 
+@console.command("end-hold")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--reason", required=True, help="Why the hold ends (kept in the journal).")
+@click.pass_context
+def console_end_hold(ctx: click.Context, account_id: str, reason: str) -> None:
+    """A hold decision: end the account's hold (care team or supervisor), for every later call."""
+    with _console(ctx) as con:
+        _console_done(con.end_hold(account_id, reason), f"hold ended on account {account_id}")
+
+
+@console.command("watch")
+@click.pass_context
+def console_watch(ctx: click.Context) -> None:
+    """Follow the queue live (LISTEN/NOTIFY) and print one JSON line per new item or change of
+    status, until stdin closes or the process is stopped: the console without a window."""
+    import threading
+
+    from callguide.team.console import ConsoleFeed
+
+    seen: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def show(update: Any) -> None:
+        now = con.clock()
+        with lock:
+            for i in update.items:
+                if seen.get(i.ref) == i.status:
+                    continue
+                event = "item" if i.ref not in seen else "status"
+                seen[i.ref] = i.status
+                click.echo(json.dumps({"event": event, "ref": i.ref, "kind": i.kind, "level": i.level.name,
+                                       "status": i.status, "account": i.account_id, "agent": i.agent,
+                                       "call_id": i.call_id, "flow": i.flow_id, "step": i.step_id, "raised": i.ts,
+                                       "alarm": i.alarm(), "overdue": i.overdue(now)}, ensure_ascii=False),
+                           nl=True)
+                sys.stdout.flush()
+
+    with _console(ctx) as con:
+        feed = ConsoleFeed(con, show, interval=5.0).start()
+        try:
+            sys.stdin.read()  # until stdin closes
+        except KeyboardInterrupt:
+            pass
+        finally:
+            feed.stop()
+
+
 @console.command("review")
 @click.argument("kind", type=click.Choice(["capacity", "crisis", "dispute"]))
 @click.option("--account", "account_id", required=True, help="Account id.")

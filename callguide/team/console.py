@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -499,6 +500,21 @@ class Console:
                                   now=self.clock())
         except ReviewError as e:
             raise ConsoleError(str(e), "refused") from None
+        return ActionResult(entry, self._pushed(entry))
+
+    def end_hold(self, account_id: str, reason: str) -> ActionResult:
+        """A hold decision: end the account's holds (a reason is required), as the call's `end_hold`
+        action records it; the care team (or a supervisor) decides, refused when no hold is on."""
+        if not (self.person.has("care_team") or self.person.has("supervisor")):
+            raise ConsoleError(f"{self.person.display_name} may not end a hold (care team or supervisor)", "denied")
+        reason = (reason or "").strip()
+        if not reason:
+            raise ConsoleError("ending a hold needs a reason", "refused")
+        if not self.account(account_id).state.holds:
+            raise ConsoleError(f"Account {account_id} has no hold on.", "refused")
+        entry = self._append(NewEntry(type=et.HOLD_ENDED, call_id=f"hold-{uuid.uuid4().hex}", account_id=account_id,
+                                      agent=self.person.id, flow_id=None, flow_hash=None, step_id=None,
+                                      data={"reason": reason, "by": self.person.id}, ts=iso(self.clock())))
         return ActionResult(entry, self._pushed(entry))
 
     def close(self) -> None:

@@ -42,7 +42,13 @@ from .notify import Notice, TeamNotices
 
 
 class ConsoleError(StoreError):
-    """A console action or setting that cannot be done (one plain line)."""
+    """A console action or setting that cannot be done (one plain line). `code` and `params` let
+    the window say it in the UI language (`console.err.<code>`); the message is the English."""
+
+    def __init__(self, message: str, kind: str = "refused", code: str | None = None, **params: Any) -> None:
+        super().__init__(message, kind)
+        self.code = code
+        self.params = params
 
 
 # ---------------------------------------------------------------------- service levels
@@ -440,7 +446,7 @@ class Console:
 
     def _append(self, entry: NewEntry) -> Entry:
         if not self.can_write:
-            raise ConsoleError(f"{self.person.id} may read the console but not act on it", "denied")
+            raise ConsoleError(f"{self.person.id} may read the console but not act on it", "denied", "read_only")
         with self._lock:
             written = self.local.append(entry)
         if self.sync is not None:
@@ -455,31 +461,34 @@ class Console:
     def _act(self, item: QueueItem, type_: str, extra: dict[str, Any]) -> ActionResult:
         if not self.may_act(item):
             raise ConsoleError(f"{self.person.display_name} may not act on a {item.level.name} item "
-                               f"(needs {' or '.join(item.level.roles)})", "denied")
+                               f"(needs {' or '.join(item.level.roles)})", "denied", "may_not_act")
         if item.resolved is not None and type_ != et.ESCALATION_NOTE:
-            raise ConsoleError(f"this {item.kind} escalation was resolved by {item.resolved.name}", "refused")
+            raise ConsoleError(f"this {item.kind} escalation was resolved by {item.resolved.name}", "refused", "resolved",
+                               name=item.resolved.name)
         entry = self._append(action_entry(item, type_, self.person, extra, self.clock()))
         return ActionResult(entry, self._pushed(entry))
 
     def acknowledge(self, item: QueueItem) -> ActionResult:
         if item.acknowledged is not None:
-            raise ConsoleError(f"already acknowledged by {item.acknowledged.name}", "refused")
+            raise ConsoleError(f"already acknowledged by {item.acknowledged.name}", "refused", "already_acknowledged",
+                               name=item.acknowledged.name)
         role = next(r for r in item.level.roles if self.person.has(r)) if self.may_act(item) else ""
         return self._act(item, et.ESCALATION_ACKNOWLEDGED, {"role": role})
 
     def assign(self, item: QueueItem, person_id: str) -> ActionResult:
         who = {p[0]: p for p in self.people()}.get(person_id)
         if who is None:
-            raise ConsoleError(f"{person_id!r} is not a person on this team store", "refused")
+            raise ConsoleError(f"{person_id!r} is not a person on this team store", "refused", "unknown_person",
+                               person=person_id)
         if not set(item.level.roles) & set(who[2]):
             raise ConsoleError(f"{who[1]} cannot take a {item.level.name} item (needs {' or '.join(item.level.roles)})",
-                               "refused")
+                               "refused", "cannot_take", name=who[1])
         return self._act(item, et.ESCALATION_ASSIGNED, {"to": who[0], "to_name": who[1]})
 
     def note(self, item: QueueItem, text: str) -> ActionResult:
         text = (text or "").strip()
         if not text:
-            raise ConsoleError("a note needs some text", "refused")
+            raise ConsoleError("a note needs some text", "refused", "note_empty")
         return self._act(item, et.ESCALATION_NOTE, {"text": text})
 
     def resolve(self, item: QueueItem, note: str = "") -> ActionResult:
@@ -494,24 +503,26 @@ class Console:
         if spec is not None and not any(self.person.has(r) for r in spec.roles):
             raise ConsoleError(f"Recording a {kind} review needs the {' or '.join(r.replace('_', ' ') for r in spec.roles)}"
                                f" role; {self.person.display_name} has {', '.join(sorted(self.person.roles))} on this team"
-                               " store.", "denied")
+                               " store.", "denied", "review_role")
         try:
             entry = record_review(_ReviewStore(self), kind, account_id, result, self.person, note=note,  # type: ignore[arg-type]
                                   now=self.clock())
         except ReviewError as e:
-            raise ConsoleError(str(e), "refused") from None
+            code = "nothing_to_review" if "has no open" in str(e) else None
+            raise ConsoleError(str(e), "refused", code, account=account_id) from None
         return ActionResult(entry, self._pushed(entry))
 
     def end_hold(self, account_id: str, reason: str) -> ActionResult:
         """A hold decision: end the account's holds (a reason is required), as the call's `end_hold`
         action records it; the care team (or a supervisor) decides, refused when no hold is on."""
         if not (self.person.has("care_team") or self.person.has("supervisor")):
-            raise ConsoleError(f"{self.person.display_name} may not end a hold (care team or supervisor)", "denied")
+            raise ConsoleError(f"{self.person.display_name} may not end a hold (care team or supervisor)", "denied",
+                               "hold_role")
         reason = (reason or "").strip()
         if not reason:
-            raise ConsoleError("ending a hold needs a reason", "refused")
+            raise ConsoleError("ending a hold needs a reason", "refused", "hold_reason")
         if not self.account(account_id).state.holds:
-            raise ConsoleError(f"Account {account_id} has no hold on.", "refused")
+            raise ConsoleError(f"Account {account_id} has no hold on.", "refused", "no_hold", account=account_id)
         entry = self._append(NewEntry(type=et.HOLD_ENDED, call_id=f"hold-{uuid.uuid4().hex}", account_id=account_id,
                                       agent=self.person.id, flow_id=None, flow_hash=None, step_id=None,
                                       data={"reason": reason, "by": self.person.id}, ts=iso(self.clock())))

@@ -138,7 +138,11 @@ def test_a_new_blake_is_impossible_to_miss_and_enter_acknowledges_it(qtbot, worl
         win.select_ref(acked.ref)
         assert not win.buttons["acknowledge"].isEnabled()
         assert not win.acknowledge()
-        assert win.last_message.startswith("Not done: already acknowledged by Sam Jensen")
+        assert win.last_message == "Not done: Already acknowledged by Sam Jensen."
+        i18n.set_language("da")
+        assert not win.acknowledge()
+        assert win.last_message == "Ikke udført: Allerede kvitteret af Sam Jensen."
+        i18n.set_language("en")
         # Accessible names on every control; Tab leaves the table for the buttons.
         for b in win.findChildren(QPushButton):
             assert b.accessibleName(), b.objectName()

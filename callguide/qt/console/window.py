@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from callguide.qt.banner import date_text
-from callguide.qt.i18n import tr
+from callguide.qt.i18n import has, tr
 from callguide.store.base import StoreError
 from callguide.team.console import AccountView, Console, ConsoleFeed, FeedUpdate, QueueItem, counts
 
@@ -397,11 +397,21 @@ class ConsoleWindow(QMainWindow):
         self.status.setText(text)
         self.status.setStyleSheet("color:#B00000;font-weight:bold;" if error else "color:#1B5E20;")
 
+    def error_text(self, e: StoreError) -> str:
+        """A refusal in the UI language when the core gave its code, else its own line."""
+        code = getattr(e, "code", None)
+        key = f"console.err.{code}"
+        if code and has(key):
+            return tr("console.error", error=tr(key, **{k: str(v) for k, v in getattr(e, "params", {}).items()}))
+        if e.kind == "offline":
+            return tr("console.offline", error=str(e))
+        return tr("console.error", error=str(e))
+
     def _run(self, fn: Any, done: str) -> bool:
         try:
             result = fn()
         except StoreError as e:
-            self._say(tr("console.error", error=str(e)), error=True)
+            self._say(self.error_text(e), error=True)
             return False
         self._say(done if result.synced else tr("console.done.pending"), error=False)
         self.view = None
@@ -429,7 +439,7 @@ class ConsoleWindow(QMainWindow):
             try:
                 people = [(p[0], p[1]) for p in self.console.people() if set(item.level.roles) & set(p[2])]
             except StoreError as e:
-                self._say(tr("console.error", error=str(e)), error=True)
+                self._say(self.error_text(e), error=True)
                 return False
             person_id = self.ask_choice(tr("console.prompt.assign"), people)
             if person_id is None:
@@ -478,7 +488,7 @@ class ConsoleWindow(QMainWindow):
         try:
             outcome = run()
         except StoreError as e:
-            self._say(tr("console.error", error=str(e)), error=True)
+            self._say(self.error_text(e), error=True)
             return False
         self._say(tr("console.done.review", meaning=tr(f"console.review.{result}")) if outcome.synced
                   else tr("console.done.pending"))

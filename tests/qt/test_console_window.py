@@ -53,7 +53,10 @@ def world(team: TeamServer, tmp_path: Path) -> dict:
         conn.execute("UPDATE people SET name = 'Anna Holm' WHERE person_id = 'anna'")
         conn.execute("UPDATE people SET name = 'Carla Novak' WHERE person_id = 'carla'")
     desk = Desk(tmp_path / "anna.db", "anna", anna)
-    calls = {"bruce": desk.call("ACC-C", *BRUCE), "texas": desk.call("ACC-V", *VULNERABLE)}
+    calls = {"bruce": desk.call("ACC-C", *BRUCE, ("hold_started", {"days": 30, "until": "2027-01-01",
+                                                                   "reason": "BRUCE: recovery suspended"},
+                                                  "bruce", "doubt-remains")),
+             "texas": desk.call("ACC-V", *VULNERABLE)}
     desk.push()
     return {"team": team, "anna": anna, "sam": sam, "carla": carla, "desk": desk, "calls": calls, "tmp": tmp_path}
 
@@ -184,6 +187,14 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert win.last_message == "Specialist review recorded: Capacity confirmed for this decision"
         assert "Capacity doubt OPEN" not in win.detail.text()
         assert "Specialist review by Carla Novak" in win.detail.text()
+        # The hold decision: the hold is shown, and ended with a reason (Ctrl+H asks for it).
+        assert "On hold until 1 January 2027: BRUCE: recovery suspended" in win.detail.text()
+        assert win.buttons["end_hold_care"].isEnabled()
+        assert win.end_hold("Capacity confirmed by the specialist")
+        assert win.last_message == "Hold ended on account ACC-C: every later call sees it."
+        assert "On hold until" not in win.detail.text() and not win.buttons["end_hold_care"].isEnabled()
+        assert not win.end_hold("again")
+        assert win.last_message == "Not done: Account ACC-C has no hold on."
         # An overdue referral, a day later: amber, counted.
         carla.clock = lambda: T0 + dt.timedelta(days=1)
         win.tick()
@@ -193,3 +204,11 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
     finally:
         win.close()
         carla.close()
+
+
+def test_callguide_console_opens_for_the_supervisor_and_refuses_an_agent_in_one_line(world, no_modal) -> None:
+    from callguide.qt.console.app import run_console
+
+    assert run_console(world["sam"], show=False, journal=str(world["tmp"] / "sam-app.db")) == 0
+    assert run_console(world["anna"], show=False, journal=str(world["tmp"] / "anna-app.db")) == 2
+    assert no_modal == ["the console is for supervisors and the care team; anna has agent"]

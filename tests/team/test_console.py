@@ -214,6 +214,11 @@ def test_the_supervisor_queue_acknowledge_and_the_agent_is_told_within_2_s(world
     for who in (world.ben, world.tom):
         assert rows(who, "SELECT count(*) FROM entries WHERE type = ANY(%s)", list(ACTION_TYPES)) == [(0,)]
     assert rows(world.anna, "SELECT count(*) FROM entries WHERE type = 'escalation_note'") == [(0,)]
+    # The care team reads console entries only on the accounts referred to it (ACC-B was not); the
+    # auditor reads them all.
+    assert rows(world.carla, "SELECT count(*) FROM entries WHERE type = ANY(%s)", list(ACTION_TYPES)) == [(0,)]
+    audrey = world.team.person("audrey", "auditor")
+    assert rows(audrey, "SELECT count(*) FROM entries WHERE type = ANY(%s)", list(ACTION_TYPES)) == [(4,)]
     # Nobody changes them, the owner included.
     with world.team.admin() as conn, pytest.raises(psycopg.Error, match="append-only"):
         conn.execute("DELETE FROM entries WHERE type = 'escalation_acknowledged'")
@@ -324,3 +329,33 @@ def test_console_entries_and_reviews_only_from_the_roles_that_may_write_them(wor
         assert "does not hold as written" in (sam.sync.status.error or "")
     finally:
         sam.close()
+
+
+def test_the_console_commands_say_one_line(world: World) -> None:
+    from click.testing import CliRunner
+
+    from callguide.cli import main
+
+    def run(who: TeamTarget, *args: str) -> object:
+        return CliRunner().invoke(main, ["console", "--db", who.url, "--schema", who.schema, "--role-prefix",
+                                         who.prefix, "--journal", str(world.tmp / f"cli-{who.url[-6:]}.db"), *args])
+
+    out = run(world.anna, "queue")
+    assert out.exit_code == 2 and out.output.strip() == \
+        "Error: the console is for supervisors and the care team; anna has agent"
+    out = run(world.sam, "queue", "--json")
+    assert out.exit_code == 0, out.output
+    import json
+
+    refs = {i["kind"]: i["ref"] for i in json.loads(out.output)}
+    out = run(world.sam, "ack", "nope/1")
+    assert out.exit_code == 2 and out.output.strip().startswith("Error: no escalation nope/1 in your queue")
+    out = run(world.carla, "ack", refs["care_team"])
+    assert out.exit_code == 0 and "acknowledged care_team on account" in out.output, out.output
+    out = run(world.carla, "ack", refs["care_team"])
+    assert out.exit_code == 2 and out.output.strip() == "Error: already acknowledged by carla"
+    out = run(world.carla, "review", "capacity", "--account", "ACC-V", "--result", "confirmed")
+    assert out.exit_code == 2 and out.output.strip() == "Error: Account ACC-V has no open capacity doubt to review."
+    bad = TeamTarget("postgresql://nobody@127.0.0.1:1/none", world.sam.schema, world.sam.prefix)
+    out = run(bad, "queue")
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1 and "cannot be reached" in out.output

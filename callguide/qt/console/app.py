@@ -33,5 +33,6 @@ def run_console(target: Any, lang: str | None = None, journal: str | None = None
     if show:
         win.show()
     code = app.exec() if show else 0
+    win.close()
     console.close()
     return int(code)

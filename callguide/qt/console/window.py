@@ -119,7 +119,7 @@ class ConsoleWindow(QMainWindow):
         wl = QVBoxLayout(wpage)
         wl.setContentsMargins(0, 6, 0, 0)
         wl.addWidget(split, 1)
-        wl.addLayout(self._button_row(("acknowledge", "note", "resolve", "review"), suffix="_care"))
+        wl.addLayout(self._button_row(("acknowledge", "note", "resolve", "review", "end_hold"), suffix="_care"))
         self.tabs.addTab(wpage, "")
         self.work_view.selectionModel().currentRowChanged.connect(lambda *_: self._show_detail())
         self.tabs.currentChanged.connect(lambda *_: self._update_buttons())
@@ -132,7 +132,7 @@ class ConsoleWindow(QMainWindow):
         self.setCentralWidget(central)
 
         for keys, slot in (("Ctrl+G", self.assign), ("Ctrl+N", self.note), ("Ctrl+R", self.resolve),
-                           ("Ctrl+E", self.record_review), ("F5", self.refresh)):
+                           ("Ctrl+E", self.record_review), ("Ctrl+H", self.end_hold), ("F5", self.refresh)):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(lambda s=slot: s())
@@ -322,6 +322,10 @@ class ConsoleWindow(QMainWindow):
             name = key.removesuffix("_care")
             if name == "review":
                 b.setEnabled(bool(item) and self.console.person.has("care_team"))
+            elif name == "end_hold":
+                b.setEnabled(bool(item) and self.console.can_write and self.view is not None
+                             and item is not None and self.view.account_id == item.account_id
+                             and bool(self.view.state.holds))
             elif name == "acknowledge":
                 b.setEnabled(may and item is not None and item.acknowledged is None and item.open)
             elif name == "note":
@@ -347,6 +351,9 @@ class ConsoleWindow(QMainWindow):
                 self.detail.setText(tr("console.offline", error=str(e)))
                 return
         self.detail.setText(self.detail_text(self.view))
+        hold = self.buttons.get("end_hold_care")
+        if hold is not None:
+            hold.setEnabled(self.console.can_write and bool(self.view.state.holds))
 
     def detail_text(self, view: AccountView) -> str:
         s = view.state
@@ -495,6 +502,25 @@ class ConsoleWindow(QMainWindow):
         self.view = None
         self._show_detail()
         self.refresh()
+        return True
+
+    def end_hold(self, reason: str | None = None) -> bool:
+        """The hold decision: end the selected account's hold, saying why."""
+        item = self._item()
+        if item is None:
+            return False
+        if reason is None:
+            reason = self.ask_text(tr("console.prompt.end_hold"), required=True)
+            if reason is None:
+                return False
+        account = item.account_id
+        return self._run(lambda: self.console.end_hold(account, reason),
+                         tr("console.done.hold_ended", account=account)) and self._refresh_detail()
+
+    def _refresh_detail(self) -> bool:
+        self.view = None
+        self._show_detail()
+        self._update_buttons()
         return True
 
     # ---------------------------------------------------------------- closing

@@ -552,6 +552,7 @@ class FeedUpdate:
     new: list[QueueItem]                    # items not seen before (a loud one alarms: the window is raised)
     notice: Notice | None
     read_at: float = field(default_factory=time.monotonic)
+    error: str | None = None                # the read failed: `items` are the last ones read
 
 
 class ConsoleFeed:
@@ -567,6 +568,7 @@ class ConsoleFeed:
         self._own_notices = notices is None
         self.interval = interval
         self._seen: set[str] = set()
+        self._last: list[QueueItem] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pending: Notice | None = None
@@ -598,9 +600,12 @@ class ConsoleFeed:
                 items = self.console.queue()
             except StoreError as e:
                 self.error = str(e)
+                with contextlib.suppress(Exception):
+                    self.on_update(FeedUpdate(self._last, [], notice, error=self.error))
                 self._wake.wait(2.0)
                 continue
             self.error = None
+            self._last = items
             new = [i for i in items if i.ref not in self._seen]  # the first read: all (an open BLAKE alarms)
             self._seen.update(i.ref for i in items)
             with contextlib.suppress(Exception):  # a subscriber's bug must not stop the feed

@@ -212,3 +212,29 @@ def test_callguide_console_opens_for_the_supervisor_and_refuses_an_agent_in_one_
     assert run_console(world["sam"], show=False, journal=str(world["tmp"] / "sam-app.db")) == 0
     assert run_console(world["anna"], show=False, journal=str(world["tmp"] / "anna-app.db")) == 2
     assert no_modal == ["the console is for supervisors and the care team; anna has agent"]
+
+
+def test_the_console_says_when_the_team_store_is_unreachable_and_recovers(qtbot, world) -> None:
+    sam = Console(world["sam"], journal_path=world["tmp"] / "sam.db", window=dt.timedelta(days=36500))
+    win = ConsoleWindow(sam)
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.queue_model.rowCount() == 2, timeout=5000)
+        login = f"{world['team'].target.prefix}_sam"
+        with world["team"].admin() as conn:
+            conn.execute(f'ALTER ROLE "{login}" NOLOGIN')
+        world["team"].terminate("callguide-journal")
+        world["team"].terminate("callguide-notices")
+        win.refresh()
+        qtbot.waitUntil(lambda: win.offline, timeout=10000)
+        assert win.last_message.startswith("Team store not reachable:")
+        assert "\n" not in win.last_message
+        assert win.queue_model.rowCount() == 2  # the last queue read stays on screen
+        with world["team"].admin() as conn:
+            conn.execute(f'ALTER ROLE "{login}" LOGIN')
+        win.refresh()
+        qtbot.waitUntil(lambda: not win.offline, timeout=15000)
+        assert win.last_message == "Team store reachable again: the queue is current."
+    finally:
+        win.close()
+        sam.close()

@@ -59,6 +59,7 @@ class ConsoleWindow(QMainWindow):
         self.last_message = ""
         self.beeps = 0
         self.view: AccountView | None = None
+        self.offline = False
 
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -211,8 +212,13 @@ class ConsoleWindow(QMainWindow):
 
     def apply_update(self, update: FeedUpdate) -> None:
         """A fresh read of the queue (GUI thread)."""
-        if self.feed is not None and self.feed.error:
-            self._say(tr("console.offline", error=self.feed.error), error=True)
+        if update.error:
+            self.offline = True
+            self._say(tr("console.offline", error=update.error), error=True)
+            return
+        if self.offline:
+            self.offline = False
+            self._say(tr("console.online"))
         self.set_items(update.items)
         loud = [i for i in update.new if i.alarm()]
         if loud:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -249,6 +249,7 @@ class ConsoleWindow(QMainWindow):
         self._select(self.queue_view, items[0].ref)
         self.queue_view.setFocus()
         self._update_alarm()
+        QAccessible.updateAccessibility(QAccessibleEvent(self.alarm, QAccessible.Event.Alert))  # screen readers
 
     def tick(self) -> None:
         self.queue_model.tick()

@@ -201,6 +201,16 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert win.counts.text().endswith("2 overdue")
         assert win.work_model.data(win.work_model.index(0, 0), Qt.ItemDataRole.BackgroundRole).color() == OVERDUE_BG
         shot(win, "console-care-overdue-en")
+        for lang in ("da", "cs"):
+            i18n.set_language(lang)
+            win.retranslate()
+            win.tick()
+            qtbot.wait(50)  # the layout takes the new labels
+            assert "{" not in win.detail.text() and "{" not in win.counts.text()
+            for b in win.buttons.values():  # every button shows its whole label
+                assert b.width() >= b.sizeHint().width() or not b.isVisible(), (lang, b.text())
+            shot(win, f"console-care-{lang}")
+        i18n.set_language("en")
     finally:
         win.close()
         carla.close()

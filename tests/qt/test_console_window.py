@@ -206,6 +206,8 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
             win.retranslate()
             win.tick()
             qtbot.wait(50)  # the layout takes the new labels
+            assert win.last_message == {"da": "Ikke udført: Sag ACC-C er ikke i bero.",
+                                        "cs": "Neprovedeno: Účet ACC-C není pozastaven."}[lang]
             assert "{" not in win.detail.text() and "{" not in win.counts.text()
             for b in win.buttons.values():  # every button shows its whole label
                 assert b.width() >= b.sizeHint().width() or not b.isVisible(), (lang, b.text())

@@ -13,6 +13,7 @@ Prompts are methods (`ask_text`, `ask_choice`) so tests can answer them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -60,6 +61,7 @@ class ConsoleWindow(QMainWindow):
         self.beeps = 0
         self.view: AccountView | None = None
         self.offline = False
+        self._said: tuple[Callable[[], str], bool] | None = None
 
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -207,6 +209,8 @@ class ConsoleWindow(QMainWindow):
         self._update_counts()
         self._update_alarm()
         self._show_detail()
+        if self._said is not None:
+            self._say(self._said[0], error=self._said[1])
 
     # ---------------------------------------------------------------- the feed
 
@@ -214,11 +218,11 @@ class ConsoleWindow(QMainWindow):
         """A fresh read of the queue (GUI thread)."""
         if update.error:
             self.offline = True
-            self._say(tr("console.offline", error=update.error), error=True)
+            self._say(lambda: tr("console.offline", error=update.error), error=True)
             return
         if self.offline:
             self.offline = False
-            self._say(tr("console.online"))
+            self._say(lambda: tr("console.online"))
         self.set_items(update.items)
         loud = [i for i in update.new if i.alarm()]
         if loud:
@@ -267,7 +271,7 @@ class ConsoleWindow(QMainWindow):
         try:
             self.set_items(self.console.queue())
         except StoreError as e:
-            self._say(tr("console.offline", error=str(e)), error=True)
+            self._say(lambda e=e: tr("console.offline", error=str(e)), error=True)
 
     def _update_counts(self) -> None:
         c = counts(self.items, self.console.clock())
@@ -406,9 +410,11 @@ class ConsoleWindow(QMainWindow):
             return None
         return next((value for value, lab in choices if lab == label), None)
 
-    def _say(self, text: str, *, error: bool = False) -> None:
-        self.last_message = text
-        self.status.setText(text)
+    def _say(self, text: Callable[[], str], *, error: bool = False) -> None:
+        """Show a one-line result; `text` makes it in the current language (again on retranslate)."""
+        self._said = (text, error)
+        self.last_message = text()
+        self.status.setText(self.last_message)
         self.status.setStyleSheet("color:#B00000;font-weight:bold;" if error else "color:#1B5E20;")
 
     def error_text(self, e: StoreError) -> str:
@@ -421,13 +427,13 @@ class ConsoleWindow(QMainWindow):
             return tr("console.offline", error=str(e))
         return tr("console.error", error=str(e))
 
-    def _run(self, fn: Any, done: str) -> bool:
+    def _run(self, fn: Any, done: Callable[[], str]) -> bool:
         try:
             result = fn()
         except StoreError as e:
-            self._say(self.error_text(e), error=True)
+            self._say(lambda e=e: self.error_text(e), error=True)
             return False
-        self._say(done if result.synced else tr("console.done.pending"), error=False)
+        self._say(done if result.synced else (lambda: tr("console.done.pending")), error=False)
         self.view = None
         self.refresh()
         return True
@@ -435,14 +441,14 @@ class ConsoleWindow(QMainWindow):
     def _item(self) -> QueueItem | None:
         item = self.selected()
         if item is None:
-            self._say(tr("console.none_selected"), error=True)
+            self._say(lambda: tr("console.none_selected"), error=True)
         return item
 
     def acknowledge(self) -> bool:
         item = self._item()
         if item is None:
             return False
-        return self._run(lambda: self.console.acknowledge(item), tr("console.done.acknowledged",
+        return self._run(lambda: self.console.acknowledge(item), lambda: tr("console.done.acknowledged",
                                                                    agent=item.agent_name))
 
     def assign(self, person_id: str | None = None) -> bool:
@@ -453,12 +459,12 @@ class ConsoleWindow(QMainWindow):
             try:
                 people = [(p[0], p[1]) for p in self.console.people() if set(item.level.roles) & set(p[2])]
             except StoreError as e:
-                self._say(self.error_text(e), error=True)
+                self._say(lambda e=e: self.error_text(e), error=True)
                 return False
             person_id = self.ask_choice(tr("console.prompt.assign"), people)
             if person_id is None:
                 return False
-        return self._run(lambda: self.console.assign(item, person_id), tr("console.done.saved"))
+        return self._run(lambda: self.console.assign(item, person_id), lambda: tr("console.done.saved"))
 
     def note(self, text: str | None = None) -> bool:
         item = self._item()
@@ -468,7 +474,7 @@ class ConsoleWindow(QMainWindow):
             text = self.ask_text(tr("console.prompt.note"), required=True)
             if text is None:
                 return False
-        return self._run(lambda: self.console.note(item, text), tr("console.done.saved"))
+        return self._run(lambda: self.console.note(item, text), lambda: tr("console.done.saved"))
 
     def resolve(self, text: str | None = None) -> bool:
         item = self._item()
@@ -478,7 +484,7 @@ class ConsoleWindow(QMainWindow):
             text = self.ask_text(tr("console.prompt.resolve"), required=False)
             if text is None:
                 return False
-        return self._run(lambda: self.console.resolve(item, text), tr("console.done.saved"))
+        return self._run(lambda: self.console.resolve(item, text), lambda: tr("console.done.saved"))
 
     def record_review(self, result: str | None = None, note: str | None = None) -> bool:
         """The specialist review that closes (or keeps) the selected account's capacity doubt."""
@@ -502,10 +508,10 @@ class ConsoleWindow(QMainWindow):
         try:
             outcome = run()
         except StoreError as e:
-            self._say(self.error_text(e), error=True)
+            self._say(lambda e=e: self.error_text(e), error=True)
             return False
-        self._say(tr("console.done.review", meaning=tr(f"console.review.{result}")) if outcome.synced
-                  else tr("console.done.pending"))
+        self._say((lambda: tr("console.done.review", meaning=tr(f"console.review.{result}"))) if outcome.synced
+                  else (lambda: tr("console.done.pending")))
         self.view = None
         self._show_detail()
         self.refresh()
@@ -522,7 +528,7 @@ class ConsoleWindow(QMainWindow):
                 return False
         account = item.account_id
         return self._run(lambda: self.console.end_hold(account, reason),
-                         tr("console.done.hold_ended", account=account)) and self._refresh_detail()
+                         lambda: tr("console.done.hold_ended", account=account)) and self._refresh_detail()
 
     def _refresh_detail(self) -> bool:
         self.view = None

@@ -69,6 +69,7 @@ class Level:
 class ServiceLevels:
     levels: dict[str, Level]
     crisis_flows: tuple[str, ...] = ()
+    open_days: int = 90        # how far back an unresolved item stays in the queue
 
     def level_of(self, kind: str, flow_id: str | None) -> Level:
         """The service level of an escalation: BLAKE for one raised in a crisis flow (but the
@@ -103,10 +104,16 @@ class ServiceLevels:
         if not isinstance(root, yaml.MappingNode):
             raise ConsoleError(f"{path}:1: must be a mapping with `levels` (and `crisis_flows`)", "config")
         top = {k.value: v for k, v in root.value}
-        unknown = set(top) - {"levels", "crisis_flows"}
+        unknown = set(top) - {"levels", "crisis_flows", "open_days"}
         if unknown:
             node = next(k for k, _ in root.value if k.value in unknown)
-            raise fail(node, f"unknown key {node.value!r} (levels, crisis_flows)")
+            raise fail(node, f"unknown key {node.value!r} (levels, crisis_flows, open_days)")
+        open_days = 90
+        od = top.get("open_days")
+        if od is not None:
+            if not isinstance(od, yaml.ScalarNode) or not str(od.value).isdigit() or not 1 <= int(od.value) <= 3650:
+                raise fail(od, "`open_days` must be a whole number of days from 1 to 3650")
+            open_days = int(od.value)
         levels_node = top.get("levels")
         if not isinstance(levels_node, yaml.MappingNode) or not levels_node.value:
             raise fail(levels_node or root, "`levels` must map each kind to its service level")
@@ -155,7 +162,7 @@ class ServiceLevels:
                 raise fail(roles_node, f"level {name!r}: roles are supervisor or care_team, not {wrong[0]!r}"
                            + ("" if wrong[0] in ROLES else " (unknown role)"))
             levels[name] = Level(name, secs["acknowledge"], secs["resolve"], loud, roles)
-        return cls(levels, crisis)
+        return cls(levels, crisis, open_days)
 
 
 # ---------------------------------------------------------------------- the queue (pure)
@@ -427,8 +434,9 @@ class Console:
     # -- reads
 
     def queue(self) -> list[QueueItem]:
-        since = self.clock() - self.window
-        escalations = q.escalations(self.team, since)
+        now = self.clock()
+        since = now - self.window
+        escalations = q.escalations(self.team, since, now - dt.timedelta(days=self.levels.open_days))
         return derive_queue(escalations, q.actions(self.team, [e.ref for e in escalations]), self.levels)
 
     def account(self, account_id: str, today: dt.date | None = None) -> AccountView:

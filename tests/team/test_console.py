@@ -129,6 +129,8 @@ def test_the_bundled_service_levels_and_bad_files_say_where(tmp_path: Path) -> N
         "levels:\n  blake:\n    acknowledge: 60\n    resolve: 90\n    roles: [supervisor]\n    lould: true\n":
             "sl.yaml:6: level 'blake': unknown key 'lould'",
         "levels: {a: [\n": "sl.yaml:2: not valid YAML",
+        "open_days: 0\nlevels:\n  blake: {acknowledge: 60, resolve: 90, roles: [supervisor]}\n":
+            "sl.yaml:1: `open_days` must be a whole number of days from 1 to 3650",
     }
     for text, want in cases.items():
         path = tmp_path / "sl.yaml"
@@ -359,3 +361,19 @@ def test_the_console_commands_say_one_line(world: World) -> None:
     bad = TeamTarget("postgresql://nobody@127.0.0.1:1/none", world.sam.schema, world.sam.prefix)
     out = run(bad, "queue")
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1 and "cannot be reached" in out.output
+
+
+def test_resolved_items_leave_after_the_window_open_ones_after_open_days(world: World) -> None:
+    sam = world.console(world.sam, "sam", window=dt.timedelta(days=36500))
+    try:
+        alert = next(i for i in sam.queue() if i.kind == "supervisor")
+        sam.resolve(alert, "Handled on the floor")
+    finally:
+        sam.close()
+    for days, want in ((30, ["emergency", "care_team", "care_team"]), (100, [])):
+        later = world.console(world.sam, f"sam{days}", window=dt.timedelta(days=1),
+                              clock=lambda d=days: T0 + dt.timedelta(days=d))
+        try:
+            assert [i.kind for i in later.queue()] == want, days
+        finally:
+            later.close()

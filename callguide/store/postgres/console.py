@@ -72,14 +72,17 @@ def people(team: PostgresJournal) -> list[tuple[str, str, tuple[str, ...], str |
     return [(r[0], r[1] or r[0], tuple(r[2]), r[3]) for r in rows]
 
 
-def escalations(team: PostgresJournal, since: dt.datetime) -> list[Row]:
-    """The escalations the person may see that were raised since `since`, or are not resolved."""
+def escalations(team: PostgresJournal, since: dt.datetime, open_since: dt.datetime | None = None) -> list[Row]:
+    """The escalations the person may see that were raised since `since`, and those raised since
+    `open_since` (earlier) that are not resolved. Both bounds use the partial index on `at`, so a
+    read costs what the recent weeks hold, not the store's whole history."""
+    open_since = min(open_since or since, since)
     with team._conn() as conn:
         rows = conn.execute(
-            f"SELECT {_COLS} FROM {_FROM} WHERE e.type = {et.sql(et.ESCALATION)} AND (e.at >= %s OR NOT EXISTS"
-            f" (SELECT 1 FROM entries r WHERE r.type = {et.sql(et.ESCALATION_RESOLVED)}"
+            f"SELECT {_COLS} FROM {_FROM} WHERE e.type = {et.sql(et.ESCALATION)} AND e.at >= %s AND (e.at >= %s"
+            f" OR NOT EXISTS (SELECT 1 FROM entries r WHERE r.type = {et.sql(et.ESCALATION_RESOLVED)}"
             "   AND r.data->>'ref' = e.desktop_id || '/' || e.seq))"
-            " ORDER BY e.at, e.desktop_id, e.seq", (since,)).fetchall()
+            " ORDER BY e.at, e.desktop_id, e.seq", (open_since, since)).fetchall()
     return [_row(r) for r in rows]
 
 

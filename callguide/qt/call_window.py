@@ -491,10 +491,12 @@ class CallWindow(QMainWindow):
         name = "stateChipRed" if (st.crisis or st.capacity_doubt) else ("stateChipAmber" if parts else "stateChip")
         self.state_chip.setText(text)
         self.state_chip.setVisible(bool(text))
-        self.state_chip.setObjectName(name)
-        self.state_chip.style().unpolish(self.state_chip)
-        self.state_chip.style().polish(self.state_chip)
-        self.state_chip.updateGeometry()  # its padding changed with its style
+        if self.state_chip.objectName() != name or getattr(self, "_chip_large", None) != self.large_check.isChecked():
+            self._chip_large = self.large_check.isChecked()  # (a style pass costs; only when it changes)
+            self.state_chip.setObjectName(name)
+            self.state_chip.style().unpolish(self.state_chip)
+            self.state_chip.style().polish(self.state_chip)
+            self.state_chip.updateGeometry()  # its padding changed with its style
 
     def _call_start(self) -> float:
         import datetime as dt

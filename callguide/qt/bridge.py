@@ -51,11 +51,15 @@ class SessionBridge(QObject):
         return self._view
 
     def rebuild_view(self) -> Any:
-        """Build the view again, outside an operation (the clock or the language of the window
-        changed, not the call). Not pushed: the caller renders it."""
+        """Build the view again (not pushed: the caller renders it)."""
         self._view = self.session.view()
         self.views_built += 1
         return self._view
+
+    def push_view(self) -> None:
+        """Build the view again and push it, outside an operation: time has passed (the customer's
+        local time, contact hours) while nothing was done on the call."""
+        self.view_changed.emit(self.rebuild_view())
 
     def detach(self) -> None:
         self._unsubscribe()

@@ -310,7 +310,7 @@ class CallWindow(QMainWindow):
             return
         if self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
-            self.step_panel.refresh()
+            self.bridge.push_view()  # the banner may have been read for a while: the view as of now
             self.step_panel.focus_step()
 
     def back_to_call(self) -> None:

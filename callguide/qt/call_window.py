@@ -314,7 +314,7 @@ class CallWindow(QMainWindow):
             return
         if self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
-            self.step_panel.refresh()
+            self.bridge.push_view()  # the banner may have been read for a while: the view as of now
             self.step_panel.focus_step()
 
     def back_to_call(self) -> None:
@@ -508,10 +508,12 @@ class CallWindow(QMainWindow):
         name = "stateChipRed" if (st.crisis or st.capacity_doubt) else ("stateChipAmber" if parts else "stateChip")
         self.state_chip.setText(text)
         self.state_chip.setVisible(bool(text))
-        self.state_chip.setObjectName(name)
-        self.state_chip.style().unpolish(self.state_chip)
-        self.state_chip.style().polish(self.state_chip)
-        self.state_chip.updateGeometry()  # its padding changed with its style
+        if self.state_chip.objectName() != name or getattr(self, "_chip_large", None) != self.large_check.isChecked():
+            self._chip_large = self.large_check.isChecked()  # (a style pass costs; only when it changes)
+            self.state_chip.setObjectName(name)
+            self.state_chip.style().unpolish(self.state_chip)
+            self.state_chip.style().polish(self.state_chip)
+            self.state_chip.updateGeometry()  # its padding changed with its style
 
     def _call_start(self) -> float:
         import datetime as dt

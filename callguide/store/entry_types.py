@@ -198,6 +198,26 @@ SIGNPOST: Final = declare(
 DEBRIEF_OFFERED: Final = declare(
     "debrief_offered", "a debrief offered to the agent", (), summary=True)
 
+# ---------------------------------------------------------------------- the console (supervisors, care team)
+# Written by the console's own stream (callguide/team/console.py) about an `escalation` of another
+# desktop: `ref` names it ("desktop/seq"), `ref_hash` is its entry hash; call_id and account_id are
+# the escalation's. The team store accepts them only from a supervisor or care-team member writing
+# as themselves (migration 0004).
+
+ESCALATION_ACKNOWLEDGED: Final = declare(
+    "escalation_acknowledged", "a supervisor or the care team acknowledged an escalation (the agent is told)",
+    ("ref", "ref_hash", "kind", "by", "name", "role"))
+ESCALATION_ASSIGNED: Final = declare(
+    "escalation_assigned", "an escalation assigned to a person", ("ref", "ref_hash", "kind", "by", "name", "to",
+                                                                   "to_name"))
+ESCALATION_NOTE: Final = declare(
+    "escalation_note", "a note on an escalation (may quote the customer)", ("ref", "ref_hash", "kind", "by", "name",
+                                                                            "text"),
+    sensitivity=SPECIAL, special_keys=("text",))
+ESCALATION_RESOLVED: Final = declare(
+    "escalation_resolved", "an escalation resolved (what was done)", ("ref", "ref_hash", "kind", "by", "name", "note"),
+    sensitivity=SPECIAL, special_keys=("note",))
+
 
 # ---------------------------------------------------------------------- derived lists
 

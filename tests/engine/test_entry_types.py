@@ -87,6 +87,17 @@ def _the_engine_walks(start, lib, store, clock) -> None:
     start().apply(Next())
     clock.advance(days=3)
     assert close_abandoned(store, older_than=dt.timedelta(hours=1), now=clock.now())
+    # The console's actions on an escalation (callguide/team/console.py builds them; team mode syncs them).
+    from callguide.team.console import ServiceLevels, action_entry, item_from_entry
+
+    alert = start()
+    assert alert.apply(Action("alert_supervisor", {"reason": "walk"})).ok
+    esc = next(e for e in store.iter_entries() if e.type == et.ESCALATION)
+    item = item_from_entry(esc, "desk", ServiceLevels.load())
+    for type_, extra in ((et.ESCALATION_ACKNOWLEDGED, {"role": "supervisor"}),
+                         (et.ESCALATION_ASSIGNED, {"to": "bo", "to_name": "Bo Nielsen"}),
+                         (et.ESCALATION_NOTE, {"text": "Called back"}), (et.ESCALATION_RESOLVED, {"note": "done"})):
+        store.append(action_entry(item, type_, CARE, extra, clock.now()))
 
 
 def test_every_entry_type_the_engine_writes_is_declared_with_its_keys(start, lib, store, clock, db_path, tmp_path):

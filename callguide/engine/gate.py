@@ -170,6 +170,8 @@ class Gate:
 
         try:
             words = sensitive.load()
-        except sensitive.SensitiveWordsError as e:  # fail closed: no note is saved unchecked
+        except sensitive.SensitiveWordsError as e:  # fail closed: no note is saved unchecked ...
+            if not self._s.journal.recording:
+                return None  # ... but a resume replays notes saved before: a broken list never stops it
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
         return note_refusal(purpose, words.find(text), words.purpose, self._s.facts.consent_in_force)

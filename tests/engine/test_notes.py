@@ -271,3 +271,20 @@ def test_a_consented_note_is_sealed_under_its_purpose_and_shredded_by_withdrawal
     assert of_type(s, "note")[-1]["data"]["text"] != text  # "withdrawn on DATE" in its place
     s.end_call()
     assert b"QX-5512" not in _raw(db_path)
+
+
+def test_a_broken_list_never_stops_a_resume_but_stops_new_notes(start, lib, store, tmp_path, monkeypatch):
+    s = start()
+    s.next()
+    assert s.apply(Note("Prefers letters"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for lang in ("en", "da", "cs"):
+        (broken / f"{lang}.yaml").write_text("purpose: health_disclosure\nwords: [a*]\n", encoding="utf-8")
+    monkeypatch.setenv("CALLGUIDE_SENSITIVE_WORDS", str(broken))
+    r = CallSession.resume(lib, store, s.call_id)  # killed mid-call: it comes back whatever the lists say
+    assert (r.top.flow.id, r.top.step_id) == (s.top.flow.id, s.top.step_id)
+    from callguide.engine.commands import EngineError
+
+    with pytest.raises(EngineError, match=r"Notes cannot be checked: .*en.yaml:2:9: sensitive words: 'a\*'"):
+        r.apply(Note("Prefers calls after 5pm"))

@@ -21,7 +21,7 @@ SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 WORDS = {"en": ("UK", "Customer has cancer, treatment until March", "cancer"),
          "da": ("DK", "Kunden har kræft, behandling til marts", "kræft"),
-         "cs": ("CZ", "Zákazník má rakovinu, léčba do března", "rakovinu")}
+         "cs": ("CZ", "Zákazník: rakovina, léčba do března", "rakovina")}
 
 
 def _raw(db: Path) -> bytes:

@@ -98,13 +98,13 @@ class NoteQuestion(QDialog):
             row.addWidget(b)
             row.addStretch(1)
             lay.addLayout(row)
-        if not self.in_force:
-            self.why_off.setText(tr("note.q_agreed_off"))
-        elif self.texas is not None and not self.texas.enabled and self.texas.reason:
+        why = [tr("note.q_agreed_off")] if not self.in_force else []
+        if self.texas is not None and not self.texas.enabled and self.texas.reason:
             from callguide.qt.i18n import engine_text
 
-            self.why_off.setText(engine_text(self.texas.rule, self.texas.reason, self.texas.reason_params,
-                                             session.flows, short=True))
+            why.append(f"{self._texas_name()}: " + engine_text(self.texas.rule, self.texas.reason,
+                                                                self.texas.reason_params, session.flows, short=True))
+        self.why_off.setText(" ".join(why))
         self.why_off.setVisible(bool(self.why_off.text()))
         self._keys = []
         for key, what in (("Alt+Y", AGREED), (hotkey, TEXAS), ("Alt+N", DECLINED)):

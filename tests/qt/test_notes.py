@@ -131,3 +131,18 @@ def test_the_question_in_every_language_fits(open_window, shots_dir):
         assert clipped(q) == []
         key_to_question(d, Qt.Key.Key_Escape)
         d.w.close()
+
+
+def test_during_texas_before_its_consent_the_question_says_why_texas_is_off(open_window):
+    d = open_window()
+    d.press(Qt.Key.Key_Return)
+    d.press(Qt.Key.Key_F2)  # TEXAS runs; its consent step is not reached yet
+    assert d.where == ("texas", "thank")
+    type_note(d, "Customer has cancer")
+    d.press(Qt.Key.Key_A, ALT)
+    d.qtbot.waitUntil(lambda: question(d) is not None, timeout=2000)
+    q = question(d)
+    assert not q.agreed.isEnabled() and not q.texas_button.isEnabled()
+    assert "TEXAS: Already running." in q.why_off.text()
+    key_to_question(d, Qt.Key.Key_Escape)
+    assert d.entries("note") == [] and d.w.side.note_edit.toPlainText() == "Customer has cancer"

@@ -18,6 +18,7 @@ from callguide.engine.actions import EXECUTORS
 from callguide.engine.policy import (
     Refusal,
     collection_refusal,
+    flag_refusal,
     interrupt_refusal,
     note_refusal,
     outcome_refusal,
@@ -161,17 +162,36 @@ class Gate:
             return Refusal("bad-lang", f"Unknown language {cmd.lang!r}.")
         if isinstance(cmd, c.Note):
             return self.note(cmd.text, cmd.purpose)
+        if isinstance(cmd, c.Flag) and cmd.comment:
+            if not self._s.journal.recording and not _lists_ok():
+                return None  # replayed as it was saved
+            return flag_refusal(self._words().find(cmd.comment))
         return None
 
     def note(self, text: str, purpose: str | None = None) -> Refusal | None:
         """May this note be saved (as the agent asked: under `purpose`, or plain)? The window asks this
         before it saves, to put the question to the agent; the command asks it again."""
+        if not self._s.journal.recording and not _lists_ok():
+            return None  # a resume replays notes saved before: a broken list never stops it
+        words = self._words()
+        return note_refusal(purpose, words.find(text), words.purpose, self._s.facts.consent_in_force)
+
+    def _words(self) -> Any:
+        """The trainers' word lists (`engine.sensitive`); one that cannot be read stops free text
+        (fail closed: nothing is saved unchecked), as one line."""
         from callguide.engine import sensitive
 
         try:
-            words = sensitive.load()
-        except sensitive.SensitiveWordsError as e:  # fail closed: no note is saved unchecked ...
-            if not self._s.journal.recording:
-                return None  # ... but a resume replays notes saved before: a broken list never stops it
+            return sensitive.load()
+        except sensitive.SensitiveWordsError as e:
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
-        return note_refusal(purpose, words.find(text), words.purpose, self._s.facts.consent_in_force)
+
+
+def _lists_ok() -> bool:
+    from callguide.engine import sensitive
+
+    try:
+        sensitive.load()
+    except sensitive.SensitiveWordsError:
+        return False
+    return True

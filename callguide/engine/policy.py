@@ -176,3 +176,12 @@ def note_refusal(purpose: str | None, matched: list[str], words_purpose: str,
                        "to record it (a consent in force); otherwise ask with TEXAS (F2). The note was not saved.",
                        {"purpose": words_purpose})
     return None
+
+
+def flag_refusal(matched: list[str]) -> Refusal | None:
+    """A flag is for the trainers, about a step's wording: it never carries a customer's health or
+    life-event details (no consent covers them there). The reason never quotes the comment."""
+    if matched:
+        return Refusal("flag-sensitive", "This comment may hold the customer's health or life-event details: a flag "
+                       "goes to the trainers, so describe the wording only. The flag was not saved.")
+    return None

@@ -288,3 +288,20 @@ def test_a_broken_list_never_stops_a_resume_but_stops_new_notes(start, lib, stor
 
     with pytest.raises(EngineError, match=r"Notes cannot be checked: .*en.yaml:2:9: sensitive words: 'a\*'"):
         r.apply(Note("Prefers calls after 5pm"))
+
+
+# ---------------------------------------------------------------------- flags: for the trainers, never health details
+
+
+def test_a_flag_comment_with_health_words_is_refused_and_never_written(start, db_path):
+    from callguide.engine.commands import Flag
+
+    s = start()
+    s.next()
+    res = s.apply(Flag("Customer said her cancer came back and this wording upset her"))
+    assert not res.ok and res.rule == "flag-sensitive" and "cancer" not in res.reason
+    assert of_type(s, "flag") == []
+    assert s.apply(Flag("This wording sounds cold"))  # about the wording: fine
+    assert [f["data"]["comment"] for f in of_type(s, "flag")] == ["This wording sounds cold"]
+    s.end_call()
+    assert b"came back" not in _raw(db_path)

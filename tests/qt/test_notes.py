@@ -146,3 +146,15 @@ def test_during_texas_before_its_consent_the_question_says_why_texas_is_off(open
     assert "TEXAS: Already running." in q.why_off.text()
     key_to_question(d, Qt.Key.Key_Escape)
     assert d.entries("note") == [] and d.w.side.note_edit.toPlainText() == "Customer has cancer"
+
+
+def test_a_flag_with_health_words_is_refused_in_the_window_and_kept_for_editing(open_window):
+    d = open_window(country="DK", lang="da")
+    d.press(Qt.Key.Key_Return)
+    d.press(Qt.Key.Key_F, CTRL | SHIFT)
+    assert QApplication.focusWidget() is d.w.side.flag_edit
+    d.type_text(d.w.side.flag_edit, "Kunden har kræft, teksten var hård")
+    d.press(Qt.Key.Key_Return)
+    assert d.entries("flag") == []
+    assert d.w.side.flag_edit.text() == "Kunden har kræft, teksten var hård"  # kept, to say it without the detail
+    assert "går til underviserne" in d.panel.notice.text()

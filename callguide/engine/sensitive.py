@@ -8,8 +8,8 @@ note, whatever the call's language (an agent may write a word in any of them).
 
 The rule that uses them is the gate's (`callguide.engine.policy.note_refusal`): a note that matches
 is saved only under a consent in force for the lists' purpose. `CALLGUIDE_SENSITIVE_WORDS` names
-another folder. A list that cannot be read is one line (`file:line:col: what`), never a traceback.
-No Qt.
+another folder; a `CALLGUIDE_RESOURCES` folder without `sensitive_words/` uses the bundled lists.
+A list that cannot be read is one line (`file:line:col: what`), never a traceback. No Qt.
 """
 
 from __future__ import annotations
@@ -133,9 +133,10 @@ def words_dir() -> Path:
     env = os.environ.get("CALLGUIDE_SENSITIVE_WORDS")
     if env:
         return Path(env)
-    from callguide.paths import resources_dir
+    from callguide.paths import _root, resources_dir
 
-    return resources_dir() / "sensitive_words"
+    own = resources_dir() / "sensitive_words"  # a resources folder of one's own may leave them out:
+    return own if own.is_dir() else _root() / "resources" / "sensitive_words"  # then the bundled lists
 
 
 def load(directory: str | os.PathLike[str] | None = None) -> SensitiveWords:

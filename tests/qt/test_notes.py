@@ -88,11 +88,13 @@ def test_texas_from_the_question_then_customer_agreed_saves_it_as_special(open_w
     key_to_question(d, Qt.Key.Key_F2)  # ask the customer: TEXAS starts, the draft waits
     assert d.where == ("texas", "thank")
     assert d.w.side.note_edit.toPlainText() == text and d.entries("note") == []
-    d.next()
-    d.next()
+    d.press(Qt.Key.Key_Return, CTRL)  # thank
+    d.press(Qt.Key.Key_Return, CTRL)  # explain
     assert d.where == ("texas", "consent")
-    d.consent("given")
-    d.w.side.note_edit.setFocus()
+    d.press(Qt.Key.Key_G, ALT)  # the customer agrees (the wording read word for word)
+    assert d.where == ("texas", "ask")
+    d.press(Qt.Key.Key_N, CTRL | SHIFT)  # back to the draft, still there
+    assert QApplication.focusWidget() is d.w.side.note_edit and d.w.side.note_edit.toPlainText() == text
     d.press(Qt.Key.Key_A, ALT)
     d.qtbot.waitUntil(lambda: question(d) is not None, timeout=2000)
     q = question(d)

@@ -383,8 +383,11 @@ class ConsoleWindow(QMainWindow):
             fields = ", ".join(f"{k}: {v}" for k, v in (c.get("fields") or {}).items())
             cat = str(c.get("category") or "").replace("_", " ")
             lines.append(f"• {cat}{': ' if cat and fields else ''}{fields}")
-        if not view.consented:
+        if not view.consented and not view.sealed:
             lines.append(tr("console.detail.nothing"))
+        for c in view.sealed:
+            lines.append(tr("console.detail.sealed", fields=", ".join(c.get("fields") or []) or "—",
+                            date=date_text(c.get("review_date"))))
         if view.withheld:
             lines.append(tr("console.detail.withheld", n=view.withheld))
         lines += ["", tr("console.detail.holds")]

@@ -167,6 +167,25 @@ class ServiceLevels:
 
 # ---------------------------------------------------------------------- the queue (pure)
 
+SEALED_KEY = "$sealed"
+
+
+def _sealed(value: Any) -> bool:
+    """A value sealed on the desktop that wrote it (privacy: its keys stay there), or a mapping of them."""
+    if isinstance(value, dict):
+        return (len(value) == 1 and isinstance(value.get(SEALED_KEY), dict)) or \
+            any(_sealed(v) for v in value.values())
+    return False
+
+
+def plain(value: Any) -> str | None:
+    """A text field as the reader may read it: the text, "" when there is none, None when it is
+    sealed on the desktop that wrote it (shown as such, never as its ciphertext)."""
+    if _sealed(value):
+        return None
+    return "" if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class Act:
     """One console action on an item."""
@@ -178,7 +197,7 @@ class Act:
     at: dt.datetime
     to: str | None = None
     to_name: str | None = None
-    text: str = ""
+    text: str | None = ""      # None: sealed on the desktop that wrote it
 
 
 @dataclass(frozen=True)
@@ -195,7 +214,7 @@ class QueueItem:
     step_id: str | None
     raised: dt.datetime
     ts: str
-    reason: str
+    reason: str | None         # None: sealed on the agent's desktop (not readable here)
     acknowledged: Act | None = None
     assigned: Act | None = None
     resolved: Act | None = None
@@ -253,7 +272,7 @@ def derive_queue(escalations: list[q.Row], actions: list[q.Row], levels: Service
     for r in actions:
         d = r.data
         act = Act(r.type, str(d.get("by", r.agent)), str(d.get("name") or r.agent_name), r.ts, r.at,
-                  d.get("to"), d.get("to_name"), str(d.get("text") or d.get("note") or ""))
+                  d.get("to"), d.get("to_name"), plain(d.get("text") or d.get("note")))
         slot = by_ref.setdefault(str(d.get("ref")), {"hash": set(), "acts": []})
         slot["acts"].append((str(d.get("ref_hash")), act))
     items = []
@@ -275,7 +294,7 @@ def derive_queue(escalations: list[q.Row], actions: list[q.Row], levels: Service
             fields["acknowledged"] = fields["assigned"]  # taking an item acknowledges it
         items.append(QueueItem(e.ref, e.hash, kind, levels.level_of(kind, e.flow_id), e.call_id, e.account_id,
                                e.agent, e.agent_name, e.flow_id, e.step_id, e.at, e.ts,
-                               str(e.data.get("reason") or ""), fields.get("acknowledged"), fields.get("assigned"),
+                               plain(e.data.get("reason")), fields.get("acknowledged"), fields.get("assigned"),
                                fields.get("resolved"), tuple(fields["notes"])))
 
     def order(it: QueueItem) -> tuple[int, float]:
@@ -306,7 +325,7 @@ def item_from_entry(entry: Entry, desktop_id: str, levels: ServiceLevels, agent_
     at = dt.datetime.fromisoformat(entry.ts.replace("Z", "+00:00"))
     return QueueItem(f"{desktop_id}/{entry.seq}", entry.hash, kind, levels.level_of(kind, entry.flow_id),
                      entry.call_id, entry.account_id, entry.agent, agent_name or entry.agent, entry.flow_id,
-                     entry.step_id, at, entry.ts, str(entry.data.get("reason") or ""))
+                     entry.step_id, at, entry.ts, plain(entry.data.get("reason")))
 
 
 def action_entry(item: QueueItem, type_: str, person: Person, extra: dict[str, Any], when: dt.datetime) -> NewEntry:
@@ -329,8 +348,9 @@ class AccountView:
     account_id: str
     state: AccountState
     consented: list[dict[str, Any]]     # {category, fields, review_date, consent, ts}: readable details
-    withheld: int                       # records whose details this reader may not see
+    withheld: int                       # records whose details this reader may not see (no consent for them)
     history: list[q.Row]
+    sealed: list[dict[str, Any]] = field(default_factory=list)  # records sealed on the agent's desktop
 
     @property
     def open_doubt(self) -> bool:
@@ -345,16 +365,22 @@ def _is_redacted(value: Any) -> bool:
 
 def account_view(account_id: str, rows: list[q.Row], today: dt.date) -> AccountView:
     state = derive_team_state(account_id, q.state_rows(rows), today)
-    consented, withheld = [], 0
+    consented, withheld, sealed = [], 0, []
     for r in rows:
         if r.type != et.VULNERABILITY:
             continue
         if _is_redacted(r.data.get("fields")) or _is_redacted(r.data.get("category")):
             withheld += 1
             continue
-        consented.append({"category": r.data.get("category"), "fields": r.data.get("fields") or {},
-                          "review_date": r.data.get("review_date"), "consent": r.data.get("consent"), "ts": r.ts})
-    return AccountView(account_id, state, consented, withheld, rows)
+        record = {"category": r.data.get("category"), "fields": r.data.get("fields") or {},
+                  "review_date": r.data.get("review_date"), "consent": r.data.get("consent"), "ts": r.ts}
+        if _sealed(record["fields"]) or _sealed(record["category"]):
+            # consented and shared, but sealed with keys that stay on the agent's desktop: the record,
+            # its purpose and review date are known here, never its details
+            sealed.append({**record, "category": None, "fields": sorted(record["fields"])})
+            continue
+        consented.append(record)
+    return AccountView(account_id, state, consented, withheld, rows, sealed)
 
 
 # ---------------------------------------------------------------------- the console (I/O)

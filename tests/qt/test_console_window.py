@@ -137,6 +137,11 @@ def test_a_new_blake_is_impossible_to_miss_and_enter_acknowledges_it(qtbot, worl
         qtbot.keyClick(win.queue_view, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         assert win.last_message == "Saved in the team store."
         qtbot.waitUntil(lambda: any(i.ref == acked.ref and i.resolved for i in win.queue_model.items), timeout=3000)
+        win.select_ref(acked.ref)
+        story = win.item_detail.text()
+        assert "Acknowledged by Sam Jensen at" in story and "Resolved by Sam Jensen at" in story
+        assert story.rstrip().endswith(": Ambulance attended")
+        shot(win, "console-queue-resolved-en")
         # A refusal is one line, never a traceback: acknowledging the resolved item again.
         win.select_ref(acked.ref)
         assert not win.buttons["acknowledge"].isEnabled()

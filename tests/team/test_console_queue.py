@@ -49,3 +49,23 @@ def test_order_status_and_service_levels() -> None:
     later = T0 + dt.timedelta(hours=2)
     assert by["d1/2"].overdue(later) == "resolve"     # acknowledged, not resolved within the hour
     assert by["d1/5"].overdue(later) is None          # resolved: never overdue
+
+
+def test_sealed_values_are_shown_as_sealed_never_as_ciphertext() -> None:
+    from callguide.team.console import account_view
+
+    sealed = {"$sealed": {"k": ["k1"], "p": ["health_disclosure"], "n": "bm9uY2U=", "c": "Y2lwaGVy"}}
+    e = esc(1, "care_team", "texas", 0)
+    e = Row(*[*e.__dict__.values()][:12], {"kind": "care_team", "reason": sealed}, e.hash)
+    note = act(1, "escalation_note", "d1/1", "h1", 1, text=sealed)  # type: ignore[arg-type]
+    item = derive_queue([e], [note], LEVELS)[0]
+    assert item.reason is None and item.notes[0].text is None
+    at = T0.isoformat()
+    vuln = Row("d1", 2, 2, T0, at, "vulnerability", "call", "ACC-1", "anna", "Anna Holm", "texas", "record",
+               {"fields": {"condition": sealed}, "category": sealed, "review_date": "2027-02-01",
+                "consent": "health_disclosure"}, "h2")
+    view = account_view("ACC-1", [vuln], T0.date())
+    # never shown as consented details, never as ciphertext; counted as sealed (or, where the privacy
+    # work opens rows first, as withheld: "not readable here")
+    assert view.consented == [] and len(view.sealed) + view.withheld == 1
+    assert "Y2lwaGVy" not in str(view.sealed) and "Y2lwaGVy" not in str(view.consented)

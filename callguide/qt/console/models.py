@@ -86,7 +86,7 @@ class _ItemsModel(QAbstractTableModel):
         if column == "due":
             return due_text(item, self.now)
         if column == "reason":
-            return item.reason
+            return tr("console.sealed") if item.reason is None else item.reason
         return ""
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -41,7 +41,7 @@ from callguide.store.base import StoreError
 from callguide.team.console import AccountView, Console, ConsoleFeed, FeedUpdate, QueueItem, counts
 
 from .models import QueueTableModel, WorklistTableModel, _ItemsModel
-from .text import kind_text, step_text
+from .text import kind_text, step_text, time_text
 
 
 class FeedBridge(QObject):
@@ -94,7 +94,23 @@ class ConsoleWindow(QMainWindow):
         qpage = QWidget()
         ql = QVBoxLayout(qpage)
         ql.setContentsMargins(0, 6, 0, 0)
-        ql.addWidget(self.queue_view, 1)
+        self.item_detail = QLabel()
+        self.item_detail.setObjectName("itemDetail")
+        self.item_detail.setWordWrap(True)
+        self.item_detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.item_detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.item_detail.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.item_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                                 | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.item_detail.setFrameShape(QFrame.Shape.StyledPanel)
+        self.item_detail.setMargin(8)
+        self.item_detail.setMinimumHeight(90)
+        qsplit = QSplitter(Qt.Orientation.Vertical)
+        qsplit.addWidget(self.queue_view)
+        qsplit.addWidget(self.item_detail)
+        qsplit.setChildrenCollapsible(False)
+        qsplit.setSizes([440, 140])
+        ql.addWidget(qsplit, 1)
         self.buttons: dict[str, QPushButton] = {}
         ql.addLayout(self._button_row(("acknowledge", "assign", "note", "resolve")))
         self.tabs.addTab(qpage, "")
@@ -198,6 +214,7 @@ class ConsoleWindow(QMainWindow):
         self.queue_view.setAccessibleName(tr("console.a11y.queue"))
         self.work_view.setAccessibleName(tr("console.a11y.worklist"))
         self.detail.setAccessibleName(tr("console.a11y.detail"))
+        self.item_detail.setAccessibleName(tr("console.a11y.item"))
         self.alarm.setAccessibleName(tr("console.a11y.alarm"))
         self.counts.setAccessibleName(tr("console.tab.queue"))
         for key, b in self.buttons.items():
@@ -326,7 +343,32 @@ class ConsoleWindow(QMainWindow):
                 self._select(view, ref)
                 return
 
+    def item_text(self, item: QueueItem) -> str:
+        """The selected item's story: raised, acknowledged, assigned, notes, resolved."""
+        now = self.console.clock()
+        lines = [f"{kind_text(item)} · {tr('console.col.account')} {item.account_id} · {item.agent_name} · "
+                 f"{step_text(item)} · {time_text(item.raised, now)}"]
+        if item.reason is None or item.reason:
+            lines.append(tr("console.sealed") if item.reason is None else item.reason)
+        if item.acknowledged:
+            lines.append(tr("console.history.acknowledged", name=item.acknowledged.name,
+                            time=time_text(item.acknowledged.at, now)))
+        if item.assigned:
+            lines.append(tr("console.history.assigned", name=item.assigned.to_name or item.assigned.to or "",
+                            by=item.assigned.name, time=time_text(item.assigned.at, now)))
+        for n in item.notes:
+            lines.append(tr("console.history.note", name=n.name, time=time_text(n.at, now),
+                            text=tr("console.sealed") if n.text is None else n.text))
+        if item.resolved:
+            text = item.resolved.text
+            lines.append(tr("console.history.resolved", name=item.resolved.name, time=time_text(item.resolved.at, now),
+                            text=tr("console.sealed") if text is None else (text or "—")))
+        return "\n".join(lines)
+
     def _update_buttons(self) -> None:
+        idx = self.queue_view.currentIndex()
+        shown = self.queue_model.item(idx.row()) if idx.isValid() else None
+        self.item_detail.setText(self.item_text(shown) if shown else "")
         item = self.selected()
         may = item is not None and self.console.can_write and self.console.may_act(item)
         for key, b in self.buttons.items():
@@ -383,8 +425,11 @@ class ConsoleWindow(QMainWindow):
             fields = ", ".join(f"{k}: {v}" for k, v in (c.get("fields") or {}).items())
             cat = str(c.get("category") or "").replace("_", " ")
             lines.append(f"• {cat}{': ' if cat and fields else ''}{fields}")
-        if not view.consented:
+        if not view.consented and not view.sealed:
             lines.append(tr("console.detail.nothing"))
+        for c in view.sealed:
+            lines.append(tr("console.detail.sealed", fields=", ".join(c.get("fields") or []) or "—",
+                            date=date_text(c.get("review_date"))))
         if view.withheld:
             lines.append(tr("console.detail.withheld", n=view.withheld))
         lines += ["", tr("console.detail.holds")]

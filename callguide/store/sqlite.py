@@ -557,6 +557,8 @@ class SQLiteJournal(JournalStore):
                 if cp is None:
                     return
                 self._record_witnesses(cp)
+            except Exception as exc:  # noqa: BLE001 (the thread must live on for the next checkpoints)
+                self.witness_problem = f"{type(exc).__name__}: {exc}"
             finally:
                 q.task_done()
 

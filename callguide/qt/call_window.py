@@ -283,6 +283,10 @@ class CallWindow(QMainWindow):
 
         self.bridge.changed.connect(self._on_changed)
         self.bridge.failed.connect(self.show_error)
+        self.bridge.blocked.connect(self._on_blocked)
+        self.side.notices.withheld_key.connect(self.show_info)  # F4 while HARMED awaits review: what to do
+        for problem in session.facts.problems[-1:]:  # met before the window listened (the first step)
+            self._on_blocked({"rule": "flow-problem", "action": f"{problem['what']}:", "where": problem["where"]})
         self.bridge.entries_written.connect(self._on_written)
 
         self._t0 = time.monotonic()
@@ -445,6 +449,19 @@ class CallWindow(QMainWindow):
                 self.wrap_panel.confirm.setFocus()
         elif self.pages.currentIndex() == PAGE_WRAP:
             self.wrap_panel.refresh()
+
+    def _on_blocked(self, record: dict) -> None:
+        """A flow's text or condition failed at run time: say so on the error strip (after the
+        operation that met it has repainted the window, which clears the strip)."""
+        if record.get("rule") != "flow-problem":
+            return
+        what = "condition" if str(record.get("action", "")).startswith("condition:") else "text"
+        line = tr(f"win.flow_problem_{what}", where=record.get("where") or "?")
+        QTimer.singleShot(0, lambda: self._show_problem(line))
+
+    def _show_problem(self, line: str) -> None:
+        self.error_strip.setText(line)  # not "Not saved": everything was saved; the flow has a fault
+        self.error_strip.show()
 
     def _on_written(self, n: int) -> None:
         import datetime as dt

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from callguide.engine.commands import Flag, Note, Withdraw
+from callguide.engine.commands import Flag, Withdraw
 from callguide.engine.summary import SUMMARY_TYPES
 from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
@@ -204,13 +204,9 @@ class SidePanel(QScrollArea):
         return chain + [self.note_edit, self.note_button, self.flag_edit, self.flag_button]
 
     def _on_note(self) -> None:
-        text = self.note_edit.toPlainText().strip()
-        if not text:
-            return
-        res = self.bridge.apply(Note(text))
-        if res is not None and res.ok:
-            self.note_edit.clear()
-            self.note_saved.emit()
+        from callguide.qt.note_check import submit_note  # asks first when it may hold health details
+
+        submit_note(self, self.bridge, self.note_edit, self.note_saved.emit)
 
     def _on_flag(self) -> None:
         text = self.flag_edit.text().strip()

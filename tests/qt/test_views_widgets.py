@@ -206,6 +206,12 @@ def test_one_view_build_per_click(open_window):
     assert d.panel.say_text.text() == bridge.view.say
     assert d.w.call_bar.escalation_cells["emergency"].button.isEnabled()
 
+    # the wrap-up (no operation: a view as of now, pushed once, read by every panel)
+    n = _builds(lambda: (d.press(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier),
+                         QApplication.processEvents()))
+    assert d.w.pages.currentWidget() is d.w.wrap_panel
+    assert n == 1
+
 
 def test_say_text_selectable_under_the_mouse(qtbot, session):
     """The say text can be selected with the mouse (it is a plain label until the mouse is over it,

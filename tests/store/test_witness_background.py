@@ -92,3 +92,24 @@ def test_cached_checkpoint_seq_sees_another_writer(db_path, make_entry):
     conn.close()
     assert seqs == [4, 8, 12, 16, 20, 24]
     assert audit_journal(db_path).ok
+
+
+def test_threads_appending_at_once_anchor_in_commit_order(db_path, make_entry):
+    import threading
+
+    j = SQLiteJournal.open(db_path, checkpoint_every=1)
+    entries = [make_entry("note", {"i": i}) for i in range(80)]
+
+    def write(part: list) -> None:
+        for e in part:
+            j.append(e)
+
+    threads = [threading.Thread(target=write, args=(entries[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    journal_id = j.journal_id
+    j.close()
+    assert _anchored_seqs(journal_id) == list(range(1, 81))
+    assert audit_journal(db_path).ok

@@ -7,7 +7,8 @@ baselines measured in the same run, interleaved sample by sample:
   in the same folder as the journal.
 
 The real window, the real flows (call-opening), a real journal in a temp dir (keys and anchors in
-temp dirs too). Each sample: the mouse is pressed on Next (not measured), then the clock runs from
+temp dirs too; the journal writes anchors from a background thread, waited for after each sample,
+untimed, so that their fsync never lands on a baseline). Each sample: the mouse is pressed on Next (not measured), then the clock runs from
 the release (the click) until the event loop has painted what changed (the new step's say text is
 checked to have been painted); an (unmeasured) Back returns to "purpose" for the next sample.
 
@@ -117,6 +118,7 @@ def main() -> int:
             t1 = time.perf_counter()
             assert bridge.view.step_id == "recording", bridge.view.step_id
             assert painted.count > before and panel.say_text.text() == bridge.view.say
+            store.wait_for_witnesses()  # (not timed) an anchor being written never lands on a baseline
             if a.fields:  # the next click lands on a step with fields: its inputs are built
                 QTest.mousePress(panel.next_button, Qt.MouseButton.LeftButton)
                 app.processEvents()
@@ -125,6 +127,7 @@ def main() -> int:
                 app.processEvents()
                 t7 = time.perf_counter()
                 assert bridge.view.step_id == "readback" and panel._rows, bridge.view.step_id
+                store.wait_for_witnesses()
                 session.back(1)
                 app.processEvents()
                 if i >= 20:

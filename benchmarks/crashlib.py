@@ -51,8 +51,10 @@ TEMPLATE_OPS = 9  # the unfinished call already in the journal a run starts from
 
 
 def position(s: CallSession) -> tuple:
+    # This call's own consent decisions: `s.consents` also holds consents in force from the earlier
+    # call of the journal a run starts from, which the reference (a fresh journal) cannot have.
     top = s.top
-    return (top.flow.id if top else None, top.step_id if top else None, dict(s.values), dict(s.consents),
+    return (top.flow.id if top else None, top.step_id if top else None, dict(s.values), dict(s.consent_decisions),
             s.state.hold_active, s.state.capacity_doubt, [f.flow.id for f in s.stack])
 
 

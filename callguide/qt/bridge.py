@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from callguide.engine.commands import Answer, Command, CommandError, EngineError, Result
 from callguide.engine.session import CallSession
+from callguide.engine.views import StepView
 from callguide.store.base import StoreError
 
 
@@ -39,22 +40,23 @@ class SessionBridge(QObject):
     def __init__(self, session: CallSession, parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
-        self._view: Any = None
+        self._view: StepView | None = None
         self.views_built = 0  # how many views this bridge built (one per operation)
         self._unsubscribe = session.subscribe(self._on_event)
 
     @property
-    def view(self) -> Any:
+    def view(self) -> StepView:
         """The session's view as of the last operation (built now only if none was built yet)."""
         if self._view is None:
-            self.rebuild_view()
+            return self.rebuild_view()
         return self._view
 
-    def rebuild_view(self) -> Any:
+    def rebuild_view(self) -> StepView:
         """Build the view again (not pushed: the caller renders it)."""
-        self._view = self.session.view()
+        view: StepView = self.session.view()
+        self._view = view
         self.views_built += 1
-        return self._view
+        return view
 
     def push_view(self) -> None:
         """Build the view again and push it, outside an operation: time has passed (the customer's

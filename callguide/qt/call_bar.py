@@ -22,6 +22,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from callguide.engine.commands import Action, Interrupt
+from callguide.engine.views import StepView
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, tr
 
@@ -176,11 +177,11 @@ class CallBar(QFrame):
         self._shown = None
         self.show_view(self.bridge.view)
 
-    def _on_view(self, view: Any) -> None:
+    def _on_view(self, view: StepView) -> None:
         if view is self.bridge.view:  # else a newer view was pushed meanwhile (a nested operation)
             self.show_view(view)
 
-    def show_view(self, view: Any) -> None:
+    def show_view(self, view: StepView) -> None:
         """Show a `StepView`'s interrupts and whether the call has ended; nothing is touched when
         that part is as last shown."""
         part = (view.lang, view.ended, tuple((iv.id, iv.label, iv.enabled, iv.rule, iv.reason,

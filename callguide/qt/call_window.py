@@ -337,6 +337,7 @@ class CallWindow(QMainWindow):
     def show_wrap_up(self) -> None:
         if self.session is None:
             return
+        self.bridge.push_view()  # the view as of now (the gate's answer for each outcome may depend on the time)
         self.wrap_panel.refresh()
         self.pages.setCurrentIndex(PAGE_WRAP)
         self.wrap_panel.confirm.setFocus()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from callguide.engine.commands import Flag, Withdraw
 from callguide.engine.summary import SUMMARY_TYPES
+from callguide.engine.views import StepView
 from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
@@ -151,11 +152,11 @@ class SidePanel(QScrollArea):
         self._summarised = -1
         self.show_view(self.bridge.view)
 
-    def _on_view(self, view: Any) -> None:
+    def _on_view(self, view: StepView) -> None:
         if view is self.bridge.view:  # else a newer view was pushed meanwhile (a nested operation)
             self.show_view(view)
 
-    def show_view(self, view: Any) -> None:
+    def show_view(self, view: StepView) -> None:
         """Show a `StepView`'s consents in force, and what the call recorded."""
         s = self.bridge.session
         records = s.records

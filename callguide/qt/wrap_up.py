@@ -257,7 +257,7 @@ class WrapUpPanel(QWidget):
         current = self.outcome.currentData()
         self.outcome.blockSignals(True)
         self.outcome.clear()
-        refused = {o.code for o in s.view().outcomes if not o.enabled}  # the gate's answer for each outcome
+        refused = {o.code for o in self.bridge.view.outcomes if not o.enabled}  # the gate's answer, per outcome
         codes = [c for c in OUTCOME_CODES if c not in refused]
         recorded = s.state.call_outcome
         if recorded and recorded not in codes:

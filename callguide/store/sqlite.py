@@ -509,7 +509,9 @@ class SQLiteJournal(JournalStore):
                 self._last_checkpoint = checkpoint.seq if checkpoint is not None else last_cp
                 self._data_version = version
                 break
-        if checkpoint is not None:
+            if checkpoint is not None and self.witness_in_background:
+                self._witness(checkpoint)  # queued while the lock is held: in commit order
+        if checkpoint is not None and not self.witness_in_background:
             self._witness(checkpoint)
         return written
 
@@ -557,6 +559,8 @@ class SQLiteJournal(JournalStore):
                 if cp is None:
                     return
                 self._record_witnesses(cp)
+            except Exception as exc:  # noqa: BLE001 (the thread must live on for the next checkpoints)
+                self.witness_problem = f"{type(exc).__name__}: {exc}"
             finally:
                 q.task_done()
 
@@ -580,12 +584,15 @@ class SQLiteJournal(JournalStore):
         """Write a checkpoint of the current head now (if it has none yet) and witness it."""
         if self.readonly or self.signing is None:
             raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
-        with self._write() as conn:
-            end, head = self._tail(conn, None)
-            last = self._checkpointed(conn, None)
-            cp = self._checkpoint_if_due(conn, end, head, True, last) if end > last else None
-        self._last_checkpoint = None  # read again by the next append
-        if cp is not None:
+        with self._lock:
+            with self._write() as conn:
+                end, head = self._tail(conn, None)
+                last = self._checkpointed(conn, None)
+                cp = self._checkpoint_if_due(conn, end, head, True, last) if end > last else None
+            self._last_checkpoint = None  # read again by the next append
+            if cp is not None and self.witness_in_background:
+                self._witness(cp)  # committed; queued while the lock is held: in commit order
+        if cp is not None and not self.witness_in_background:
             self._witness(cp)
         self.wait_for_witnesses()
         return cp

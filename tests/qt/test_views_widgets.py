@@ -205,3 +205,34 @@ def test_one_view_build_per_click(open_window):
     assert n == 1 and bridge.view.step_id == "purpose"
     assert d.panel.say_text.text() == bridge.view.say
     assert d.w.call_bar.escalation_cells["emergency"].button.isEnabled()
+
+    # the wrap-up (no operation: a view as of now, pushed once, read by every panel)
+    n = _builds(lambda: (d.press(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier),
+                         QApplication.processEvents()))
+    assert d.w.pages.currentWidget() is d.w.wrap_panel
+    assert n == 1
+
+
+def test_say_text_selectable_under_the_mouse(qtbot, session):
+    """The say text can be selected with the mouse (it is a plain label until the mouse is over it,
+    so a new step's text is cheap to lay out), and a selection outlives the mouse leaving."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QEnterEvent
+
+    from callguide.qt.step_panel import StepPanel
+
+    panel = StepPanel(_quiet_bridge(session))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_view(session.view())
+    say = panel.say_text
+    selectable = Qt.TextInteractionFlag.TextSelectableByMouse
+    assert not say.textInteractionFlags() & selectable
+    QApplication.sendEvent(say, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
+    assert say.textInteractionFlags() & selectable
+    say.setSelection(0, 5)
+    QApplication.sendEvent(say, QEvent(QEvent.Type.Leave))
+    assert say.textInteractionFlags() & selectable and say.selectedText() == session.view().say[:5]
+    say.setSelection(0, 0)
+    QApplication.sendEvent(say, QEvent(QEvent.Type.Leave))
+    assert not say.textInteractionFlags() & selectable

@@ -72,3 +72,44 @@ print(j.journal_id)
     journal_id = out.stdout.strip()
     assert _anchored_seqs(journal_id) == [3, 6, 9]
     assert audit_journal(db_path).ok
+
+
+def test_cached_checkpoint_seq_sees_another_writer(db_path, make_entry):
+    """The newest checkpoint's seq is cached with the tail; a checkpoint another connection wrote
+    is seen (PRAGMA data_version), so checkpoints stay exactly every N entries across writers."""
+    import sqlite3
+
+    a = SQLiteJournal.open(db_path, checkpoint_every=4)
+    b = SQLiteJournal.open(db_path, checkpoint_every=4)
+    try:
+        for i in range(24):
+            (a if i % 3 else b).append(make_entry("note", {"i": i}))
+    finally:
+        a.close()
+        b.close()
+    conn = sqlite3.connect(db_path)
+    seqs = [r[0] for r in conn.execute("SELECT seq FROM checkpoints ORDER BY seq")]
+    conn.close()
+    assert seqs == [4, 8, 12, 16, 20, 24]
+    assert audit_journal(db_path).ok
+
+
+def test_threads_appending_at_once_anchor_in_commit_order(db_path, make_entry):
+    import threading
+
+    j = SQLiteJournal.open(db_path, checkpoint_every=1)
+    entries = [make_entry("note", {"i": i}) for i in range(80)]
+
+    def write(part: list) -> None:
+        for e in part:
+            j.append(e)
+
+    threads = [threading.Thread(target=write, args=(entries[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    journal_id = j.journal_id
+    j.close()
+    assert _anchored_seqs(journal_id) == list(range(1, 81))
+    assert audit_journal(db_path).ok

@@ -419,7 +419,10 @@ def review(kind: str, account_id: str, result: str, by: str, note: str, review_i
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+@click.option("--db", help="Journal file (default: the live journal), or a team store postgresql://HOST/DB "
+              "(team mode; also CALLGUIDE_DB_URL or [team] url in the config file).")
+@click.option("--journal", type=click.Path(dir_okay=False),
+              help="Team mode: this desktop's local journal (default: the live journal).")
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")
 @click.option("--agent", default=None, help="Agent id (default: your login name).")
 @click.option("--account", "account_id", default=None, help="Account id (screen-pop from a dialer/CRM).")

@@ -119,6 +119,18 @@ def resolve(url: str | None = None, *, schema: str | None = None, prefix: str | 
     return TeamTarget(url, check_name(schema, "schema"), check_name(prefix, "role prefix"), source)
 
 
+def team_for(db: str | None) -> TeamTarget | None:
+    """The team store a desktop command uses, or None for a desktop on its own: `--db` when it is a
+    PostgreSQL URL, else (no `--db` at all) `CALLGUIDE_DB_URL` or `[team] url` in the config file.
+    A `--db` that is a file path means the local journal alone."""
+    if db:
+        return resolve(db) if is_team_url(db) else None
+    if os.environ.get("CALLGUIDE_DB_URL"):
+        return resolve(None)
+    team, _path = _config_team()
+    return resolve(None) if team.get("url") else None
+
+
 def error_line(exc: BaseException) -> str:
     msg = str(exc).strip().splitlines()
     return msg[0] if msg else type(exc).__name__

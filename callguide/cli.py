@@ -177,33 +177,55 @@ def _read_events(script: str | None) -> list[Any]:
 @click.option("--script", "script", type=click.Path(exists=True, dir_okay=False),
               help="YAML list of events: {next: CHOICE}, {answer: {...}}, {consent: given}, ... or commands "
                    "{cmd: ...} (needed unless --resume).")
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: a throw-away file, removed "
-              "afterwards).")
+@click.option("--db", help="Journal file (default: a throw-away file, removed afterwards), or a team store "
+              "postgresql://HOST/DB: then the call's protections come from it and its entries are synced to it "
+              "before walk returns.")
+@click.option("--journal", type=click.Path(dir_okay=False),
+              help="With a team store: the local journal (default: a throw-away file).")
+@click.option("--sync-timeout", type=float, default=30.0, show_default=True,
+              help="With a team store: seconds to wait for the team store to hold every entry.")
 @click.option("--agent", default="walk", show_default=True, help="Who makes the call (a person in the people file).")
 @click.option("--wrap-up/--no-wrap-up", default=False, help="Run the wrap-up flow when the flow ends.")
 @click.option("--now", default=None, help="The time of the call (ISO date-time); default: now.")
 @click.option("--resume", "resume_id", default=None, help="Continue the killed call CALL_ID from --db.")
 @_account_options
-def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_up: bool, now: str | None,
-         resume_id: str | None, account_id: str, name: str, country: str, lang: str | None, balance: str | None,
-         timezone: str | None) -> None:
+def walk(flow: str | None, script: str | None, db: str | None, journal: str | None, sync_timeout: float,
+         agent: str, wrap_up: bool, now: str | None, resume_id: str | None, account_id: str, name: str,
+         country: str, lang: str | None, balance: str | None, timezone: str | None) -> None:
     """Drive FLOW with no window from a script of events, or continue a killed call (--resume); print
-    a JSON trace."""
+    a JSON trace. With --db postgresql://… the call runs as a desktop in team mode (docs/team.md)."""
     import tempfile
 
     from callguide.engine.script import ScriptError, run_events
     from callguide.engine.session import Account, CallSession, EngineError
     from callguide.store.base import StoreError
+    from callguide.store.postgres.connect import is_team_url
 
-    if resume_id and not db:
-        _fail("--resume needs the journal the call is in: --db PATH")
+    team = None
+    if is_team_url(db):
+        team = _team_target(db, None, None)
+    elif journal:
+        _fail("--journal is the local journal of a team-mode walk: give --db postgresql://… too")
+    local_db = journal if team is not None else db
+    if resume_id and not local_db:
+        _fail("--resume needs the journal the call is in: --db PATH (with a team store: --journal PATH)")
     if not resume_id and (not flow or not script):
         _fail("walk needs FLOW and --script (or --resume CALL_ID --db PATH)")
     events = _read_events(script)
     clock = _clock(now)
     lib = _load_library(_flows_dir_for(flow) if flow else None)
     with tempfile.TemporaryDirectory(prefix="callguide-walk-") as tmp:
-        store = _open_store(db or str(Path(tmp) / "walk.db"))
+        desktop = None
+        if team is not None:
+            from callguide.team.desktop import TeamDesktop
+
+            try:
+                desktop = TeamDesktop(local_db or str(Path(tmp) / "walk.db"), team).start()
+            except StoreError as e:
+                _fail(str(e))
+            store = desktop.store
+        else:
+            store = _open_store(db or str(Path(tmp) / "walk.db"))
         try:
             if resume_id:
                 session = CallSession.resume(lib, store, resume_id, clock=clock)
@@ -216,11 +238,30 @@ def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_
                 session = CallSession.start(lib, store, acct, agent, start_flow=flow_id, clock=clock,
                                             auto_wrap_up=wrap_up)
             result = run_events(session, events)
+            if desktop is not None:
+                result["team"] = _walk_team(desktop, sync_timeout)
         except (EngineError, ScriptError, StoreError) as e:
             _fail(f"{script}: {e}" if script and isinstance(e, ScriptError) else str(e))
         finally:
-            store.close()
+            if desktop is not None:
+                desktop.close()
+            else:
+                store.close()
     click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def _walk_team(desktop: Any, timeout: float) -> dict[str, Any]:
+    """After a team-mode walk: wait until the team store holds every entry (else one line, exit 1)
+    and say where the call's protections came from."""
+    read = desktop.store.last_read
+    if not desktop.wait_synced(timeout):
+        st = desktop.status
+        _fail(f"the call is in the local journal {desktop.journal_path}, but the team store does not hold "
+              f"{st.waiting or 'all'} of its entries after {timeout:g} s ({st.error or st.state})", 1)
+    st = desktop.status
+    return {"desktop": st.desktop_id, "synced": st.server_seq,
+            "protections": read.source if read is not None else None,
+            "protections_as_of": read.as_of.isoformat() if read is not None and read.as_of else None}
 
 
 @main.command("test")

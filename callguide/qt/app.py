@@ -402,7 +402,7 @@ def _maybe_team(db: str | None) -> bool:
     import os
 
     if db:
-        return str(db).startswith(("postgresql://", "postgres://", "service="))
+        return "=" in str(db) or str(db).startswith(("postgresql://", "postgres://"))
     if os.environ.get("CALLGUIDE_DB_URL"):
         return True
     if os.environ.get("CALLGUIDE_CONFIG"):

@@ -33,8 +33,14 @@ class TeamStoreError(StoreError):
     "other"."""
 
 
+_CONNINFO_RE = re.compile(r"^\s*(host|hostaddr|port|dbname|user|service|sslmode)\s*=")
+
+
 def is_team_url(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(("postgresql://", "postgres://", "service="))
+    """A PostgreSQL URL or libpq conninfo string ("host=db dbname=callguide", "service=team"),
+    not a journal file path."""
+    text = str(value or "")
+    return text.startswith(("postgresql://", "postgres://")) or bool(_CONNINFO_RE.match(text))
 
 
 def config_path() -> Path:

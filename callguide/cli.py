@@ -816,20 +816,32 @@ def server() -> None:
 
 @server.command("init")
 @_team_options
-def server_init(url: str | None, schema: str | None, prefix: str | None) -> None:
-    """Create or upgrade the team store: roles, schema, row-level security (safe to run again)."""
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False),
+              help="Adopt this release's flows (its manifest.json) as the live flows (default: the bundled flows).")
+def server_init(url: str | None, schema: str | None, prefix: str | None, flows_dir: str | None) -> None:
+    """Create or upgrade the team store: roles, schema, row-level security, and the shipped flows'
+    release as the live publications until trainers publish their own (safe to run again)."""
+    from callguide.library.publish import PublishError, adopt_release
     from callguide.store.postgres.connect import TeamStoreError
     from callguide.store.postgres.migrate import init
+    from callguide.store.postgres.publications import PostgresPublications
 
     target = _team_target(url, schema, prefix)
     try:
         rep = init(target)
-    except TeamStoreError as e:
+        with PostgresPublications(target) as pubs:
+            adopted = adopt_release(flows_dir or paths.flows_dir(), pubs)
+    except (TeamStoreError, PublishError) as e:
         _fail(str(e), 1)
     click.echo(f"team store {rep.schema}: schema version {rep.version}"
                + (" (schema created)" if rep.created_schema else ""))
     click.echo("  roles created: " + (", ".join(rep.created_roles) or "none (all present)"))
     click.echo("  migrations applied: " + (", ".join(rep.applied) or "none (up to date)"))
+    if adopted is None:
+        click.echo("  flows: release already adopted (or no manifest)")
+    else:
+        click.echo(f"  flows: release {adopted.release} adopted" + (f", {len(adopted.problems)} problem(s): "
+                                                                     f"{adopted.problems[0]}" if adopted.problems else ""))
 
 
 @server.command("status")

@@ -163,7 +163,13 @@ class CallLauncher(QObject):
         from callguide.library.live import LibraryRefused, load_for_calls
 
         try:
-            self.library = load_for_calls(self.flows_dir, self.db_path)
+            if self.team is not None:  # the team store's live flows, or this desktop's copy of them offline
+                from callguide.library.live import load_for_team_calls
+
+                self.library, self.flows_source, self.flows_as_of = load_for_team_calls(
+                    self.team, self.db_path.with_name(self.db_path.name + ".team-flows.json"))
+            else:
+                self.library = load_for_calls(self.flows_dir, self.db_path)
         except LibraryRefused as e:
             self._fail(tr("app.library_refused", error=_one_line(e)), 1, "\n".join(e.problems))
 

@@ -42,6 +42,7 @@ def team() -> Iterator[TeamServer]:
             pytest.fail(f"CI=true needs PostgreSQL for the team window tests: {problem}")
         pytest.skip(f"no PostgreSQL at {PG_URL}: {problem}")
     server = new_team_server(PG_URL)
+    server.adopt_flows(FLOWS)
     try:
         yield server
     finally:
@@ -145,7 +146,8 @@ def test_offline_start_uses_the_cache_and_says_so(qtbot, team: TeamServer, tmp_p
     # its resume offer is tested elsewhere.)
     import shutil
 
-    shutil.copy(tmp_path / "agent.db.team-cache", tmp_path / "agent2.db.team-cache")
+    for copy in (".team-cache", ".team-flows.json"):  # the protections read and the live flows
+        shutil.copy(tmp_path / f"agent.db{copy}", tmp_path / f"agent2.db{copy}")
     dead = TeamTarget("postgresql://anna@127.0.0.1:1/test", anna.schema, anna.prefix)
     t0 = time.monotonic()
     d = open_team_window(qtbot, tmp_path, dead, "agent2.db")
@@ -157,6 +159,7 @@ def test_offline_start_uses_the_cache_and_says_so(qtbot, team: TeamServer, tmp_p
         assert line.startswith("offline: protections as of ")
         assert d.w.banner.offline_label.text() == line
         assert started < 10, started
+        assert d.w.launcher.flows_source == "cache", "the live flows from this desktop's copy"
         bar = d.w.call_bar
         qtbot.waitUntil(lambda: bar.team_status.text().startswith("offline since ")
                         and bar.team_status.text().endswith("entries waiting"), timeout=10000)

@@ -70,6 +70,8 @@ def render(text: str, target: TeamTarget) -> str:
             return quote_ident(target.schema)
         if kind == "owner":
             return quote_ident(target.owner)
+        if kind == "rolename" and arg == "owner":
+            return quote_literal(target.owner)
         if kind in ("role", "rolename"):
             if arg not in ROLES:
                 raise TeamStoreError(f"migration names an unknown role {arg!r}", "schema")

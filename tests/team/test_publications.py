@@ -51,6 +51,10 @@ def test_init_adopts_the_release_and_desktops_load_and_cache_the_live_flows(team
         assert {"call-opening", "blake", "bruce", "texas"} <= set(live)
         assert all(v.created_by == "system" and v.origin == "shipped" for v in live.values())
         assert pubs.verify().ok
+    env = {"CALLGUIDE_DB_SCHEMA": anna.schema, "CALLGUIDE_DB_ROLE_PREFIX": anna.prefix}
+    versions = CliRunner().invoke(main, ["versions", "texas", "--db", anna.url], env=env)
+    assert versions.exit_code == 0, versions.output
+    assert live["texas"].version_label in versions.output and "live" in versions.output
     cache = tmp_path / "flows.json"
     lib, source, _taken = load_for_team_calls(anna, cache)
     assert source == "team" and set(lib.flows) == set(live)

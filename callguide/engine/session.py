@@ -114,6 +114,7 @@ class CallSession:
                                                   "agent_name": self.person.display_name},
                                lang or account.lang or "en", self.journal.now)
         self.stack = ProtocolStack()
+        self.facts.on_problem = self._flow_problem
         self.guards = GuardIndex(self.flows)
         self.order = OrderTracker(self.flows)
         self.gate = Gate(self)
@@ -239,6 +240,13 @@ class CallSession:
         flow = frame.flow if frame is not None else None
         self.journal.emit(type_, data, flow.id if flow else None, flow.content_hash if flow else None,
                           step_id if step_id is not None else (frame.step_id if frame is not None else None), input)
+
+    def _flow_problem(self, problem: dict[str, Any]) -> None:
+        """A flow text or condition failed at run time: journalled (with the next write, when it came
+        up while a view was built) and told to the window, once per call."""
+        self.emit(et.FLOW_PROBLEM, problem, self.stack.top)
+        self.journal.notify("blocked", {"action": f"{problem['what']}:{problem['where']}", "rule": "flow-problem",
+                                        "reason": problem["reason"], "where": problem["where"]})
 
     def require_frame(self) -> Frame:
         if self.ended:

@@ -154,6 +154,8 @@ class CallLauncher(QObject):
 
                 self.desktop = TeamDesktop(self.db_path, self.team).start()
                 self.store = self.desktop.store
+                if not self.agent:  # the calls' agent is the person the team store knows (else the login)
+                    self.agent = self.desktop.whoami()
             else:
                 self.store = SQLiteJournal.open(self.db_path)
         except StoreError as e:

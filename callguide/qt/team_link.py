@@ -4,11 +4,14 @@ and the protections re-read after a notice arrive on other threads and are re-em
 signals (queued to the window's thread); the slots show the status in the call bar, say in the
 banners where the protections came from ("offline: protections as of 14:02"), and put protections
 raised elsewhere into the running call (`apply_protections`: the session's own state, so the gate
-refuses what they forbid, exactly as for protections recorded on this desktop).
+refuses what they forbid, exactly as for protections recorded on this desktop); and it puts the
+console's acknowledgements of this call's escalations under the window's header, on every page
+(`AckNotice`: "Supervisor acknowledged: NAME", also over the emergency script).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -35,12 +38,31 @@ class TeamLink(QObject):
             self._show_source(read)
         self._unfollow = desktop.follow(self.session, lambda r, _notice: self.protections_read.emit(r))
         self._on_status(desktop.status)
+        from callguide.qt.ack_notice import AckNotice
+
+        self.ack_notice = AckNotice()
+        # under the header's strips, on every page: the emergency script is where it matters most
+        root = window.centralWidget().layout()
+        root.insertWidget(root.indexOf(window.info_strip) + 1, self.ack_notice)
+        # its first read goes to the network: never on the Qt thread (the click never waits for it)
+        import threading
+
+        threading.Thread(target=self.ack_notice.watch, name="callguide-acks", daemon=True,
+                         args=(desktop.reader, desktop.notices, self.session.call_id,
+                               self.session.account.id)).start()
+        window.bridge.changed.connect(self._on_changed)
         window.destroyed.connect(lambda *_: self.detach())
 
     def detach(self) -> None:
         if self._unfollow is not None:
             self._unfollow()
             self._unfollow = None
+        with contextlib.suppress(RuntimeError):  # the widget may be gone with its window
+            self.ack_notice.stop()
+
+    def _on_changed(self, op: str) -> None:
+        if op == "lang":
+            self.ack_notice.retranslate()
 
     def _on_status(self, status: Any) -> None:
         self.window.call_bar.set_team_status(status)

@@ -176,6 +176,16 @@ class TeamDesktop:
     def wait_synced(self, timeout: float) -> bool:
         return self.sync.wait_synced(timeout)
 
+    def whoami(self) -> str | None:
+        """The person id the team store knows this login as (the calls' agent in team mode); None
+        when it cannot be reached or the login is no person there."""
+        try:
+            with self.reader._conn() as conn:
+                row = conn.execute("SELECT person()").fetchone()
+        except StoreError:
+            return None
+        return str(row[0]) if row and row[0] else None
+
     def follow(self, session: Any, callback: Callable[[Any, Any], None]) -> Callable[[], None]:
         """While `session` runs: on every notice about its account (and after a reconnect) read the
         account's protections again (this call's own entries left out: they are already in the call)

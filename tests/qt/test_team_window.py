@@ -52,7 +52,7 @@ def team() -> Iterator[TeamServer]:
 def open_team_window(qtbot, tmp_path: Path, who: TeamTarget, journal: str = "agent.db") -> CallDriver:
     from callguide.qt.app import open_call
 
-    w, code = open_call(tmp_path / journal, FLOWS, "agent-7", dict(ACCOUNT), team=who)
+    w, code = open_call(tmp_path / journal, FLOWS, None, dict(ACCOUNT), team=who)
     assert code == 0 and w is not None
     qtbot.addWidget(w)
     w.show()
@@ -183,4 +183,41 @@ def test_offline_start_uses_the_cache_and_says_so(qtbot, team: TeamServer, tmp_p
             d.w.grab().save(str(Path("/tmp") / f"teamdesk-offline-{lang}.png"))
     finally:
         i18n.set_language("en")
+        close(d)
+
+
+def test_emergency_on_the_window_is_acknowledged_from_the_console(qtbot, team: TeamServer, tmp_path: Path) -> None:
+    """F8 on the agent's window reaches the console (the window's own sync); the supervisor
+    acknowledges it there; the window's side column says so within 2 seconds."""
+    from callguide.team.console import Console
+
+    anna = team.person("anna", "agent")
+    sam = team.person("sam", "supervisor")
+    d = open_team_window(qtbot, tmp_path, anna)
+    console = None
+    try:
+        assert d.session.agent == "anna", "in team mode the agent is the person connected"
+        d.press(Qt.Key.Key_Return)  # Begin the call
+        qtbot.waitUntil(lambda: d.w.call_bar.team_status.text() == "team store: synced", timeout=10000)
+        d.press(Qt.Key.Key_F8)      # emergency: the crisis and the escalations, journalled locally first
+        assert d.entries("escalation")
+        assert not d.w.launcher.team_link.ack_notice.isVisible()
+        console = Console(sam, journal_path=tmp_path / "console-sam.db")
+        items: list = []
+
+        def queued() -> bool:
+            items[:] = [i for i in console.queue() if i.call_id == d.session.call_id and i.kind == "emergency"]
+            return bool(items)
+
+        qtbot.waitUntil(queued, timeout=10000)
+        t0 = time.monotonic()
+        console.acknowledge(items[0])
+        notice = d.w.launcher.team_link.ack_notice
+        qtbot.waitUntil(lambda: notice.text().startswith("Supervisor acknowledged"), timeout=2000)
+        assert time.monotonic() - t0 < 2.0 + 5.0  # the console's own push (up to its timeout) + 2 s
+        assert notice.isVisible() and d.w.pages.currentWidget() is d.w.emergency_panel, "over the emergency script"
+        d.w.grab().save(str(Path("/tmp") / "teamdesk-ack.png"))
+    finally:
+        if console is not None:
+            console.close()
         close(d)

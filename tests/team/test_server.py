@@ -148,6 +148,29 @@ def test_url_rules(monkeypatch, tmp_path) -> None:
         resolve(schema="Bad-Name")
 
 
+def test_which_commands_run_in_team_mode(monkeypatch, tmp_path) -> None:
+    """`call`'s choice: a file --db is a desktop alone; a URL or conninfo --db is team mode; no --db
+    follows CALLGUIDE_DB_URL, then the config file. The window's cheap pre-check agrees."""
+    from callguide.qt.app import _maybe_team
+    from callguide.store.postgres.connect import is_team_url, team_for
+
+    monkeypatch.delenv("CALLGUIDE_DB_URL", raising=False)
+    monkeypatch.setenv("CALLGUIDE_CONFIG", str(tmp_path / "none.toml"))
+    assert team_for(str(tmp_path / "journal.db")) is None and not _maybe_team(str(tmp_path / "journal.db"))
+    assert team_for(None) is None and not _maybe_team(None)
+    for url in ("postgresql://db.example/cg", "host=db.example dbname=cg user=anna", "service=callguide"):
+        assert is_team_url(url) and _maybe_team(url) and team_for(url).url == url
+    with pytest.raises(TeamStoreError, match="carries a password"):
+        team_for("postgresql://u:pw@db.example/cg")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[team]\nurl = "service=callguide"\n')
+    monkeypatch.setenv("CALLGUIDE_CONFIG", str(cfg))
+    assert _maybe_team(None) and team_for(None).source == str(cfg)
+    assert team_for(str(tmp_path / "journal.db")) is None, "an explicit journal file wins over the config"
+    monkeypatch.setenv("CALLGUIDE_DB_URL", "postgresql://db.example/cg")
+    assert team_for(None).source == "CALLGUIDE_DB_URL"
+
+
 def test_unreachable_server_is_one_line(tmp_path) -> None:
     res = CliRunner().invoke(main, ["server", "status", "--url", "postgresql://postgres@127.0.0.1:1/test"])
     assert res.exit_code == 1

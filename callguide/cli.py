@@ -331,17 +331,26 @@ def audit() -> None:
               help="Also trust this public key (the .pub of the machine that wrote the journal); repeatable.")
 @click.option("--anchors", "anchor_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Also check the anchors in this folder (e.g. a copy kept elsewhere); repeatable.")
-def audit_verify(db: str | None, key_files: tuple[str, ...], anchor_dirs: tuple[str, ...]) -> None:
+@click.option("--team", "team_url", default=None,
+              help="Also compare with the head the team store holds for this journal (postgresql://…).")
+def audit_verify(db: str | None, key_files: tuple[str, ...], anchor_dirs: tuple[str, ...],
+                 team_url: str | None) -> None:
     """Check the journal without writing to it: SQLite's integrity check, the append-only
-    triggers, the hash chain, the signed checkpoints and every anchor found. Exit 1 if anything
-    was changed, cut short, replaced or damaged; says what could not be checked."""
+    triggers, the hash chain, the signed checkpoints and every anchor found (and, with --team, the
+    head the team store holds). Exit 1 if anything was changed, cut short, replaced or damaged;
+    says what could not be checked."""
     from callguide.store.audit import audit_journal
     from callguide.store.checkpoints import AnchorFolder
     from callguide.store.keys import PublicKey
 
     path = Path(db) if db else paths.default_db_path()
+    target = _team_target(team_url, None, None) if team_url else None
     report = audit_journal(path, trusted=[PublicKey.from_file(k) for k in key_files],
                            witnesses=[AnchorFolder(), *(AnchorFolder(d) for d in anchor_dirs)])
+    if target is not None:
+        from callguide.team.desktop import team_witness
+
+        report.findings.append(team_witness(path, target, report.journal_id))
     for line in report.lines():
         click.echo(line)
     sys.exit(0 if report.ok else 1)

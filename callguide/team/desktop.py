@@ -262,3 +262,47 @@ def apply_protections(session: Any, read_state: AccountState) -> list[str]:
                 (str(x.get("review_date") or "") for x in read_state.crises), default="") or None
         session.nav.recheck()
     return raised
+
+
+def team_witness(journal_path: str | Path, target: Any, journal_id: str = "", *, timeout: float = 5.0) -> Any:
+    """The team store as a witness for `audit verify`: the head it stored for this desktop's
+    journal (what the sync pushed, chain-checked on ingest) must still be in the file, with the
+    same hash. Reads the file read-only with plain SQL (the audit's own checks come first and may
+    already have refused it). Returns a `store.audit.Finding`: BROKEN when the file was cut short,
+    rolled back or replaced; UNCHECKED when the team store cannot say (unreachable, never synced)."""
+    import sqlite3
+
+    from callguide.store.audit import BROKEN, OK, UNCHECKED, Finding
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.journal import PostgresJournal
+
+    try:
+        conn = sqlite3.connect(f"{Path(journal_path).resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            first = conn.execute("SELECT hash FROM entries WHERE seq = 1").fetchone()
+            last = int(conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0])
+            did = journal_id or (f"j{first[0][:32]}" if first else "")
+            if not did:
+                return Finding(UNCHECKED, "the team store: the journal has no entries, nothing to compare")
+            try:
+                with PostgresJournal(target, timeout=timeout) as reader:
+                    seq, head, at = reader.latest(did)
+            except TeamStoreError as e:
+                return Finding(UNCHECKED, f"the team store: {e}")
+            row = conn.execute("SELECT hash FROM entries WHERE seq = ?", (seq,)).fetchone() if seq else None
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return Finding(UNCHECKED, f"the team store: the journal cannot be read ({e})")
+    if seq == 0:
+        return Finding(UNCHECKED, f"the team store holds no entry of this journal ({did}): never synced")
+    when = at.isoformat(timespec="seconds") if at is not None else "?"
+    if row is None:
+        return Finding(BROKEN, f"the team store holds entries 1-{seq} of this journal (stored {when}), but the "
+                               f"file ends at entry {last}: it was cut short or replaced by an older copy")
+    if row[0] != head:
+        return Finding(BROKEN, f"entry {seq} differs from the one the team store holds (stored {when}): the "
+                               "file was replaced or rewritten")
+    waiting = f"; entries {seq + 1}-{last} not in the team store yet" if last > seq else ""
+    return Finding(OK, f"the team store holds entries 1-{seq} of this journal (stored {when}) and the file "
+                       f"still has them{waiting}")

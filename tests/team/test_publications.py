@@ -164,3 +164,46 @@ def test_flags_go_to_the_team_store_where_trainers_triage_them(team: TeamServer,
                          " VALUES ('x', 'texas', 'consent', 'rejected', '', 'anna', 't')")
     finally:
         conn.close()
+
+
+def test_the_publishing_commands_against_the_team_store(team: TeamServer, tmp_path: Path, monkeypatch) -> None:
+    """`publish` (a trainer submits from a workspace, through every gate), `approve` (a reviewer,
+    after seeing the diff), `versions --log --verify`, `rollback` (a supervisor): the same commands
+    as on a desktop, each person connected as themselves."""
+    from callguide.library.workspace import create_workspace
+
+    team.adopt_flows(ROOT / "flows")
+    anna = team.person("anna", "trainer")
+    rita = team.person("rita", "reviewer")
+    sven = team.person("sven", "supervisor")
+    people = tmp_path / "people.yaml"
+    people.write_text("people:\n  anna: {name: Anna, roles: [trainer]}\n  rita: {name: Rita, roles: [reviewer]}\n"
+                      "  sven: {name: Sven, roles: [supervisor]}\n", encoding="utf-8")
+    env = {"CALLGUIDE_DB_SCHEMA": anna.schema, "CALLGUIDE_DB_ROLE_PREFIX": anna.prefix,
+           "CALLGUIDE_PEOPLE": str(people)}
+
+    def run(who: TeamTarget, *args: str, answer: str | None = None):
+        return CliRunner().invoke(main, [*args, "--db", who.url], env=env, input=answer)
+
+    ws = create_workspace(tmp_path / "flows", ROOT / "flows", git=False)
+    path = ws / "texas.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert 'version: "1.0.0"' in text
+    path.write_text(text.replace('version: "1.0.0"', 'version: "1.1.0"', 1), encoding="utf-8")
+    res = run(anna, "publish", str(path), "-m", "team store test", "--by", "anna")
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("submitted texas 1.1.0 (") and "by anna" in res.output
+    res = run(rita, "approve", "texas", "1.1.0", "--by", "rita", answer="y\n")
+    assert res.exit_code == 0, res.output
+    assert "approved texas 1.1.0 by rita: live now" in res.output
+    res = run(anna, "versions", "texas", "--log", "--verify")
+    assert res.exit_code == 0 and res.output.splitlines()[0] == "texas (live 1.1.0)", res.output
+    assert res.output.splitlines()[-1].startswith("ok: publication log")
+    res = run(sven, "rollback", "texas", "1.0.0", "-m", "back to the shipped text", "--by", "sven")
+    assert res.exit_code == 0, res.output
+    assert "rolled back texas to 1.0.0: live now" in res.output
+    # Approving under someone else's name is refused by the server too (the people file says rita).
+    path.write_text(text.replace('version: "1.0.0"', 'version: "1.2.0"', 1), encoding="utf-8")
+    assert run(anna, "publish", str(path), "-m", "again", "--by", "anna").exit_code == 0
+    res = run(anna, "approve", "texas", "1.2.0", "--by", "rita", answer="y\n")
+    assert res.exit_code == 1 and "in the name of rita" in res.output and "Traceback" not in res.output

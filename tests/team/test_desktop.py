@@ -57,7 +57,13 @@ def test_running_and_resumed_calls_enforce_protections_raised_elsewhere(team: Te
         assert desktop.notices.wait_connected(10)
         got = threading.Event()
         reads: list = []
-        desktop.follow(session, lambda read, _n: (reads.append(read), got.set()))
+
+        def on_read(read, _notice) -> None:  # (a late notice of this desktop's own push may come first)
+            reads.append(read)
+            if read.state.holds:
+                got.set()
+
+        desktop.follow(session, on_read)
         hold_elsewhere(tmp_path / "carla.db", carla, "ACC-D")
         assert got.wait(2.0), "the notice and the read within 2 s"
         # On the session's own thread (the window's, here the test's): into the call's state.

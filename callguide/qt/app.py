@@ -351,8 +351,12 @@ def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | N
             from callguide.store.postgres.connect import team_for
 
             team = team_for(db)
-        except (StoreError, ImportError) as e:
+        except StoreError as e:
             print(f"Error: {_one_line(e)}", file=sys.stderr)
+            return 2
+        except ImportError as e:
+            print(f"Error: team mode needs psycopg ({_one_line(e)}); install with `pip install -e .[team]`.",
+                  file=sys.stderr)
             return 2
         if team is not None:
             db = journal

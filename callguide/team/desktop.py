@@ -237,10 +237,12 @@ def newly_raised(state: Any, read_state: AccountState) -> list[str]:
 def apply_protections(session: Any, read_state: AccountState) -> list[str]:
     """Put protections raised elsewhere into a running call (call on the session's own thread).
 
-    The call's live state gets them through `add_newer_protections` (added, never removed: the
-    same rule a resumed call follows), the banner's history shows them, and the gate re-checks
-    the step on screen in one operation of the call (a refused step is rerouted and journalled
-    like any other). Returns what was newly raised (empty: nothing changed)."""
+    The arrival is journalled (`protections_received`: what was new and the register as read;
+    a resume applies it again at the same point), the call's live state gets them through
+    `add_newer_protections` (added, never removed: the same rule a resumed call follows), the
+    banner's history shows them, and the gate re-checks the step on screen, all in one operation
+    of the call (a refused step is rerouted and journalled like any other). Returns what was
+    newly raised (empty: nothing changed, nothing written)."""
     from callguide.engine.protections import SNAPSHOT_FIELDS, add_newer_protections
 
     if session.ended:
@@ -255,7 +257,14 @@ def apply_protections(session: Any, read_state: AccountState) -> list[str]:
             setattr(history, key, new)
     if not raised:
         return []
+    from callguide.engine.protections import history_snapshot
+    from callguide.store import entry_types as et
+
     with session.journal.operation("team"):
+        # Journalled first (a resume applies it again here, before the commands that followed),
+        # then into the call's state, then the gate's re-check of the step on screen.
+        session.emit(et.PROTECTIONS_RECEIVED, {"raised": raised, "history": history_snapshot(read_state)},
+                     session.stack.top)
         add_newer_protections(session.facts.state, read_state)
         if read_state.crises and not session.facts.state.crisis_review:
             session.facts.state.crisis_review = max(

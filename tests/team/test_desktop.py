@@ -81,3 +81,37 @@ def test_running_and_resumed_calls_enforce_protections_raised_elsewhere(team: Te
         assert not refused.ok and refused.rule in ("crisis", "hold-active")
     finally:
         desktop.close()
+
+
+def test_a_call_rerouted_by_a_protection_from_elsewhere_resumes_where_it_was(team: TeamServer, tmp_path: Path) -> None:
+    """The hold reached the call on a collection step, which the gate rerouted; the agent went on;
+    the app was killed. The resumed call replays to the same step: the arrival is journalled
+    (`protections_received`) and replayed like the command it acted as."""
+    from callguide.engine.commands import Answer, Next
+
+    team.adopt_flows()
+    anna = team.person("anna", "agent")
+    carla = team.person("carla", "care_team")
+    desktop = TeamDesktop(tmp_path / "anna.db", anna).start()
+    try:
+        lib, _, _ = load_for_team_calls(anna, tmp_path / "flows.json")
+        s = CallSession.start(lib, desktop.store, Account("ACC-R", "Jo", "UK", None, "100"), "anna")
+        assert s.apply(Answer({"identity_check": "confirmed"})).ok and s.apply(Next()).ok
+        assert s.apply(Next()).ok and s.apply(Next()).ok  # purpose, recording
+        assert s.apply(Answer({"adjustments_on_file": False, "vulnerability_on_file": False})).ok
+        assert s.apply(Next()).ok
+        assert (s.top.flow.id, s.top.step_id) == ("call-opening", "balance")
+        hold_elsewhere(tmp_path / "carla.db", carla, "ACC-R")
+        read = desktop.protections.read("ACC-R", s.facts.today(), exclude_call=s.call_id)
+        assert apply_protections(s, read.state) == ["hold"]
+        assert s.top is not None and (s.top.flow.id, s.top.step_id) != ("call-opening", "balance")
+        went_on = s.apply(Next())  # the agent goes on from where the gate put the call
+        rerouted = (s.top.flow.id, s.top.step_id, len(s.stack)) if s.top else None
+        assert went_on.ok
+        received = [e for e in desktop.store.call_entries(s.call_id) if e.type == "protections_received"]
+        assert [e.data["raised"] for e in received] == [["hold"]] and received[0].data["history"]["holds"]
+        resumed = CallSession.resume(lib, desktop.store, s.call_id)
+        assert ((resumed.top.flow.id, resumed.top.step_id, len(resumed.stack)) if resumed.top else None) == rerouted
+        assert resumed.state.hold_active
+    finally:
+        desktop.close()

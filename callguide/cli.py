@@ -184,13 +184,14 @@ def _read_events(script: str | None) -> list[Any]:
               help="With a team store: the local journal (default: a throw-away file).")
 @click.option("--sync-timeout", type=float, default=30.0, show_default=True,
               help="With a team store: seconds to wait for the team store to hold every entry.")
-@click.option("--agent", default="walk", show_default=True, help="Who makes the call (a person in the people file).")
+@click.option("--agent", default=None, help="Who makes the call (a person in the people file; default: walk, or "
+              "with a team store the person it knows the login as).")
 @click.option("--wrap-up/--no-wrap-up", default=False, help="Run the wrap-up flow when the flow ends.")
 @click.option("--now", default=None, help="The time of the call (ISO date-time); default: now.")
 @click.option("--resume", "resume_id", default=None, help="Continue the killed call CALL_ID from --db.")
 @_account_options
 def walk(flow: str | None, script: str | None, db: str | None, journal: str | None, sync_timeout: float,
-         agent: str, wrap_up: bool, now: str | None, resume_id: str | None, account_id: str, name: str,
+         agent: str | None, wrap_up: bool, now: str | None, resume_id: str | None, account_id: str, name: str,
          country: str, lang: str | None, balance: str | None, timezone: str | None) -> None:
     """Drive FLOW with no window from a script of events, or continue a killed call (--resume); print
     a JSON trace. With --db postgresql://… the call runs as a desktop in team mode (docs/team.md)."""
@@ -224,8 +225,14 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
             except StoreError as e:
                 _fail(str(e))
             store = desktop.store
+            try:
+                agent = _team_agent(desktop, agent)
+            except StoreError as e:
+                desktop.close()
+                _fail(str(e))
         else:
             store = _open_store(db or str(Path(tmp) / "walk.db"))
+            agent = agent or "walk"
         try:
             if resume_id:
                 session = CallSession.resume(lib, store, resume_id, clock=clock)
@@ -248,6 +255,16 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
             else:
                 store.close()
     click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def _team_agent(desktop: Any, agent: str | None) -> str:
+    """In team mode the calls' agent is the person the team store knows the login as; another
+    `--agent` is refused (their own calls would not be readable to them). Offline: as given."""
+    who = desktop.whoami()
+    if agent and who and agent != who:
+        raise StoreError(f"you are connected to the team store as {who}; --agent {agent} would make calls in "
+                         "another person's name", "config")
+    return agent or who or "walk"
 
 
 def _walk_team(desktop: Any, timeout: float) -> dict[str, Any]:

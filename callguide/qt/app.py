@@ -154,8 +154,11 @@ class CallLauncher(QObject):
 
                 self.desktop = TeamDesktop(self.db_path, self.team).start()
                 self.store = self.desktop.store
-                if not self.agent:  # the calls' agent is the person the team store knows (else the login)
-                    self.agent = self.desktop.whoami()
+                who = self.desktop.whoami()  # the calls' agent is the person the team store knows
+                if self.agent and who and self.agent != who:
+                    self._fail(tr("app.team_person", person=who, agent=self.agent), 2)
+                    return
+                self.agent = self.agent or who
             else:
                 self.store = SQLiteJournal.open(self.db_path)
         except StoreError as e:

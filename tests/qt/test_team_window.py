@@ -221,3 +221,12 @@ def test_emergency_on_the_window_is_acknowledged_from_the_console(qtbot, team: T
         if console is not None:
             console.close()
         close(d)
+
+
+def test_calls_in_another_persons_name_are_refused(qtbot, team: TeamServer, tmp_path: Path, no_modal) -> None:
+    from callguide.qt.app import open_call
+
+    anna = team.person("anna", "agent")
+    w, code = open_call(tmp_path / "agent.db", FLOWS, "ben", dict(ACCOUNT), team=anna)
+    assert w is None and code == 2
+    assert no_modal == ["You are connected to the team store as anna; calls cannot be made in the name of ben."]

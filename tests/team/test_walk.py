@@ -27,12 +27,13 @@ HOLD = """
 """
 
 
-def walk(who: TeamTarget, tmp_path: Path, agent: str, *extra: str):
+def walk(who: TeamTarget, tmp_path: Path, agent: str | None, *extra: str):
     script = tmp_path / "s.yaml"
     script.write_text(HOLD, encoding="utf-8")
     env = {"CALLGUIDE_SIGNPOSTS": str(ROOT / "tests" / "engine" / "signposts.yaml"),
            "CALLGUIDE_DB_SCHEMA": who.schema, "CALLGUIDE_DB_ROLE_PREFIX": who.prefix}
-    return CliRunner().invoke(main, ["walk", str(MAIN), "--script", str(script), "--db", who.url, "--agent", agent,
+    who_args = ["--agent", agent] if agent is not None else []
+    return CliRunner().invoke(main, ["walk", str(MAIN), "--script", str(script), "--db", who.url, *who_args,
                                      "--account", "W-9", *extra], env=env, catch_exceptions=False)
 
 
@@ -57,6 +58,12 @@ def test_walk_against_a_team_store(team: TeamServer, tmp_path: Path) -> None:
         assert sorted(counts.values()) == sorted([t1["team"]["synced"], t2["team"]["synced"]])
         assert t1["team"]["desktop"] in counts and t2["team"]["desktop"] in counts
         assert pj.verify().ok
+    # Calls in another person's name are refused: the login is who makes them.
+    other = walk(anna, tmp_path, "ben")
+    assert other.exit_code == 2 and "connected to the team store as anna; --agent ben" in other.output
+    mine = walk(anna, tmp_path, None)  # no --agent: the person the team store knows the login as
+    assert mine.exit_code == 0, mine.output
+    assert json.loads(mine.output)["records"][0]["person"]["id"] == "anna"
     # The team store unreachable: the call still runs on the local journal, then one line, exit 1.
     dead = TeamTarget("postgresql://anna@127.0.0.1:1/test", anna.schema, anna.prefix)
     res = walk(dead, tmp_path, "anna", "--journal", str(tmp_path / "anna2.db"), "--sync-timeout", "1")

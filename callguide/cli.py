@@ -177,33 +177,62 @@ def _read_events(script: str | None) -> list[Any]:
 @click.option("--script", "script", type=click.Path(exists=True, dir_okay=False),
               help="YAML list of events: {next: CHOICE}, {answer: {...}}, {consent: given}, ... or commands "
                    "{cmd: ...} (needed unless --resume).")
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: a throw-away file, removed "
-              "afterwards).")
-@click.option("--agent", default="walk", show_default=True, help="Who makes the call (a person in the people file).")
+@click.option("--db", help="Journal file (default: a throw-away file, removed afterwards), or a team store "
+              "postgresql://HOST/DB: then the call's protections come from it and its entries are synced to it "
+              "before walk returns.")
+@click.option("--journal", type=click.Path(dir_okay=False),
+              help="With a team store: the local journal (default: a throw-away file).")
+@click.option("--sync-timeout", type=float, default=30.0, show_default=True,
+              help="With a team store: seconds to wait for the team store to hold every entry.")
+@click.option("--agent", default=None, help="Who makes the call (a person in the people file; default: walk, or "
+              "with a team store the person it knows the login as).")
 @click.option("--wrap-up/--no-wrap-up", default=False, help="Run the wrap-up flow when the flow ends.")
 @click.option("--now", default=None, help="The time of the call (ISO date-time); default: now.")
 @click.option("--resume", "resume_id", default=None, help="Continue the killed call CALL_ID from --db.")
 @_account_options
-def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_up: bool, now: str | None,
-         resume_id: str | None, account_id: str, name: str, country: str, lang: str | None, balance: str | None,
-         timezone: str | None) -> None:
+def walk(flow: str | None, script: str | None, db: str | None, journal: str | None, sync_timeout: float,
+         agent: str | None, wrap_up: bool, now: str | None, resume_id: str | None, account_id: str, name: str,
+         country: str, lang: str | None, balance: str | None, timezone: str | None) -> None:
     """Drive FLOW with no window from a script of events, or continue a killed call (--resume); print
-    a JSON trace."""
+    a JSON trace. With --db postgresql://… the call runs as a desktop in team mode (docs/team.md)."""
     import tempfile
 
     from callguide.engine.script import ScriptError, run_events
     from callguide.engine.session import Account, CallSession, EngineError
     from callguide.store.base import StoreError
+    from callguide.store.postgres.connect import is_team_url
 
-    if resume_id and not db:
-        _fail("--resume needs the journal the call is in: --db PATH")
+    team = None
+    if is_team_url(db):
+        team = _team_target(db, None, None)
+    elif journal:
+        _fail("--journal is the local journal of a team-mode walk: give --db postgresql://… too")
+    local_db = journal if team is not None else db
+    if resume_id and not local_db:
+        _fail("--resume needs the journal the call is in: --db PATH (with a team store: --journal PATH)")
     if not resume_id and (not flow or not script):
         _fail("walk needs FLOW and --script (or --resume CALL_ID --db PATH)")
     events = _read_events(script)
     clock = _clock(now)
     lib = _load_library(_flows_dir_for(flow) if flow else None)
     with tempfile.TemporaryDirectory(prefix="callguide-walk-") as tmp:
-        store = _open_store(db or str(Path(tmp) / "walk.db"))
+        desktop = None
+        if team is not None:
+            from callguide.team.desktop import TeamDesktop
+
+            try:
+                desktop = TeamDesktop(local_db or str(Path(tmp) / "walk.db"), team).start()
+            except StoreError as e:
+                _fail(str(e))
+            store = desktop.store
+            try:
+                agent = _team_agent(desktop, agent)
+            except StoreError as e:
+                desktop.close()
+                _fail(str(e))
+        else:
+            store = _open_store(db or str(Path(tmp) / "walk.db"))
+            agent = agent or "walk"
         try:
             if resume_id:
                 session = CallSession.resume(lib, store, resume_id, clock=clock)
@@ -216,11 +245,40 @@ def walk(flow: str | None, script: str | None, db: str | None, agent: str, wrap_
                 session = CallSession.start(lib, store, acct, agent, start_flow=flow_id, clock=clock,
                                             auto_wrap_up=wrap_up)
             result = run_events(session, events)
+            if desktop is not None:
+                result["team"] = _walk_team(desktop, sync_timeout)
         except (EngineError, ScriptError, StoreError) as e:
             _fail(f"{script}: {e}" if script and isinstance(e, ScriptError) else str(e))
         finally:
-            store.close()
+            if desktop is not None:
+                desktop.close()
+            else:
+                store.close()
     click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def _team_agent(desktop: Any, agent: str | None) -> str:
+    """In team mode the calls' agent is the person the team store knows the login as; another
+    `--agent` is refused (their own calls would not be readable to them). Offline: as given."""
+    who = desktop.whoami()
+    if agent and who and agent != who:
+        raise StoreError(f"you are connected to the team store as {who}; --agent {agent} would make calls in "
+                         "another person's name", "config")
+    return agent or who or "walk"
+
+
+def _walk_team(desktop: Any, timeout: float) -> dict[str, Any]:
+    """After a team-mode walk: wait until the team store holds every entry (else one line, exit 1)
+    and say where the call's protections came from."""
+    read = desktop.store.last_read
+    if not desktop.wait_synced(timeout):
+        st = desktop.status
+        _fail(f"the call is in the local journal {desktop.journal_path}, but the team store does not hold "
+              f"{st.waiting or 'all'} of its entries after {timeout:g} s ({st.error or st.state})", 1)
+    st = desktop.status
+    return {"desktop": st.desktop_id, "synced": st.server_seq,
+            "protections": read.source if read is not None else None,
+            "protections_as_of": read.as_of.isoformat() if read is not None and read.as_of else None}
 
 
 @main.command("test")
@@ -290,17 +348,26 @@ def audit() -> None:
               help="Also trust this public key (the .pub of the machine that wrote the journal); repeatable.")
 @click.option("--anchors", "anchor_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Also check the anchors in this folder (e.g. a copy kept elsewhere); repeatable.")
-def audit_verify(db: str | None, key_files: tuple[str, ...], anchor_dirs: tuple[str, ...]) -> None:
+@click.option("--team", "team_url", default=None,
+              help="Also compare with the head the team store holds for this journal (postgresql://…).")
+def audit_verify(db: str | None, key_files: tuple[str, ...], anchor_dirs: tuple[str, ...],
+                 team_url: str | None) -> None:
     """Check the journal without writing to it: SQLite's integrity check, the append-only
-    triggers, the hash chain, the signed checkpoints and every anchor found. Exit 1 if anything
-    was changed, cut short, replaced or damaged; says what could not be checked."""
+    triggers, the hash chain, the signed checkpoints and every anchor found (and, with --team, the
+    head the team store holds). Exit 1 if anything was changed, cut short, replaced or damaged;
+    says what could not be checked."""
     from callguide.store.audit import audit_journal
     from callguide.store.checkpoints import AnchorFolder
     from callguide.store.keys import PublicKey
 
     path = Path(db) if db else paths.default_db_path()
+    target = _team_target(team_url, None, None) if team_url else None
     report = audit_journal(path, trusted=[PublicKey.from_file(k) for k in key_files],
                            witnesses=[AnchorFolder(), *(AnchorFolder(d) for d in anchor_dirs)])
+    if target is not None:
+        from callguide.team.desktop import team_witness
+
+        report.findings.append(team_witness(path, target, report.journal_id))
     for line in report.lines():
         click.echo(line)
     sys.exit(0 if report.ok else 1)
@@ -595,7 +662,10 @@ def console_review(ctx: click.Context, kind: str, account_id: str, result: str, 
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
-@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+@click.option("--db", help="Journal file (default: the live journal), or a team store postgresql://HOST/DB "
+              "(team mode; also CALLGUIDE_DB_URL or [team] url in the config file).")
+@click.option("--journal", type=click.Path(dir_okay=False),
+              help="Team mode: this desktop's local journal (default: the live journal).")
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")
 @click.option("--agent", default=None, help="Agent id (default: your login name).")
 @click.option("--account", "account_id", default=None, help="Account id (screen-pop from a dialer/CRM).")
@@ -948,20 +1018,32 @@ def server() -> None:
 
 @server.command("init")
 @_team_options
-def server_init(url: str | None, schema: str | None, prefix: str | None) -> None:
-    """Create or upgrade the team store: roles, schema, row-level security (safe to run again)."""
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False),
+              help="Adopt this release's flows (its manifest.json) as the live flows (default: the bundled flows).")
+def server_init(url: str | None, schema: str | None, prefix: str | None, flows_dir: str | None) -> None:
+    """Create or upgrade the team store: roles, schema, row-level security, and the shipped flows'
+    release as the live publications until trainers publish their own (safe to run again)."""
+    from callguide.library.publish import PublishError, adopt_release
     from callguide.store.postgres.connect import TeamStoreError
     from callguide.store.postgres.migrate import init
+    from callguide.store.postgres.publications import PostgresPublications
 
     target = _team_target(url, schema, prefix)
     try:
         rep = init(target)
-    except TeamStoreError as e:
+        with PostgresPublications(target) as pubs:
+            adopted = adopt_release(flows_dir or paths.flows_dir(), pubs)
+    except (TeamStoreError, PublishError) as e:
         _fail(str(e), 1)
     click.echo(f"team store {rep.schema}: schema version {rep.version}"
                + (" (schema created)" if rep.created_schema else ""))
     click.echo("  roles created: " + (", ".join(rep.created_roles) or "none (all present)"))
     click.echo("  migrations applied: " + (", ".join(rep.applied) or "none (up to date)"))
+    if adopted is None:
+        click.echo("  flows: release already adopted (or no manifest)")
+    else:
+        click.echo(f"  flows: release {adopted.release} adopted" + (f", {len(adopted.problems)} problem(s): "
+                                                                     f"{adopted.problems[0]}" if adopted.problems else ""))
 
 
 @server.command("status")

@@ -59,6 +59,10 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     s.nav.push(first.data["start_flow"], cause="start")
     for e in entries[1:]:
         replay_clock.set(dt.datetime.fromisoformat(e.ts))
+        if e.type == et.PROTECTIONS_RECEIVED:  # team mode: raised elsewhere while the call ran (team/desktop.py)
+            add_newer_protections(s.facts.state, history_from_snapshot(account.id, e.data.get("history") or {}))
+            s.nav.recheck()
+            continue
         if "input" in e.data:
             try:
                 s.apply(c.command_from_json(e.data["input"]))

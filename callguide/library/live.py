@@ -61,6 +61,82 @@ def load_for_calls(flows_dir: str | Path | None = None, db_path: str | Path | No
     return lib
 
 
+def load_for_team_calls(target: Any, cache_path: str | Path, now: dt.datetime | None = None
+                        ) -> tuple[FlowLibrary, str, dt.datetime | None]:
+    """Team mode: the live flows from the team store (`target`, a TeamTarget or URL), validated,
+    with a copy of the live versions kept at `cache_path` so calls can start offline. Returns
+    (library, "team" or "cache", when the copy was taken). The shipped release is adopted into the
+    team store by `callguide server init`, never by a desktop (agents may not publish)."""
+    from callguide.library.publish import live_versions
+    from callguide.store.base import StoreError
+    from callguide.store.publications import open_publications
+
+    cache = Path(cache_path)
+    try:
+        store = open_publications(target)
+        try:
+            live = live_versions(store, now)
+        finally:
+            store.close()
+    except StoreError as e:
+        if e.kind not in ("offline", "closed"):
+            raise LibraryRefused(str(e)) from None
+        cached = _read_flow_cache(cache)
+        if cached is None:
+            raise LibraryRefused(f"{e} This desktop has no copy of the live flows yet: connect to the team store "
+                                 "once to start calls.") from None
+        live, taken = cached
+        source = "cache"
+    else:
+        if not live:
+            raise LibraryRefused("No flow is live in the team store: run `callguide server init` (it adopts the "
+                                 "shipped flows), or have a trainer submit flows and a reviewer approve them.")
+        taken = dt.datetime.now(dt.UTC)
+        _write_flow_cache(cache, live, taken)
+        source = "team"
+    lib, errors = _published_library(list(live.values()))
+    if errors:
+        raise LibraryRefused(f"The live flows have {len(errors)} error(s); calls cannot start until a trainer "
+                             "fixes them.", errors)
+    return lib, source, taken
+
+
+def _write_flow_cache(path: Path, live: dict[str, Any], taken: dt.datetime) -> None:
+    """The live versions as one JSON file, replaced atomically (a crash leaves the old copy)."""
+    import dataclasses
+    import json
+    import os
+    import tempfile
+
+    data = {"taken": taken.isoformat(), "versions": [dataclasses.asdict(v) for v in live.values()]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only a copy: the next start tries again
+
+
+def _read_flow_cache(path: Path) -> tuple[dict[str, Any], dt.datetime] | None:
+    import json
+
+    from callguide.store.publications import FlowVersion, text_hash
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        versions = [FlowVersion(**v) for v in data["versions"]]
+        taken = dt.datetime.fromisoformat(data["taken"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if any(text_hash(v.text) != v.content_hash for v in versions):
+        return None  # a damaged copy is no copy: never run a text other than the one published
+    return {v.flow_id: v for v in versions}, taken
+
+
 def load_for_practice(flows_dir: str | Path | None = None, db_path: str | Path | None = None,
                       now: dt.datetime | None = None) -> FlowLibrary:
     """The published flows for practice: the live versions, plus the practice-only version of a flow

@@ -118,10 +118,13 @@ def read_flow_text(path: str | Path) -> str:
 
 @contextmanager
 def open_store(db: str | Path | None = None) -> Iterator[PublicationStore]:
-    """The publication store of `db` (default: the live journal file), as a context manager."""
-    path = Path(db) if db else paths.default_db_path()
+    """The publication store of `db` (default: the live journal file; a PostgreSQL URL: the team
+    store's), as a context manager."""
+    from callguide.store.postgres.connect import is_team_url
+
+    where: str | Path = str(db) if db and is_team_url(str(db)) else (Path(db) if db else paths.default_db_path())
     try:
-        store = open_publications(path)
+        store = open_publications(where)
     except StoreError as e:
         raise PublishError(f"cannot open the publications: {e}") from None
     try:

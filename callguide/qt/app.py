@@ -75,9 +75,11 @@ class CallLauncher(QObject):
 
     def __init__(self, db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
                  account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None,
-                 show: bool = True, demo: bool = False, parent: QObject | None = None):
+                 show: bool = True, demo: bool = False, team: Any = None, parent: QObject | None = None):
         super().__init__(parent)
         self.demo = demo
+        self.team = team          # a TeamTarget: team mode (docs/team.md); None: this desktop alone
+        self.desktop: Any = None  # callguide.team.desktop.TeamDesktop in team mode
         self.db_path = Path(db) if db else paths.default_db_path()
         self.flows_dir = flows_dir
         self.agent = agent
@@ -147,7 +149,18 @@ class CallLauncher(QObject):
         from callguide.store.sqlite import SQLiteJournal, StoreError
 
         try:
-            self.store = SQLiteJournal.open(self.db_path)
+            if self.team is not None:  # the local journal first, synced in the background
+                from callguide.team.desktop import TeamDesktop
+
+                self.desktop = TeamDesktop(self.db_path, self.team).start()
+                self.store = self.desktop.store
+                who = self.desktop.whoami()  # the calls' agent is the person the team store knows
+                if self.agent and who and self.agent != who:
+                    self._fail(tr("app.team_person", person=who, agent=self.agent), 2)
+                    return
+                self.agent = self.agent or who
+            else:
+                self.store = SQLiteJournal.open(self.db_path)
         except StoreError as e:
             self._fail(tr("app.store_failed", error=_one_line(e)), 2)
 
@@ -155,7 +168,13 @@ class CallLauncher(QObject):
         from callguide.library.live import LibraryRefused, load_for_calls
 
         try:
-            self.library = load_for_calls(self.flows_dir, self.db_path)
+            if self.team is not None:  # the team store's live flows, or this desktop's copy of them offline
+                from callguide.library.live import load_for_team_calls
+
+                self.library, self.flows_source, self.flows_as_of = load_for_team_calls(
+                    self.team, self.db_path.with_name(self.db_path.name + ".team-flows.json"))
+            else:
+                self.library = load_for_calls(self.flows_dir, self.db_path)
         except LibraryRefused as e:
             self._fail(tr("app.library_refused", error=_one_line(e)), 1, "\n".join(e.problems))
 
@@ -235,6 +254,10 @@ class CallLauncher(QObject):
             self._restore_quit()
         else:
             self.window.attach(session, resumed=resumed)
+        if self.desktop is not None:
+            from callguide.qt.team_link import TeamLink
+
+            self.team_link = TeamLink(self.desktop, self.window)
         self.done = True
         self.ready.emit()
 
@@ -251,13 +274,20 @@ class CallLauncher(QObject):
             self.window.close()
             self.window.deleteLater()
             self.window = None
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        self.close_store()
         self.code = code
         self.done = True
         self._restore_quit()
         self.finished.emit(code)
+
+    def close_store(self) -> None:
+        """Close the journal (and in team mode stop the sync and the listener)."""
+        if self.desktop is not None:
+            self.desktop.close()
+            self.desktop = None
+        elif self.store is not None:
+            self.store.close()
+        self.store = None
 
     def wait(self) -> None:
         """Run the event loop until the call window has its session, or the launch ended."""
@@ -286,12 +316,15 @@ DEMO_ACCOUNTS = {
 
 
 def open_call(db: str | Path | None = None, flows_dir: str | Path | None = None, agent: str | None = None,
-              account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None
-              ) -> tuple[Any, int]:
-    """The whole launch, run to its end; the window is not shown. Returns (window or None, exit code)."""
-    launcher = CallLauncher(db, flows_dir, agent, account, large_text, clock, show=False)
+              account: dict[str, Any] | None = None, large_text: bool = False, clock: Any = None,
+              team: Any = None) -> tuple[Any, int]:
+    """The whole launch, run to its end; the window is not shown. Returns (window or None, exit code);
+    in team mode (`team`: a TeamTarget) the window's `launcher` closes the sync with `close_store()`."""
+    launcher = CallLauncher(db, flows_dir, agent, account, large_text, clock, show=False, team=team)
     launcher.start()
     launcher.wait()
+    if launcher.window is not None:
+        launcher.window.launcher = launcher
     if launcher.window is None:
         return None, launcher.code if launcher.code is not None else 2
     return launcher.window, 0
@@ -300,9 +333,12 @@ def open_call(db: str | Path | None = None, flows_dir: str | Path | None = None,
 def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | None = None,
              account_id: str | None = None, name: str | None = None, country: str | None = None,
              lang: str | None = None, balance: str | None = None, large_text: bool = False,
-             demo: bool = False, observe: Callable[[CallLauncher], None] | None = None) -> int:
+             demo: bool = False, observe: Callable[[CallLauncher], None] | None = None,
+             journal: str | None = None) -> int:
     """The `callguide call` command: returns the process exit code. `observe(launcher)` is called
-    before the launch starts (benchmarks time its `interactive` and `ready` signals)."""
+    before the launch starts (benchmarks time its `interactive` and `ready` signals). Team mode
+    when `db` is a PostgreSQL URL (or, without `db`, CALLGUIDE_DB_URL or the config file's
+    `[team] url`): the local journal is `journal` (default: the live journal)."""
     if QApplication.instance() is None:
         from callguide.qt.platform_check import xcb_problem
 
@@ -310,6 +346,26 @@ def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | N
         if problem:
             print(f"Error: {problem}", file=sys.stderr)
             return 2
+    team = None
+    if not demo and _maybe_team(db):
+        from callguide.store.base import StoreError
+
+        try:
+            from callguide.store.postgres.connect import team_for
+
+            team = team_for(db)
+        except StoreError as e:
+            print(f"Error: {_one_line(e)}", file=sys.stderr)
+            return 2
+        except ImportError as e:
+            print(f"Error: team mode needs psycopg ({_one_line(e)}); install with `pip install -e .[team]`.",
+                  file=sys.stderr)
+            return 2
+        if team is not None:
+            db = journal
+    elif journal:
+        print("Error: --demo uses a throw-away journal of its own; leave out --journal.", file=sys.stderr)
+        return 2
     demo_dir: Path | None = None
     if demo:
         import tempfile
@@ -337,7 +393,7 @@ def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | N
     if account_id:
         account = {"account_id": account_id, "name": name or "", "country": (country or "UK").upper(),
                    "lang": lang, "balance": balance or None}
-    launcher = CallLauncher(db, flows_dir, agent, account, large_text, demo=demo)
+    launcher = CallLauncher(db, flows_dir, agent, account, large_text, demo=demo, team=team)
     launcher.finished.connect(app.exit)
     if observe is not None:
         observe(launcher)
@@ -348,12 +404,27 @@ def run_call(db: str | None = None, flows_dir: str | None = None, agent: str | N
         return launcher.code if launcher.code is not None else code
     finally:
         stop()
-        if launcher.store is not None:
-            launcher.store.close()
+        launcher.close_store()
         if demo_dir is not None:
             import shutil
 
             shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def _maybe_team(db: str | None) -> bool:
+    """Could this launch be in team mode? Cheap (the first window must not wait for the store
+    package): a PostgreSQL `--db`, or no `--db` and CALLGUIDE_DB_URL or a config file to read."""
+    import os
+
+    if db:
+        return "=" in str(db) or str(db).startswith(("postgresql://", "postgres://"))
+    if os.environ.get("CALLGUIDE_DB_URL"):
+        return True
+    if os.environ.get("CALLGUIDE_CONFIG"):
+        return Path(os.environ["CALLGUIDE_CONFIG"]).exists()
+    import platformdirs
+
+    return (Path(platformdirs.user_config_dir("CallGuide", appauthor=False)) / "config.toml").exists()
 
 
 def _close_on_signals(app: Any) -> Callable[[], None]:

@@ -100,6 +100,27 @@ def _name(k: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def time_text(when: Any) -> str:
+    """A moment (an aware datetime) as the UI language writes a time of day, in local time ("14.02")."""
+    from callguide.formatting import format_time
+
+    try:
+        return format_time(when.astimezone(), language())
+    except (AttributeError, ValueError, OverflowError):
+        return "?"
+
+
+def source_line(source: str | None, as_of: Any) -> str | None:
+    """Team mode: where the protections shown came from, when not from the team store just now:
+    "offline: protections as of 14:02" (the local cache of the last read) or "offline: only this
+    desktop's own records" (never read from the team store). None online or without a team store."""
+    if source == "cache":
+        return tr("banner.offline_as_of", time=time_text(as_of))
+    if source == "local":
+        return tr("banner.offline_local")
+    return None
+
+
 def history_items(st: AccountState) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for h in st.holds:
@@ -157,6 +178,8 @@ class AccountBanner(QFrame):
         super().__init__(parent)
         self.state = state
         self.compact = compact
+        self.source: str | None = None    # team mode: "team", "cache" or "local" (see source_line)
+        self.as_of: Any = None
         self.setObjectName("bannerCompact" if compact else "banner")
         self._layout = QVBoxLayout(self)
         m = 14 if compact else 24
@@ -166,6 +189,14 @@ class AccountBanner(QFrame):
 
     def lines(self) -> list[tuple[str, str]]:
         return history_items(self.state)
+
+    def set_source(self, source: str | None, as_of: Any = None) -> None:
+        """Team mode: where the protections came from (an offline read says so, with its time)."""
+        self.source, self.as_of = source, as_of
+        self.retranslate()
+
+    def source_text(self) -> str | None:
+        return source_line(self.source, self.as_of)
 
     def retranslate(self) -> None:
         while self._layout.count():
@@ -178,6 +209,15 @@ class AccountBanner(QFrame):
         title.setObjectName("sectionTitle" if self.compact else "bannerTitle")
         title.setWordWrap(True)
         self._layout.addWidget(title)
+        offline = self.source_text()
+        if offline:
+            note = QLabel(offline)
+            note.setObjectName("barReason")  # the amber of a reason: never mistaken for a fresh read
+            note.setWordWrap(True)
+            note.setTextFormat(Qt.TextFormat.PlainText)
+            note.setAccessibleName(offline)
+            self.offline_label = note
+            self._layout.addWidget(note)
         items = self.lines()
         if not items:
             empty = QLabel(tr("banner.empty"))

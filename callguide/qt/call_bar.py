@@ -45,6 +45,29 @@ def split_label(label: str, protocol: str) -> tuple[str, str]:
 SLOT_LINES = 2
 
 
+def team_status_text(status: Any) -> str:
+    """"team store: connected", "offline since 14:02, 37 entries waiting", "team store: synced"
+    (times in the UI language, local time); "" without a team store."""
+    if status is None:
+        return ""
+    state = status.state
+    if state == "synced":
+        return tr("team.synced")
+    if state == "sending":
+        return tr("team.sending", n=status.waiting) if status.waiting else tr("team.connected")
+    if state == "offline":
+        from callguide.qt.banner import time_text
+
+        since = time_text(status.offline_since) if status.offline_since is not None else "?"
+        return tr("team.offline", time=since, n=status.waiting) if status.waiting else \
+            tr("team.offline_none", time=since)
+    if state == "refused":
+        return tr("team.refused", error=status.error or "?")
+    if state == "stopped":
+        return tr("team.stopped")
+    return tr("team.starting")
+
+
 class _Slot(QLabel):
     """The line(s) under a button: always there, always `SLOT_LINES` lines high."""
 
@@ -158,9 +181,33 @@ class CallBar(QFrame):
             self.escalation_cells[kind] = cell
             row.addWidget(cell, 1)
             self._bind(key, cell.button)
+        # team mode: the sync's state, one quiet line under the buttons (hidden without a team store)
+        self.team_status = QLabel()
+        self.team_status.setObjectName("barCaption")
+        self.team_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.team_status.setWordWrap(True)
+        self.team_status.hide()
+        self._team: Any = None
+        outer.addWidget(self.team_status)
         self._shown: Any = None  # the part of the view the bar shows, as last painted
         bridge.view_changed.connect(self._on_view)
         self.refresh()
+
+    def set_team_status(self, status: Any) -> None:
+        """Team mode: show the sync's state (a `callguide.team.sync.SyncStatus`)."""
+        self._team = status
+        self._show_team()
+
+    def _show_team(self) -> None:
+        text = team_status_text(self._team)
+        self.team_status.setText(text)
+        self.team_status.setAccessibleName(f"{tr('team.a11y')}: {text}")
+        self.team_status.setVisible(bool(text))
+        name = "barReason" if self._team is not None and self._team.state in ("offline", "refused") else "barCaption"
+        if self.team_status.objectName() != name:
+            self.team_status.setObjectName(name)
+            self.team_status.style().unpolish(self.team_status)
+            self.team_status.style().polish(self.team_status)
 
     def _bind(self, key: str, button: QPushButton) -> None:
         sc = QShortcut(QKeySequence(key), self)
@@ -175,6 +222,8 @@ class CallBar(QFrame):
     def refresh(self, _op: Any = None) -> None:
         """Paint again from the bridge's current view (the UI language may have changed)."""
         self._shown = None
+        if self._team is not None:
+            self._show_team()
         self.show_view(self.bridge.view)
 
     def _on_view(self, view: StepView) -> None:

@@ -436,7 +436,7 @@ class CallWindow(QMainWindow):
 
     def _on_changed(self, op: str) -> None:
         self.error_strip.hide()
-        if op not in ("note", "flag", "lang") and self.pages.currentIndex() == PAGE_BANNER:
+        if op not in ("note", "flag", "lang", "team") and self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
         self._update_state_chip()
         self._route()

@@ -81,6 +81,10 @@ CONTACT_TIME: Final = declare(
     ("allowed", "local_time", "weekday", "window", "zone", "review_needed"))
 CALL_RESUMED: Final = declare(
     "call_resumed", "a killed call was rebuilt from the journal and goes on", ("flow", "step"))
+PROTECTIONS_RECEIVED: Final = declare(
+    "protections_received", "team mode: protections raised elsewhere on the account reached the running call "
+    "(what was new, and the account's register as read); a resume applies them again at the same point",
+    ("raised", "history"), sensitivity=SPECIAL, special_keys=("history",))
 CALL_ENDED: Final = declare(
     "call_ended", "the agent confirmed wrap-up, or an unfinished call was closed as abandoned",
     ("outcome", "summary", "open_protocols", "input", "abandoned", "reason", "last_activity"),

@@ -629,7 +629,18 @@ class SQLitePublications:
         return int(row[0]), (prev[0] if prev else None)
 
 
-def open_publications(location: str | Path) -> PublicationStore:
-    """The publication store at `location`: a SQLite file today (team mode adds a PostgreSQL URL here).
-    Raises StoreError (one line)."""
+def open_publications(location: Any) -> PublicationStore:
+    """The publication store at `location`: a SQLite file, or a team store (a PostgreSQL URL or
+    libpq conninfo: `callguide.store.postgres.publications`). Raises StoreError (one line)."""
+    if hasattr(location, "schema") and hasattr(location, "url"):  # a TeamTarget
+        from .postgres.publications import PostgresPublications
+
+        return PostgresPublications(location)  # type: ignore[arg-type]
+    if isinstance(location, str):
+        from .postgres.connect import is_team_url
+
+        if is_team_url(location):
+            from .postgres.publications import PostgresPublications
+
+            return PostgresPublications.open(location)
     return SQLitePublications.open(location)

@@ -1,16 +1,44 @@
-"""A stable id for a desktop's local journal, the key of its stream in the team store.
+"""A desktop in team mode: its local journal, the background sync, protections read through the
+team store, and live protections while a call runs. Qt-free (the Qt layer's `qt/team_link.py`
+maps the callbacks here to signals); the window and `callguide walk --db postgresql://…` use it.
 
-The journal's own id when it has one (`journal.journal_id`, which the checkpoint work keeps in the
-journal's meta table). Until that lands, the id is derived from the journal itself: "j" + the first
-32 hex digits of the hash of entry 1. That hash covers the first entry's time, call id and agent, so
-it is unique per journal file in practice (only scripted tests with identical first entries could
-share it), never changes, and needs no new column. A journal with no entries and no id has no id
-yet (there is nothing to sync). The server treats ids as opaque text.
+- `desktop_id(journal)`: the stable id of a desktop's local journal, the key of its stream.
+- `TeamJournal`: the local journal as the engine's store. Every write goes to the local SQLite
+  journal (the click is acknowledged when the entry is durable there, never waiting for the
+  network) and wakes the sync; `account_state` (call start, resume) reads the account's
+  protections through the team store, falling back to the local cache when offline, and keeps
+  that read (`last_read`: source and as-of time) for the banner.
+- `TeamDesktop`: owns the sync thread, the LISTEN connection, the reader pool and the cache.
+  `follow(session)` re-reads the account's protections whenever the team store says something
+  was raised on it; `apply_protections(session, read)` (on the caller's thread, the Qt thread in
+  the window) puts them into the call: `add_newer_protections` (the same function a resumed call
+  uses: protections are added, never removed), the banner's history, and the gate's re-check of
+  the step on screen, all in one operation of the call.
+
+About ids: the journal's own id when it has one (`journal.journal_id`). Until then the id is
+derived from the journal itself: "j" + the first 32 hex digits of the hash of entry 1. That hash
+covers the first entry's time, call id and agent, so it is unique per journal file in practice,
+never changes, and needs no new column. A journal with no entries and no id has no id yet.
 """
 
 from __future__ import annotations
 
-from callguide.store.base import JournalStore
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from callguide.store.base import (
+    AccountState,
+    CallSummary,
+    Entry,
+    JournalStore,
+    NewEntry,
+    StoreError,
+    VerifyResult,
+)
 
 
 def desktop_id(journal: JournalStore) -> str | None:
@@ -20,3 +48,270 @@ def desktop_id(journal: JournalStore) -> str | None:
     for entry in journal.iter_entries(0):
         return "j" + entry.hash[:32]
     return None
+
+
+def default_cache_path(journal_path: str | Path) -> Path:
+    p = Path(journal_path)
+    return p.with_name(p.name + ".team-cache")
+
+
+class TeamJournal:
+    """The local journal, with protections read through the team store (see the module doc)."""
+
+    def __init__(self, local: Any, protections: Any, *, on_append: Callable[[], None] | None = None) -> None:
+        self.local = local
+        self.protections = protections
+        self.on_append = on_append
+        self.last_read: Any = None          # the latest ProtectionsRead (source, as_of)
+        self._listeners: list[Callable[[Any], None]] = []
+
+    # ---------------------------------------------------------------- writing: local first
+    def append(self, entry: NewEntry) -> Entry:
+        out = self.local.append(entry)
+        self._wake()
+        return out
+
+    def append_many(self, entries: list[NewEntry]) -> list[Entry]:
+        out = self.local.append_many(entries)
+        self._wake()
+        return out
+
+    def _wake(self) -> None:
+        if self.on_append is not None:
+            with contextlib.suppress(Exception):
+                self.on_append()
+
+    # ---------------------------------------------------------------- protections: the team store
+    def account_state(self, account_id: str, today: dt.date) -> AccountState:
+        read = self.protections.read(account_id, today)
+        self.last_read = read
+        for fn in list(self._listeners):
+            with contextlib.suppress(Exception):
+                fn(read)
+        return read.state
+
+    def on_read(self, listener: Callable[[Any], None]) -> None:
+        self._listeners.append(listener)
+
+    # ---------------------------------------------------------------- everything else: the local journal
+    def call_entries(self, call_id: str) -> list[Entry]:
+        return self.local.call_entries(call_id)
+
+    def account_entries(self, account_id: str) -> list[Entry]:
+        return self.local.account_entries(account_id)
+
+    def unfinished_calls(self) -> list[CallSummary]:
+        return self.local.unfinished_calls()
+
+    def save_flow_snapshot(self, flow_hash: str, flow_id: str, version: str, text: str) -> None:
+        self.local.save_flow_snapshot(flow_hash, flow_id, version, text)
+
+    def flow_snapshot(self, flow_hash: str) -> str | None:
+        return self.local.flow_snapshot(flow_hash)
+
+    def verify(self) -> VerifyResult:
+        return self.local.verify()
+
+    def iter_entries(self, after_seq: int = 0) -> Iterator[Entry]:
+        return self.local.iter_entries(after_seq)
+
+    def export_redacted(self, call_id: str) -> list[dict[str, Any]]:
+        return self.local.export_redacted(call_id)
+
+    def close(self) -> None:
+        self.local.close()
+
+    def __getattr__(self, name: str) -> Any:  # journal_id, path, count, ... of the local journal
+        if name == "local":
+            raise AttributeError(name)
+        return getattr(self.local, name)
+
+
+class TeamDesktop:
+    """One desktop in team mode. `start()` the threads, `store` is what calls write to, `close()`."""
+
+    def __init__(self, journal_path: str | Path, target: Any, *, cache_path: str | Path | None = None,
+                 read_timeout: float = 2.0, poll: float = 0.25, backoff: tuple[float, float] = (0.2, 10.0),
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        from callguide.store.postgres.cache import ProtectionCache
+        from callguide.store.postgres.journal import PostgresJournal
+        from callguide.store.sqlite import SQLiteJournal
+
+        from .notify import TeamNotices
+        from .protections import TeamProtections
+        from .sync import TeamSync
+
+        self.journal_path = Path(journal_path)
+        self.target = target
+        self.local = SQLiteJournal.open(self.journal_path)
+        try:
+            self.sync = TeamSync(self.journal_path, target, poll=poll, backoff=backoff)
+            self.reader = PostgresJournal(target, timeout=read_timeout)
+            self.cache = ProtectionCache(cache_path or default_cache_path(self.journal_path))
+        except BaseException:
+            self.local.close()
+            raise
+        kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        self.protections = TeamProtections(self.local, self.reader, self.cache,
+                                           offline_hint=lambda: self.sync.status.state == "offline", **kwargs)
+        self.notices = TeamNotices(target, backoff=backoff)
+        self.store = TeamJournal(self.local, self.protections, on_append=self.sync.wake)
+        self._follows: list[Callable[[], None]] = []
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def start(self) -> TeamDesktop:
+        self.sync.start()
+        self.notices.start()
+        return self
+
+    @property
+    def status(self) -> Any:
+        return self.sync.status
+
+    def add_status_listener(self, listener: Callable[[Any], None]) -> None:
+        """`listener(SyncStatus)`, called from the sync thread on every change."""
+        self.sync.add_listener(listener)
+
+    def wait_synced(self, timeout: float) -> bool:
+        return self.sync.wait_synced(timeout)
+
+    def whoami(self) -> str | None:
+        """The person id the team store knows this login as (the calls' agent in team mode); None
+        when it cannot be reached or the login is no person there."""
+        try:
+            with self.reader._conn() as conn:
+                row = conn.execute("SELECT person()").fetchone()
+        except StoreError:
+            return None
+        return str(row[0]) if row and row[0] else None
+
+    def follow(self, session: Any, callback: Callable[[Any, Any], None]) -> Callable[[], None]:
+        """While `session` runs: on every notice about its account (and after a reconnect) read the
+        account's protections again (this call's own entries left out: they are already in the call)
+        and call `callback(read, notice)` on the listener thread. Returns unsubscribe."""
+        account_id = session.account.id
+        call_id = session.call_id
+
+        def on_notice(notice: Any) -> None:
+            try:
+                read = self.protections.read(account_id, session.facts.today(), exclude_call=call_id)
+            except StoreError:
+                return
+            callback(read, notice)
+
+        unsubscribe = self.notices.subscribe(account_id, on_notice)
+        self._follows.append(unsubscribe)
+        return unsubscribe
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for unsubscribe in self._follows:
+            unsubscribe()
+        self.notices.stop(timeout)
+        self.sync.stop(timeout)
+        with contextlib.suppress(StoreError):
+            self.reader.close()
+        self.cache.close()
+        with contextlib.suppress(StoreError):
+            self.local.close()
+
+
+def newly_raised(state: Any, read_state: AccountState) -> list[str]:
+    """Which protections the read adds to the call's live state (crisis, capacity, dispute, hold)."""
+    out = []
+    if read_state.crises and not state.crisis:
+        out.append("crisis")
+    if read_state.capacity_doubts and not state.capacity_doubt:
+        out.append("capacity")
+    if read_state.disputes and not state.dispute:
+        out.append("dispute")
+    if read_state.holds and not state.hold_active:
+        out.append("hold")
+    return out
+
+
+def apply_protections(session: Any, read_state: AccountState) -> list[str]:
+    """Put protections raised elsewhere into a running call (call on the session's own thread).
+
+    The arrival is journalled (`protections_received`: what was new and the register as read;
+    a resume applies it again at the same point), the call's live state gets them through
+    `add_newer_protections` (added, never removed: the same rule a resumed call follows), the
+    banner's history shows them, and the gate re-checks the step on screen, all in one operation
+    of the call (a refused step is rerouted and journalled like any other). Returns what was
+    newly raised (empty: nothing changed, nothing written)."""
+    from callguide.engine.protections import SNAPSHOT_FIELDS, add_newer_protections
+
+    if session.ended:
+        return []
+    raised = newly_raised(session.facts.state, read_state)
+    history = session.history
+    for key in SNAPSHOT_FIELDS:
+        if key in ("last_outcome", "calls", "consents", "consents_in_force"):
+            continue  # what this call shows of earlier calls; consents are the call's own business
+        new = getattr(read_state, key, None)
+        if new and new != getattr(history, key, None):
+            setattr(history, key, new)
+    if not raised:
+        return []
+    from callguide.engine.protections import history_snapshot
+    from callguide.store import entry_types as et
+
+    with session.journal.operation("team"):
+        # Journalled first (a resume applies it again here, before the commands that followed),
+        # then into the call's state, then the gate's re-check of the step on screen.
+        session.emit(et.PROTECTIONS_RECEIVED, {"raised": raised, "history": history_snapshot(read_state)},
+                     session.stack.top)
+        add_newer_protections(session.facts.state, read_state)
+        if read_state.crises and not session.facts.state.crisis_review:
+            session.facts.state.crisis_review = max(
+                (str(x.get("review_date") or "") for x in read_state.crises), default="") or None
+        session.nav.recheck()
+    return raised
+
+
+def team_witness(journal_path: str | Path, target: Any, journal_id: str = "", *, timeout: float = 5.0) -> Any:
+    """The team store as a witness for `audit verify`: the head it stored for this desktop's
+    journal (what the sync pushed, chain-checked on ingest) must still be in the file, with the
+    same hash. Reads the file read-only with plain SQL (the audit's own checks come first and may
+    already have refused it). Returns a `store.audit.Finding`: BROKEN when the file was cut short,
+    rolled back or replaced; UNCHECKED when the team store cannot say (unreachable, never synced)."""
+    import sqlite3
+
+    from callguide.store.audit import BROKEN, OK, UNCHECKED, Finding
+    from callguide.store.postgres.connect import TeamStoreError
+    from callguide.store.postgres.journal import PostgresJournal
+
+    try:
+        conn = sqlite3.connect(f"{Path(journal_path).resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            first = conn.execute("SELECT hash FROM entries WHERE seq = 1").fetchone()
+            last = int(conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0])
+            did = journal_id or (f"j{first[0][:32]}" if first else "")
+            if not did:
+                return Finding(UNCHECKED, "the team store: the journal has no entries, nothing to compare")
+            try:
+                with PostgresJournal(target, timeout=timeout) as reader:
+                    seq, head, at = reader.latest(did)
+            except TeamStoreError as e:
+                return Finding(UNCHECKED, f"the team store: {e}")
+            row = conn.execute("SELECT hash FROM entries WHERE seq = ?", (seq,)).fetchone() if seq else None
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return Finding(UNCHECKED, f"the team store: the journal cannot be read ({e})")
+    if seq == 0:
+        return Finding(UNCHECKED, f"the team store holds no entry of this journal ({did}): never synced")
+    when = at.isoformat(timespec="seconds") if at is not None else "?"
+    if row is None:
+        return Finding(BROKEN, f"the team store holds entries 1-{seq} of this journal (stored {when}), but the "
+                               f"file ends at entry {last}: it was cut short or replaced by an older copy")
+    if row[0] != head:
+        return Finding(BROKEN, f"entry {seq} differs from the one the team store holds (stored {when}): the "
+                               "file was replaced or rewritten")
+    waiting = f"; entries {seq + 1}-{last} not in the team store yet" if last > seq else ""
+    return Finding(OK, f"the team store holds entries 1-{seq} of this journal (stored {when}) and the file "
+                       f"still has them{waiting}")

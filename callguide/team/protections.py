@@ -50,7 +50,7 @@ class TeamProtections:
         self.clock = clock
         self._desktop: str | None = None
 
-    def _local_rows(self, account_id: str) -> list[StateRow]:
+    def _local_rows(self, account_id: str, exclude_call: str | None = None) -> list[StateRow]:
         from callguide.store.derive import STATE_TYPES
 
         if self._desktop is None:
@@ -59,10 +59,12 @@ class TeamProtections:
             return []
         wanted = set(STATE_TYPES)
         return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, e.data)
-                for e in self.local.account_entries(account_id) if e.type in wanted]
+                for e in self.local.account_entries(account_id) if e.type in wanted and e.call_id != exclude_call]
 
-    def read(self, account_id: str, today: dt.date) -> ProtectionsRead:
-        local_rows = self._local_rows(account_id)
+    def read(self, account_id: str, today: dt.date, *, exclude_call: str | None = None) -> ProtectionsRead:
+        """The account's protections (see the module doc). `exclude_call`: leave out that call's
+        own entries (a running call re-reading what was raised elsewhere)."""
+        local_rows = self._local_rows(account_id, exclude_call)
         reason: str | None = None
         if self.offline_hint is not None and self.offline_hint():
             reason = "the team store is offline"
@@ -76,9 +78,11 @@ class TeamProtections:
             else:
                 now = self.clock()
                 self.cache.save(account_id, team_rows, now)
+                team_rows = [r for r in team_rows if r.call_id != exclude_call]
                 # This desktop's own rows win for its own entries (they carry what this person wrote).
                 return ProtectionsRead(derive_team_state(account_id, [*team_rows, *local_rows], today), "team", now)
         cached, as_of = self.cache.load(account_id)
+        cached = [r for r in cached if r.call_id != exclude_call]
         source = "cache" if as_of is not None else "local"
         return ProtectionsRead(derive_team_state(account_id, [*cached, *local_rows], today), source, as_of, reason)
 

@@ -12,7 +12,8 @@ blocks a call. The protocol:
 3. Push the entries after the server's head in batches, each batch in one transaction through
    the server's `ingest()` (which checks again: no gap, no fork; skips what it already has), with
    the flow snapshots the batch's calls ran. The server's answer is the new head.
-4. Nothing new: wait for `wake()` or the poll interval. Any failure (connection refused, killed,
+4. Nothing new: wait for `wake()` or the poll interval; every `heartbeat` seconds of idling, a
+   `SELECT 1` on the connection, so a lost server shows as offline without waiting for a push. Any failure (connection refused, killed,
    server restart, timeout): close, mark "offline since T", retry with exponential backoff and
    jitter, and start again at 1. Nothing is kept on the desktop about what was sent: the server's
    head is the only truth, so a crash anywhere loses nothing and sends nothing twice.
@@ -73,7 +74,7 @@ class TeamSync:
 
     def __init__(self, journal_path: str | Path, target: TeamTarget, *, batch: int = 500, poll: float = 0.25,
                  backoff: tuple[float, float] = (0.2, 10.0), refused_backoff: float = 30.0,
-                 connect_timeout: float = 3.0) -> None:
+                 connect_timeout: float = 3.0, heartbeat: float = 5.0) -> None:
         self.journal_path = Path(journal_path)
         self.target = target
         self.batch = batch
@@ -81,6 +82,8 @@ class TeamSync:
         self.backoff = backoff
         self.refused_backoff = refused_backoff
         self.connect_timeout = connect_timeout
+        self.heartbeat = heartbeat  # idle and synced: ask the server this often, so "synced" is never stale
+        self._contact = 0.0         # time.monotonic() of the last exchange with the server
         self._status = SyncStatus()
         self._status_lock = threading.Lock()
         self._listeners: list[SyncListener] = []
@@ -248,6 +251,13 @@ class TeamSync:
             if self.status.state != "synced":
                 self._set(state="synced", local_seq=local_seq, waiting=0, offline_since=None, error=None,
                           last_synced=_now())
+            elif self.heartbeat and time.monotonic() - self._contact > self.heartbeat:
+                try:  # nothing to push for a while: is the team store still there?
+                    self._conn.execute("SELECT 1")
+                    self._conn.commit()
+                except psycopg.Error as e:
+                    raise classify(e, self.target) from None
+                self._contact = time.monotonic()
             return False
         self._set(state="sending", local_seq=local_seq, waiting=local_seq - server_seq, offline_since=None,
                   error=None)
@@ -261,6 +271,7 @@ class TeamSync:
             raise classify(e, self.target) from None
         self._snapshots_sent |= sent
         self.batches += 1
+        self._contact = time.monotonic()
         self._set(server_seq=head_seq, waiting=max(0, local_seq - head_seq))
         return True
 
@@ -293,6 +304,7 @@ class TeamSync:
                     f"the local journal {self.journal_path} differs from the team store at entry {server_seq}: "
                     "the file forked or was replaced", "refused")
         self._conn = conn
+        self._contact = time.monotonic()
         self._set(server_seq=server_seq)
 
     def _push_snapshots(self, local: Any, batch: list[Entry]) -> set[str]:

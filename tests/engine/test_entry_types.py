@@ -98,6 +98,13 @@ def _the_engine_walks(start, lib, store, clock) -> None:
                          (et.ESCALATION_ASSIGNED, {"to": "bo", "to_name": "Bo Nielsen"}),
                          (et.ESCALATION_NOTE, {"text": "Called back"}), (et.ESCALATION_RESOLVED, {"note": "done"})):
         store.append(action_entry(item, type_, CARE, extra, clock.now()))
+    # Team mode: a hold raised on another desktop reaches a running call (callguide/team/desktop.py).
+    from callguide.store.base import AccountState
+    from callguide.team.desktop import apply_protections
+
+    elsewhere = AccountState("A1")
+    elsewhere.holds = [{"days": 30, "until": "2099-01-01", "reason": "care team"}]
+    assert apply_protections(start(), elsewhere) == ["hold"]
 
 
 def test_every_entry_type_the_engine_writes_is_declared_with_its_keys(start, lib, store, clock, db_path, tmp_path):

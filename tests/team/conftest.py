@@ -100,6 +100,16 @@ class TeamServer:
         self.logins.append(login)
         return TeamTarget(with_user(self.admin_url, login), self.target.schema, self.target.prefix)
 
+    def adopt_flows(self, flows_dir: Path | None = None) -> None:
+        """What `callguide server init` does after the schema: the shipped flows' release becomes the
+        live publications (by `system`, as the admin)."""
+        from callguide import paths
+        from callguide.library.publish import adopt_release
+        from callguide.store.postgres.publications import PostgresPublications
+
+        with PostgresPublications(self.target) as pubs:
+            adopt_release(flows_dir or paths.flows_dir(), pubs)
+
     def admin(self) -> psycopg.Connection:
         conn = psycopg.connect(self.admin_url, autocommit=True)
         conn.execute(f"SET search_path TO {quote_ident(self.target.schema)}, pg_catalog")

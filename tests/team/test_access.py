@@ -4,12 +4,15 @@
   details) of the accounts they call, and read their own calls;
 - the care team reads referrals and the details consented for the care team;
 - supervisors read escalations and their team's calls;
-- trainers and reviewers read agents' flags (publications wait for the publishing issue's model);
-- auditors read everything; nobody can change anything.
+- trainers and reviewers read agents' flags and manage drafts, approvals and publications (submit,
+  approve, roll back; nobody else publishes, everyone reads what is live);
+- auditors read everything; nobody can change anything: no UPDATE, DELETE or TRUNCATE on the
+  journal or the publications for any role, the owner and a superuser included (triggers).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from dataclasses import dataclass
@@ -242,3 +245,62 @@ def test_nobody_can_change_the_journal(world: World) -> None:
                 conn.rollback()
         finally:
             conn.close()
+
+
+def test_nobody_changes_anything_the_owner_and_a_superuser_included(world: World) -> None:
+    world.team.adopt_flows()  # rows in every publication table too
+    with PostgresJournal(world.anna) as pj:
+        pj.account_state("ACC-2", TODAY)  # a row in account_reads
+    changes = {"entries": "type = 'x'", "entry_details": "type = 'x'", "account_reads": "account_id = 'x'",
+               "flow_snapshots": "flow_id = 'x'", "flow_versions": "note = 'x'", "publication_log": "note = 'x'",
+               "releases": "release = 'x'", "flag_decisions": "state = 'open'"}
+    with world.team.admin() as admin:
+        admin.execute("INSERT INTO flow_snapshots (flow_hash, flow_id, version, text) VALUES (%s, 'texas', '1', 'x')",
+                      ("ab" * 32,))
+        admin.execute("INSERT INTO flag_decisions (flag_id, flow_id, step_id, state, reason, by_person, ts)"
+                      " VALUES ('f', 'texas', 'consent', 'accepted', '', 'system', 't')")
+        for table, change in changes.items():  # a superuser: the append-only triggers refuse
+            assert admin.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+            for sql in (f"UPDATE {table} SET {change}", f"DELETE FROM {table}", f"TRUNCATE {table}"):
+                with admin.transaction(), pytest.raises(psycopg.Error, match="append-only") as err:
+                    admin.execute(sql)
+                assert err.value.sqlstate == "CGJ01", (sql, err.value)
+        # The owner role (every object's owner): no privilege to change them either.
+        for table in changes:
+            for priv in ("UPDATE", "DELETE", "TRUNCATE"):
+                has = admin.execute("SELECT has_table_privilege(%s, %s, %s)",
+                                    (world.team.target.owner, f"{world.team.target.schema}.{table}", priv)).fetchone()[0]
+                assert not has, f"the owner may {priv} {table}"
+
+
+def test_publications_are_managed_by_trainers_and_reviewers_only(world: World) -> None:
+    from callguide.store.postgres.publications import PostgresPublications
+    from callguide.store.publications import FlowVersion, LogRecord, text_hash
+
+    text = "id: texas\nversion: 9.0.0\n"
+    draft = FlowVersion(0, "texas", "9.0.0", text_hash(text), "texas.yaml", text, None, "workspace", "", "t", "", {})
+
+    def submit(who: TeamTarget, person: str) -> None:
+        with PostgresPublications(who) as pubs:
+            pubs.add_version(dataclasses.replace(draft, created_by=person),
+                             LogRecord("texas", None, "9.0.0", "submitted", person, ["trainer"]))
+
+    for who, person in ((world.anna, "anna"), (world.carla, "carla"), (world.sam, "sam"), (world.audrey, "audrey"),
+                        (world.rita, "rita")):
+        with pytest.raises(TeamStoreError) as err:
+            submit(who, person)
+        assert err.value.kind == "denied", err.value
+    submit(world.tom, "tom")
+    with PostgresPublications(world.tom) as pubs:
+        vid = pubs.version_by_label("texas", "9.0.0").id
+    for who, person in ((world.anna, "anna"), (world.carla, "carla"), (world.audrey, "audrey"), (world.tom, "tom"),
+                        (world.sam, "sam")):
+        with PostgresPublications(who) as pubs, pytest.raises(TeamStoreError) as err:
+            pubs.append(LogRecord("texas", vid, "9.0.0", "approved", person, []))
+        assert err.value.kind == "denied", err.value
+    with PostgresPublications(world.rita) as pubs:
+        pubs.append(LogRecord("texas", vid, "9.0.0", "approved", "rita", ["reviewer"]))
+    for who in (world.anna, world.carla, world.sam, world.tom, world.rita, world.audrey):  # everyone reads them
+        with PostgresPublications(who) as pubs:
+            assert [e.event for e in pubs.log("texas")] == ["submitted", "approved"]
+            assert pubs.verify().ok

@@ -31,12 +31,17 @@ def test_init_is_idempotent_and_status_says_what_is_there(team: TeamServer) -> N
     assert code == 0, out
     assert "none (all present)" in out and "none (up to date)" in out
     st = status(team.target)
-    assert st["version"] == len(migrations()) == st["known_version"]
+    assert st["version"] == migrations()[-1].version == st["known_version"]
     assert set(st["roles"]) == {team.target.role(r) for r in ("owner", *ROLES)}
     assert all(info is not None for info in st["roles"].values())
     assert st["counts"]["entries"] == 0
+    with team.admin() as conn:  # every table of the schema is counted, whatever the migrations made
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s",
+                                             (team.target.schema,)).fetchall()}
+    assert set(st["counts"]) == tables and {"entries", "flow_snapshots", "schema_migrations"} <= tables
+    assert st["counts"]["schema_migrations"] == len(migrations())
     code, out = _cli(team, "server", "status")
-    assert code == 0 and f"version {len(migrations())}" in out and "entries: 0" in out
+    assert code == 0 and f"version {migrations()[-1].version}" in out and "entries: 0" in out
 
 
 def test_init_makes_the_protection_types_exactly_the_codes(team: TeamServer) -> None:
@@ -103,7 +108,7 @@ def test_two_inits_at_once_apply_each_migration_once(pg_url: str) -> None:
         assert not errors, errors
         with server.admin() as conn:
             rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
-        assert [r[0] for r in rows] == list(range(1, len(migrations()) + 1))
+        assert [r[0] for r in rows] == [m.version for m in migrations()]
     finally:
         server.drop()
 
@@ -141,6 +146,29 @@ def test_url_rules(monkeypatch, tmp_path) -> None:
     assert resolve("postgresql://other/cg").source == "--db"
     with pytest.raises(TeamStoreError, match="schema"):
         resolve(schema="Bad-Name")
+
+
+def test_which_commands_run_in_team_mode(monkeypatch, tmp_path) -> None:
+    """`call`'s choice: a file --db is a desktop alone; a URL or conninfo --db is team mode; no --db
+    follows CALLGUIDE_DB_URL, then the config file. The window's cheap pre-check agrees."""
+    from callguide.qt.app import _maybe_team
+    from callguide.store.postgres.connect import is_team_url, team_for
+
+    monkeypatch.delenv("CALLGUIDE_DB_URL", raising=False)
+    monkeypatch.setenv("CALLGUIDE_CONFIG", str(tmp_path / "none.toml"))
+    assert team_for(str(tmp_path / "journal.db")) is None and not _maybe_team(str(tmp_path / "journal.db"))
+    assert team_for(None) is None and not _maybe_team(None)
+    for url in ("postgresql://db.example/cg", "host=db.example dbname=cg user=anna", "service=callguide"):
+        assert is_team_url(url) and _maybe_team(url) and team_for(url).url == url
+    with pytest.raises(TeamStoreError, match="carries a password"):
+        team_for("postgresql://u:pw@db.example/cg")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[team]\nurl = "service=callguide"\n')
+    monkeypatch.setenv("CALLGUIDE_CONFIG", str(cfg))
+    assert _maybe_team(None) and team_for(None).source == str(cfg)
+    assert team_for(str(tmp_path / "journal.db")) is None, "an explicit journal file wins over the config"
+    monkeypatch.setenv("CALLGUIDE_DB_URL", "postgresql://db.example/cg")
+    assert team_for(None).source == "CALLGUIDE_DB_URL"
 
 
 def test_unreachable_server_is_one_line(tmp_path) -> None:

@@ -172,3 +172,32 @@ def test_offline_status_counts_what_is_waiting(tmp_path: Path) -> None:
     assert "cannot be reached" in (first.error or "")
     assert later.state == "offline" and later.waiting == n + more
     assert later.offline_since == first.offline_since, "offline since the FIRST failure"
+
+
+def test_an_idle_sync_notices_a_lost_server_by_its_heartbeat(team: TeamServer, tmp_path: Path) -> None:
+    """Nothing to push: the window must not say "synced" for ever after the server went away."""
+    import threading
+
+    anna = team.person("anna", "agent")
+    j = SQLiteJournal.open(tmp_path / "a.db")
+    run_calls(j, "anna", 1)
+    j.close()
+    states: list[str] = []
+    went_offline = threading.Event()
+
+    def listen(status) -> None:
+        states.append(status.state)
+        if status.state == "offline":
+            went_offline.set()
+
+    sync = TeamSync(tmp_path / "a.db", anna, heartbeat=0.5, backoff=(0.2, 0.5))
+    sync.add_listener(listen)
+    sync.start()
+    try:
+        assert sync.wait_synced(20)
+        assert team.terminate("callguide-sync") == 1  # the server drops the idle connection
+        assert went_offline.wait(5), states
+        assert sync.wait_synced(10), "and it comes back by itself"
+        assert states[-1] == "synced"
+    finally:
+        sync.stop()

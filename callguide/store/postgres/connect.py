@@ -33,8 +33,14 @@ class TeamStoreError(StoreError):
     "other"."""
 
 
+_CONNINFO_RE = re.compile(r"^\s*(host|hostaddr|port|dbname|user|service|sslmode)\s*=")
+
+
 def is_team_url(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(("postgresql://", "postgres://", "service="))
+    """A PostgreSQL URL or libpq conninfo string ("host=db dbname=callguide", "service=team"),
+    not a journal file path."""
+    text = str(value or "")
+    return text.startswith(("postgresql://", "postgres://")) or bool(_CONNINFO_RE.match(text))
 
 
 def config_path() -> Path:
@@ -117,6 +123,18 @@ def resolve(url: str | None = None, *, schema: str | None = None, prefix: str | 
     schema = schema or os.environ.get("CALLGUIDE_DB_SCHEMA") or str(team.get("schema") or DEFAULT_SCHEMA)
     prefix = prefix or os.environ.get("CALLGUIDE_DB_ROLE_PREFIX") or str(team.get("role_prefix") or DEFAULT_PREFIX)
     return TeamTarget(url, check_name(schema, "schema"), check_name(prefix, "role prefix"), source)
+
+
+def team_for(db: str | None) -> TeamTarget | None:
+    """The team store a desktop command uses, or None for a desktop on its own: `--db` when it is a
+    PostgreSQL URL, else (no `--db` at all) `CALLGUIDE_DB_URL` or `[team] url` in the config file.
+    A `--db` that is a file path means the local journal alone."""
+    if db:
+        return resolve(db) if is_team_url(db) else None
+    if os.environ.get("CALLGUIDE_DB_URL"):
+        return resolve(None)
+    team, _path = _config_team()
+    return resolve(None) if team.get("url") else None
 
 
 def error_line(exc: BaseException) -> str:

@@ -47,9 +47,18 @@ def migrations() -> list[Migration]:
         if m:
             out.append(Migration(int(m.group(1)), m.group(2), item.read_text(encoding="utf-8")))
     out.sort(key=lambda m: m.version)
-    if [m.version for m in out] != list(range(1, len(out) + 1)):
-        raise TeamStoreError("the bundled team-store migrations are not numbered 0001, 0002, ...", "schema")
+    versions = [m.version for m in out]
+    # Numbers are unique and increasing; a gap is allowed (a number reserved by work not merged yet:
+    # it is applied when it arrives, and the files never depend on a number they do not follow).
+    if not versions or versions[0] != 1 or len(set(versions)) != len(versions):
+        raise TeamStoreError("the bundled team-store migrations must start at 0001 and be numbered once each",
+                             "schema")
     return out
+
+
+def known_version() -> int:
+    """The newest schema version this CallGuide knows (the highest migration number)."""
+    return migrations()[-1].version
 
 
 def render(text: str, target: TeamTarget) -> str:
@@ -61,6 +70,8 @@ def render(text: str, target: TeamTarget) -> str:
             return quote_ident(target.schema)
         if kind == "owner":
             return quote_ident(target.owner)
+        if kind == "rolename" and arg == "owner":
+            return quote_literal(target.owner)
         if kind in ("role", "rolename"):
             if arg not in ROLES:
                 raise TeamStoreError(f"migration names an unknown role {arg!r}", "schema")
@@ -133,7 +144,7 @@ def init(target: TeamTarget, *, protection_types: tuple[str, ...] | None = None)
             if newer:
                 raise TeamStoreError(
                     f"the team store {target.schema} has schema version {max(newer)}, newer than this CallGuide "
-                    f"knows ({len(files)}); upgrade CallGuide, nothing was changed", "schema")
+                    f"knows ({files[-1].version}); upgrade CallGuide, nothing was changed", "schema")
             for m in files:
                 if m.version in applied:
                     if applied[m.version][1] != m.checksum:
@@ -154,7 +165,7 @@ def init(target: TeamTarget, *, protection_types: tuple[str, ...] | None = None)
             gone = sorted(have - set(protection_types))
             if gone:
                 cur.execute("DELETE FROM protection_types WHERE type = ANY(%s)", (gone,))
-            report.version = len(files)
+            report.version = files[-1].version
         return report
     except psycopg.Error as e:
         raise classify(e, target) from None
@@ -211,7 +222,7 @@ def status(target: TeamTarget) -> dict[str, Any]:
         with conn.cursor() as cur:
             cur.execute("SHOW server_version")
             out: dict[str, Any] = {"schema": target.schema, "server_version": cur.fetchone()[0],
-                                   "known_version": len(migrations())}
+                                   "known_version": known_version()}
             cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (target.schema,))
             if not cur.fetchone():
                 out["version"] = 0
@@ -225,9 +236,10 @@ def status(target: TeamTarget) -> dict[str, Any]:
             cur.execute("SELECT max(version) FROM schema_migrations")
             out["version"] = cur.fetchone()[0] or 0
             out["roles"] = _roles(cur, target)
-            counts = {}
-            for table in ("entries", "entry_details", "account_reads", "people", "desktops"):
-                cur.execute(f"SELECT count(*) FROM {table}")
+            counts = {}  # every table of the schema (whatever later migrations add), as this login may see it
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (target.schema,))
+            for (table,) in cur.fetchall():
+                cur.execute(f"SELECT count(*) FROM {quote_ident(target.schema)}.{quote_ident(table)}")
                 counts[table] = cur.fetchone()[0]
             out["counts"] = counts
             cur.execute("SELECT desktop_id, owner, head_seq, head_hash, head_at FROM desktops ORDER BY desktop_id")

@@ -1,0 +1,91 @@
+"""`TeamLink`: the agent's window in team mode. The small adapter between the Qt-free
+`callguide.team.desktop.TeamDesktop` (sync and LISTEN threads) and the window: the sync's status
+and the protections re-read after a notice arrive on other threads and are re-emitted as Qt
+signals (queued to the window's thread); the slots show the status in the call bar, say in the
+banners where the protections came from ("offline: protections as of 14:02"), and put protections
+raised elsewhere into the running call (`apply_protections`: the session's own state, so the gate
+refuses what they forbid, exactly as for protections recorded on this desktop); and it puts the
+console's acknowledgements of this call's escalations under the window's header, on every page
+(`AckNotice`: "Supervisor acknowledged: NAME", also over the emergency script).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from callguide.qt.i18n import tr
+
+
+class TeamLink(QObject):
+    status_changed = Signal(object)      # callguide.team.sync.SyncStatus
+    protections_read = Signal(object)    # callguide.team.protections.ProtectionsRead
+    protections_applied = Signal(list)   # what was newly raised in the call (["hold", ...])
+
+    def __init__(self, desktop: Any, window: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent or window)
+        self.desktop = desktop
+        self.window = window
+        self.session = window.session
+        self.status_changed.connect(self._on_status)
+        self.protections_read.connect(self._on_read)
+        self._unfollow: Any = None
+        desktop.add_status_listener(self.status_changed.emit)   # from the sync thread: queued
+        read = getattr(desktop.store, "last_read", None)
+        if read is not None:
+            self._show_source(read)
+        self._unfollow = desktop.follow(self.session, lambda r, _notice: self.protections_read.emit(r))
+        self._on_status(desktop.status)
+        from callguide.qt.ack_notice import AckNotice
+
+        self.ack_notice = AckNotice()
+        # under the header's strips, on every page: the emergency script is where it matters most
+        root = window.centralWidget().layout()
+        root.insertWidget(root.indexOf(window.info_strip) + 1, self.ack_notice)
+        # its first read goes to the network: never on the Qt thread (the click never waits for it)
+        import threading
+
+        threading.Thread(target=self.ack_notice.watch, name="callguide-acks", daemon=True,
+                         args=(desktop.reader, desktop.notices, self.session.call_id,
+                               self.session.account.id)).start()
+        window.bridge.changed.connect(self._on_changed)
+        window.destroyed.connect(lambda *_: self.detach())
+
+    def detach(self) -> None:
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        with contextlib.suppress(RuntimeError):  # the widget may be gone with its window
+            self.ack_notice.stop()
+
+    def _on_changed(self, op: str) -> None:
+        if op == "lang":
+            self.ack_notice.retranslate()
+
+    def _on_status(self, status: Any) -> None:
+        self.window.call_bar.set_team_status(status)
+
+    def _show_source(self, read: Any) -> None:
+        for banner in (self.window.banner, getattr(self.window.side, "history", None)):
+            if banner is not None:
+                banner.set_source(read.source, read.as_of)
+
+    def _on_read(self, read: Any) -> None:
+        from callguide.engine.commands import EngineError
+        from callguide.store.base import StoreError
+        from callguide.team.desktop import apply_protections
+
+        if self.session.ended:
+            return
+        try:
+            raised = apply_protections(self.session, read.state)
+        except (EngineError, StoreError) as e:
+            self.window.show_error(str(e))
+            raised = []
+        self._show_source(read)
+        if raised:
+            self.window.show_info(tr("team.raised", what=", ".join(tr(f"kind.{k}") for k in raised)))
+            self.window.call_bar.refresh()
+        self.protections_applied.emit(raised)

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import entry_types as et
 from .base import AccountState
+from .sealing import has_sealed
 
 #: The entry types that make an account's protections: what anyone who opens the account (any agent
 #: who calls it) may read. The team store's `protection_types` table is refreshed from this list
@@ -97,7 +98,7 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
             last_hold_end = seq
         elif type_ == et.ADJUSTMENT:
             fields = data.get("fields") or {}
-            if isinstance(fields, dict):
+            if isinstance(fields, dict) and not has_sealed(fields):  # sealed values nobody opened: nothing to read
                 state.adjustments.update(fields)
                 review = _day(data.get("review_date"))
                 state.adjustment_records.append({**_item(seq, ts, call_id, data),

@@ -31,7 +31,7 @@ from callguide.engine.session import CallSession
 from callguide.engine.testing import find_test_files, run_test_file
 from callguide.flow.loader import load_library
 from callguide.identity import Person
-from callguide.store import derive
+from callguide.store import derive, privacy
 from callguide.store import entry_types as et
 from callguide.store.sqlite import redact_data
 
@@ -84,6 +84,10 @@ def _the_engine_walks(start, lib, store, clock) -> None:
     start().apply(Next())
     clock.advance(days=3)
     assert close_abandoned(store, older_than=dt.timedelta(hours=1), now=clock.now())
+    # privacy: the retention schedule, then an erasure (the tombstone)
+    later = clock.now() + dt.timedelta(days=3660)
+    assert privacy.purge(store, today=later.date(), now=later)
+    privacy.erase(store, "A1", "the customer asked for erasure", CARE, now=later)
 
 
 def test_every_entry_type_the_engine_writes_is_declared_with_its_keys(start, lib, store, clock, db_path, tmp_path):

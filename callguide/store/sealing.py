@@ -448,10 +448,10 @@ class Sealer:
             return data
         out = dict(data)
         wanted = list(purposes)
-        for k in special:
-            out[k] = self.seal_shape(account_id, wanted, out[k])
+        for k in special:  # a command is sealed whole (a resume opens it, or skips it withdrawn)
+            out[k] = (self.seal if k == "input" else self.seal_shape)(account_id, wanted, out[k])
         for k in personal:
-            out[k] = self.seal_shape(account_id, (), out[k])
+            out[k] = (self.seal if k == "input" else self.seal_shape)(account_id, (), out[k])
         return out
 
     def seal_shape(self, account_id: str, purposes: Iterable[str], value: Any) -> Any:

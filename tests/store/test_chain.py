@@ -190,7 +190,7 @@ def test_export_redacted(journal, make_entry):
     assert out[2]["data"]["fields"] == {"condition": "[redacted]"}
     assert out[2]["data"]["category"] == "[redacted]"
     assert out[2]["data"]["review_date"] == "2026-06-01"
-    assert out[0]["data"]["input"] == {"answer": "[redacted]"}
+    assert out[0]["data"]["input"] == "[redacted]"
     assert "depression" not in json.dumps(out)
     # The journal holds the values sealed (every door: this entry came straight to the store).
     raw = journal.call_entries("C1")[0].data

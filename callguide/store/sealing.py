@@ -204,6 +204,7 @@ class DataKeys:
         self._lock = threading.RLock()
         self._cache: dict[str, tuple[bytes | None, dict[str, Any]]] = {}
         self._live: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._aead: dict[bytes, Any] = {}
         self._version: int | None = None
 
     # -------------------------------------------------------------- the file
@@ -258,6 +259,7 @@ class DataKeys:
         if version != self._version:
             self._cache.clear()
             self._live.clear()
+            self._aead.clear()
             self._version = version
 
     @contextlib.contextmanager
@@ -273,9 +275,15 @@ class DataKeys:
 
     # -------------------------------------------------------------- keys
 
+    def aead(self, key: bytes) -> Any:
+        """The AES-GCM cipher of a key, kept while the key is (forgotten with the key cache)."""
+        cipher = self._aead.get(key)
+        if cipher is None:
+            cipher = self._aead[key] = _aesgcm(key)
+        return cipher
+
     def live(self, account_id: str, purpose: str) -> tuple[str, bytes]:
         """The key in force for (account, purpose), made on first use: (key id, 32 bytes)."""
-        cached = self._live.get((account_id, purpose))
         with self._guard() as conn:
             cached = self._live.get((account_id, purpose))
             if cached is not None:
@@ -345,6 +353,7 @@ class DataKeys:
                 raise
             self._cache.clear()
             self._live.clear()
+            self._aead.clear()
             if gone:
                 self.wipe_log()
             return gone
@@ -376,6 +385,7 @@ class DataKeys:
                 self._conn = None
             self._cache.clear()
             self._live.clear()
+            self._aead.clear()
 
 
 # ---------------------------------------------------------------------- sealing and opening
@@ -409,7 +419,7 @@ class Sealer:
         key = pairs[0][1] if len(pairs) == 1 else hashlib.sha256(b"".join(b for _, b in pairs)).digest()
         nonce = secrets.token_bytes(12)
         aad = f"{account_id}|{','.join(kids)}".encode()
-        ct = _aesgcm(key).encrypt(nonce, canonical_json(value).encode("utf-8"), aad)
+        ct = self.keys.aead(key).encrypt(nonce, canonical_json(value).encode("utf-8"), aad)
         return {SEALED: {"k": kids, "p": wanted, "n": _b64(nonce), "c": _b64(ct)}}
 
     def open(self, account_id: str, value: Any, lang: str | None = "en") -> Any:
@@ -432,7 +442,7 @@ class Sealer:
         key = keys[0] if len(keys) == 1 else hashlib.sha256(b"".join(keys)).digest()
         aad = f"{account_id}|{','.join(env.get('k') or [])}".encode()
         try:
-            plain = _aesgcm(key).decrypt(base64.b64decode(env["n"]), base64.b64decode(env["c"]), aad)
+            plain = self.keys.aead(key).decrypt(base64.b64decode(env["n"]), base64.b64decode(env["c"]), aad)
             return json.loads(plain)
         except Exception:  # noqa: BLE001 - a damaged or moved value reads as unreadable, never crashes
             return Gone("missing", None, lang)

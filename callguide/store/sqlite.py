@@ -332,7 +332,7 @@ class SQLiteJournal(JournalStore):
         self.journal_id = ""
         #: Seals and opens special-category and personal values; its keys live in their own file
         #: next to the journal (`store.sealing`, docs/journal.md "Sealed values").
-        self.sealer = Sealer(DataKeys(keys_path(path), readonly=readonly))
+        self.sealer: Sealer | None = Sealer(DataKeys(keys_path(path), readonly=readonly))
 
     # ---------------------------------------------------------------- opening
 
@@ -442,7 +442,7 @@ class SQLiteJournal(JournalStore):
     def _seal(self, entry: NewEntry) -> NewEntry:
         """Every door: what `sealing.sealed_keys` names and is still plain is sealed here (under the
         account's personal key); the engine seals before this, under the consent purposes."""
-        if entry.type not in _SEALED_TYPES or self.readonly:
+        if entry.type not in _SEALED_TYPES or self.readonly or self.sealer is None:
             return entry
         data = self.sealer.seal_data(entry.type, entry.account_id, entry.data)
         return entry if data is entry.data else dataclasses.replace(entry, data=data)
@@ -673,7 +673,8 @@ class SQLiteJournal(JournalStore):
             self._closed = True
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
-            self.sealer.close()
+            if self.sealer is not None:
+                self.sealer.close()
 
     def __enter__(self) -> SQLiteJournal:
         return self

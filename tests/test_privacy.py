@@ -216,6 +216,10 @@ def test_cli_withdraw_erase_export_purge_report(lib, db, clock, tmp_path, monkey
     assert erased.exit_code == 0, erased.output
     assert "2 key(s) destroyed" in erased.output
     assert run(main, ["audit", "verify", "--db", str(db)]).exit_code == 0
+    with SQLiteJournal.open(db) as j:  # the erasure ends every consent and what it covered
+        st = j.account_state("TX-2", dt.date(2026, 11, 25))
+        assert not st.consents_in_force and not st.vulnerabilities
+        assert st.consents[PURPOSE]["decision"] == "erased"
 
     # subject access: marked where destroyed, readable HTML, escaped
     out = run(main, ["privacy", "export", "--account", "TX-2", "--db", str(db)])

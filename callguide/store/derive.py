@@ -119,6 +119,13 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
                     "decision": "withdrawn", "ts": ts, "wording_hash": prev.get("wording_hash"), "seq": seq,
                     "call_id": call_id, "by": data.get("by"), "given_on_call": prev.get("call_id"),
                 }
+        elif type_ == et.ERASURE:  # every consent ends with the erasure; what it covered is gone
+            for purpose, prev in list(state.consents.items()):
+                withdrawn_at[purpose] = seq
+                state.consents[purpose] = {"decision": "erased", "ts": ts, "wording_hash": prev.get("wording_hash"),
+                                           "seq": seq, "call_id": call_id, "by": data.get("by"),
+                                           "given_on_call": prev.get("call_id")}
+            vulnerabilities = [v for v in vulnerabilities if not consent_purposes(v.get("consent"))]
         elif type_ == et.CAPACITY_DOUBT:
             doubts.append(_item(seq, ts, call_id, data))
         elif type_ in CLOSING_RESULTS:

@@ -210,7 +210,7 @@ SIGNPOST: Final = declare(
 
 ERASURE: Final = declare(
     "erasure", "an account's personal and special-category data erased: its data keys destroyed (a tombstone)",
-    ("reason", "by", "role", "keys", "purposes"))
+    ("reason", "by", "role", "keys", "purposes"), protection=True)
 RETENTION_PURGE: Final = declare(
     "retention_purge", "data keys destroyed by the retention schedule (resources/retention.yaml)",
     ("rule", "reason", "keys", "purposes", "last_contact", "by"))

@@ -151,7 +151,7 @@ def test_derived_lists_keep_their_on_disk_words():
     assert set(derive.PROTECTION_TYPES) == {
         "call_started", "call_ended", "outcome", "consent", "consent_withdrawn", "vulnerability", "disclosure",
         "hold_started", "hold_ended", "adjustment", "capacity_doubt", "capacity_review", "crisis", "crisis_review",
-        "collection_blocked", "dispute", "dispute_review", "callback", "third_party"}
+        "collection_blocked", "dispute", "dispute_review", "callback", "third_party", "erasure"}
     assert derive.LEGACY_STATE_TYPES == ("escalation",)
     assert derive.STATE_TYPES == derive.PROTECTION_TYPES + derive.LEGACY_STATE_TYPES
     assert len(set(derive.STATE_TYPES)) == len(derive.STATE_TYPES)

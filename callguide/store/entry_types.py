@@ -189,7 +189,7 @@ CAPACITY_DOUBT_CLEARED: Final = declare(
     "capacity_doubt_cleared", "older journals only; no longer closes a doubt", ("reason",), written=False)
 CRISIS: Final = declare(
     "crisis", "the first crisis protection on a call (BLAKE, an emergency)", ("reason", "review_date"),
-    sensitivity=SPECIAL, special_keys=("reason",), protection=True, summary=True)
+    protection=True, summary=True)  # its reason is the engine's code (emergency, crisis), never free text
 CRISIS_REVIEW: Final = declare(
     "crisis_review", "a review of a crisis protection",
     ("result", "meaning", "review_date", "by", "name", "role", "note"), sensitivity=SPECIAL,

@@ -128,6 +128,8 @@ def _entry_dict(entry: Entry) -> dict[str, Any]:
 
 
 def _redact_leaves(value: Any) -> Any:
+    if is_sealed(value):
+        return REDACTED
     if isinstance(value, dict):
         return {k: _redact_leaves(v) for k, v in value.items()}
     if isinstance(value, list):

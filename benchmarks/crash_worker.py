@@ -27,6 +27,7 @@ import os
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,16 @@ def start(lib, store):
                              clock=FixedClock("2026-11-22T10:00:00+00:00", step_seconds=1), auto_wrap_up=False)
 
 
+_OUT = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One whole line on stdout (the anchor thread writes too: lines never interleave)."""
+    with _OUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def die() -> None:
     sys.stdout.flush()
     os.kill(os.getpid(), signal.SIGKILL)
@@ -90,25 +101,35 @@ def die() -> None:
 
 class Killer:
     """Counts SQLite VM steps per phase (phases nest: a checkpoint inside a call start) and kills
-    the process in the armed one."""
+    the process in the armed one. Each thread has its own phases (the store hands checkpoints to
+    the anchor folder from a background thread)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.phase = spec.get("phase")
-        self.stack: list[str] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self.steps: dict[str, int] = {}
         self.occurrences: dict[str, int] = {}
 
+    @property
+    def stack(self) -> list[str]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
     def enter(self, phase: str) -> None:
-        self.stack.append(phase)
-        self.occurrences[phase] = self.occurrences.get(phase, 0) + 1
-        self.steps[phase] = 0
+        with self._lock:
+            self.stack.append(phase)
+            self.occurrences[phase] = self.occurrences.get(phase, 0) + 1
+            self.steps[phase] = 0
 
     def leave(self, phase: str) -> None:
-        if self.spec.get("count"):
-            print(f"COUNT {phase} {self.steps[phase]}", flush=True)
-        if self.stack and self.stack[-1] == phase:
-            self.stack.pop()
+        with self._lock:
+            if self.spec.get("count"):
+                say(f"COUNT {phase} {self.steps[phase]}")
+            if self.stack and self.stack[-1] == phase:
+                self.stack.pop()
 
     def armed(self, phase: str) -> bool:
         return self.phase == phase and self.occurrences.get(phase, 0) == self.spec.get("occurrence", 1)
@@ -186,31 +207,32 @@ def main() -> None:
     k = Killer(spec)
     install(k)
     lib = library()
-    print("AT open", flush=True)
+    say("AT open")
     k.enter("open")
     store = SQLiteJournal.open(db, checkpoint_every=spec.get("every", 50))
     k.leave("open")
-    print("AT start", flush=True)
+    say("AT start")
     k.enter("start")
     session = start(lib, store)
     k.leave("start")
-    print(f"CALL {session.call_id}", flush=True)
+    say(f"CALL {session.call_id}")
     last = store.call_entries(session.call_id)[-1]
-    print(f"ACK {last.seq} {last.hash}", flush=True)
+    say(f"ACK {last.seq} {last.hash}")
     for i, ev in enumerate(EVENTS):
-        print(f"AT op {i}", flush=True)
+        say(f"AT op {i}")
         apply_event(session, ev, i)
         last = store.call_entries(session.call_id)[-1]
-        print(f"ACK {last.seq} {last.hash}", flush=True)
-    print("AT end", flush=True)
+        say(f"ACK {last.seq} {last.hash}")
+    say("AT end")
     session.end_call("done")
     last = store.call_entries(session.call_id)[-1]
-    print(f"ACK {last.seq} {last.hash}", flush=True)
+    say(f"ACK {last.seq} {last.hash}")
     if spec.get("count"):
-        print(f"COUNT checkpoints {k.occurrences.get('checkpoint', 0)}", flush=True)
-        print(f"COUNT anchors {k.occurrences.get('anchor', 0)}", flush=True)
+        store.wait_for_witnesses()
+        say(f"COUNT checkpoints {k.occurrences.get('checkpoint', 0)}")
+        say(f"COUNT anchors {k.occurrences.get('anchor', 0)}")
     store.close()
-    print("DONE", flush=True)
+    say("DONE")
 
 
 if __name__ == "__main__":

@@ -418,6 +418,182 @@ def review(kind: str, account_id: str, result: str, by: str, note: str, review_i
                f"({entry.data['role'].replace('_', ' ')}): {result} — {entry.data['meaning']} (entry {entry.seq})")
 
 
+# ---------------------------------------------------------------------- the console (team mode)
+
+@main.group(invoke_without_command=True)
+@click.option("--url", "--db", "url", default=None,
+              help="Team store: postgresql://HOST/DB or service=NAME (default: CALLGUIDE_DB_URL, then [team] url "
+                   "in the config file). You connect as yourself; never a password here.")
+@click.option("--schema", default=None, help="Schema holding the team store (default: callguide).")
+@click.option("--role-prefix", "prefix", default=None, help="Prefix of the team store's roles (default: callguide).")
+@click.option("--lang", default=None, type=click.Choice(["en", "da", "cs"]), help="Language of the window.")
+@click.option("--journal", type=click.Path(dir_okay=False), default=None,
+              help="The console's own journal (its actions, synced to the team store; default: in your data folder).")
+@click.option("--levels", type=click.Path(dir_okay=False), default=None,
+              help="Service levels file (default: resources/service_levels.yaml).")
+@click.pass_context
+def console(ctx: click.Context, url: str | None, schema: str | None, prefix: str | None, lang: str | None,
+            journal: str | None, levels: str | None) -> None:
+    """The console for supervisors and the care team: the live queue of escalations and the care
+    team's worklist. Without a subcommand it opens the window; the subcommands do the same from a shell."""
+    target = _team_target(url, schema, prefix)
+    ctx.obj = {"target": target, "journal": journal, "levels": levels}
+    if ctx.invoked_subcommand is None:
+        _gui("callguide.qt.console.app", "run_console", {"target": target, "lang": lang, "journal": journal,
+                                                         "levels": levels})
+
+
+def _console(ctx: click.Context) -> Any:
+    from callguide.team.console import Console, ServiceLevels
+
+    levels = ctx.obj["levels"]
+    return Console(ctx.obj["target"], journal_path=ctx.obj["journal"],
+                   levels=ServiceLevels.load(levels) if levels else None)
+
+
+def _console_item(con: Any, ref: str) -> Any:
+    item = next((i for i in con.queue() if i.ref == ref), None)
+    if item is None:
+        raise StoreError(f"no escalation {ref} in your queue (`callguide console queue` lists them)", "refused")
+    return item
+
+
+def _console_done(result: Any, what: str) -> None:
+    e = result.entry
+    click.echo(f"{what} (entry {e.seq}{'' if result.synced else '; not yet confirmed by the team store'})")
+
+
+@console.command("queue")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Resolved items too.")
+@click.pass_context
+def console_queue(ctx: click.Context, as_json: bool, show_all: bool) -> None:
+    """List the queue: open items first, with their service level."""
+    from callguide.team.console import counts
+
+    with _console(ctx) as con:
+        items = [i for i in con.queue() if show_all or i.open]
+        now = con.clock()
+    if as_json:
+        click.echo(json.dumps([{"ref": i.ref, "kind": i.kind, "level": i.level.name, "status": i.status,
+                                "account": i.account_id, "agent": i.agent, "agent_name": i.agent_name,
+                                "call_id": i.call_id, "flow": i.flow_id, "step": i.step_id, "raised": i.ts,
+                                "reason": i.reason, "overdue": i.overdue(now), "alarm": i.alarm(),
+                                "acknowledged_by": i.acknowledged.name if i.acknowledged else None}
+                               for i in items], indent=2, ensure_ascii=False))
+        return
+    c = counts(items, now)
+    click.echo(f"{c.open} open, {c.new} not acknowledged, {c.overdue} overdue")
+    for i in items:
+        late = i.overdue(now)
+        click.echo(f"{'!' if i.alarm() else ' '} {i.ref}  {i.level.name:<10} {i.status:<12} account {i.account_id}"
+                   f"  agent {i.agent_name}  {i.flow_id or '-'}/{i.step_id or '-'}  {i.ts}"
+                   + (f"  OVERDUE ({late})" if late else ""))
+
+
+@console.command("ack")
+@click.argument("ref")
+@click.pass_context
+def console_ack(ctx: click.Context, ref: str) -> None:
+    """Acknowledge escalation REF (desktop/seq): the agent's window shows who."""
+    with _console(ctx) as con:
+        item = _console_item(con, ref)
+        _console_done(con.acknowledge(item), f"acknowledged {item.kind} on account {item.account_id}; "
+                                             f"{item.agent_name} is told")
+
+
+@console.command("assign")
+@click.argument("ref")
+@click.argument("person")
+@click.pass_context
+def console_assign(ctx: click.Context, ref: str, person: str) -> None:
+    """Assign escalation REF to PERSON."""
+    with _console(ctx) as con:
+        _console_done(con.assign(_console_item(con, ref), person), f"assigned {ref} to {person}")
+
+
+@console.command("note")
+@click.argument("ref")
+@click.argument("text")
+@click.pass_context
+def console_note(ctx: click.Context, ref: str, text: str) -> None:
+    """Add a note to escalation REF."""
+    with _console(ctx) as con:
+        _console_done(con.note(_console_item(con, ref), text), f"note added to {ref}")
+
+
+@console.command("resolve")
+@click.argument("ref")
+@click.option("--note", default="", help="What was done.")
+@click.pass_context
+def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
+    """Resolve escalation REF."""
+    with _console(ctx) as con:
+        _console_done(con.resolve(_console_item(con, ref), note), f"resolved {ref}")
+
+
+@console.command("end-hold")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--reason", required=True, help="Why the hold ends (kept in the journal).")
+@click.pass_context
+def console_end_hold(ctx: click.Context, account_id: str, reason: str) -> None:
+    """A hold decision: end the account's hold (care team or supervisor), for every later call."""
+    with _console(ctx) as con:
+        _console_done(con.end_hold(account_id, reason), f"hold ended on account {account_id}")
+
+
+@console.command("watch")
+@click.pass_context
+def console_watch(ctx: click.Context) -> None:
+    """Follow the queue live (LISTEN/NOTIFY) and print one JSON line per new item or change of
+    status, until stdin closes or the process is stopped: the console without a window."""
+    import threading
+
+    from callguide.team.console import ConsoleFeed
+
+    seen: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def show(update: Any) -> None:
+        now = con.clock()
+        with lock:
+            for i in update.items:
+                if seen.get(i.ref) == i.status:
+                    continue
+                event = "item" if i.ref not in seen else "status"
+                seen[i.ref] = i.status
+                click.echo(json.dumps({"event": event, "ref": i.ref, "kind": i.kind, "level": i.level.name,
+                                       "status": i.status, "account": i.account_id, "agent": i.agent,
+                                       "call_id": i.call_id, "flow": i.flow_id, "step": i.step_id, "raised": i.ts,
+                                       "alarm": i.alarm(), "overdue": i.overdue(now)}, ensure_ascii=False),
+                           nl=True)
+                sys.stdout.flush()
+
+    with _console(ctx) as con:
+        feed = ConsoleFeed(con, show, interval=5.0).start()
+        try:
+            sys.stdin.read()  # until stdin closes
+        except KeyboardInterrupt:
+            pass
+        finally:
+            feed.stop()
+
+
+@console.command("review")
+@click.argument("kind", type=click.Choice(["capacity", "crisis", "dispute"]))
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--result", required=True, help="capacity: confirmed | not_confirmed; crisis: resolved | continue; "
+              "dispute: debt_confirmed | upheld.")
+@click.option("--note", default="", help="What the review found.")
+@click.pass_context
+def console_review(ctx: click.Context, kind: str, account_id: str, result: str, note: str) -> None:
+    """Record a specialist review in the team store (as `callguide review`, for every later call)."""
+    with _console(ctx) as con:
+        r = con.record_review(kind, account_id, result, note)
+        _console_done(r, f"recorded: {kind} review of account {account_id} by {con.person.display_name}: {result} "
+                         f"— {r.entry.data['meaning']}")
+
+
 @main.command(context_settings={"ignore_unknown_options": False})
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")

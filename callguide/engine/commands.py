@@ -156,9 +156,12 @@ class ChangeLanguage(Command):
 
 @dataclass(frozen=True)
 class Note(Command):
-    """A free-text note on the call."""
+    """A free-text note on the call. `purpose`: the agent says the customer agreed to record it under
+    that consent (which must be in force); a note that may hold health or life-event details is
+    refused without one (`policy.note_refusal`), and saved with one as special-category data."""
 
     text: str = ""
+    purpose: str | None = None
     kind: ClassVar[str] = "note"
 
 
@@ -187,7 +190,7 @@ _LEGACY_OPS = {"answer": "answer", "next": "next", "back": "back", "consent": "c
                "flag": "flag", "end": "end_call", "outcome": "set_outcome"}
 
 _TYPES: dict[str, tuple[type, ...]] = {"choice": (str, type(None)), "steps": (int,), "decision": (str,),
-                                       "purpose": (str,), "protocol": (str,), "name": (str,), "code": (str,),
+                                       "purpose": (str, type(None)), "protocol": (str,), "name": (str,), "code": (str,),
                                        "lang": (str,), "text": (str,), "comment": (str,),
                                        "outcome": (str, type(None)), "values": (Mapping,),
                                        "params": (Mapping, type(None))}
@@ -266,7 +269,13 @@ def command_from_event(event: Any, index: int = 0) -> Command:
             return Back(steps)
         if key == "withdraw":
             return Withdraw(str(value))
-        if key == "note":
+        if key == "note":  # {note: TEXT} or {note: {text: TEXT, purpose: health_disclosure}}
+            if isinstance(value, Mapping):
+                unknown = sorted(set(map(str, value)) - {"text", "purpose"})
+                if unknown:
+                    raise CommandError(f"note: unknown key {unknown[0]!r} (keys: text, purpose)")
+                purpose = value.get("purpose")
+                return Note(str(value.get("text") or ""), None if purpose is None else str(purpose))
             return Note(str(value))
         if key == "lang":
             return ChangeLanguage(str(value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
 from callguide.engine.localtime import customer_zone
@@ -45,6 +46,11 @@ class CallFacts:
         self._base: dict[str, Any] | None = None
         self._signposts: dict[str, Any] | None = None
         self._rendered: dict[tuple, str] = {}  # (template, the values it reads) -> text
+        #: a text or condition that failed at run time (a limit, an error): told once per call
+        self.on_problem: Callable[[dict[str, Any]], None] | None = None
+        self._problems: set[tuple] = set()
+        self.problems: list[dict[str, Any]] = []  # each once, in the order met (a window opened late reads them)
+        self._condition_pos: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ time
 
@@ -107,7 +113,7 @@ class CallFacts:
             f = self.fields.get(str(data.get("field")))
             return [f.consent] if f is not None and f.sensitivity == "special" and f.consent else []
         out: set[str] = set()
-        named = data.get("consent")
+        named = data.get("consent") if data.get("consent") is not None else data.get("purpose")  # a record, a note
         for p in ([named] if isinstance(named, str) else named if isinstance(named, list) else []):
             if isinstance(p, str) and p in self.consents:
                 out.add(p)
@@ -205,6 +211,7 @@ class CallFacts:
         src = text.get(lang or self.lang)
         if "{" not in src:
             return src
+        pos = text.pos
         try:
             if ns is not None:
                 return expr.render(src, ns)
@@ -220,16 +227,53 @@ class CallFacts:
                         self._rendered.clear()
                     self._rendered[key] = text
             return text
-        except expr.ExprError as e:
-            return f"{src}  [{e}]"
+        except expr.ExprError as e:  # one line for the agent, never the source; the detail is journalled
+            where = _where(pos)
+            self._problem("text", where, e, lang or self.lang)
+            return expr.failed_text(lang or self.lang, where, e)
 
     def condition(self, src: str | None, ns: dict[str, Any] | None = None) -> bool:
+        """A condition's value. One that cannot be worked out (a limit, an error) counts as not met,
+        as a broken condition always has; it is journalled and shown, never silent."""
         if src is None:
             return True
         try:
             return bool(expr.evaluate(src, ns if ns is not None else self.names(expr.expression_names(src))))
-        except expr.ExprError:
+        except expr.ExprError as e:
+            self._problem("condition", self._where_condition(src), e)
             return False
+
+    def _problem(self, what: str, where: str, error: expr.ExprError, lang: str | None = None) -> None:
+        key = (what, where, lang, str(error))
+        if key in self._problems:
+            return
+        self._problems.add(key)
+        problem = {"what": what, "where": where, "limit": isinstance(error, expr.LimitError), "reason": str(error),
+                   **({"lang": lang} if lang else {})}
+        self.problems.append(problem)
+        if self.on_problem is not None:
+            self.on_problem(problem)
+
+    def _where_condition(self, src: str) -> str:
+        """file:line of a condition (its transition or field), found when one fails (rare)."""
+        if self._condition_pos is None:
+            found: dict[str, str] = {}
+            for flow in self.library.flows.values():
+                for st in flow.steps:
+                    for t in st.transitions:
+                        if t.when:
+                            found.setdefault(t.when, _where(t.pos))
+                    for f in st.fields:
+                        if f.visible_when:
+                            found.setdefault(f.visible_when, _where(f.pos))
+            self._condition_pos = found
+        return self._condition_pos.get(src, "?")
+
+
+def _where(pos: Any) -> str:
+    if pos is None or not getattr(pos, "line", 0):
+        return "?"
+    return f"{PurePath(pos.file).name}:{pos.line}"  # the flow file by its name: the agent reads it out
 
 
 def _render_key(src: str, ns: dict[str, Any]) -> tuple | None:

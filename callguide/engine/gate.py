@@ -19,6 +19,7 @@ from callguide.engine.policy import (
     Refusal,
     collection_refusal,
     interrupt_refusal,
+    note_refusal,
     outcome_refusal,
     payment_refusal,
     requirement_refusal,
@@ -157,4 +158,17 @@ class Gate:
                            {"purpose": cmd.purpose})
         if isinstance(cmd, c.ChangeLanguage) and cmd.lang not in ("en", "da", "cs"):
             return Refusal("bad-lang", f"Unknown language {cmd.lang!r}.")
+        if isinstance(cmd, c.Note):
+            return self.note(cmd.text, cmd.purpose)
         return None
+
+    def note(self, text: str, purpose: str | None = None) -> Refusal | None:
+        """May this note be saved (as the agent asked: under `purpose`, or plain)? The window asks this
+        before it saves, to put the question to the agent; the command asks it again."""
+        from callguide.engine import sensitive
+
+        try:
+            words = sensitive.load()
+        except sensitive.SensitiveWordsError as e:  # fail closed: no note is saved unchecked
+            raise c.EngineError(f"Notes cannot be checked: {e}") from None
+        return note_refusal(purpose, words.find(text), words.purpose, self._s.facts.consent_in_force)

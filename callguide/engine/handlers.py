@@ -233,8 +233,11 @@ def note(s: CallSession, cmd: c.Note) -> Result:
     text = (cmd.text or "").strip()
     if not text:
         return Result(False, "empty", "The note is empty.")
+    data: dict[str, Any] = {"text": text}
+    if cmd.purpose:  # saved under a consent in force (the gate checked): special-category data
+        data.update(purpose=cmd.purpose, special=True)
     with s.journal.operation("note"):
-        s.emit(et.NOTE, {"text": text}, s.stack.top, input=cmd.to_json())
+        s.emit(et.NOTE, data, s.stack.top, input=cmd.to_json())
     return Result()
 
 

@@ -9,7 +9,7 @@ the window translates the rule id. The rules table is in docs/engine.md. No I/O,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from callguide.flow.guards import PAYMENT_OUTCOMES
@@ -151,4 +151,28 @@ def interrupt_refusal(new: Flow, running: list[Flow]) -> Refusal | None:
         return Refusal("priority",
                        f"{top.id.upper()} is in progress and comes first; finish it before {new.id.upper()}.",
                        {"running": top.id, "requested": new.id})
+    return None
+
+
+def note_refusal(purpose: str | None, matched: list[str], words_purpose: str,
+                 consent_in_force: Callable[[str], bool]) -> Refusal | None:
+    """May this note be saved? (issue 10 §5) A note whose text mentions a health or life-event word
+    (`matched`, from the trainers' lists: `engine.sensitive`) is special-category data: it is saved
+    only when the agent says the customer agreed (`purpose`) and that consent is in force. The
+    reason never quotes the note: a refusal is journalled, the text is not."""
+    if purpose:
+        if not consent_in_force(purpose):
+            return Refusal("note-consent-missing",
+                           f"No consent for {purpose.replace('_', ' ')} is in force: the note was not saved. Ask "
+                           "the customer first (TEXAS, F2).", {"purpose": purpose})
+        if matched and purpose != words_purpose:
+            return Refusal("note-consent-missing",
+                           f"This note may hold health details; it needs the consent for "
+                           f"{words_purpose.replace('_', ' ')}: the note was not saved.", {"purpose": words_purpose})
+        return None
+    if matched:
+        return Refusal("note-sensitive",
+                       "This note may hold health or life-event details: it is saved only if the customer agreed "
+                       "to record it (a consent in force); otherwise ask with TEXAS (F2). The note was not saved.",
+                       {"purpose": words_purpose})
     return None

@@ -116,6 +116,7 @@ class CallSession:
                                                   "agent_name": self.person.display_name},
                                lang or account.lang or "en", self.journal.now)
         self.stack = ProtocolStack()
+        self.facts.on_problem = self._flow_problem
         self.guards = GuardIndex(self.flows)
         self.order = OrderTracker(self.flows)
         self.gate = Gate(self)
@@ -269,6 +270,13 @@ class CallSession:
         gone = sealer.keys.destroy(self.account.id, [purpose], WITHDRAWN,
                                    f"consent withdrawn on call {self.call_id}", iso(self.journal.now()))
         return {"shredded": len(gone)}
+
+    def _flow_problem(self, problem: dict[str, Any]) -> None:
+        """A flow text or condition failed at run time: journalled (with the next write, when it came
+        up while a view was built) and told to the window, once per call."""
+        self.emit(et.FLOW_PROBLEM, problem, self.stack.top)
+        self.journal.notify("blocked", {"action": f"{problem['what']}:{problem['where']}", "rule": "flow-problem",
+                                        "reason": problem["reason"], "where": problem["where"]})
 
     def require_frame(self) -> Frame:
         if self.ended:

@@ -739,6 +739,28 @@ def render(src: str, namespace: dict[str, Any]) -> str:
         _BUDGET.reset(token)
 
 
+# --------------------------------------------------------------------------- what the agent reads instead
+
+#: The one line a text that failed at run time shows in its place (never its source or the error
+#: itself: the agent would read it aloud). The detail goes to the journal (`flow_problem`).
+FAILED_TEXT = {
+    "en": "\u26a0 This text could not be shown ({where}): {why}. Tell your trainer, and go on in your own words.",
+    "da": "\u26a0 Denne tekst kan ikke vises ({where}): {why}. Sig det til din underviser, og fortsæt med dine egne ord.",
+    "cs": "\u26a0 Tento text nelze zobrazit ({where}): {why}. Řekněte to svému školiteli a pokračujte vlastními slovy.",
+}
+FAILED_WHY = {
+    "limit": {"en": "it goes over a limit of the flow language", "da": "den overskrider en grænse i flowsproget",
+              "cs": "překračuje limit jazyka toků"},
+    "error": {"en": "it has a mistake", "da": "den indeholder en fejl", "cs": "obsahuje chybu"},
+}
+
+
+def failed_text(lang: str, where: str, error: ExprError) -> str:
+    """The line shown in place of a text that could not be rendered, in the call's language."""
+    why = FAILED_WHY["limit" if isinstance(error, LimitError) else "error"]
+    return FAILED_TEXT.get(lang, FAILED_TEXT["en"]).format(where=where, why=why.get(lang, why["en"]))
+
+
 # --------------------------------------------------------------------------- limits the validator can see
 
 

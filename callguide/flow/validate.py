@@ -18,6 +18,7 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from callguide.flow import expr
@@ -34,10 +35,10 @@ from callguide.flow.graph import (
     state_path,
 )
 from callguide.flow.loader import load_library
-from callguide.flow.model import Action, Flow, FlowLibrary, Pos, Step
+from callguide.flow.model import Action, Flow, FlowLibrary, Pos, Step, Text
 from callguide.flow.yamlsafe import Diagnostic
 
-__all__ = ["RULES", "validate_library", "validate_paths"]
+__all__ = ["RULES", "GraphMemo", "validate_library", "validate_paths"]
 
 RULES = (
     "unknown-target", "unknown-flow", "unknown-interrupt", "unknown-field", "unknown-consent",
@@ -61,8 +62,59 @@ _TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)  # `x[key]
 _BRACKETED = re.compile(r"\[[^\[\]]*?\w[^\[\]]*?\]")
 
 
+#: the validator's whole-library graph searches (invariant paths, consent gates, interrupt reach): they
+#: read only the library's shape, so `GraphMemo` may carry them from one validation to the next
+_SHAPE_KEYS = frozenset({"rb", "np", "oaa", "cbs"})
+#: what a flow's shape leaves out: words and places, which no graph search reads
+_NOT_SHAPE = frozenset({"pos", "start_pos", "source_text", "content_hash", "path"})
+
+
+def _shape(x: Any) -> Any:
+    """A hashable picture of everything in a model object except its texts and positions."""
+    if isinstance(x, (Text, Pos)):
+        return None
+    if is_dataclass(x) and not isinstance(x, type):
+        return (type(x).__name__, *(_shape(getattr(x, f.name)) for f in fields(x) if f.name not in _NOT_SHAPE))
+    if isinstance(x, dict):
+        return ("{}", *((k, _shape(v)) for k, v in x.items()))
+    if isinstance(x, (list, tuple, set, frozenset)):
+        items = tuple(_shape(v) for v in x)
+        return ("[]", *(sorted(items, key=repr) if isinstance(x, (set, frozenset)) else items))
+    return x
+
+
+class GraphMemo:
+    """Keeps the validator's whole-library graph searches between validations of the same library
+    shape (the workbench's live diagnostics: a keystroke in a say text changes no step, transition,
+    action, guard or interrupt, so the invariant proofs of the last pass still hold).
+
+    The shape is every field of every flow except its texts and positions, in library order; any
+    other change (a transition, an action's parameter, a `when`, an interrupt, a new flow) computes
+    everything again. Diagnostics are always produced afresh: only search results are carried, so
+    positions and wording in messages are the current text's. Never used by the publish gates or
+    `callguide validate`, which validate from scratch."""
+
+    def __init__(self) -> None:
+        self._flow_shapes: dict[int, tuple[Flow, Any]] = {}
+        self.signature: Any = None
+        self.results: dict[Any, Any] = {}
+        self.hits = 0
+
+    def library_shape(self, lib: FlowLibrary) -> Any:
+        shapes: dict[int, tuple[Flow, Any]] = {}
+        out = []
+        for fid, f in lib.flows.items():
+            got = self._flow_shapes.get(id(f))
+            if got is None or got[0] is not f:
+                got = (f, _shape(f))
+            shapes[id(f)] = got
+            out.append((fid, got[1]))
+        self._flow_shapes = shapes  # only the flows of this library are kept alive
+        return tuple(out)
+
+
 class _Validator:
-    def __init__(self, lib: FlowLibrary):
+    def __init__(self, lib: FlowLibrary, memo: GraphMemo | None = None):
         self.lib = lib
         self.diags: list[Diagnostic] = []
         self.fields = lib.fields()
@@ -78,6 +130,13 @@ class _Validator:
         self._states: StateGraph | None = None
         self._cache: dict[Any, Any] = {}
         self.dup_flows: set[str] = set()
+        self.memo = memo
+        self._signature: Any = None
+        if memo is not None:
+            self._signature = memo.library_shape(lib)
+            if memo.signature == self._signature:
+                self._cache.update(memo.results)
+                memo.hits += 1
 
     @property
     def graph(self) -> LibraryGraph:
@@ -105,6 +164,9 @@ class _Validator:
             for inv in f.invariants:
                 self.invariant(f, inv)
         check_builtins(self)
+        if self.memo is not None:
+            self.memo.signature = self._signature
+            self.memo.results = {k: v for k, v in self._cache.items() if k[0] in _SHAPE_KEYS}
         return self.diags
 
     def library_duplicates(self) -> None:
@@ -550,9 +612,11 @@ def _dedupe_sort(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def validate_library(lib: FlowLibrary, diagnostics_so_far: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
-    """Every semantic problem of the library, merged with `diagnostics_so_far`, sorted by file/line."""
-    return _dedupe_sort([*diagnostics_so_far, *_Validator(lib).run()])
+def validate_library(lib: FlowLibrary, diagnostics_so_far: Iterable[Diagnostic] = (),
+                     memo: GraphMemo | None = None) -> list[Diagnostic]:
+    """Every semantic problem of the library, merged with `diagnostics_so_far`, sorted by file/line.
+    `memo`: carry the graph searches over from the last validation with it (`GraphMemo`)."""
+    return _dedupe_sort([*diagnostics_so_far, *_Validator(lib, memo).run()])
 
 
 def validate_paths(paths: Iterable[str | os.PathLike],

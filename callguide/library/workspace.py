@@ -30,7 +30,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callguide import paths
 from callguide.flow.model import Flow, FlowLibrary
@@ -49,6 +49,9 @@ from callguide.library.publish import (
 )
 from callguide.library.testrun import TestRun, find_test_files, run_flow_tests
 from callguide.store.publications import FlowVersion, LogRecord, text_hash
+
+if TYPE_CHECKING:
+    from callguide.flow.validate import GraphMemo
 
 Listener = Callable[[str, dict[str, Any]], None]
 _ID = re.compile(r"^id:[ \t]*[\"']?([a-z][a-z0-9_-]*)[\"']?[ \t]*(#.*)?$", re.M)
@@ -155,6 +158,7 @@ class Workspace:
         self._buffers: dict[Path, str] = {}
         self._parsed: dict[tuple[str, str], tuple[Flow | None, list[Diagnostic]]] = {}
         self._diags_key: str | None = None
+        self._graph_memo: GraphMemo | None = None  # made on the first validation
         self._diags: dict[Path, list[Diagnostic]] = {}
         self._signposts: tuple[dict, list[Diagnostic]] | None = None
         self._listeners: list[Listener] = []
@@ -283,7 +287,7 @@ class Workspace:
         """Every file's diagnostics, validated inside the working library (recomputed when a text changed):
         errors, warnings, and notes (severity "note": not a problem, e.g. a built-in invariant the flow
         waives with its reason; shown, never counted as a warning)."""
-        from callguide.flow.validate import validate_library
+        from callguide.flow.validate import GraphMemo, validate_library
 
         files = self.files()
         h = hashlib.sha256()
@@ -295,7 +299,9 @@ class Workspace:
             return self._diags
         load: list[Diagnostic] = []
         lib = self.library(load)
-        all_diags = validate_library(lib, load)
+        if self._graph_memo is None:
+            self._graph_memo = GraphMemo()  # the invariant proofs survive keystrokes that change only words
+        all_diags = validate_library(lib, load, self._graph_memo)
         by_name = {display_path(f): f for f in files}
         out: dict[Path, list[Diagnostic]] = {f: [] for f in files}
         for d in all_diags:

@@ -1,6 +1,10 @@
 """`SessionBridge`: the one place where a `CallSession`'s events become Qt signals
 (the Plover pattern: the engine exposes hooks, one small adapter maps them to Signals).
 
+The view is built here ONCE per engine operation and pushed to the widgets (`view_changed`,
+the napari pattern: a widget takes a view and renders it, so it can be tested alone with a
+view from the real engine); no widget builds the view again. `view` is the latest one.
+
 Widgets take a bridge, listen to its signals and change the call only through
 `apply(command)` (the engine's typed commands, `callguide.engine.commands`), which turns the
 core's one-line errors (EngineError, StoreError) into the `failed` signal instead of a
@@ -21,7 +25,8 @@ from callguide.store.base import StoreError
 class SessionBridge(QObject):
     """Re-emits a session's events as past-tense Qt signals."""
 
-    changed = Signal(str)               # an operation finished (op name); repaint from session.view()
+    view_changed = Signal(object)       # the StepView built once after an operation: render it
+    changed = Signal(str)               # an operation finished (op name), after view_changed
     step_entered = Signal(str, str)     # flow id, step id
     blocked = Signal(object)            # {"action", "rule", "reason"}
     entries_written = Signal(int)       # how many entries the last flush made durable
@@ -34,7 +39,27 @@ class SessionBridge(QObject):
     def __init__(self, session: CallSession, parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
+        self._view: Any = None
+        self.views_built = 0  # how many views this bridge built (one per operation)
         self._unsubscribe = session.subscribe(self._on_event)
+
+    @property
+    def view(self) -> Any:
+        """The session's view as of the last operation (built now only if none was built yet)."""
+        if self._view is None:
+            self.rebuild_view()
+        return self._view
+
+    def rebuild_view(self) -> Any:
+        """Build the view again (not pushed: the caller renders it)."""
+        self._view = self.session.view()
+        self.views_built += 1
+        return self._view
+
+    def push_view(self) -> None:
+        """Build the view again and push it, outside an operation: time has passed (the customer's
+        local time, contact hours) while nothing was done on the call."""
+        self.view_changed.emit(self.rebuild_view())
 
     def detach(self) -> None:
         self._unsubscribe()
@@ -43,6 +68,7 @@ class SessionBridge(QObject):
 
     def _on_event(self, event: str, payload: dict[str, Any]) -> None:
         if event == "changed":
+            self.view_changed.emit(self.rebuild_view())  # once per operation, pushed to every widget
             self.changed.emit(str(payload.get("op", "")))
         elif event == "step_entered":
             self.step_entered.emit(str(payload.get("flow", "")), str(payload.get("step", "")))

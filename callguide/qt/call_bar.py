@@ -7,8 +7,9 @@ is for while it can be used, why not while it cannot. So the bar never changes h
 when a reason appears, and the step above it never jumps. The buttons take no keyboard
 focus: they are pressed by their F-keys or the mouse, never by a Space meant for the step.
 
-Interrupts come from `view.interrupts`; escalations call `session.action(...)` through
-the bridge. No call state lives here.
+Interrupts come from `view.interrupts` (the view the bridge pushes after each operation:
+`show_view(view)`, repainted only when the bar's part of it changed); escalations call
+`session.action(...)` through the bridge. No call state lives here.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class CallBar(QFrame):
         row.addWidget(self.interrupt_title, 0, Qt.AlignmentFlag.AlignTop)
         self.interrupt_cells: dict[str, _Cell] = {}
         self._shortcuts: list[QShortcut] = []
-        view = bridge.session.view()
+        view = bridge.view
         esc_keys = {key: kind for kind, _a, key in ESCALATIONS}
         # a flow's interrupt on an escalation key (the guided care-team referral on F6) is started by
         # that escalation button instead of getting a second button of its own
@@ -156,7 +157,8 @@ class CallBar(QFrame):
             self.escalation_cells[kind] = cell
             row.addWidget(cell, 1)
             self._bind(key, cell.button)
-        bridge.changed.connect(self.refresh)
+        self._shown: Any = None  # the part of the view the bar shows, as last painted
+        bridge.view_changed.connect(self._on_view)
         self.refresh()
 
     def _bind(self, key: str, button: QPushButton) -> None:
@@ -170,7 +172,23 @@ class CallBar(QFrame):
         return str(em.get("phone") or "")
 
     def refresh(self, _op: Any = None) -> None:
-        view = self.bridge.session.view()
+        """Paint again from the bridge's current view (the UI language may have changed)."""
+        self._shown = None
+        self.show_view(self.bridge.view)
+
+    def _on_view(self, view: Any) -> None:
+        if view is self.bridge.view:  # else a newer view was pushed meanwhile (a nested operation)
+            self.show_view(view)
+
+    def show_view(self, view: Any) -> None:
+        """Show a `StepView`'s interrupts and whether the call has ended; nothing is touched when
+        that part is as last shown."""
+        part = (view.lang, view.ended, tuple((iv.id, iv.label, iv.enabled, iv.rule, iv.reason,
+                                              tuple(sorted(iv.reason_params.items(), key=str)))
+                                             for iv in view.interrupts))
+        if part == self._shown:
+            return
+        self._shown = part
         self.interrupt_title.setText(tr("bar.disclosures"))
         self.escalate_title.setText(tr("bar.escalate"))
         for iv in view.interrupts:
@@ -216,7 +234,7 @@ class CallBar(QFrame):
         self.bridge.apply(Interrupt(protocol))
 
     def _on_escalate(self, kind: str, action: str) -> None:
-        view = self.bridge.session.view()
+        view = self.bridge.view
         iv = next((i for i in view.interrupts if i.id == self.absorbed.get(kind)), None)
         if iv is not None and iv.enabled:
             self.bridge.apply(Interrupt(iv.protocol))  # the guided referral records it at its end

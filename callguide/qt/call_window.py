@@ -283,6 +283,10 @@ class CallWindow(QMainWindow):
 
         self.bridge.changed.connect(self._on_changed)
         self.bridge.failed.connect(self.show_error)
+        self.bridge.blocked.connect(self._on_blocked)
+        self.side.notices.withheld_key.connect(self.show_info)  # F4 while HARMED awaits review: what to do
+        for problem in session.facts.problems[-1:]:  # met before the window listened (the first step)
+            self._on_blocked({"rule": "flow-problem", "action": f"{problem['what']}:", "where": problem["where"]})
         self.bridge.entries_written.connect(self._on_written)
 
         self._t0 = time.monotonic()
@@ -310,7 +314,7 @@ class CallWindow(QMainWindow):
             return
         if self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
-            self.step_panel.refresh()
+            self.bridge.push_view()  # the banner may have been read for a while: the view as of now
             self.step_panel.focus_step()
 
     def back_to_call(self) -> None:
@@ -446,6 +450,19 @@ class CallWindow(QMainWindow):
         elif self.pages.currentIndex() == PAGE_WRAP:
             self.wrap_panel.refresh()
 
+    def _on_blocked(self, record: dict) -> None:
+        """A flow's text or condition failed at run time: say so on the error strip (after the
+        operation that met it has repainted the window, which clears the strip)."""
+        if record.get("rule") != "flow-problem":
+            return
+        what = "condition" if str(record.get("action", "")).startswith("condition:") else "text"
+        line = tr(f"win.flow_problem_{what}", where=record.get("where") or "?")
+        QTimer.singleShot(0, lambda: self._show_problem(line))
+
+    def _show_problem(self, line: str) -> None:
+        self.error_strip.setText(line)  # not "Not saved": everything was saved; the flow has a fault
+        self.error_strip.show()
+
     def _on_written(self, n: int) -> None:
         import datetime as dt
 
@@ -491,10 +508,12 @@ class CallWindow(QMainWindow):
         name = "stateChipRed" if (st.crisis or st.capacity_doubt) else ("stateChipAmber" if parts else "stateChip")
         self.state_chip.setText(text)
         self.state_chip.setVisible(bool(text))
-        self.state_chip.setObjectName(name)
-        self.state_chip.style().unpolish(self.state_chip)
-        self.state_chip.style().polish(self.state_chip)
-        self.state_chip.updateGeometry()  # its padding changed with its style
+        if self.state_chip.objectName() != name or getattr(self, "_chip_large", None) != self.large_check.isChecked():
+            self._chip_large = self.large_check.isChecked()  # (a style pass costs; only when it changes)
+            self.state_chip.setObjectName(name)
+            self.state_chip.style().unpolish(self.state_chip)
+            self.state_chip.style().polish(self.state_chip)
+            self.state_chip.updateGeometry()  # its padding changed with its style
 
     def _call_start(self) -> float:
         import datetime as dt

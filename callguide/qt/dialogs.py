@@ -157,7 +157,7 @@ class ResumeDialog(QDialog):
         for c in calls:
             acct = (c.data or {}).get("account", {})
             label = (tr("resume.item", name=acct.get("name") or c.account_id, account=c.account_id) + "\n"
-                     + tr("resume.item_detail", started=c.started[:16].replace("T", " "), last=c.last_ts[11:16],
+                     + tr("resume.item_detail", started=_when(c.started), last=_when(c.last_ts, time_only=True),
                           n=c.entries))
             item = QListWidgetItem(label)
             item.setToolTip(label)
@@ -193,3 +193,22 @@ class ResumeDialog(QDialog):
 
         self.chosen = str(item.data(Qt.ItemDataRole.UserRole))
         self.accept()
+
+
+def _when(ts: str, time_only: bool = False) -> str:
+    """A journal time (UTC, ISO) as this computer's local time, written the UI language's way
+    ("25. 11. 2026 20:09", "25. nov. 2026 20.09"), never the raw ISO form."""
+    import datetime as dt
+
+    from callguide.formatting import format_date, format_time
+    from callguide.qt.i18n import language
+
+    try:
+        when = dt.datetime.fromisoformat(str(ts))
+    except ValueError:
+        return str(ts)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    when = when.astimezone()
+    clock = format_time(when, language())
+    return clock if time_only else f"{format_date(when.date(), language(), 'medium')} {clock}"

@@ -2,6 +2,11 @@
 what has been recorded on this call, consents given (with Withdraw), free-text notes
 and "flag this step" for the trainers. Everything goes through the bridge.
 
+It renders the view the bridge pushes after each operation (`show_view(view)`: the consents in
+force and whether the call has ended) and the call's summary; each part is repainted only when it
+changed (the summary only when an entry the summary lists was written), so a click on Next that
+records nothing new leaves the column alone.
+
 It scrolls vertically and never horizontally: everything in it wraps to the column's width.
 After a note is saved (Alt+A) the focus goes back to the step (`note_saved`), so Ctrl+Enter
 moves the call on again.
@@ -24,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from callguide.engine.commands import Flag, Note, Withdraw
+from callguide.engine.commands import Flag, Withdraw
+from callguide.engine.summary import SUMMARY_TYPES
 from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
@@ -119,7 +125,8 @@ class SidePanel(QScrollArea):
         sc3.activated.connect(self._on_note)
         self._shortcuts = [sc, sc2, sc3]
         self._consent_sig: Any = None
-        bridge.entries_written.connect(lambda _n: self.refresh())
+        self._summarised = -1  # how many of the call's records the "recorded" list was made from
+        bridge.view_changed.connect(self._on_view)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -136,16 +143,31 @@ class SidePanel(QScrollArea):
         self.flag_button.setText(tr("side.flag"))
         self.flag_button.setAccessibleName(tr("side.flag"))
         self.recorded_title.setText(tr("side.recorded"))
-        self._consent_sig = None
         self.refresh()
 
     def refresh(self) -> None:
+        """Paint everything again from the bridge's current view (the UI language may have changed)."""
+        self._consent_sig = None
+        self._summarised = -1
+        self.show_view(self.bridge.view)
+
+    def _on_view(self, view: Any) -> None:
+        if view is self.bridge.view:  # else a newer view was pushed meanwhile (a nested operation)
+            self.show_view(view)
+
+    def show_view(self, view: Any) -> None:
+        """Show a `StepView`'s consents in force, and what the call recorded."""
         s = self.bridge.session
-        items = summary_items(s.summary())
-        items = [(k, line) for k, line in items if k not in (et.NOTE, et.BLOCKED)]
-        self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:]) or tr("side.nothing_yet"))
-        given = sorted(c.purpose for c in s.consents_in_force())  # this call's and earlier calls' consents
-        sig = (tuple(given), s.ended)
+        records = s.records
+        new = records[self._summarised:] if 0 <= self._summarised <= len(records) else None
+        if new is None or any(r["type"] in SUMMARY_TYPES for r in new):
+            items = summary_items(s.summary())
+            items = [(k, line) for k, line in items if k not in (et.NOTE, et.BLOCKED)]
+            self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:])
+                                  or tr("side.nothing_yet"))
+        self._summarised = len(records)
+        given = sorted(c.purpose for c in view.consents_in_force)  # this call's and earlier calls' consents
+        sig = (tuple(given), view.ended)
         if sig == self._consent_sig:
             return
         self._consent_sig = sig
@@ -170,7 +192,7 @@ class SidePanel(QScrollArea):
             b = EnterButton(tr("consent.withdraw"))
             b.setObjectName("withdrawConsent")
             b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
-            b.setEnabled(not s.ended)
+            b.setEnabled(not view.ended)
             b.clicked.connect(lambda _=False, p=purpose: self.bridge.apply(Withdraw(p)))
             rl.addWidget(lab)
             rl.addWidget(b, 0, Qt.AlignmentFlag.AlignRight)
@@ -182,13 +204,9 @@ class SidePanel(QScrollArea):
         return chain + [self.note_edit, self.note_button, self.flag_edit, self.flag_button]
 
     def _on_note(self) -> None:
-        text = self.note_edit.toPlainText().strip()
-        if not text:
-            return
-        res = self.bridge.apply(Note(text))
-        if res is not None and res.ok:
-            self.note_edit.clear()
-            self.note_saved.emit()
+        from callguide.qt.note_check import submit_note  # asks first when it may hold health details
+
+        submit_note(self, self.bridge, self.note_edit, self.note_saved.emit)
 
     def _on_flag(self) -> None:
         text = self.flag_edit.text().strip()

@@ -1,16 +1,18 @@
-"""`StepPanel`: the current step of a call, painted from `session.view()`.
+"""`StepPanel`: the current step of a call, painted from a `StepView`.
 
 A self-contained, reusable widget: `StepPanel(bridge, parent=None)`. It shows what to
 say (large) apart from the guidance for the agent, the consent wording with Given /
 Declined, the step's fields with inline messages, the answers as a column of buttons,
 what the step will do (with any block and its reason on screen), and Back / Next with
-the protocol stack as breadcrumbs. It repaints on the bridge's `changed` signal and
-talks to the session only through `bridge.apply(command)`. It owns no call state: everything
-it paints comes from the view.
+the protocol stack as breadcrumbs. It renders the view the bridge pushes after each operation
+(`bridge.view_changed` -> `show_view(view)`; it never builds a view itself) and talks to the
+session only through `bridge.apply(command)`. It owns no call state: everything it paints comes
+from the view.
 
 The structure is rebuilt only when the step (or what is visible on it) changes;
 otherwise the labels, messages and enabled states are updated in place, so typing
-and tabbing through fields is never interrupted.
+and tabbing through fields is never interrupted. A label whose text did not change is not
+touched (no layout pass, no repaint): a click on Next repaints only what changed.
 """
 
 from __future__ import annotations
@@ -65,6 +67,15 @@ def _clear(layout: Any) -> None:
             w.deleteLater()
         elif item.layout() is not None:
             _clear(item.layout())
+
+
+def _restyle(w: QWidget, name: str) -> None:
+    """Give `w` the style of another object name; a no-op when it has it already (re-polishing
+    costs a style pass and a repaint)."""
+    if w.objectName() != name:
+        w.setObjectName(name)
+        w.style().unpolish(w)
+        w.style().polish(w)
 
 
 _UNSET: Any = object()  # a pick field with nothing pending
@@ -125,6 +136,7 @@ class StepPanel(QWidget):
         self._consent_buttons: dict[str, QPushButton] = {}
         self._notice: Callable[[], str] | None = None  # the notice's text, in the current UI language
         self._painting = False
+        self._queued: StepView | None = None  # a view pushed while painting: painted right after
         self._last_focus: str | None = None
 
         outer = QVBoxLayout(self)
@@ -217,7 +229,7 @@ class StepPanel(QWidget):
         self._bind(QKeySequence("Alt+G"), lambda: self._click_consent("given"))
         self._bind(QKeySequence("Alt+D"), lambda: self._click_consent("declined"))
 
-        bridge.changed.connect(self._on_changed)
+        bridge.view_changed.connect(self._on_view)
         bridge.refused.connect(self._on_refused)
         bridge.failed.connect(self._on_failed)
         app = QApplication.instance()
@@ -232,18 +244,26 @@ class StepPanel(QWidget):
         return self._view
 
     def refresh(self) -> None:
-        """Repaint from the session's current view."""
-        if self._painting:
-            return  # an answer committed while the panel rebuilds (a field losing focus): painted after
+        """Repaint from the bridge's current view (the one built after the last operation)."""
+        self.show_view(self.bridge.view)
+
+    def show_view(self, view: StepView) -> None:
+        """Render `view` (a `StepView` from the engine)."""
+        if self._painting:  # an answer committed while the panel rebuilds (a field losing focus)
+            self._queued = view
+            return
         self._painting = True
         try:
-            self._paint()
+            self._paint(view)
+            while self._queued is not None:
+                view, self._queued = self._queued, None
+                self._paint(view)
         finally:
             self._painting = False
+            self._queued = None
         self.painted.emit()
 
-    def _paint(self) -> None:
-        v = self.bridge.session.view()
+    def _paint(self, v: StepView) -> None:
         self._view = v
         key = step_key(v)
         token = (v.call_id, v.flow_id, v.step_id, len(v.breadcrumbs), v.ended)
@@ -523,15 +543,18 @@ class StepPanel(QWidget):
         self.crumbs.setText(CRUMB_SEP.join(crumbs) if crumbs else "")
         self.crumbs.setVisible(bool(crumbs))
         self.say_title.setText(tr("step.say"))
-        self.say_text.setText(v.say)
         self.say_card.setVisible(bool(v.say))
         self.guide_title.setText(tr("step.guidance"))
-        self.guide_text.setText(v.guidance)
         self.guide_card.setVisible(bool(v.guidance))
-        for lab in (self.say_text, self.guide_text):
-            lab.updateGeometry()  # word-wrapped text changed: its height must be asked again
-            lab.parentWidget().layout().invalidate()
-        self._col.invalidate()
+        wrapped = False
+        for lab, text in ((self.say_text, v.say), (self.guide_text, v.guidance)):
+            if lab.text() != text:  # an unchanged label is left alone: no layout pass, no repaint
+                lab.setText(text)
+                lab.updateGeometry()  # word-wrapped text changed: its height must be asked again
+                lab.parentWidget().layout().invalidate()
+                wrapped = True
+        if wrapped:
+            self._col.invalidate()
         by_id = {f.id: f for f in v.fields}
         for fid, row in self._rows.items():
             f = by_id.get(fid)
@@ -560,9 +583,7 @@ class StepPanel(QWidget):
             reason = self._engine(v.next_rule, v.next_reason, v.next_params)
         self.next_reason.setText(reason)
         blocked = bool(v.next_rule) and v.next_rule not in ("consent-needed", "choose")
-        self.next_reason.setObjectName("nextReasonBlocked" if blocked else "nextReason")
-        self.next_reason.style().unpolish(self.next_reason)
-        self.next_reason.style().polish(self.next_reason)
+        _restyle(self.next_reason, "nextReasonBlocked" if blocked else "nextReason")
         if self._notice is not None:
             self.notice.setText(self._notice())
 
@@ -732,8 +753,9 @@ class StepPanel(QWidget):
     def _on_withdraw(self, purpose: str) -> None:
         self.bridge.apply(Withdraw(purpose))
 
-    def _on_changed(self, _op: str) -> None:
-        self.refresh()
+    def _on_view(self, view: StepView) -> None:
+        if view is self.bridge.view:  # else a newer view was pushed meanwhile (a nested operation)
+            self.show_view(view)
 
     def _on_refused(self, result: Any) -> None:
         self._set_result_notice(result)

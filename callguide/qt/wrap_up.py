@@ -67,6 +67,19 @@ def _line(kind: str, d: dict[str, Any]) -> str:
         return tr("sum.capacity_doubt")
     if kind == et.CAPACITY_DOUBT_CLEARED:
         return tr("sum.capacity_doubt_cleared")
+    if kind == et.CAPACITY_REVIEW:
+        result = str(d.get("result") or "")
+        return tr("sum.capacity_review", who=d.get("name") or d.get("by") or "?",
+                  role=tr(f"role.{d.get('role')}") if has(f"role.{d.get('role')}") else _value(d.get("role", "")),
+                  result=tr(f"review.{result}") if has(f"review.{result}") else _value(result))
+    if kind == et.CRISIS:
+        return tr("sum.crisis", review=date_text(d.get("review_date")))
+    if kind == et.DISPUTE:
+        reason = str(d.get("reason") or "").strip()
+        return tr("sum.dispute_why", reason=reason) if reason else tr("sum.dispute")
+    if kind == et.CONTACT_REASON:
+        return tr("sum.contact_reason", reason=_contact_reason(d.get("reason")),
+                  window=d.get("window") or "?", local_time=d.get("local_time") or "?")
     if kind == et.ARRANGEMENT:
         return tr("sum.arrangement", fields=_fields(d.get("fields", {})), currency=d.get("currency", ""))
     if kind == et.THIRD_PARTY:
@@ -86,9 +99,23 @@ def _line(kind: str, d: dict[str, Any]) -> str:
         return tr("sum.debrief")
     if kind == et.NOTE:
         return tr("sum.note", text=d.get("text", ""))
+    if kind == et.FLOW_PROBLEM:
+        return tr("sum.flow_problem", where=d.get("where") or "?")
     if kind == et.BLOCKED:
         return tr("sum.blocked", reason=engine_text(d.get("rule"), d.get("reason")))
     return kind
+
+
+def _contact_reason(key: Any) -> str:
+    """An allowed reason for contact outside the hours, as `resources/contact_rules.yaml` words it."""
+    from callguide.engine.localtime import ContactRules, ContactRulesError
+    from callguide.qt.i18n import language
+
+    try:
+        labels = ContactRules.load().reasons.get(str(key)) or {}
+    except ContactRulesError:
+        labels = {}
+    return labels.get(language()) or labels.get("en") or _value(key or "?")
 
 
 def summary_items(summary: dict[str, Any]) -> list[tuple[str, str]]:

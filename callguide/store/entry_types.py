@@ -131,7 +131,8 @@ OUTCOME: Final = declare(
 LANGUAGE_CHANGED: Final = declare(
     "language_changed", "the agent switched the call's language", ("lang", "input"), agent_input=True)
 NOTE: Final = declare(
-    "note", "a free-text note by the agent", ("text", "input"),
+    "note", "a free-text note by the agent (`purpose`, `special`: saved under that consent, special-category)",
+    ("text", "purpose", "special", "input"),
     sensitivity=SPECIAL, special_keys=("text", "input"), agent_input=True, summary=True)
 FLAG: Final = declare(
     "flag", "an agent flags a step's wording for the trainers",
@@ -146,6 +147,10 @@ PROTOCOL_ENDED: Final = declare(
 BLOCKED: Final = declare(
     "blocked", "the gate refused something, or did not show a step",
     ("action", "rule", "reason", "rerouted"), summary=True)
+FLOW_PROBLEM: Final = declare(
+    "flow_problem", "a flow's text or condition could not be worked out at run time (a limit or a mistake): "
+    "the text showed one line instead, the condition counted as not met", ("what", "where", "limit", "reason", "lang"),
+    summary=True)
 CONTACT_REASON: Final = declare(
     "contact_reason", "the agent recorded why the call goes on outside the contact hours",
     ("reason", "local_time", "window"), summary=True)
@@ -216,6 +221,26 @@ RETENTION_PURGE: Final = declare(
     ("rule", "reason", "keys", "purposes", "last_contact", "by"))
 DEBRIEF_OFFERED: Final = declare(
     "debrief_offered", "a debrief offered to the agent", (), summary=True)
+
+# ---------------------------------------------------------------------- the console (supervisors, care team)
+# Written by the console's own stream (callguide/team/console.py) about an `escalation` of another
+# desktop: `ref` names it ("desktop/seq"), `ref_hash` is its entry hash; call_id and account_id are
+# the escalation's. The team store accepts them only from a supervisor or care-team member writing
+# as themselves (migration 0004).
+
+ESCALATION_ACKNOWLEDGED: Final = declare(
+    "escalation_acknowledged", "a supervisor or the care team acknowledged an escalation (the agent is told)",
+    ("ref", "ref_hash", "kind", "by", "name", "role"))
+ESCALATION_ASSIGNED: Final = declare(
+    "escalation_assigned", "an escalation assigned to a person", ("ref", "ref_hash", "kind", "by", "name", "to",
+                                                                   "to_name"))
+ESCALATION_NOTE: Final = declare(
+    "escalation_note", "a note on an escalation (may quote the customer)", ("ref", "ref_hash", "kind", "by", "name",
+                                                                            "text"),
+    sensitivity=SPECIAL, special_keys=("text",))
+ESCALATION_RESOLVED: Final = declare(
+    "escalation_resolved", "an escalation resolved (what was done)", ("ref", "ref_hash", "kind", "by", "name", "note"),
+    sensitivity=SPECIAL, special_keys=("note",))
 
 
 # ---------------------------------------------------------------------- derived lists

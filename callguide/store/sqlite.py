@@ -7,7 +7,9 @@ serialise and never fork the chain. The last (seq, hash) is cached in memory and
 
 Tamper evidence (docs/journal.md): every batch holding a `call_ended` entry, and every
 `checkpoint_every` entries, also writes a signed checkpoint of the head in the same transaction,
-then hands it to the witnesses (the anchor folder). Opening checks the schema (append-only
+then hands it to the witnesses (the anchor folder) from a background thread, in order, so the
+caller never waits for the anchor's fsync (an anchor is only ever written after its checkpoint
+committed; `close()` waits for the ones still queued). Opening checks the schema (append-only
 triggers included), that the indexes count what the table holds, and that the journal still
 matches its newest checkpoint and anchor; a journal failing any of these is refused with one line
 naming `callguide audit verify`.
@@ -18,14 +20,17 @@ the file.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import datetime as dt
 import json
 import os
+import queue
 import sqlite3
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +63,19 @@ DEFAULT_CHECKPOINT_EVERY = 50
 _COLUMNS = "seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash"
 _BATCH = 2000
 _SEALED_TYPES = frozenset(et.SEALED_TYPES)
+_INSERT = ("INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data,"
+           " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+_OPEN_JOURNALS: weakref.WeakSet[SQLiteJournal] = weakref.WeakSet()
+
+
+def _witness_all_at_exit() -> None:
+    """A process that exits without closing its journal still hands over the queued checkpoints."""
+    for journal in list(_OPEN_JOURNALS):
+        with contextlib.suppress(Exception):
+            journal.wait_for_witnesses()
+
+
+atexit.register(_witness_all_at_exit)
 
 
 def _disk_full(path: str | Path) -> bool:
@@ -317,13 +335,15 @@ class SQLiteJournal(JournalStore):
     """The journal in one local SQLite file. Thread-safe (one connection behind a lock)."""
 
     def __init__(self, path: Path, db: Database, *, readonly: bool = False, signing: SigningKey | None = None,
-                 witnesses: Sequence[Witness] = (), checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+                 witnesses: Sequence[Witness] = (), checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+                 witness_in_background: bool = True) -> None:
         self.path = path
         self.db = db
         self._conn = db.conn
         self._lock = threading.RLock()
         self._last: tuple[int, str] | None = None  # (seq, hash) after our last write/read
         self._data_version: int | None = None
+        self._last_checkpoint: int | None = None  # newest checkpoint's seq, valid with `_last`
         self._closed = False
         self.readonly = readonly
         self.signing = signing
@@ -331,6 +351,9 @@ class SQLiteJournal(JournalStore):
         self.checkpoint_every = max(1, int(checkpoint_every))
         #: The last witness failure (the entries were committed; the next checkpoint retries), or None.
         self.witness_problem: str | None = None
+        self.witness_in_background = witness_in_background
+        self._witness_queue: queue.Queue[Checkpoint | None] | None = None
+        self._witness_thread: threading.Thread | None = None
         self.journal_id = ""
         #: Seals and opens special-category and personal values; its keys live in their own file
         #: next to the journal (`store.sealing`, docs/journal.md "Sealed values").
@@ -470,21 +493,25 @@ class SQLiteJournal(JournalStore):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     version = self._version(conn)
-                    seq, prev_hash = self._tail(conn, version if attempt == 1 else None)
+                    cached = version if attempt == 1 else None
+                    seq, prev_hash = self._tail(conn, cached)
+                    last_cp = self._checkpointed(conn, cached)
                     written: list[Entry] = []
+                    rows = []
                     for fields, data_text in prepared:
                         seq += 1
                         hash_ = compute_hash(prev_hash, fields)
                         # An explicit seq: a stale cached tail hits the primary key instead of forking.
-                        conn.execute(
-                            "INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash,"
-                            " step_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                            (seq, fields["ts"], fields["type"], fields["call_id"], fields["account_id"],
-                             fields["agent"], fields["flow_id"], fields["flow_hash"], fields["step_id"], data_text,
-                             prev_hash, hash_))
+                        rows.append((seq, fields["ts"], fields["type"], fields["call_id"], fields["account_id"],
+                                     fields["agent"], fields["flow_id"], fields["flow_hash"], fields["step_id"],
+                                     data_text, prev_hash, hash_))
                         written.append(Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **fields))
                         prev_hash = hash_
-                    checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call)
+                    if len(rows) == 1:
+                        conn.execute(_INSERT, rows[0])
+                    else:
+                        conn.executemany(_INSERT, rows)  # one statement for the operation's entries
+                    checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
                     conn.execute("COMMIT")
                 except sqlite3.IntegrityError:
                     self._rollback(conn)
@@ -497,15 +524,25 @@ class SQLiteJournal(JournalStore):
                 # data_version was read inside our write transaction: it changes only when another
                 # connection commits, so this cached tail stays valid until then.
                 self._last = (seq, prev_hash)
+                self._last_checkpoint = checkpoint.seq if checkpoint is not None else last_cp
                 self._data_version = version
                 break
         if checkpoint is not None:
             self._witness(checkpoint)
         return written
 
-    def _checkpoint_if_due(self, conn: sqlite3.Connection, seq: int, head: str, ends_call: bool) -> Checkpoint | None:
+    def _checkpointed(self, conn: sqlite3.Connection, version: int | None) -> int:
+        """Inside the write transaction: the newest checkpoint's seq (cached while no other
+        connection has committed, like the tail)."""
+        if self._last_checkpoint is not None and version is not None and self._data_version == version:
+            return self._last_checkpoint
+        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM checkpoints").fetchone()[0])
+
+    def _checkpoint_if_due(self, conn: sqlite3.Connection, seq: int, head: str, ends_call: bool,
+                           last: int | None = None) -> Checkpoint | None:
         """Inside the write transaction: sign and insert a checkpoint of `seq` when it is due."""
-        last = conn.execute("SELECT coalesce(max(seq), 0) FROM checkpoints").fetchone()[0]
+        if last is None:
+            last = self._checkpointed(conn, None)
         if not ends_call and seq - last < self.checkpoint_every:
             return None
         assert self.signing is not None
@@ -515,7 +552,40 @@ class SQLiteJournal(JournalStore):
         return cp
 
     def _witness(self, cp: Checkpoint) -> None:
-        """Hand a committed checkpoint to every witness; remember, never raise, a failure."""
+        """Hand a committed checkpoint to every witness: queued for the background thread (in
+        order), or now when `witness_in_background` is off. Never raises."""
+        if not self.witnesses:
+            return
+        if not self.witness_in_background:
+            self._record_witnesses(cp)
+            return
+        if self._witness_thread is None or not self._witness_thread.is_alive():
+            self._witness_queue = queue.Queue()
+            self._witness_thread = threading.Thread(target=self._witness_worker, args=(self._witness_queue,),
+                                                    name=f"witness {self.path.name}", daemon=True)
+            self._witness_thread.start()
+            _OPEN_JOURNALS.add(self)
+        assert self._witness_queue is not None
+        self._witness_queue.put(cp)
+
+    def _witness_worker(self, q: queue.Queue[Checkpoint | None]) -> None:
+        while True:
+            cp = q.get()
+            try:
+                if cp is None:
+                    return
+                self._record_witnesses(cp)
+            finally:
+                q.task_done()
+
+    def wait_for_witnesses(self) -> None:
+        """Return once every checkpoint committed so far is with the witnesses."""
+        q = self._witness_queue
+        if q is not None and self._witness_thread is not None and self._witness_thread.is_alive():
+            q.join()
+
+    def _record_witnesses(self, cp: Checkpoint) -> None:
+        """Give a committed checkpoint to every witness; remember, never raise, a failure."""
         problem = None
         for w in self.witnesses:
             try:
@@ -530,10 +600,12 @@ class SQLiteJournal(JournalStore):
             raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
         with self._write() as conn:
             end, head = self._tail(conn, None)
-            last = conn.execute("SELECT coalesce(max(seq), 0) FROM checkpoints").fetchone()[0]
-            cp = self._checkpoint_if_due(conn, end, head, True) if end > last else None
+            last = self._checkpointed(conn, None)
+            cp = self._checkpoint_if_due(conn, end, head, True, last) if end > last else None
+        self._last_checkpoint = None  # read again by the next append
         if cp is not None:
             self._witness(cp)
+        self.wait_for_witnesses()
         return cp
 
     @staticmethod
@@ -542,6 +614,7 @@ class SQLiteJournal(JournalStore):
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         self._last = None
+        self._last_checkpoint = None
         self._data_version = None
         if conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
@@ -669,6 +742,13 @@ class SQLiteJournal(JournalStore):
             _migrations.rebuild_call_index(self.db)
 
     def close(self) -> None:
+        """Close the file, after the witnesses have every checkpoint written so far."""
+        if self._witness_thread is not None and self._witness_queue is not None:
+            if self._witness_thread.is_alive():
+                self._witness_queue.put(None)
+                self._witness_thread.join()
+            self._witness_thread = None
+            _OPEN_JOURNALS.discard(self)
         with self._lock:
             if self._closed:
                 return

@@ -30,6 +30,7 @@ from callguide.engine.reviews import record_review
 from callguide.engine.session import CallSession
 from callguide.engine.testing import find_test_files, run_test_file
 from callguide.flow.loader import load_library
+from callguide.flow.model import Text
 from callguide.identity import Person
 from callguide.store import derive, privacy
 from callguide.store import entry_types as et
@@ -70,6 +71,8 @@ def _the_engine_walks(start, lib, store, clock) -> None:
     s.apply(Consent("given"))
     s.apply(Back())
     s.apply(Note("Customer asked for letters in large print"))
+    assert s.apply(Note("Customer has cancer", "health_disclosure")).ok  # under the consent: purpose, special
+    s.render(Text("probe", {"en": "{{ account.name * (99999999 + 1) }}"}))  # over a limit: a flow_problem
     s.apply(Flag("The wording of this step is unclear"))
     s.apply(ChangeLanguage("da"))
     assert s.apply(Action("block_collection", {"reason": "crisis"})).ok  # a crisis protection, to review
@@ -84,6 +87,17 @@ def _the_engine_walks(start, lib, store, clock) -> None:
     start().apply(Next())
     clock.advance(days=3)
     assert close_abandoned(store, older_than=dt.timedelta(hours=1), now=clock.now())
+    # The console's actions on an escalation (callguide/team/console.py builds them; team mode syncs them).
+    from callguide.team.console import ServiceLevels, action_entry, item_from_entry
+
+    alert = start()
+    assert alert.apply(Action("alert_supervisor", {"reason": "walk"})).ok
+    esc = next(e for e in store.iter_entries() if e.type == et.ESCALATION)
+    item = item_from_entry(esc, "desk", ServiceLevels.load())
+    for type_, extra in ((et.ESCALATION_ACKNOWLEDGED, {"role": "supervisor"}),
+                         (et.ESCALATION_ASSIGNED, {"to": "bo", "to_name": "Bo Nielsen"}),
+                         (et.ESCALATION_NOTE, {"text": "Called back"}), (et.ESCALATION_RESOLVED, {"note": "done"})):
+        store.append(action_entry(item, type_, CARE, extra, clock.now()))
     # privacy: the retention schedule, then an erasure (the tombstone)
     later = clock.now() + dt.timedelta(days=3660)
     assert privacy.purge(store, today=later.date(), now=later)
@@ -160,7 +174,7 @@ def test_derived_lists_keep_their_on_disk_words():
         "consent", "consent_withdrawn", "vulnerability", "disclosure", "adjustment", "hold_started", "hold_ended",
         "escalation", "capacity_doubt", "capacity_review", "crisis", "dispute", "arrangement", "third_party",
         "callback", "signpost", "sms_survey", "collection_blocked", "contact_reason", "outcome", "debrief_offered",
-        "note", "blocked"}
+        "note", "blocked", "flow_problem"}
     for name, t in et.REGISTRY.items():
         assert getattr(et, name.upper()) == name == t.name and re.fullmatch(r"[a-z_]+", name)
         assert t.meaning.strip() and "\n" not in t.meaning

@@ -5,6 +5,7 @@ ordinary date and money arithmetic keeps working."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -210,8 +211,15 @@ def test_walk_on_hostile_templates_fails_the_text_not_the_process(tmp_path, name
     m = run_measured("walk", str(main), "--script", str(script), "--db", str(tmp_path / "w.db"), env=SIGNPOSTS)
     assert m.code == 0, m.stderr
     assert "Traceback" not in m.stderr
-    said = [line for line in m.stdout.splitlines() if "Can you pay?" in line]
-    assert said and all("[template: " in x and "limit" in x for x in said), said
+    trace = json.loads(m.stdout)
+    said = [r["say"] for r in trace["records"] if r["type"] == "step_shown" and r["step"] == "offer"]
+    # one clear line in place of the text: where, and what to do; never the source or the raw error
+    assert said and all(x.startswith("\u26a0 This text could not be shown (") and "main.yaml:" in x
+                        and "limit of the flow language" in x and "{" not in x and "Can you pay" not in x
+                        for x in said), said
+    problems = [r for r in trace["records"] if r["type"] == "flow_problem"]
+    assert len(problems) == 1 and problems[0]["what"] == "text" and problems[0]["limit"] is True
+    assert "main.yaml:" in problems[0]["where"] and "limit" in problems[0]["reason"]
     assert m.cpu < 2 and m.maxrss_mb < 200, (m.cpu, m.maxrss_mb)
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from callguide.cli import main
 from callguide.engine.clock import FixedClock
+from callguide.engine.commands import Note
 from callguide.engine.session import Account, CallSession
 from callguide.flow.loader import load_library
 from callguide.identity import Person
@@ -266,7 +267,7 @@ def test_bad_retention_file_is_one_line(tmp_path, db, lib, clock):
 def test_the_auditors_export_covers_every_type_and_holds_no_special_category_value(lib, db, clock, tmp_path):
     store = SQLiteJournal.open(db)
     s = texas(lib, store, clock)
-    s.note("Customer mentioned " + MARK)
+    assert s.apply(Note("Customer mentioned " + MARK, PURPOSE)).ok  # a note saved under the consent
     s.end_call("referred")
     CallSession.start(lib, store, Account("TX-1", "Jana Nováková", "CZ"), "agent-7", start_flow="texas",
                       clock=clock, auto_wrap_up=False).end_call("other")

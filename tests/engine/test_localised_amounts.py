@@ -5,13 +5,12 @@ the agent was shown (the journal's step_shown entries) is read."""
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from pathlib import Path
 
 from callguide.engine.testing import find_test_files, run_test_file
 from callguide.flow.loader import load_library
+from callguide.store.sqlite import SQLiteJournal
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_MONEY = re.compile(r"-?\d+\.\d\d\s?(DKK|CZK|GBP)\b")
@@ -27,14 +26,15 @@ def test_amounts_and_dates_in_every_shown_text_are_in_the_calls_language(tmp_pat
     bad: list[str] = []
     local = dict.fromkeys(LOCAL, 0)
     for db in sorted(tmp_path.glob("*.db")):
-        with sqlite3.connect(db) as c:
-            for flow, step, data in c.execute("SELECT flow_id, step_id, data FROM entries WHERE type = 'step_shown'"):
-                d = json.loads(data)
-                for key in ("say", "guidance"):
-                    text = d.get(key) or ""
-                    bad += [f"{flow}/{step} {key} ({d.get('lang')}): {m.group(0)!r}"
-                            for rx in (RAW_MONEY, ISO_DATE) for m in rx.finditer(text)]
-                    if d.get("lang") in LOCAL:
-                        local[d["lang"]] += len(LOCAL[d["lang"]].findall(text))
+        with SQLiteJournal.open(db, readonly=True) as j:  # the shown texts are sealed: opened with the keys
+            rows = [(e.flow_id, e.step_id, j.sealer.open_data(e.account_id, e.data))
+                    for e in j.iter_entries() if e.type == "step_shown"]
+        for flow, step, d in rows:
+            for key in ("say", "guidance"):
+                text = d.get(key) or ""
+                bad += [f"{flow}/{step} {key} ({d.get('lang')}): {m.group(0)!r}"
+                        for rx in (RAW_MONEY, ISO_DATE) for m in rx.finditer(text)]
+                if d.get("lang") in LOCAL:
+                    local[d["lang"]] += len(LOCAL[d["lang"]].findall(text))
     assert bad == []
     assert all(n >= 3 for n in local.values()), local  # amounts were shown, in each language's own form

@@ -286,3 +286,47 @@ def test_the_auditors_export_covers_every_type_and_holds_no_special_category_val
     assert note["data"]["text"] == "[redacted]"
     shown = [e for e in out if e["type"] == et.STEP_SHOWN and e["data"]["say"] not in ("", "[redacted]")]
     assert shown, "rendered step text reaches the auditors"
+
+
+# ---------------------------------------------------------------------- the other doors
+
+def test_a_legal_basis_in_the_schedule_keeps_the_details_and_the_journal_says_why(lib, db, clock, tmp_path,
+                                                                                   monkeypatch):
+    schedule = tmp_path / "retention.yaml"
+    schedule.write_text("rules: []\nwithdrawal_exceptions:\n  health_disclosure: \"FCA CONC 7.2: kept for the"
+                        " open complaint\"\n", encoding="utf-8")
+    monkeypatch.setenv("CALLGUIDE_RETENTION", str(schedule))
+    store = SQLiteJournal.open(db)
+    s = texas(lib, store, clock)
+    assert s.withdraw_consent(PURPOSE).ok
+    entry = [e for e in store.call_entries(s.call_id) if e.type == et.CONSENT_WITHDRAWN][0]
+    assert entry.data["kept"] == "FCA CONC 7.2: kept for the open complaint" and "shredded" not in entry.data
+    assert said(s, et.VULNERABILITY)[0]["fields"]["impact"] == MARK  # kept, readable
+    store.close()
+
+
+def test_an_erased_accounts_unfinished_call_is_refused_in_one_line(lib, db, clock):
+    store = SQLiteJournal.open(db)
+    s = texas(lib, store, clock)
+    privacy.erase(store, "TX-1", "Art. 17 request", CARE)
+    with pytest.raises(Exception) as err:
+        CallSession.resume(lib, store, s.call_id, clock=clock)
+    assert "cannot be resumed" in str(err.value) and "erased on" in str(err.value)
+    assert "\n" not in str(err.value)
+    with pytest.raises(privacy.PrivacyError, match="needs the supervisor or care team role"):
+        privacy.erase(store, "TX-1", "again", AGENT)
+    store.close()
+    assert audit_journal(db).ok
+
+
+def test_consents_expire_in_the_report(lib, db, clock):
+    store = SQLiteJournal.open(db)
+    texas(lib, store, clock).end_call("referred")
+    from callguide.store.base import NewEntry
+
+    store.append(NewEntry("consent", "X", "TX-9", "agent-7", None, None, None,
+                          {"purpose": "sms_survey", "decision": "given", "expires": "2026-12-01"},
+                          "2026-11-24T10:00:00Z"))
+    rows = privacy.report(store, today=dt.date(2027, 1, 1))
+    assert {(r["month"], r["purpose"], r["expired"]) for r in rows if r["expired"]} == {("2026-12", "sms_survey", 1)}
+    store.close()

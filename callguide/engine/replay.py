@@ -48,8 +48,10 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     sealer = getattr(store, "sealer", None)
     lang = first.data.get("lang")
     opened = open_all(sealer, first.account_id, first.data, lang)
-    if isinstance(opened.get("account"), Gone):
-        raise EngineError(f"Call {call_id} cannot be resumed: the account's details were {opened['account']}.")
+    acct = opened.get("account")
+    gone = acct if isinstance(acct, Gone) else next((v for v in (acct or {}).values() if isinstance(v, Gone)), None)
+    if gone is not None:
+        raise EngineError(f"Call {call_id} cannot be resumed: the account's details were {gone}.")
     account = Account(**opened["account"])
     history = localize_history(history_from_snapshot(account.id, first.data.get("history", {}),
                                                      _resolver(store, sealer, account.id, lang)), lang)

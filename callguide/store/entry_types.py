@@ -8,7 +8,8 @@ one-line meaning, the `data` keys it may carry, its sensitivity, and what reads 
   `SPECIAL` (its `special_keys` always may hold special-category data: health, vulnerability, crisis,
   or free or rendered text that can quote them). `redacted_keys` is what the redacted export
   (`store.sqlite.redact_data`) and the team store's agent-readable rows replace today; a SPECIAL type
-  whose special keys are not all redacted is listed by `UNREDACTED_SPECIAL` (for the privacy work).
+  whose special keys are not all redacted is listed by `UNREDACTED_SPECIAL` (they are sealed all the
+  same: `store.sealing`).
 - `personal_keys`: personal (not special-category) data: stored sealed under the account's personal
   key (`store.sealing`), so erasing the account leaves it unreadable. An answer to a field that is not
   special has its special keys sealed that way too. `reference_keys`: special keys that only repeat
@@ -270,7 +271,8 @@ REDACTED_KEYS: dict[str, tuple[str, ...]] = {n: t.redacted_keys for n, t in REGI
 #: The keys redacted in any entry whose data says `sensitivity: special` (an answer to a special field).
 FIELD_REDACTED_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
     k for t in REGISTRY.values() if t.sensitivity == FIELD for k in t.redacted_keys))
-#: Special-category keys that no redaction covers today (for the privacy work: encrypt them).
+#: Special-category keys the redaction list does not name (sealed all the same: `store.sealing`; the
+#: auditors' export redacts every special key, `sealing.auditor_data`).
 UNREDACTED_SPECIAL: dict[str, tuple[str, ...]] = {
     n: tuple(k for k in t.special_keys if k not in t.redacted_keys) for n, t in REGISTRY.items()
     if set(t.special_keys) - set(t.redacted_keys)}

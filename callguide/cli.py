@@ -1060,7 +1060,8 @@ def _privacy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @privacy.command("export")
 @click.option("--account", "account_id", required=True, help="Account id.")
-@click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json", show_default=True,
+              help="JSON, or one HTML page a person can read.")
 @click.option("--lang", default="en", type=click.Choice(["en", "da", "cs"]), help="Language of dates and markers.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
 def privacy_export(account_id: str, fmt: str, lang: str, db: str | None) -> None:

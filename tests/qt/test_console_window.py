@@ -179,7 +179,8 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert win.counts.text() == "2 open · 2 not acknowledged · 0 overdue"
         assert win.work_model.data(win.work_model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is None
         win.select_ref(win.work_model.items[1].ref)
-        assert "mental health: condition: depression" in win.detail.text()
+        # sealed on the agent's desktop, whose keys stay there (issue 10): withheld here, never shown
+        assert "depression" not in win.detail.text() and "1 record(s) not shared with you" in win.detail.text()
         win.select_ref(win.work_model.items[0].ref)
         assert "Capacity doubt OPEN" in win.detail.text()
         shot(win, "console-care-en")

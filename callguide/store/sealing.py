@@ -94,6 +94,13 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == {} or value == []
 
 
+def _done(value: Any) -> bool:
+    """Nothing plain to seal: empty, sealed, a reference, or a mapping of such."""
+    if _empty(value) or is_sealed(value) or is_ref(value):
+        return True
+    return isinstance(value, dict) and all(_empty(v) or is_sealed(v) for v in value.values())
+
+
 # ---------------------------------------------------------------------- "withdrawn on DATE"
 
 _TEXTS = {
@@ -206,6 +213,7 @@ class DataKeys:
         self._live: dict[tuple[str, str], tuple[str, bytes]] = {}
         self._aead: dict[bytes, Any] = {}
         self._version: int | None = None
+        self._trust = False
 
     # -------------------------------------------------------------- the file
 
@@ -282,8 +290,22 @@ class DataKeys:
             cipher = self._aead[key] = _aesgcm(key)
         return cipher
 
+    @contextlib.contextmanager
+    def checked(self) -> Iterator[None]:
+        """One freshness check (`data_version`) for a batch of look-ups (one entry's values)."""
+        with self._guard():
+            self._trust = True
+            try:
+                yield
+            finally:
+                self._trust = False
+
     def live(self, account_id: str, purpose: str) -> tuple[str, bytes]:
         """The key in force for (account, purpose), made on first use: (key id, 32 bytes)."""
+        if self._trust:
+            hit = self._live.get((account_id, purpose))
+            if hit is not None:
+                return hit
         with self._guard() as conn:
             cached = self._live.get((account_id, purpose))
             if cached is not None:
@@ -454,14 +476,15 @@ class Sealer:
         """`data` with what `sealed_keys` names sealed: special keys under `purposes` (the personal
         key when none is given), personal keys under the personal key."""
         special, personal = sealed_keys(type_, data)
-        if not special and not personal:
-            return data
+        todo = [k for k in special + personal if not _done(data[k])]
+        if not todo:
+            return data  # nothing plain left (the engine sealed it before the append)
         out = dict(data)
         wanted = list(purposes)
-        for k in special:  # a command is sealed whole (a resume opens it, or skips it withdrawn)
-            out[k] = (self.seal if k == "input" else self.seal_shape)(account_id, wanted, out[k])
-        for k in personal:
-            out[k] = (self.seal if k == "input" else self.seal_shape)(account_id, (), out[k])
+        with self.keys.checked():
+            for k in todo:  # a command is sealed whole (a resume opens it, or skips it withdrawn)
+                out[k] = (self.seal if k == "input" else self.seal_shape)(account_id, wanted if k in special else (),
+                                                                          out[k])
         return out
 
     def seal_shape(self, account_id: str, purposes: Iterable[str], value: Any) -> Any:

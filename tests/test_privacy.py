@@ -234,6 +234,12 @@ def test_cli_withdraw_erase_export_purge_report(lib, db, clock, tmp_path, monkey
     assert page.exit_code == 0 and page.output.startswith("<!DOCTYPE html>")
     assert MARK in page.output and "Nováková" in page.output  # TX-3 is untouched: everything readable
     assert "<script" not in page.output.lower()
+    erased_page = run(main, ["privacy", "export", "--account", "TX-2", "--format", "html", "--lang", "da",
+                             "--db", str(db)])
+    today = dt.date.today()
+    assert erased_page.exit_code == 0
+    assert f'<span class="gone">slettet {today.day}. ' in erased_page.output  # "slettet 25. november 2026"
+    assert "Nováková" not in erased_page.output
 
     # purge: nothing due today; a year and more after the last contact the special-category key goes
     dry = run(main, ["privacy", "purge", "--dry-run", "--db", str(db)])

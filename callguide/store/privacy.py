@@ -330,21 +330,21 @@ def subject_access(store: JournalStore, account_id: str, *, lang: str = "en",
         out.append({"seq": e.seq, "ts": e.ts, "type": e.type, "call_id": e.call_id, "agent": e.agent,
                     "flow_id": e.flow_id, "step_id": e.step_id, "data": gone_json(data), "hash": e.hash})
     keys = sealer.keys.rows(account_id) if sealer is not None else []
-    return {"account_id": account_id, "exported_at": _iso(now or dt.datetime.now(dt.UTC)),
+    return {"account_id": account_id, "lang": lang, "exported_at": _iso(now or dt.datetime.now(dt.UTC)),
             "entries": out, "calls": len({e.call_id for e in entries if e.type == et.CALL_STARTED}),
             "keys": [{k: v for k, v in r.items() if k != "kid"} for r in keys]}
 
 
-def _html_value(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"destroyed", "on"}:
-        return f'<span class="gone">{html.escape(str(value["destroyed"]))} on {html.escape(str(value["on"] or "?"))}</span>'
+def _html_value(value: Any, lang: str = "en") -> str:
+    if isinstance(value, dict) and set(value) == {"destroyed", "on"}:  # "withdrawn on 26 November 2026"
+        return f'<span class="gone">{html.escape(str(Gone(str(value["destroyed"]), value["on"], lang)))}</span>'
     if isinstance(value, dict):
         if not value:
             return "—"
-        return "<dl>" + "".join(f"<dt>{html.escape(str(k).replace('_', ' '))}</dt><dd>{_html_value(v)}</dd>"
+        return "<dl>" + "".join(f"<dt>{html.escape(str(k).replace('_', ' '))}</dt><dd>{_html_value(v, lang)}</dd>"
                                 for k, v in value.items()) + "</dl>"
     if isinstance(value, list):
-        return "<ul>" + "".join(f"<li>{_html_value(v)}</li>" for v in value) + "</ul>" if value else "—"
+        return "<ul>" + "".join(f"<li>{_html_value(v, lang)}</li>" for v in value) + "</ul>" if value else "—"
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -353,19 +353,21 @@ def _html_value(value: Any) -> str:
 
 
 def subject_access_html(report: dict[str, Any]) -> str:
-    """The subject-access export as one page a person can read (every value escaped)."""
+    """The subject-access export as one page a person can read (every value escaped; what was
+    destroyed says so, with its date in the export's language)."""
+    lang = str(report.get("lang") or "en")
     acc = html.escape(report["account_id"])
     rows = []
     for e in report["entries"]:
         data = {k: v for k, v in e["data"].items() if k != "input"}
         rows.append(f"<tr><td>{html.escape(e['ts'])}</td><td>{html.escape(e['type'].replace('_', ' '))}</td>"
-                    f"<td>{html.escape(e['call_id'])}</td><td>{_html_value(data)}</td></tr>")
+                    f"<td>{html.escape(e['call_id'])}</td><td>{_html_value(data, lang)}</td></tr>")
     keys = "".join(f"<li>{html.escape(k['purpose'])}: created {html.escape(str(k['created']))}"
                    + (f", {html.escape(str(k['how']))} on {html.escape(str(k['destroyed']))}"
                       f" ({html.escape(str(k['reason'] or ''))})" if k.get("destroyed") else ", in use")
                    + "</li>" for k in report["keys"])
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>What CallGuide holds about account {acc}</title>
+<html lang="{html.escape(lang)}"><head><meta charset="utf-8"><title>What CallGuide holds about account {acc}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}}dt{{font-weight:bold}}
 dd{{margin:0 0 .3em 1em}}.gone{{color:#8a1c1c;font-style:italic}}</style></head>

@@ -240,6 +240,7 @@ def test_cli_withdraw_erase_export_purge_report(lib, db, clock, tmp_path, monkey
     assert erased_page.exit_code == 0
     assert f'<span class="gone">slettet {today.day}. ' in erased_page.output  # "slettet 25. november 2026"
     assert "Nováková" not in erased_page.output
+    assert "Hvad CallGuide har registreret om sag TX-2" in erased_page.output and "Krypteringsnøgler" in erased_page.output
 
     # purge: nothing due today; a year and more after the last contact the special-category key goes
     dry = run(main, ["privacy", "purge", "--dry-run", "--db", str(db)])

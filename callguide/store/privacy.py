@@ -353,31 +353,48 @@ def _html_value(value: Any, lang: str = "en") -> str:
 
 
 def subject_access_html(report: dict[str, Any]) -> str:
-    """The subject-access export as one page a person can read (every value escaped; what was
-    destroyed says so, with its date in the export's language)."""
+    """The subject-access export as one page a person can read, in the export's language (every value
+    escaped; what was destroyed says so, with its date as the language writes it)."""
+    from callguide.formatting import format_datetime
+
+    from .sealing import say
+
     lang = str(report.get("lang") or "en")
-    acc = html.escape(report["account_id"])
+
+    def t(key: str, **fmt: Any) -> str:
+        return html.escape(say(f"privacy.{key}", lang, **fmt))
+
+    def when(ts: Any) -> str:
+        try:
+            return format_datetime(dt.datetime.fromisoformat(str(ts).replace("Z", "+00:00")), lang)
+        except (TypeError, ValueError):
+            return str(ts or "?")
+
     rows = []
     for e in report["entries"]:
         data = {k: v for k, v in e["data"].items() if k != "input"}
         rows.append(f"<tr><td>{html.escape(e['ts'])}</td><td>{html.escape(e['type'].replace('_', ' '))}</td>"
                     f"<td>{html.escape(e['call_id'])}</td><td>{_html_value(data, lang)}</td></tr>")
-    keys = "".join(f"<li>{html.escape(k['purpose'])}: created {html.escape(str(k['created']))}"
-                   + (f", {html.escape(str(k['how']))} on {html.escape(str(k['destroyed']))}"
-                      f" ({html.escape(str(k['reason'] or ''))})" if k.get("destroyed") else ", in use")
-                   + "</li>" for k in report["keys"])
+    keys = []
+    for k in report["keys"]:
+        if k.get("destroyed"):
+            gone = str(Gone(str(k.get("how") or "missing"), k.get("destroyed"), lang))
+            keys.append(t("export_key_gone", purpose=k["purpose"], created=when(k["created"]), gone=gone,
+                          reason=k.get("reason") or ""))
+        else:
+            keys.append(t("export_key_live", purpose=k["purpose"], created=when(k["created"])))
+    key_items = "".join(f"<li>{k}</li>" for k in keys) or f"<li>{t('export_none')}</li>"
     return f"""<!DOCTYPE html>
-<html lang="{html.escape(lang)}"><head><meta charset="utf-8"><title>What CallGuide holds about account {acc}</title>
+<html lang="{html.escape(lang)}"><head><meta charset="utf-8"><title>{t('export_title', account=report['account_id'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}}dt{{font-weight:bold}}
 dd{{margin:0 0 .3em 1em}}.gone{{color:#8a1c1c;font-style:italic}}</style></head>
-<body><h1>What CallGuide holds about account {acc}</h1>
-<p>Exported {html.escape(report['exported_at'])}: {len(report['entries'])} journal entries from {report['calls']} call(s).
-Values whose key was destroyed (consent withdrawn, account erased, retention period over) can no longer be read
-by anyone and are shown as such.</p>
-<h2>Encryption keys</h2><ul>{keys or '<li>none</li>'}</ul>
-<h2>Journal entries</h2>
-<table><thead><tr><th>When (UTC)</th><th>What</th><th>Call</th><th>Details</th></tr></thead>
+<body><h1>{t('export_title', account=report['account_id'])}</h1>
+<p>{t('export_intro', when=when(report['exported_at']), n=len(report['entries']), calls=report['calls'])}</p>
+<h2>{t('export_keys')}</h2><ul>{key_items}</ul>
+<h2>{t('export_entries')}</h2>
+<table><thead><tr><th>{t('export_col_when')}</th><th>{t('export_col_what')}</th><th>{t('export_col_call')}</th>
+<th>{t('export_col_details')}</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table></body></html>
 """
 

@@ -162,6 +162,15 @@ class Gone(str):
         return {"destroyed": self.how, "on": self.on}
 
 
+def say(key: str, lang: str | None, **fmt: Any) -> str:
+    """A `privacy.*` text of resources/i18n/ui.yaml in `lang` (English when missing), filled in."""
+    texts = _catalogue().get(key.removeprefix("privacy.")) or {}
+    text = texts.get(lang or "en") or texts.get("en") or key
+    for k, v in fmt.items():
+        text = text.replace("{" + k + "}", str(v))
+    return text
+
+
 def relocalize(value: Any, lang: str | None) -> Any:
     """`value` with every `Gone` in it said in `lang`."""
     if isinstance(value, Gone):
@@ -592,4 +601,4 @@ def gone_json(value: Any) -> Any:
 
 
 __all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "Gone", "Sealer",
-           "gone_json", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "relocalize", "sealed_keys"]
+           "gone_json", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "relocalize", "say", "sealed_keys"]

@@ -163,15 +163,17 @@ ESCALATION: Final = declare(
     ("kind", "reason", "number", "service", "country"), sensitivity=SPECIAL, special_keys=("reason",),
     legacy_state=True, summary=True)
 HOLD_STARTED: Final = declare(
-    "hold_started", "a hold on collection starts", ("days", "until", "reason"), protection=True, summary=True)
+    "hold_started", "a hold on collection starts", ("days", "until", "reason"), personal_keys=("reason",),
+    protection=True, summary=True)  # a reason can say why ("Mental-health crisis hold"): sealed
 HOLD_ENDED: Final = declare(
-    "hold_ended", "a hold ends (a reason is required)", ("reason", "by"), protection=True, summary=True)
+    "hold_ended", "a hold ends (a reason is required)", ("reason", "by"), personal_keys=("reason",), protection=True,
+    summary=True)
 COLLECTION_BLOCKED: Final = declare(
     "collection_blocked", "collection blocked on the account", ("reason",), protection=True, summary=True)
 COLLECTION_UNBLOCKED: Final = declare(
     "collection_unblocked", "collection unblocked on the account", ("reason",))
 CALLBACK: Final = declare(
-    "callback", "a callback scheduled", ("due", "reason"), protection=True, summary=True)
+    "callback", "a callback scheduled", ("due", "reason"), personal_keys=("reason",), protection=True, summary=True)
 SMS_SURVEY: Final = declare(
     "sms_survey", "an SMS survey queued (needs its consent)", ("queued",), summary=True)
 VULNERABILITY: Final = declare(
@@ -201,10 +203,11 @@ CRISIS_REVIEW: Final = declare(
     ("result", "meaning", "review_date", "by", "name", "role", "note"), sensitivity=SPECIAL,
     special_keys=("note",), protection=True)
 DISPUTE: Final = declare(
-    "dispute", "the customer disputes the debt", ("reason",), protection=True, summary=True)
+    "dispute", "the customer disputes the debt", ("reason",), personal_keys=("reason",), protection=True,
+    summary=True)
 DISPUTE_REVIEW: Final = declare(
     "dispute_review", "a review of a dispute", ("result", "meaning", "by", "name", "role", "note"),
-    protection=True)
+    personal_keys=("note",), protection=True)
 THIRD_PARTY: Final = declare(
     "third_party", "an authorised third party recorded", ("fields",), personal_keys=("fields",), protection=True,
     summary=True)

@@ -390,9 +390,13 @@ class CallSession:
     def summary(self) -> dict[str, Any]:
         """Everything recorded on this call, for the wrap-up screen: sealed values opened, or
         "withdrawn on DATE" where the key was destroyed (a withdrawal on this call)."""
+        import contextlib
+
         from callguide.engine.summary import call_summary
 
-        return call_summary(self.journal.records, self.facts.state.call_outcome, self.open_value)
+        sealer = self.sealer
+        with sealer.keys.checked() if sealer is not None else contextlib.nullcontext():  # one freshness check
+            return call_summary(self.journal.records, self.facts.state.call_outcome, self.open_value)
 
     def journal_summary(self) -> dict[str, Any]:
         """The summary `call_ended` keeps: sealed values as references to their entries, never copies."""

@@ -341,6 +341,10 @@ class DataKeys:
     def get(self, kid: str) -> tuple[bytes | None, dict[str, Any]]:
         """(key or None, its row: account, purpose, created, destroyed, how, reason); a key id this
         file never held gives (None, {"how": "missing"})."""
+        if self._trust:
+            hit = self._cache.get(kid)
+            if hit is not None:
+                return hit
         with self._guard() as conn:
             hit = self._cache.get(kid)
             if hit is not None:
@@ -513,7 +517,8 @@ class Sealer:
         """`data` with every sealed value opened (or a `Gone`)."""
         if not any(has_sealed(v) for v in data.values()):
             return data
-        return {k: self.open_shape(account_id, v, lang) for k, v in data.items()}
+        with self.keys.checked():
+            return {k: self.open_shape(account_id, v, lang) for k, v in data.items()}
 
     def close(self) -> None:
         self.keys.close()

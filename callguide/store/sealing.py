@@ -59,13 +59,19 @@ def sealed_keys(type_: str, data: dict[str, Any]) -> tuple[tuple[str, ...], tupl
     the special keys are sealed under the consent purposes of what they hold (or the personal key),
     the personal keys under the account's personal key. Reference keys are never sealed (they hold
     references only). An undeclared type seals nothing."""
+    special, personal = _candidates(type_, data.get("sensitivity") == "special")
+    return tuple(k for k in special if k in data), tuple(k for k in personal if k in data)
+
+
+@lru_cache(maxsize=256)
+def _candidates(type_: str, special_answer: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     t = et.REGISTRY.get(type_)
     if t is None:
         return (), ()
-    if t.sensitivity == et.FIELD and data.get("sensitivity") != "special":
-        return (), tuple(k for k in t.special_keys + t.personal_keys if k in data)
-    special = tuple(k for k in t.special_keys if k not in t.reference_keys and k in data)
-    return special, tuple(k for k in t.personal_keys if k in data and k not in special)
+    if t.sensitivity == et.FIELD and not special_answer:
+        return (), tuple(dict.fromkeys(t.special_keys + t.personal_keys))
+    special = tuple(k for k in t.special_keys if k not in t.reference_keys)
+    return special, tuple(k for k in t.personal_keys if k not in special)
 
 
 def is_sealed(value: Any) -> bool:

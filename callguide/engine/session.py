@@ -152,6 +152,8 @@ class CallSession:
         if "history" not in kwargs:
             s.history = localize_history(store.account_state(account.id, s.facts.today()), s.facts.lang)
             apply_history(s.facts, s.history)
+        else:  # the team store's register: what is not readable here says so in the call's language
+            localize_history(s.history, s.facts.lang)
         s._check_country()
         with s.journal.operation("start"):
             save_snapshots(store, library)

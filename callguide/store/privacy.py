@@ -352,6 +352,10 @@ def _html_value(value: Any, lang: str = "en") -> str:
     return html.escape(str(value))
 
 
+#: Left out of the page a person reads (the command replayed, the flow versions' hashes).
+_TECHNICAL = frozenset({"input", "flows", "wording_hash"})
+
+
 def subject_access_html(report: dict[str, Any]) -> str:
     """The subject-access export as one page a person can read, in the export's language (every value
     escaped; what was destroyed says so, with its date as the language writes it)."""
@@ -372,7 +376,7 @@ def subject_access_html(report: dict[str, Any]) -> str:
 
     rows = []
     for e in report["entries"]:
-        data = {k: v for k, v in e["data"].items() if k != "input"}
+        data = {k: v for k, v in e["data"].items() if k not in _TECHNICAL}  # the JSON export keeps them
         rows.append(f"<tr><td>{html.escape(e['ts'])}</td><td>{html.escape(e['type'].replace('_', ' '))}</td>"
                     f"<td>{html.escape(e['call_id'])}</td><td>{_html_value(data, lang)}</td></tr>")
     keys = []

@@ -44,6 +44,7 @@ from callguide.store import migrations as store_migrations  # noqa: E402
 from callguide.store.audit import audit_journal  # noqa: E402
 from callguide.store.checkpoints import AnchorFolder  # noqa: E402
 from callguide.store.keys import KeyStore  # noqa: E402
+from callguide.store.sealing import keys_path  # noqa: E402
 from callguide.store.sqlite import SQLiteJournal  # noqa: E402
 
 KILL_POINTS = ("creation", "migration", "open", "start", "checkpoint", "anchor", "key", "ack")
@@ -127,6 +128,8 @@ class Soak:
         db = run / "journal.db"
         if pre == "creation":
             return db, []
+        # the data keys travel with the journal (a journal copied without them reads sealed values as unreadable)
+        shutil.copy(keys_path(self.template / "journal.db"), keys_path(db))
         if pre == "migration":
             shutil.copy(self.template / "v2.db", db)
             return db, list(self.template_entries)

@@ -1099,6 +1099,162 @@ def server_person(person_id: str, roles: tuple[str, ...], name: str, team: str |
                "site's own authentication)")
 
 
+# ---------------------------------------------------------------------- privacy (issue 10; docs/journal.md "Sealed values")
+
+@audit.command("export")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+@click.option("--call", "call_id", default=None, help="Only this call.")
+@click.option("--account", "account_id", default=None, help="Only this account.")
+def audit_export(db: str | None, call_id: str | None, account_id: str | None) -> None:
+    """The redacted export for auditors, as JSON: every entry type, rendered text included, and no
+    special-category value (names and other personal data are shown; what was erased says so)."""
+    from callguide.store.privacy import auditor_export, dumps
+
+    store = _open_store(db, readonly=True)
+    try:
+        click.echo(dumps(auditor_export(store, call_id=call_id, account_id=account_id)))
+    finally:
+        store.close()
+
+
+@main.group()
+def privacy() -> None:
+    """Subject access, consent withdrawal, erasure and the retention schedule (crypto-shredding)."""
+
+
+def _privacy_person(by: str | None) -> Any:
+    from callguide import identity
+
+    try:
+        return identity.person(by)
+    except identity.IdentityError as e:
+        _fail(str(e))
+
+
+def _privacy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from callguide.store.privacy import PrivacyError
+
+    try:
+        return fn(*args, **kwargs)
+    except PrivacyError as e:
+        _fail(str(e))
+
+
+@privacy.command("export")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json", show_default=True,
+              help="JSON, or one HTML page a person can read.")
+@click.option("--lang", default="en", type=click.Choice(["en", "da", "cs"]), help="Language of dates and markers.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def privacy_export(account_id: str, fmt: str, lang: str, db: str | None) -> None:
+    """Everything the journal holds about an account (subject access): decrypted where the keys
+    exist, marked where they were destroyed."""
+    from callguide.store.privacy import dumps, subject_access, subject_access_html
+
+    store = _open_store(db, readonly=True)
+    try:
+        rep = subject_access(store, account_id, lang=lang)
+    finally:
+        store.close()
+    if not rep["entries"]:
+        _fail(f"the journal holds nothing about account {account_id}.", 1)
+    click.echo(subject_access_html(rep) if fmt == "html" else dumps(rep))
+
+
+@privacy.command("erase")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--reason", required=True, help="Why (kept in the journal's tombstone).")
+@click.option("--by", "by", default=None, help="Who erases (a supervisor or care-team member; default: you).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def privacy_erase(account_id: str, reason: str, by: str | None, db: str | None) -> None:
+    """Erase an account's personal and special-category data: its keys are destroyed, a tombstone
+    is journalled; `audit verify` still passes."""
+    from callguide.store.privacy import erase
+
+    who = _privacy_person(by)
+    store = _open_store(db)
+    try:
+        entry = _privacy_call(erase, store, account_id, reason, who)
+    finally:
+        store.close()
+    click.echo(f"erased: account {account_id}, {entry.data['keys']} key(s) destroyed "
+               f"({', '.join(entry.data['purposes']) or 'none left'}); tombstone entry {entry.seq}")
+
+
+@privacy.command("withdraw")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--purpose", required=True, help="The consent purpose (e.g. health_disclosure).")
+@click.option("--by", "by", default=None, help="Who records it (a supervisor or care-team member; default: you).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def privacy_withdraw(account_id: str, purpose: str, by: str | None, db: str | None) -> None:
+    """Withdraw a consent outside a call (the customer wrote in): what was captured under it is shredded."""
+    from callguide.store.privacy import withdraw
+
+    who = _privacy_person(by)
+    store = _open_store(db)
+    try:
+        entry = _privacy_call(withdraw, store, account_id, purpose, who)
+    finally:
+        store.close()
+    if entry.data.get("kept"):
+        click.echo(f"withdrawn: {purpose} on account {account_id}; details kept under: {entry.data['kept']} "
+                   f"(entry {entry.seq})")
+    else:
+        click.echo(f"withdrawn: {purpose} on account {account_id}; {entry.data.get('shredded', 0)} key(s) "
+                   f"destroyed (entry {entry.seq})")
+
+
+@privacy.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only say what is due.")
+@click.option("--retention", "retention_file", type=click.Path(dir_okay=False),
+              help="Retention schedule (default: resources/retention.yaml, or CALLGUIDE_RETENTION).")
+@click.option("--today", default=None, help="The date to apply the schedule on (ISO date; default: today).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def privacy_purge(dry_run: bool, retention_file: str | None, today: str | None, db: str | None) -> None:
+    """Apply the retention schedule: shred what is past its time and say what, under which rule and why."""
+    import datetime as dt
+
+    from callguide.store.privacy import load_retention, purge
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        _fail(f"--today takes an ISO date like 2027-01-31 (got {today!r})")
+    retention = _privacy_call(load_retention, retention_file)
+    store = _open_store(db, readonly=dry_run)
+    try:
+        due = _privacy_call(purge, store, retention=retention, today=day, dry_run=dry_run)
+    finally:
+        store.close()
+    for d in due:
+        click.echo(d.line(dry_run))
+    if not due:
+        click.echo("nothing is due under " + str(retention.path))
+
+
+@privacy.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
+def privacy_report(as_json: bool, db: str | None) -> None:
+    """Consents given, declined, withdrawn and expired, erasures and purges, per purpose and month."""
+    from callguide.store.privacy import report
+
+    store = _open_store(db, readonly=True)
+    try:
+        rows = report(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    cols = ("given", "declined", "withdrawn", "expired", "erased", "purged")
+    click.echo(f"{'month':8} {'purpose':28} " + " ".join(f"{c:>9}" for c in cols))
+    for r in rows:
+        click.echo(f"{r['month']:8} {r['purpose']:28} " + " ".join(f"{r[c]:>9}" for c in cols))
+    if not rows:
+        click.echo("no consent decisions, erasures or purges in the journal")
+
+
 def _gui(module: str, func: str, kwargs: dict[str, Any]) -> None:
     try:
         mod = importlib.import_module(module)

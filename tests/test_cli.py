@@ -92,7 +92,8 @@ def test_audit_verify_names_the_first_bad_entry(tmp_path):
     con = sqlite3.connect(db)
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         con.execute(f'DROP TRIGGER "{name}"')
-    con.execute("UPDATE entries SET data = replace(data, '5.00', '500.00') WHERE type = 'answer'")
+    # the answer's value is sealed: the attacker changes which field it answers instead
+    con.execute("UPDATE entries SET data = replace(data, '\"income\"', '\"incomf\"') WHERE type = 'answer'")
     seq = con.execute("SELECT seq FROM entries WHERE type='answer'").fetchone()[0]
     con.commit()
     con.close()

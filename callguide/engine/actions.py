@@ -137,8 +137,8 @@ def _offer_debrief(ctx: ActionContext, a: Action) -> None:
 
 def _withdraw_consent(ctx: ActionContext, a: Action) -> None:
     purpose = str(a.params.get("purpose", ""))
-    ctx.withdraw_consent(purpose)
-    ctx.emit(et.CONSENT_WITHDRAWN, {"purpose": purpose})
+    shredded = ctx.withdraw_consent(purpose)
+    ctx.emit(et.CONSENT_WITHDRAWN, {"purpose": purpose, **shredded})
 
 
 def _record_contact_reason(ctx: ActionContext, a: Action) -> None:

@@ -122,5 +122,7 @@ class ActionContext:
     def set_outcome(self, code: str) -> None:
         self.state.call_outcome = code
 
-    def withdraw_consent(self, purpose: str) -> None:
+    def withdraw_consent(self, purpose: str) -> dict[str, Any]:
+        """Withdraw, and destroy the purpose's key (`CallSession.shred`); what the entry records."""
         self._s.facts.set_consent(purpose, "withdrawn")
+        return self._s.shred(purpose)

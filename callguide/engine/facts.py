@@ -104,6 +104,32 @@ class CallFacts:
                 self.value_origin.pop(fid, None)
         self._base = None
 
+    def seal_purposes(self, type_: str, data: dict[str, Any]) -> list[str]:
+        """The consent purposes whose keys seal this entry's special-category values
+        (`store.sealing`): an answer's field's purpose; the purposes a record names (`consent`);
+        and the purpose of every consented value held on the call that the entry's text quotes (a
+        rendered step, an escalation's reason). None: the account's personal key."""
+        if type_ == "answer":
+            f = self.fields.get(str(data.get("field")))
+            return [f.consent] if f is not None and f.sensitivity == "special" and f.consent else []
+        out: set[str] = set()
+        named = data.get("consent") if data.get("consent") is not None else data.get("purpose")  # a record, a note
+        for p in ([named] if isinstance(named, str) else named if isinstance(named, list) else []):
+            if isinstance(p, str) and p in self.consents:
+                out.add(p)
+        held = [(v, f.consent) for fid, v in self.values.items()
+                if (f := self.fields.get(fid)) is not None and f.sensitivity == "special" and f.consent]
+        if held:
+            from callguide.store.sealing import sealed_keys
+
+            special, _ = sealed_keys(type_, data)
+            text = " ".join(str(data[k]) for k in special)
+            for value, purpose in held:
+                for v in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(v, str) and len(v) >= 3 and v in text:
+                        out.add(purpose)
+        return sorted(out)
+
     # ------------------------------------------------------------------ values
 
     def set_value(self, fid: str, value: Any, origin: tuple[int, str]) -> None:

@@ -159,8 +159,8 @@ def withdraw(s: CallSession, cmd: c.Withdraw) -> Result:
     with s.journal.operation("withdraw"):
         given_on = (s.facts.consent_records.get(cmd.purpose) or {}).get("call_id")
         s.facts.set_consent(cmd.purpose, "withdrawn")
-        s.emit(et.CONSENT_WITHDRAWN, {"purpose": cmd.purpose, "given_on_call": given_on}, s.stack.top,
-               input=cmd.to_json())
+        s.emit(et.CONSENT_WITHDRAWN, {"purpose": cmd.purpose, "given_on_call": given_on, **s.shred(cmd.purpose)},
+               s.stack.top, input=cmd.to_json())
     return Result()
 
 
@@ -255,7 +255,7 @@ def end_call(s: CallSession, cmd: c.EndCall) -> Result:
     with s.journal.operation("end"):
         if cmd.outcome:
             s.facts.state.call_outcome = cmd.outcome
-        summary = s.summary()
+        summary = s.journal_summary()
         s.emit(et.CALL_ENDED, {"outcome": s.facts.state.call_outcome, "summary": summary,
                               "open_protocols": s.stack.ids()}, s.stack.top, input=cmd.to_json())
         s.ended = True

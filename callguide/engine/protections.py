@@ -6,9 +6,11 @@ against exactly what the agent was shown). No Qt, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from callguide.store.base import AccountState
+from callguide.store.sealing import REF, SEALED, is_ref, relocalize
 
 #: The fields of `AccountState` kept in the `call_started` snapshot.
 SNAPSHOT_FIELDS = ("holds", "vulnerabilities", "disclosures", "adjustments", "adjustment_records", "consents",
@@ -28,15 +30,67 @@ def apply_history(facts: Any, history: AccountState) -> None:
     facts.load_consents(list(history.consents_in_force))
 
 
+def _ref_item(item: Any) -> Any:
+    """A register item whose entry held sealed values: those values as references to the entry."""
+    if not isinstance(item, dict) or SEALED not in item:
+        return item
+    sealed = set(item[SEALED])
+    seq = item.get("seq")
+
+    def ref(k: str, v: Any) -> Any:
+        if isinstance(v, dict):  # a record's fields: their ids stay, each value a reference
+            return {sk: {REF: {"seq": seq, "key": k, "sub": sk}} for sk in v}
+        return {REF: {"seq": seq, "key": k}}
+
+    return {k: (ref(k, v) if k in sealed else v) for k, v in item.items() if k != SEALED}
+
+
 def history_snapshot(h: AccountState) -> dict[str, Any]:
-    return {k: getattr(h, k) for k in SNAPSHOT_FIELDS}
+    """What `call_started` keeps of the register the agent was shown. Values the journal holds
+    sealed (special-category and personal data) are kept as references to their entries, never as
+    copies: a withdrawal or an erasure later leaves nothing readable here."""
+    out: dict[str, Any] = {}
+    for k in SNAPSHOT_FIELDS:
+        v = getattr(h, k)
+        if isinstance(v, list):
+            v = [_ref_item(i) for i in v]
+        elif k == "adjustments":
+            where: dict[str, Any] = {}
+            for rec in h.adjustment_records:
+                if isinstance(rec.get("fields"), dict):
+                    for name in rec["fields"]:
+                        where[name] = {REF: {"seq": rec.get("seq"), "key": "fields", "sub": name}} \
+                            if SEALED in rec else rec["fields"][name]
+            v = {name: where.get(name, val) for name, val in v.items()}
+        out[k] = v
+    return out
 
 
-def history_from_snapshot(account_id: str, data: dict[str, Any]) -> AccountState:
+def resolve_refs(value: Any, resolve: Callable[[dict[str, Any]], Any]) -> Any:
+    """`value` with every `{"$ref": ...}` replaced by `resolve(ref)`."""
+    if is_ref(value):
+        return resolve(value[REF])
+    if isinstance(value, dict):
+        return {k: resolve_refs(v, resolve) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v, resolve) for v in value]
+    return value
+
+
+def localize_history(h: AccountState, lang: str | None) -> AccountState:
+    """Every "withdrawn on DATE" in the register said in the call's language."""
+    for k in SNAPSHOT_FIELDS:
+        setattr(h, k, relocalize(getattr(h, k), lang))
+    return h
+
+
+def history_from_snapshot(account_id: str, data: dict[str, Any],
+                          resolve: Callable[[dict[str, Any]], Any] | None = None) -> AccountState:
+    """The register a call was started with; `resolve` opens the references the snapshot holds."""
     st = AccountState(account_id)
     for k, v in data.items():
         if k in SNAPSHOT_FIELDS and hasattr(st, k):
-            setattr(st, k, v)
+            setattr(st, k, resolve_refs(v, resolve) if resolve is not None else v)
     if "capacity_doubts" not in data and data.get("capacity_flags"):  # a journal from before the register
         st.capacity_doubts = list(data["capacity_flags"])
     return st

@@ -17,10 +17,16 @@ from callguide.engine.clock import Clock, FixedClock, SystemClock
 from callguide.engine.commands import EngineError
 from callguide.engine.journal import entry_dict
 from callguide.engine.localtime import ContactRules, ContactRulesError
-from callguide.engine.protections import add_newer_protections, apply_contact, history_from_snapshot
+from callguide.engine.protections import (
+    add_newer_protections,
+    apply_contact,
+    history_from_snapshot,
+    localize_history,
+)
 from callguide.identity import Person
 from callguide.library.pinning import PinningError, pinned_library
 from callguide.store import entry_types as et
+from callguide.store.sealing import Gone, open_all
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -39,8 +45,16 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
         pinned = pinned_library(library, store, first.data.get("flows", {}))
     except PinningError as e:
         raise EngineError(str(e)) from None
-    account = Account(**first.data["account"])
-    history = history_from_snapshot(account.id, first.data.get("history", {}))
+    sealer = getattr(store, "sealer", None)
+    lang = first.data.get("lang")
+    opened = open_all(sealer, first.account_id, first.data, lang)
+    acct = opened.get("account")
+    gone = acct if isinstance(acct, Gone) else next((v for v in (acct or {}).values() if isinstance(v, Gone)), None)
+    if gone is not None:
+        raise EngineError(f"Call {call_id} cannot be resumed: the account's details were {gone}.")
+    account = Account(**opened["account"])
+    history = localize_history(history_from_snapshot(account.id, first.data.get("history", {}),
+                                                     _resolver(store, sealer, account.id, lang)), lang)
     replay_clock = FixedClock(first.ts)
     contact = first.data.get("contact")
     try:
@@ -64,8 +78,11 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
             s.nav.recheck()
             continue
         if "input" in e.data:
+            command = open_all(sealer, e.account_id, {"input": e.data["input"]}, lang)["input"]
+            if isinstance(command, Gone):
+                continue  # a value withdrawn or erased since: it is not there to replay
             try:
-                s.apply(c.command_from_json(e.data["input"]))
+                s.apply(c.command_from_json(command))
             except c.CommandError as err:
                 raise EngineError(f"Call {call_id}: entry {e.seq} cannot be replayed ({err}).") from None
     s.journal.records = [entry_dict(e) for e in entries]
@@ -78,3 +95,23 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
         add_newer_protections(s.facts.state, store.account_state(account.id, s.facts.today()))
         s.nav.recheck()  # a resumed step goes through the gate like any other
     return s
+
+
+def _resolver(store: Any, sealer: Any, account_id: str, lang: str | None) -> Any:
+    """Opens a snapshot's references (`{"seq", "key", "sub"?}`) from the account's entries, read once."""
+    entries: dict[int, Any] | None = None
+
+    def resolve(ref: dict[str, Any]) -> Any:
+        nonlocal entries
+        if entries is None:
+            entries = {e.seq: e for e in store.account_entries(account_id)}
+        e = entries.get(ref.get("seq"))  # type: ignore[arg-type]
+        if e is None:
+            return Gone("missing", None, lang)
+        value = open_all(sealer, account_id, {"v": e.data.get(str(ref.get("key")))}, lang)["v"]
+        sub = ref.get("sub")
+        if sub is not None and isinstance(value, dict):
+            return value.get(sub)
+        return value
+
+    return resolve

@@ -30,8 +30,9 @@ def apply_event(session: CallSession, event: Any, index: int = 0) -> Result:
         return Result(False, "engine", str(e))
 
 
-def public_record(r: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in r["data"].items() if k != "input"}
+def public_record(r: dict[str, Any], open_value: Any = None) -> dict[str, Any]:
+    """A record as a trace shows it: without the command, sealed values opened by `open_value`."""
+    data = {k: (open_value(v) if open_value is not None else v) for k, v in r["data"].items() if k != "input"}
     return {"seq": r.get("seq"), "type": r["type"], "flow": r.get("flow"), "step": r.get("step"), **data}
 
 
@@ -51,7 +52,7 @@ def trace(session: CallSession, errors: list[dict[str, Any]] | None = None) -> d
     return {
         "call_id": session.call_id,
         "visited": list(session.visited),
-        "records": [public_record(r) for r in session.records],
+        "records": [public_record(r, session.open_value) for r in session.records],
         "blocked": list(session.blocked),
         "outcome": session.root_outcome,
         "outcomes": list(session.outcomes),

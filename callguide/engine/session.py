@@ -35,13 +35,15 @@ from callguide.engine.localtime import ContactRules, ContactRulesError, zone_for
 from callguide.engine.moves import WRAP_UP_FLOW, Navigator
 from callguide.engine.order import OrderTracker
 from callguide.engine.policy import CallState
-from callguide.engine.protections import apply_history, check_contact_time, history_snapshot
+from callguide.engine.protections import apply_history, check_contact_time, history_snapshot, localize_history
 from callguide.engine.stack import Frame, ProtocolStack
 from callguide.flow.guards import GuardIndex
 from callguide.flow.model import FlowLibrary, Step, Transition
 from callguide.library.pinning import save_snapshots
 from callguide.store import entry_types as et
 from callguide.store.base import AccountState, JournalStore
+
+_SEALED_TYPES = frozenset(et.SEALED_TYPES)
 
 __all__ = ["Account", "CallSession", "EngineError", "Frame", "Result", "WRAP_UP_FLOW"]
 
@@ -148,8 +150,10 @@ class CallSession:
                 raise EngineError(str(e)) from None
         s = cls(library, store, account, agent, **kwargs)
         if "history" not in kwargs:
-            s.history = store.account_state(account.id, s.facts.today())
+            s.history = localize_history(store.account_state(account.id, s.facts.today()), s.facts.lang)
             apply_history(s.facts, s.history)
+        else:  # the team store's register: what is not readable here says so in the call's language
+            localize_history(s.history, s.facts.lang)
         s._check_country()
         with s.journal.operation("start"):
             save_snapshots(store, library)
@@ -237,9 +241,37 @@ class CallSession:
     def emit(self, type_: str, data: dict[str, Any], frame: Frame | None = None, step_id: str | None = None,
              input: dict[str, Any] | None = None) -> None:
         self.recorded_types.add(type_)
+        sealer = self.sealer
+        if sealer is not None and type_ in _SEALED_TYPES and self.journal.recording:
+            # sealed before the append: special-category values under their consent purposes' keys
+            if input is not None:
+                data, input = {**data, "input": input}, None
+            data = sealer.seal_data(type_, self.account.id, data, self.facts.seal_purposes(type_, data))
         flow = frame.flow if frame is not None else None
         self.journal.emit(type_, data, flow.id if flow else None, flow.content_hash if flow else None,
                           step_id if step_id is not None else (frame.step_id if frame is not None else None), input)
+
+    def shred(self, purpose: str) -> dict[str, Any]:
+        """A consent withdrawn: destroy the account's key for `purpose` (crypto-shredding: every value
+        sealed under it, on this call and earlier ones, is unreadable at once), unless the retention
+        schedule keeps it under a legal basis (`resources/retention.yaml`, `withdrawal_exceptions`).
+        Returns what the `consent_withdrawn` entry records: `{"shredded": n}` or `{"kept": basis}`.
+        Nothing while a resume replays (the key was destroyed when it happened)."""
+        if not self.journal.recording:
+            return {}
+        from callguide.engine.clock import iso
+        from callguide.store.privacy import withdrawal_exception
+        from callguide.store.sealing import WITHDRAWN
+
+        kept = withdrawal_exception(purpose)
+        if kept:
+            return {"kept": kept}
+        sealer = self.sealer
+        if sealer is None:
+            return {}
+        gone = sealer.keys.destroy(self.account.id, [purpose], WITHDRAWN,
+                                   f"consent withdrawn on call {self.call_id}", iso(self.journal.now()))
+        return {"shredded": len(gone)}
 
     def _flow_problem(self, problem: dict[str, Any]) -> None:
         """A flow text or condition failed at run time: journalled (with the next write, when it came
@@ -270,6 +302,17 @@ class CallSession:
     @store.setter
     def store(self, value: JournalStore) -> None:
         self.journal.store = value
+
+    @property
+    def sealer(self) -> Any:
+        """The store's `store.sealing.Sealer` (None: a store that keeps no data keys)."""
+        return getattr(self.journal.store, "sealer", None)
+
+    def open_value(self, value: Any) -> Any:
+        """A journalled value as the agent may see it: opened, or "withdrawn on DATE" in the call's
+        language when its key was destroyed."""
+        sealer = self.sealer
+        return sealer.open_shape(self.account.id, value, self.lang) if sealer is not None else value
 
     @property
     def lang(self) -> str:
@@ -347,7 +390,18 @@ class CallSession:
         return [(f.flow.id, self.render(f.flow.title)) for f in self.stack]
 
     def summary(self) -> dict[str, Any]:
-        """Everything recorded on this call, for the wrap-up screen and `call_ended`."""
+        """Everything recorded on this call, for the wrap-up screen: sealed values opened, or
+        "withdrawn on DATE" where the key was destroyed (a withdrawal on this call)."""
+        import contextlib
+
+        from callguide.engine.summary import call_summary
+
+        sealer = self.sealer
+        with sealer.keys.checked() if sealer is not None else contextlib.nullcontext():  # one freshness check
+            return call_summary(self.journal.records, self.facts.state.call_outcome, self.open_value)
+
+    def journal_summary(self) -> dict[str, Any]:
+        """The summary `call_ended` keeps: sealed values as references to their entries, never copies."""
         from callguide.engine.summary import call_summary
 
         return call_summary(self.journal.records, self.facts.state.call_outcome)

@@ -3,21 +3,39 @@ No Qt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from callguide.store import entry_types as et
 from callguide.store.base import AccountState
+from callguide.store.sealing import REF, is_sealed
 
 #: Entry types the wrap-up summary lists (what was recorded on the call): `summary=True` in entry_types.
 SUMMARY_TYPES = et.SUMMARY_TYPES
 
 
-def call_summary(records: list[dict[str, Any]], outcome: str | None) -> dict[str, Any]:
-    """Everything recorded on a call (its journal records), for the wrap-up and `call_ended`."""
+def call_summary(records: list[dict[str, Any]], outcome: str | None,
+                 open_value: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Everything recorded on a call (its journal records), for the wrap-up and `call_ended`.
+
+    A sealed value (`store.sealing`) is, for the journal (`open_value` None), a reference to the
+    entry that holds it (`{"$ref": {"seq": n, "key": k}}`): never a copy, so a value withdrawn
+    before the wrap-up is never written again. For a view, `open_value` opens it (or says it was
+    withdrawn)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r["type"] in SUMMARY_TYPES:
-            data = {k: v for k, v in r["data"].items() if k not in ("input", "wording")}
+            data = {}
+            for k, v in r["data"].items():
+                if k in ("input", "wording"):
+                    continue
+                if is_sealed(v):
+                    v = open_value(v) if open_value is not None else {REF: {"seq": r.get("seq"), "key": k}}
+                elif isinstance(v, dict) and any(is_sealed(x) for x in v.values()):
+                    v = {sk: (open_value(x) if open_value is not None else
+                              {REF: {"seq": r.get("seq"), "key": k, "sub": sk}}) if is_sealed(x) else x
+                         for sk, x in v.items()}
+                data[k] = v
             out.setdefault(r["type"], []).append(data)
     return {"items": out, "outcome": outcome,
             "protocols": [r["data"]["protocol"] for r in records if r["type"] == et.PROTOCOL_STARTED]}
@@ -42,15 +60,14 @@ def history_lines(st: AccountState) -> list[tuple[str, str]]:
         out.append(("capacity", f"Capacity reviewed {str(r.get('ts', ''))[:10]} by {r.get('name') or r.get('by')} "
                     f"({str(r.get('role', '')).replace('_', ' ')}): {r.get('result')}"))
     for v in st.vulnerabilities:
-        cat = v.get("category") or ", ".join(f"{k}: {val}" for k, val in (v.get("fields") or {}).items()) or "recorded"
+        cat = v.get("category") or _pairs(v.get("fields")) or "recorded"
         out.append(("vulnerability", f"Vulnerability ({cat}), review by {v.get('review_date')}"))
     for d in st.disclosures:
         out.append(("disclosure", f"Disclosure made, consent to record declined; review by {d.get('review_date')}"))
     for k, v in st.adjustments.items():
         out.append(("adjustment", f"Adjustment — {k.replace('_', ' ')}: {_fmt(v)}"))
     for t in st.third_parties:
-        fields = t.get("fields") or {}
-        out.append(("third_party", "Third party: " + ", ".join(f"{k}: {_fmt(v)}" for k, v in fields.items())))
+        out.append(("third_party", "Third party: " + _pairs(t.get("fields"))))
     for purpose, c in st.consents.items():
         expires = f", expires {c.get('expires')}" if c.get("decision") == "given" and c.get("expires") else ""
         out.append(("consent", f"Consent {purpose.replace('_', ' ')}: {c.get('decision')} "
@@ -61,6 +78,13 @@ def history_lines(st: AccountState) -> list[tuple[str, str]]:
         out.append(("outcome", f"Last call outcome: {st.last_outcome.get('code') or st.last_outcome.get('outcome')}"
                     f" ({str(st.last_outcome.get('ts', ''))[:10]})"))
     return out
+
+
+def _pairs(fields: Any) -> str:
+    """`k: v, ...` of a record's fields; a value no longer readable says so ("withdrawn on DATE")."""
+    if isinstance(fields, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in fields.items())
+    return str(fields) if fields else ""
 
 
 def _fmt(v: Any) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import entry_types as et
 from .base import AccountState
+from .sealing import has_sealed, open_all
 
 #: The entry types that make an account's protections: what anyone who opens the account (any agent
 #: who calls it) may read. The team store's `protection_types` table is refreshed from this list
@@ -84,6 +85,8 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
     last_outcome: tuple[int, dict[str, Any]] | None = None
 
     for seq, ts, type_, call_id, data in rows:
+        if any(has_sealed(v) for v in data.values()):  # sealed with a key not here (another desktop's)
+            data = open_all(None, account_id, data)
         if type_ == et.CALL_STARTED:
             state.calls += 1
         elif type_ == et.VULNERABILITY:
@@ -97,7 +100,7 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
             last_hold_end = seq
         elif type_ == et.ADJUSTMENT:
             fields = data.get("fields") or {}
-            if isinstance(fields, dict):
+            if isinstance(fields, dict) and not has_sealed(fields):  # sealed values nobody opened: nothing to read
                 state.adjustments.update(fields)
                 review = _day(data.get("review_date"))
                 state.adjustment_records.append({**_item(seq, ts, call_id, data),
@@ -118,6 +121,13 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
                     "decision": "withdrawn", "ts": ts, "wording_hash": prev.get("wording_hash"), "seq": seq,
                     "call_id": call_id, "by": data.get("by"), "given_on_call": prev.get("call_id"),
                 }
+        elif type_ == et.ERASURE:  # every consent ends with the erasure; what it covered is gone
+            for purpose, prev in list(state.consents.items()):
+                withdrawn_at[purpose] = seq
+                state.consents[purpose] = {"decision": "erased", "ts": ts, "wording_hash": prev.get("wording_hash"),
+                                           "seq": seq, "call_id": call_id, "by": data.get("by"),
+                                           "given_on_call": prev.get("call_id")}
+            vulnerabilities = [v for v in vulnerabilities if not consent_purposes(v.get("consent"))]
         elif type_ == et.CAPACITY_DOUBT:
             doubts.append(_item(seq, ts, call_id, data))
         elif type_ in CLOSING_RESULTS:

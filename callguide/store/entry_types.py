@@ -8,7 +8,16 @@ one-line meaning, the `data` keys it may carry, its sensitivity, and what reads 
   `SPECIAL` (its `special_keys` always may hold special-category data: health, vulnerability, crisis,
   or free or rendered text that can quote them). `redacted_keys` is what the redacted export
   (`store.sqlite.redact_data`) and the team store's agent-readable rows replace today; a SPECIAL type
-  whose special keys are not all redacted is listed by `UNREDACTED_SPECIAL` (for the privacy work).
+  whose special keys are not all redacted is listed by `UNREDACTED_SPECIAL` (they are sealed all the
+  same: `store.sealing`).
+- `personal_keys`: personal (not special-category) data: stored sealed under the account's personal
+  key (`store.sealing`), so erasing the account leaves it unreadable. An answer to a field that is not
+  special has its special keys sealed that way too. `reference_keys`: special keys that only repeat
+  what other entries hold (the wrap-up summary, the history snapshot): written as references to
+  those entries (`{"$ref": ...}`), never as copies, and never sealed themselves. Every other special
+  key is sealed under the keys of the consent purposes it quotes (`store.sealing.sealed_keys`).
+  `rendered_keys`: flow text rendered for the agent; the auditors' export shows it when it quotes no
+  consented value (sealed under the personal key only), and redacts it otherwise.
 - `agent_input`: the entry may carry the agent's command (`data.input`), replayed on resume.
 - `protection`: account protections are derived from it (`PROTECTION_TYPES`: what anyone who
   opens the account reads); `legacy_state`: read for protections only where the reader may see
@@ -38,6 +47,9 @@ class EntryType:
     sensitivity: str = NONE
     special_keys: tuple[str, ...] = ()
     redacted_keys: tuple[str, ...] = ()
+    personal_keys: tuple[str, ...] = ()
+    reference_keys: tuple[str, ...] = ()
+    rendered_keys: tuple[str, ...] = ()
     agent_input: bool = False
     protection: bool = False
     legacy_state: bool = False
@@ -64,6 +76,8 @@ def declare(name: str, meaning: str, keys: tuple[str, ...], **kw: object) -> str
         raise ValueError(f"entry type {name!r}: special_keys go with a FIELD or SPECIAL sensitivity")
     if not set(t.special_keys) <= set(keys) or not set(t.redacted_keys) <= set(t.special_keys):
         raise ValueError(f"entry type {name!r}: special keys must be data keys, redacted keys special ones")
+    if not set(t.personal_keys) <= set(keys) or not set(t.reference_keys) <= set(t.special_keys):
+        raise ValueError(f"entry type {name!r}: personal keys must be data keys, reference keys special ones")
     if t.agent_input and "input" not in keys:
         raise ValueError(f"entry type {name!r}: an agent input carries `input`")
     REGISTRY[name] = t
@@ -75,7 +89,8 @@ def declare(name: str, meaning: str, keys: tuple[str, ...], **kw: object) -> str
 CALL_STARTED: Final = declare(
     "call_started", "the call opens (the account, the agent, the pinned flows, the history shown)",
     ("account", "start_flow", "lang", "practice", "auto_wrap_up", "person", "flows", "history", "contact"),
-    sensitivity=SPECIAL, special_keys=("history",), protection=True)
+    sensitivity=SPECIAL, special_keys=("history",), reference_keys=("history",), personal_keys=("account",),
+    protection=True)
 CONTACT_TIME: Final = declare(
     "contact_time", "the call started outside the customer's permitted contact hours",
     ("allowed", "local_time", "weekday", "window", "zone", "review_needed"))
@@ -88,13 +103,14 @@ PROTECTIONS_RECEIVED: Final = declare(
 CALL_ENDED: Final = declare(
     "call_ended", "the agent confirmed wrap-up, or an unfinished call was closed as abandoned",
     ("outcome", "summary", "open_protocols", "input", "abandoned", "reason", "last_activity"),
-    sensitivity=SPECIAL, special_keys=("summary",), agent_input=True, protection=True)
+    sensitivity=SPECIAL, special_keys=("summary",), reference_keys=("summary",), agent_input=True, protection=True)
 
 # ---------------------------------------------------------------------- steps and commands
 
 STEP_SHOWN: Final = declare(
     "step_shown", "a step is shown to the agent (its rendered text: what the auditor sees)",
-    ("kind", "say", "guidance", "lang", "resumed"), sensitivity=SPECIAL, special_keys=("say", "guidance"))
+    ("kind", "say", "guidance", "lang", "resumed"), sensitivity=SPECIAL, special_keys=("say", "guidance"),
+    rendered_keys=("say", "guidance"))
 ANSWER: Final = declare(
     "answer", "a field value is committed", ("field", "value", "redacted", "sensitivity", "input"),
     sensitivity=FIELD, special_keys=("value", "input"), redacted_keys=("value", "input"), agent_input=True)
@@ -109,7 +125,7 @@ CONSENT: Final = declare(
     agent_input=True, protection=True, summary=True)
 CONSENT_WITHDRAWN: Final = declare(
     "consent_withdrawn", "a consent withdrawn (on this call or any later one)",
-    ("purpose", "given_on_call", "input"), agent_input=True, protection=True, summary=True)
+    ("purpose", "given_on_call", "shredded", "kept", "input"), agent_input=True, protection=True, summary=True)
 INTERRUPT: Final = declare(
     "interrupt", "the agent pushed a protocol", ("protocol", "from_flow", "from_step", "input"), agent_input=True)
 GLOBAL_ACTION: Final = declare(
@@ -151,15 +167,17 @@ ESCALATION: Final = declare(
     ("kind", "reason", "number", "service", "country"), sensitivity=SPECIAL, special_keys=("reason",),
     legacy_state=True, summary=True)
 HOLD_STARTED: Final = declare(
-    "hold_started", "a hold on collection starts", ("days", "until", "reason"), protection=True, summary=True)
+    "hold_started", "a hold on collection starts", ("days", "until", "reason"), personal_keys=("reason",),
+    protection=True, summary=True)  # a reason can say why ("Mental-health crisis hold"): sealed
 HOLD_ENDED: Final = declare(
-    "hold_ended", "a hold ends (a reason is required)", ("reason", "by"), protection=True, summary=True)
+    "hold_ended", "a hold ends (a reason is required)", ("reason", "by"), personal_keys=("reason",), protection=True,
+    summary=True)
 COLLECTION_BLOCKED: Final = declare(
     "collection_blocked", "collection blocked on the account", ("reason",), protection=True, summary=True)
 COLLECTION_UNBLOCKED: Final = declare(
     "collection_unblocked", "collection unblocked on the account", ("reason",))
 CALLBACK: Final = declare(
-    "callback", "a callback scheduled", ("due", "reason"), protection=True, summary=True)
+    "callback", "a callback scheduled", ("due", "reason"), personal_keys=("reason",), protection=True, summary=True)
 SMS_SURVEY: Final = declare(
     "sms_survey", "an SMS survey queued (needs its consent)", ("queued",), summary=True)
 VULNERABILITY: Final = declare(
@@ -183,22 +201,32 @@ CAPACITY_DOUBT_CLEARED: Final = declare(
     "capacity_doubt_cleared", "older journals only; no longer closes a doubt", ("reason",), written=False)
 CRISIS: Final = declare(
     "crisis", "the first crisis protection on a call (BLAKE, an emergency)", ("reason", "review_date"),
-    sensitivity=SPECIAL, special_keys=("reason",), protection=True, summary=True)
+    protection=True, summary=True)  # its reason is the engine's code (emergency, crisis), never free text
 CRISIS_REVIEW: Final = declare(
     "crisis_review", "a review of a crisis protection",
     ("result", "meaning", "review_date", "by", "name", "role", "note"), sensitivity=SPECIAL,
     special_keys=("note",), protection=True)
 DISPUTE: Final = declare(
-    "dispute", "the customer disputes the debt", ("reason",), protection=True, summary=True)
+    "dispute", "the customer disputes the debt", ("reason",), personal_keys=("reason",), protection=True,
+    summary=True)
 DISPUTE_REVIEW: Final = declare(
     "dispute_review", "a review of a dispute", ("result", "meaning", "by", "name", "role", "note"),
-    protection=True)
+    personal_keys=("note",), protection=True)
 THIRD_PARTY: Final = declare(
-    "third_party", "an authorised third party recorded", ("fields",), protection=True, summary=True)
+    "third_party", "an authorised third party recorded", ("fields",), personal_keys=("fields",), protection=True,
+    summary=True)
 ARRANGEMENT: Final = declare(
-    "arrangement", "a payment arrangement recorded", ("fields", "currency"), summary=True)
+    "arrangement", "a payment arrangement recorded", ("fields", "currency"), personal_keys=("fields",), summary=True)
 SIGNPOST: Final = declare(
     "signpost", "the customer was signposted to help", ("kind", "country", "entries"), summary=True)
+# ---------------------------------------------------------------------- privacy (docs/journal.md, "Sealed values")
+
+ERASURE: Final = declare(
+    "erasure", "an account's personal and special-category data erased: its data keys destroyed (a tombstone)",
+    ("reason", "by", "role", "keys", "purposes"), protection=True)
+RETENTION_PURGE: Final = declare(
+    "retention_purge", "data keys destroyed by the retention schedule (resources/retention.yaml)",
+    ("rule", "reason", "keys", "purposes", "last_contact", "by"))
 DEBRIEF_OFFERED: Final = declare(
     "debrief_offered", "a debrief offered to the agent", (), summary=True)
 
@@ -250,10 +278,17 @@ REDACTED_KEYS: dict[str, tuple[str, ...]] = {n: t.redacted_keys for n, t in REGI
 #: The keys redacted in any entry whose data says `sensitivity: special` (an answer to a special field).
 FIELD_REDACTED_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
     k for t in REGISTRY.values() if t.sensitivity == FIELD for k in t.redacted_keys))
-#: Special-category keys that no redaction covers today (for the privacy work: encrypt them).
+#: Special-category keys the redaction list does not name (sealed all the same: `store.sealing`; the
+#: auditors' export redacts every special key, `sealing.auditor_data`).
 UNREDACTED_SPECIAL: dict[str, tuple[str, ...]] = {
     n: tuple(k for k in t.special_keys if k not in t.redacted_keys) for n, t in REGISTRY.items()
     if set(t.special_keys) - set(t.redacted_keys)}
+#: Per type, the keys holding personal (not special) data, sealed under the account's personal key.
+PERSONAL_KEYS: dict[str, tuple[str, ...]] = {n: t.personal_keys for n, t in REGISTRY.items() if t.personal_keys}
+#: Per type, the special keys that carry references to other entries' values, never copies.
+REFERENCE_KEYS: dict[str, tuple[str, ...]] = {n: t.reference_keys for n, t in REGISTRY.items() if t.reference_keys}
+#: The types that may hold a sealed value.
+SEALED_TYPES: tuple[str, ...] = _names(lambda t: set(t.special_keys) - set(t.reference_keys) or t.personal_keys)
 #: Types only older journals hold.
 LEGACY_ONLY_TYPES: tuple[str, ...] = _names(lambda t: not t.written)
 

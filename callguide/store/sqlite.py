@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -54,12 +55,14 @@ from .base import (
 from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
 from .derive import STATE_TYPES, derive_account_state
 from .keys import KeyStore, PublicKey, SigningKey
+from .sealing import SEALED, DataKeys, Sealer, auditor_data, has_sealed, is_sealed, keys_path, open_all
 
 REDACTED = "[redacted]"
 DEFAULT_BUSY_TIMEOUT = 5.0
 DEFAULT_CHECKPOINT_EVERY = 50
 _COLUMNS = "seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash"
 _BATCH = 2000
+_SEALED_TYPES = frozenset(et.SEALED_TYPES)
 _INSERT = ("INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data,"
            " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _OPEN_JOURNALS: weakref.WeakSet[SQLiteJournal] = weakref.WeakSet()
@@ -143,6 +146,8 @@ def _entry_dict(entry: Entry) -> dict[str, Any]:
 
 
 def _redact_leaves(value: Any) -> Any:
+    if is_sealed(value):
+        return REDACTED
     if isinstance(value, dict):
         return {k: _redact_leaves(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -151,6 +156,8 @@ def _redact_leaves(value: Any) -> Any:
 
 
 def _redact(value: Any) -> Any:
+    if is_sealed(value):
+        return REDACTED
     return _redact_leaves(value) if isinstance(value, dict) else REDACTED
 
 
@@ -348,6 +355,9 @@ class SQLiteJournal(JournalStore):
         self._witness_queue: queue.Queue[Checkpoint | None] | None = None
         self._witness_thread: threading.Thread | None = None
         self.journal_id = ""
+        #: Seals and opens special-category and personal values; its keys live in their own file
+        #: next to the journal (`store.sealing`, docs/journal.md "Sealed values").
+        self.sealer: Sealer | None = Sealer(DataKeys(keys_path(path), readonly=readonly))
 
     # ---------------------------------------------------------------- opening
 
@@ -454,6 +464,14 @@ class SQLiteJournal(JournalStore):
         fields["data"] = json.loads(data_text)  # hash exactly what will be read back
         return fields, data_text
 
+    def _seal(self, entry: NewEntry) -> NewEntry:
+        """Every door: what `sealing.sealed_keys` names and is still plain is sealed here (under the
+        account's personal key); the engine seals before this, under the consent purposes."""
+        if entry.type not in _SEALED_TYPES or self.readonly or self.sealer is None:
+            return entry
+        data = self.sealer.seal_data(entry.type, entry.account_id, entry.data)
+        return entry if data is entry.data else dataclasses.replace(entry, data=data)
+
     def append(self, entry: NewEntry) -> Entry:
         """Append one entry; committed with synchronous=FULL (durable) when this returns."""
         return self.append_many([entry])[0]
@@ -463,7 +481,7 @@ class SQLiteJournal(JournalStore):
         A batch holding `call_ended`, or reaching `checkpoint_every` entries since the last
         checkpoint, also writes a signed checkpoint of its last entry in the same transaction and
         then gives it to the witnesses (after the commit; a witness failure never fails the append)."""
-        prepared = [self._prepare(e) for e in entries]
+        prepared = [self._prepare(self._seal(e)) for e in entries]
         if not prepared:
             return []
         if self.readonly or self.signing is None:
@@ -669,7 +687,16 @@ class SQLiteJournal(JournalStore):
                              f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "
                              f"`callguide audit verify --db {self.path}`.", "corrupt")
         return derive_account_state(
-            account_id, ((s, ts, t, c, _loads(d, s, self.path)) for s, ts, t, c, d in rows), today)
+            account_id, ((s, ts, t, c, self._opened(account_id, _loads(d, s, self.path))) for s, ts, t, c, d in rows),
+            today)
+
+    def _opened(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` with its sealed values opened (a destroyed key: a `sealing.Gone`), and which keys
+        were sealed under `$sealed` (a history snapshot refers to those, never copies them)."""
+        sealed = [k for k, v in data.items() if has_sealed(v)]
+        if not sealed:
+            return data
+        return {**open_all(self.sealer, account_id, data), SEALED: sealed}
 
     def unfinished_calls(self) -> list[CallSummary]:
         with self._guard() as conn:
@@ -678,7 +705,8 @@ class SQLiteJournal(JournalStore):
                 " FROM call_index c JOIN entries e ON e.seq = c.start_seq"
                 " WHERE c.ended = 0 AND c.start_seq IS NOT NULL ORDER BY c.start_seq").fetchall()
         return [CallSummary(call_id=r[0], account_id=r[1], agent=r[2], started=r[3], last_ts=r[4],
-                            entries=r[5], data=_loads(r[6], r[7], self.path)) for r in rows]
+                            entries=r[5], data=open_all(self.sealer, r[1], _loads(r[6], r[7], self.path)))
+                for r in rows]
 
     def iter_entries(self, after_seq: int = 0) -> Iterator[Entry]:
         """Every entry with seq > after_seq, in order, read in batches (no long-held lock)."""
@@ -694,14 +722,10 @@ class SQLiteJournal(JournalStore):
             last = rows[-1][0]
 
     def export_redacted(self, call_id: str) -> list[dict[str, Any]]:
-        """The call's entries as plain dicts, special-category values replaced by "[redacted]".
-        `hash` stays the hash of the original entry."""
-        out = []
-        for entry in self.call_entries(call_id):
-            d = _entry_dict(entry)
-            d["data"] = redact_data(entry.type, entry.data)
-            out.append(d)
-        return out
+        """The call's entries as plain dicts for auditors, every entry type, special-category values
+        replaced by "[redacted]" (`sealing.auditor_data`). `hash` stays the hash of the entry."""
+        return [{**_entry_dict(e), "data": auditor_data(self.sealer, e.type, e.account_id, e.data)}
+                for e in self.call_entries(call_id)]
 
     def count(self) -> int:
         with self._guard() as conn:
@@ -738,6 +762,8 @@ class SQLiteJournal(JournalStore):
             self._closed = True
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
+            if self.sealer is not None:
+                self.sealer.close()
 
     def __enter__(self) -> SQLiteJournal:
         return self

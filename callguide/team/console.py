@@ -358,6 +358,10 @@ class AccountView:
 
 
 def _is_redacted(value: Any) -> bool:
+    from callguide.store.sealing import Gone, has_sealed
+
+    if isinstance(value, Gone) or has_sealed(value):  # sealed on a desktop whose keys are not here
+        return True
     if isinstance(value, dict):
         return any(_is_redacted(v) for v in value.values())
     return value == "[redacted]"
@@ -462,11 +466,24 @@ class Console:
     def queue(self) -> list[QueueItem]:
         now = self.clock()
         since = now - self.window
-        escalations = q.escalations(self.team, since, now - dt.timedelta(days=self.levels.open_days))
-        return derive_queue(escalations, q.actions(self.team, [e.ref for e in escalations]), self.levels)
+        escalations = self._opened(q.escalations(self.team, since, now - dt.timedelta(days=self.levels.open_days)))
+        return derive_queue(escalations, self._opened(q.actions(self.team, [e.ref for e in escalations])),
+                            self.levels)
 
     def account(self, account_id: str, today: dt.date | None = None) -> AccountView:
-        return account_view(account_id, q.account_rows(self.team, account_id), today or self.clock().date())
+        return account_view(account_id, self._opened(q.account_rows(self.team, account_id)),
+                            today or self.clock().date())
+
+    def _opened(self, rows: list[q.Row]) -> list[q.Row]:
+        """Sealed values (issue 10) opened with this console's own keys (its own notes); a desktop's
+        sealed values read as "not readable here (no key)": the keys stay on the desktop."""
+        import dataclasses
+
+        from callguide.store.sealing import has_sealed, open_all
+
+        sealer = getattr(self.local, "sealer", None)
+        return [dataclasses.replace(r, data=open_all(sealer, r.account_id, r.data))
+                if any(has_sealed(v) for v in r.data.values()) else r for r in rows]
 
     def worklist(self, items: list[QueueItem] | None = None) -> list[QueueItem]:
         """The care team's worklist: open referrals to the care team, oldest first."""

@@ -57,8 +57,11 @@ class TeamProtections:
             self._desktop = derive_desktop_id(self.local)
         if self._desktop is None:
             return []
+        from callguide.store.sealing import open_all
+
         wanted = set(STATE_TYPES)
-        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, e.data)
+        sealer = getattr(self.local, "sealer", None)  # this desktop's own sealed values open here
+        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, open_all(sealer, account_id, e.data))
                 for e in self.local.account_entries(account_id) if e.type in wanted and e.call_id != exclude_call]
 
     def read(self, account_id: str, today: dt.date, *, exclude_call: str | None = None) -> ProtectionsRead:

@@ -61,4 +61,6 @@ def types(session):
 
 
 def of_type(session, t):
-    return [r for r in session.records if r["type"] == t]
+    """The call's records of type `t`, their sealed values opened (the journal holds them sealed)."""
+    return [{**r, "data": {k: session.open_value(v) for k, v in r["data"].items()}}
+            for r in session.records if r["type"] == t]

@@ -32,7 +32,7 @@ from callguide.engine.testing import find_test_files, run_test_file
 from callguide.flow.loader import load_library
 from callguide.flow.model import Text
 from callguide.identity import Person
-from callguide.store import derive
+from callguide.store import derive, privacy
 from callguide.store import entry_types as et
 from callguide.store.sqlite import redact_data
 
@@ -105,6 +105,10 @@ def _the_engine_walks(start, lib, store, clock) -> None:
     elsewhere = AccountState("A1")
     elsewhere.holds = [{"days": 30, "until": "2099-01-01", "reason": "care team"}]
     assert apply_protections(start(), elsewhere) == ["hold"]
+    # privacy: the retention schedule, then an erasure (the tombstone)
+    later = clock.now() + dt.timedelta(days=3660)
+    assert privacy.purge(store, today=later.date(), now=later)
+    privacy.erase(store, "A1", "the customer asked for erasure", CARE, now=later)
 
 
 def test_every_entry_type_the_engine_writes_is_declared_with_its_keys(start, lib, store, clock, db_path, tmp_path):
@@ -168,7 +172,7 @@ def test_derived_lists_keep_their_on_disk_words():
     assert set(derive.PROTECTION_TYPES) == {
         "call_started", "call_ended", "outcome", "consent", "consent_withdrawn", "vulnerability", "disclosure",
         "hold_started", "hold_ended", "adjustment", "capacity_doubt", "capacity_review", "crisis", "crisis_review",
-        "collection_blocked", "dispute", "dispute_review", "callback", "third_party"}
+        "collection_blocked", "dispute", "dispute_review", "callback", "third_party", "erasure"}
     assert derive.LEGACY_STATE_TYPES == ("escalation",)
     assert derive.STATE_TYPES == derive.PROTECTION_TYPES + derive.LEGACY_STATE_TYPES
     assert len(set(derive.STATE_TYPES)) == len(derive.STATE_TYPES)

@@ -165,9 +165,10 @@ def test_declined_and_withdrawn_consents_save_nothing(start, db_path):
     assert s.withdraw_consent("health_disclosure")
     res = s.apply(Note("rakovina and chemo", "health_disclosure"))
     assert not res.ok and res.rule == "note-consent-missing"
-    assert [n["data"]["purpose"] for n in of_type(s, "note")] == ["health_disclosure"]  # only the one saved in force
+    # the note saved under the consent is shredded with it (issue 10): it reads as withdrawn
+    assert [n["data"]["text"] for n in of_type(s, "note")] == ["withdrawn on 22 November 2026"]
     s.end_call()
-    assert b"rakovina" not in _raw(db_path) and b"chemo" not in _raw(db_path)
+    assert b"rakovina" not in _raw(db_path) and b"chemo" not in _raw(db_path) and b"cancer" not in _raw(db_path)
 
 
 def test_a_consent_from_an_earlier_call_is_in_force_on_the_next(start, lib, store, clock):

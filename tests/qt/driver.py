@@ -26,8 +26,13 @@ class CallDriver:
         return v.flow_id, v.step_id
 
     def entries(self, type_: str | None = None) -> list[Any]:
-        es = self.session.store.call_entries(self.session.call_id)
-        return [e for e in es if type_ is None or e.type == type_]
+        """The call's journal entries, their sealed values opened (the journal holds them sealed)."""
+        import dataclasses
+
+        s = self.session
+        es = s.store.call_entries(s.call_id)
+        return [dataclasses.replace(e, data={k: s.open_value(v) for k, v in e.data.items()})
+                for e in es if type_ is None or e.type == type_]
 
     # ---------------------------------------------------------------- acting
     def click(self, widget: Any) -> None:

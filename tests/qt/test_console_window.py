@@ -184,7 +184,8 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert win.counts.text() == "2 open · 2 not acknowledged · 0 overdue"
         assert win.work_model.data(win.work_model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is None
         win.select_ref(win.work_model.items[1].ref)
-        assert "mental health: condition: depression" in win.detail.text()
+        # sealed on the agent's desktop, whose keys stay there (issue 10): withheld here, never shown
+        assert "depression" not in win.detail.text() and "1 record(s) not shared with you" in win.detail.text()
         win.select_ref(win.work_model.items[0].ref)
         assert "Capacity doubt OPEN" in win.detail.text()
         shot(win, "console-care-en")
@@ -193,7 +194,8 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert "Capacity doubt OPEN" not in win.detail.text()
         assert "Specialist review by Carla Novak" in win.detail.text()
         # The hold decision: the hold is shown, and ended with a reason (Ctrl+H asks for it).
-        assert "On hold until 1 January 2027: BRUCE: recovery suspended" in win.detail.text()
+        # the hold and its date reach the console; its reason is sealed on the agent's desktop (issue 10)
+        assert "On hold until 1 January 2027: not readable here (no key)" in win.detail.text()
         assert win.buttons["end_hold_care"].isEnabled()
         assert win.end_hold("Capacity confirmed by the specialist")
         assert win.last_message == "Hold ended on account ACC-C: every later call sees it."

@@ -186,14 +186,16 @@ def test_export_redacted(journal, make_entry):
                                                 "review_date": "2026-06-01", "consent": "health_disclosure"}))
     out = journal.export_redacted("C1")
     assert out[0]["data"]["value"] == "[redacted]"
-    assert out[1]["data"]["value"] == "1200"
+    assert out[1]["data"]["value"] == "1200"  # personal, not special: opened for the auditor
     assert out[2]["data"]["fields"] == {"condition": "[redacted]"}
     assert out[2]["data"]["category"] == "[redacted]"
     assert out[2]["data"]["review_date"] == "2026-06-01"
-    assert out[0]["data"]["input"] == {"answer": {"condition": "[redacted]"}}
+    assert out[0]["data"]["input"] == "[redacted]"
     assert "depression" not in json.dumps(out)
-    # The journal itself is untouched.
-    assert journal.call_entries("C1")[0].data["value"] == "depression"
+    # The journal holds the values sealed (every door: this entry came straight to the store).
+    raw = journal.call_entries("C1")[0].data
+    assert "depression" not in json.dumps(raw)
+    assert journal.sealer.open("A1", raw["value"]) == "depression"
     assert journal.verify().ok
 
 
@@ -225,7 +227,7 @@ def test_rebuild_call_index_matches_trigger(journal, make_entry):
 
 
 def test_data_roundtrip_is_what_is_hashed(journal, make_entry):
-    e = journal.append(make_entry("answer", {"value": (1, 2), "n": 1.5, "s": "æøå"}))
+    e = journal.append(make_entry("flag", {"value": (1, 2), "n": 1.5, "s": "æøå"}))
     assert e.data == {"value": [1, 2], "n": 1.5, "s": "æøå"}
     assert journal.call_entries("C1")[0] == e
     assert journal.verify().ok

@@ -95,7 +95,8 @@ def _resign(cp: Checkpoint, key: ed25519.Ed25519PrivateKey, head: str | None = N
 
 def edited_row(path: Path) -> None:
     conn = _attacker(path)
-    conn.execute("""UPDATE entries SET data = replace(data, '"illness"', '"none"') WHERE seq = 3""")
+    # the details are sealed (ciphertext); an attacker moves the review date, which stays readable
+    conn.execute("""UPDATE entries SET data = replace(data, '"2099-01-01"', '"2000-01-01"') WHERE seq = 3""")
     _restore(conn)
 
 

@@ -168,12 +168,15 @@ def test_care_team_reads_referrals_and_consented_details(world: World, tmp_path:
         referred = pj.call_entries(world.anna_call)
         assert referred, "the care team reads the referred account's calls"
         vuln = next(e for e in referred if e.type == "vulnerability")
-        assert vuln.data["category"] == "mental_health" and vuln.data["fields"] == {"condition": "depression"}
+        # Sealed on the desktop (issue 10): the details travel sealed, their keys stay on the desktop, so
+        # the care team reads that a record exists, its purposes and review date, never the details here.
+        assert vuln.data["category"]["$sealed"]["p"] and "mental_health" not in str(vuln.data)
+        assert set(vuln.data["fields"]) == {"condition"} and "depression" not in str(vuln.data)
         answer = next(e for e in referred if e.type == "answer" and e.data.get("sensitivity") == "special")
         assert answer.data["value"] == "[redacted]", "no consent purpose on the answer: auditors only"
         assert pj.call_entries(world.ben_call) == [], "ACC-2 was not referred to the care team"
         state = pj.account_state("ACC-1", TODAY)
-        assert state.vulnerabilities[0]["category"] == "mental_health"
+        assert state.vulnerabilities[0]["category"] == "not readable here (no key)"
     # Withdrawn consent: from then on the detail is hidden from the care team.
     ja = SQLiteJournal.open(world.anna_path)
     ja.append(NewEntry("consent_withdrawn", "later-call", "ACC-1", "anna", "texas", "ab" * 32, "withdraw",
@@ -222,10 +225,11 @@ def test_auditor_reads_everything_and_verifies(world: World) -> None:
         counts = pj.counts()
         assert set(counts) == {world.anna_desktop, world.ben_desktop}
         vuln = next(e for e in pj.call_entries(world.anna_call) if e.type == "vulnerability")
-        assert vuln.data["category"] == "mental_health"
         answer = next(e for e in pj.call_entries(world.anna_call)
                       if e.type == "answer" and e.data.get("sensitivity") == "special")
-        assert answer.data["value"] == "depression"
+        # the auditor reads every entry as the desktop sealed it: the chain verifies over the ciphertext
+        assert "$sealed" in str(vuln.data["category"]) and "$sealed" in str(answer.data["value"])
+        assert "depression" not in str(answer.data) and "mental_health" not in str(vuln.data)
         assert pj.verify().ok and pj.verify().checked == sum(counts.values())
         assert pj.latest(world.anna_desktop)[0] == counts[world.anna_desktop]
     assert rows(world.audrey, "SELECT count(*) FROM account_reads")[0][0] >= 0

@@ -242,11 +242,11 @@ def test_the_care_team_worklist_consented_details_and_the_review_closes_the_doub
         assert [(i.account_id, i.flow_id) for i in work] == [("ACC-C", "bruce"), ("ACC-V", "texas")]
         # The care team does not see the emergency queue (not referred to it).
         assert {i.kind for i in carla.queue()} == {"care_team"}
-        # Only consented details: the care team reads the vulnerability record; the supervisor does not.
+        # The details are sealed on the agent's desktop and its keys stay there (issue 10): neither the
+        # care team nor the supervisor reads them on the console; both see that a record is withheld.
         view = carla.account("ACC-V", dt.date(2026, 11, 22))
-        assert [(c["category"], c["fields"]) for c in view.consented] == [("mental_health",
-                                                                           {"condition": "depression"})]
-        assert view.withheld == 0
+        assert view.consented == [] and view.withheld == 1
+        assert "depression" not in str([r.data for r in view.history])
         sup_view = sam.account("ACC-V", dt.date(2026, 11, 22))
         assert sup_view.consented == [] and sup_view.withheld == 1
         # The doubt on ACC-C is open; a supervisor may not close it, nor may anyone review ACC-V's.

@@ -43,7 +43,8 @@ def test_a_doubt_on_one_desktop_reaches_the_next_call_on_another(team: TeamServe
         read = TeamProtections(store_b, team_b, ProtectionCache(tmp_path / "ben-cache.db")).read(
             "ACC-E", dt.date(2026, 11, 22))
         assert read.source == "team"
-        assert [f["reason"] for f in read.state.capacity_flags] == ["supports tried"]
+        # the doubt reaches Ben's call; its free-text reason is sealed with Anna's desktop's key (issue 10)
+        assert [f["reason"] for f in read.state.capacity_flags] == ["not readable here (no key)"]
         call_b = CallSession.start(lib, store_b, account, "ben", start_flow="main", clock=clock,
                                    auto_wrap_up=False, history=read.state)
         assert call_b.history.capacity_flags == read.state.capacity_flags

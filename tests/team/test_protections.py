@@ -110,7 +110,10 @@ def test_a_protection_raised_elsewhere_reaches_the_call_within_2_seconds(team: T
     read, notice, when = next(g for g in got if g[0].state.holds)
     assert when - t0 < 2.0
     assert notice.account == "ACC-5" and not notice.resync and read.source == "team"
-    assert read.state.holds[0]["reason"] == "care team review"
+    # the hold reaches Anna's call; its reason (it can say why: "Mental-health crisis hold") is sealed
+    # with the care team desktop's key, which stays there (issue 10)
+    assert read.state.holds[0]["until"] == "2026-12-22"
+    assert read.state.holds[0]["reason"] == "not readable here (no key)"
 
     # The listener's connection is killed: it reconnects, resyncs, and hears the next one.
     arrived.clear()

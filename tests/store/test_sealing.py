@@ -1,0 +1,98 @@
+"""The data keys file on its own (store.sealing): what the registry seals, destroyed keys leave no
+bytes behind (many keys over many pages, a write-ahead log, a vacuumed copy), other connections
+notice a destruction, and a value whose key is gone reads as gone, never raises."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from callguide.store import entry_types as et
+from callguide.store.sealing import (
+    PERSONAL,
+    DataKeys,
+    Gone,
+    Sealer,
+    is_sealed,
+    keys_path,
+    sealed_keys,
+)
+
+
+def test_every_special_key_is_sealed_or_a_reference():
+    for name, t in et.REGISTRY.items():
+        data = dict.fromkeys(t.keys, "x")
+        if t.sensitivity == et.FIELD:
+            data["sensitivity"] = "special"
+        special, personal = sealed_keys(name, data)
+        for k in t.special_keys:
+            assert k in special or k in t.reference_keys, (name, k)
+        for k in t.personal_keys:
+            assert k in special or k in personal, (name, k)
+    plain = sealed_keys(et.ANSWER, {"field": "income", "value": "5", "input": {}, "sensitivity": "personal"})
+    assert plain == ((), ("value", "input"))  # an ordinary answer: under the personal key
+
+
+def _bytes(path: Path, tmp: Path) -> bytes:
+    out = b""
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(f"{path}{suffix}")
+        if p.exists():
+            out += p.read_bytes()
+    copy = tmp / "vacuumed.keys"
+    copy.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("VACUUM INTO ?", (str(copy),))
+    conn.close()
+    return out + copy.read_bytes()
+
+
+def test_destroyed_keys_leave_no_bytes_over_many_pages(tmp_path):
+    path = keys_path(tmp_path / "journal.db")
+    keys = DataKeys(path)
+    made = {f"A{i}": keys.live(f"A{i}", "health_disclosure")[1] for i in range(400)}
+    for i in range(0, 400, 2):
+        assert [g["purpose"] for g in keys.destroy(f"A{i}", None, "erased", "test")] == ["health_disclosure"]
+    raw = _bytes(path, tmp_path)
+    for i, key in enumerate(made.values()):
+        assert (key in raw) == (i % 2 == 1), i  # the destroyed ones are gone, the others are there
+    assert Path(f"{path}-wal").stat().st_size == 0
+    keys.close()
+
+
+def test_another_connection_notices_a_destruction_and_reads_it_as_gone(tmp_path):
+    path = keys_path(tmp_path / "journal.db")
+    a, b = Sealer(DataKeys(path)), Sealer(DataKeys(path))
+    v = a.seal("A1", ["health_disclosure"], {"condition": "asthma"})
+    assert is_sealed(v) and b.open("A1", v) == {"condition": "asthma"}  # b caches the key
+    b.open("A1", v)
+    a.keys.destroy("A1", ["health_disclosure"], "withdrawn", "on the call", "2026-11-24T10:00:00Z")
+    gone = b.open("A1", v, "cs")
+    assert isinstance(gone, Gone) and gone == "odvoláno 24. listopadu 2026" and gone.how == "withdrawn"
+    # a new consent later gets a new key; the old value stays gone
+    w = b.seal("A1", ["health_disclosure"], "new")
+    assert a.open("A1", w) == "new" and isinstance(a.open("A1", v), Gone)
+    # a value moved to another account does not open there; a damaged one reads as unreadable
+    p = a.seal("A1", [PERSONAL], "Jo")
+    assert isinstance(a.open("A2", p), Gone)
+    broken = {"$sealed": {**p["$sealed"], "c": p["$sealed"]["c"][:-4] + "AAAA"}}
+    assert a.open("A1", broken) == "not readable here (no key)"
+    a.close()
+    b.close()
+
+
+def test_a_value_needing_two_purposes_is_gone_when_either_is(tmp_path):
+    s = Sealer(DataKeys(keys_path(tmp_path / "j.db")))
+    v = s.seal("A1", ["health_disclosure", "vulnerability"], "quotes both")
+    assert s.open("A1", v) == "quotes both"
+    s.keys.destroy("A1", ["vulnerability"], "purged", "rule x", "2027-12-01T00:00:00Z")
+    assert s.open("A1", v, "da") == "slettet 1. december 2027 (opbevaringsperioden er udløbet)"
+    s.close()
+
+
+def test_a_journal_without_its_keys_reads_sealed_values_as_not_readable(tmp_path):
+    s = Sealer(DataKeys(keys_path(tmp_path / "j.db")))
+    v = s.seal("A1", [], "Jo Bloggs")
+    s.close()
+    elsewhere = Sealer(DataKeys(keys_path(tmp_path / "copy.db"), readonly=True))  # no keys file there
+    assert elsewhere.open("A1", v, "da") == "kan ikke læses her (ingen nøgle)"

@@ -74,7 +74,10 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     for e in entries[1:]:
         replay_clock.set(dt.datetime.fromisoformat(e.ts))
         if e.type == et.PROTECTIONS_RECEIVED:  # team mode: raised elsewhere while the call ran (team/desktop.py)
-            add_newer_protections(s.facts.state, history_from_snapshot(account.id, e.data.get("history") or {}))
+            received = open_all(sealer, account.id, {"h": e.data.get("history") or {}}, lang)["h"]
+            if isinstance(received, dict):  # sealed like every snapshot; a destroyed key leaves it out
+                add_newer_protections(s.facts.state, history_from_snapshot(
+                    account.id, received, _resolver(store, sealer, account.id, lang)))
             s.nav.recheck()
             continue
         if "input" in e.data:

@@ -98,6 +98,11 @@ class World:
 
 @pytest.fixture
 def world(team: TeamServer, tmp_path: Path) -> World:
+    return make_world(team, tmp_path)
+
+
+def make_world(team: TeamServer, tmp_path: Path) -> World:
+    """anna's desktop with a BLAKE, a BRUCE and a TEXAS call, pushed (shared with test_key_escrow)."""
     anna = team.person("anna", "agent", team="north")
     ben = team.person("ben", "agent", team="south")
     sam = team.person("sam", "supervisor", team="north")

@@ -180,9 +180,14 @@ def _sealed(value: Any) -> bool:
 
 def plain(value: Any) -> str | None:
     """A text field as the reader may read it: the text, "" when there is none, None when it is
-    sealed on the desktop that wrote it (shown as such, never as its ciphertext)."""
-    if _sealed(value):
+    sealed on the desktop that wrote it and its key is not readable here (shown as such, never as
+    its ciphertext), a `Gone` when its key was destroyed."""
+    from callguide.store.sealing import Gone
+
+    if _sealed(value) or (isinstance(value, Gone) and value.how == "missing"):
         return None
+    if isinstance(value, Gone):
+        return value  # "withdrawn on DATE" (the window says it in the reader's language)
     return "" if value is None else str(value)
 
 

@@ -59,6 +59,11 @@ class Desk:
             self.journal.append(self.e(type_, call, account, data, flow=flow, step=step))
         return call
 
+    def desktop_id(self) -> str | None:
+        from callguide.team.desktop import desktop_id
+
+        return desktop_id(self.journal)
+
     def push(self) -> None:
         s = TeamSync(self.path, self.who).start()
         assert s.wait_synced(20), s.status

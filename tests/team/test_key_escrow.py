@@ -265,3 +265,37 @@ def test_new_entries_without_consent_scope_deposit_nothing(world: World) -> None
         assert view.consented == [] and view.withheld == 1  # consented, but not for the care team
     finally:
         carla.close()
+
+
+def test_an_erasure_or_a_purge_reaching_the_team_store_destroys_the_escrowed_keys(world: World) -> None:
+    """An erasure from an agent's desktop destroys that desktop's keys of the account (`privacy erase`
+    needs a supervisor or the care team, whose erasure reaches every desktop's); a purge, the keys of
+    its purposes on that desktop. The care team then reads "erased on DATE"."""
+    other = Desk(world.tmp / "anna-laptop.db", "anna", world.anna)  # another desktop with its own key
+    other.call("ACC-V", ("vulnerability", {"fields": {"condition": "anxiety"}, "category": "mental_health",
+                                           "review_date": "2027-02-01", "consent": PURPOSE}, "texas", "record"))
+    other.push()
+    with world.team.admin() as conn:
+        assert conn.execute("SELECT count(key) FROM data_keys WHERE account_id = 'ACC-V'").fetchone() == (2,)
+    world.desk_a.call("ACC-V", ("erasure", {"reason": "customer asked", "by": "anna", "role": "agent", "keys": 2,
+                                            "purposes": [PURPOSE, "personal"]}, "texas", "erase"))
+    world.desk_a.push()
+    with world.team.admin() as conn:
+        assert dict(conn.execute("SELECT desktop_id, coalesce(how, 'live') FROM data_keys"
+                                 " WHERE account_id = 'ACC-V'").fetchall()) == \
+            {world.desk_a.desktop_id(): "erased", other.desktop_id(): "live"}
+    other.call("ACC-V", ("retention_purge", {"rule": "special-24m", "reason": "retention", "keys": 1,
+                                             "purposes": [PURPOSE], "last_contact": "2026-11-22", "by": "retention"},
+                         "texas", "purge"))
+    other.push()
+    with world.team.admin() as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT how FROM data_keys WHERE account_id = 'ACC-V'")) == \
+            ["erased", "purged"]
+    carla = world.console(world.carla, "carla-e", window=dt.timedelta(days=36500))
+    try:
+        view = carla.account("ACC-V", dt.date(2026, 11, 22))
+        assert view.consented == [] and sorted(g["how"] for g in view.gone) == ["erased", "purged"]
+        assert str(Gone("erased", view.gone[0]["on"], "en")).startswith("erased on ")
+    finally:
+        carla.close()
+        other.journal.close()

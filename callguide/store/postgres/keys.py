@@ -146,7 +146,7 @@ class TeamKeys:
         wanted = sorted({k for k in kids if not (self.local is not None and self._local(k) is not None)})
         self._rows = {}
         self._aead = {}
-        if not wanted:
+        if not wanted or self._columns == "":  # nothing to fetch, or this reader may read no key
             return
         with self.team._conn() as conn:
             key_col = self._select(conn)

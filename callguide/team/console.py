@@ -395,6 +395,7 @@ def _is_redacted(value: Any) -> bool:
 
 def account_view(account_id: str, rows: list[q.Row], today: dt.date) -> AccountView:
     from callguide.store.derive import consent_purposes
+    from callguide.store.sealing import HOWS
 
     state = derive_team_state(account_id, q.state_rows(rows), today)
     withdrawals = sorted(((str(r.data.get("purpose")), r.at, r.ts) for r in rows if r.type == et.CONSENT_WITHDRAWN),
@@ -415,13 +416,15 @@ def account_view(account_id: str, rows: list[q.Row], today: dt.date) -> AccountV
         brief = {"category": None, "fields": names, "review_date": record["review_date"],
                  "consent": record["consent"], "ts": r.ts}
         destroyed = _gone_in(record["fields"]) or _gone_in(record["category"])
-        if destroyed is not None and destroyed.how != "missing":
+        if destroyed is not None and destroyed.how in HOWS:
             gone.append({**brief, "how": destroyed.how, "on": destroyed.on})
             continue
         purposes = consent_purposes(record["consent"])
         withdrawn = next((w for w in withdrawals if w[0] in purposes and w[1] >= r.at), None)
         if withdrawn is not None:  # redacted for this reader since the withdrawal (0002), keys destroyed (0006)
             gone.append({**brief, "how": "withdrawn", "on": withdrawn[2]})
+        elif destroyed is not None and destroyed.how == "withheld":
+            withheld += 1         # its key is in the team store, its bytes not for this reader (auditors)
         elif destroyed is not None or any(_sealed(v) for v in (record["fields"], record["category"])):
             sealed.append(brief)  # shared with this reader, its key not in the team store (yet)
         else:

@@ -27,6 +27,7 @@ from callguide.store.postgres.connect import connect
 from callguide.store.postgres.keys import Deposit, deposit_keys
 from callguide.store.sealing import Gone
 from callguide.store.sqlite import SQLiteJournal
+from callguide.team.console import Console
 from callguide.team.sync import TeamSync
 
 from .conftest import TeamServer
@@ -194,6 +195,9 @@ def test_who_reads_and_changes_the_escrowed_keys(world: World) -> None:
     assert sorted(r[0] for r in rows(audrey, "SELECT account_id FROM data_keys")) == ["ACC-N", "ACC-V"]
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         rows(audrey, "SELECT key FROM data_keys")
+    with Console(audrey, journal_path=world.tmp / "console-audrey.db") as audit:  # the console says so
+        view = audit.account("ACC-V", dt.date(2026, 11, 22))
+        assert view.consented == [] and view.withheld == 1 and view.sealed == []
     # Agents, supervisors, trainers and reviewers read nothing there.
     for who in (world.anna, world.ben, world.sam, world.tom, rita):
         for sql in ("SELECT * FROM data_keys", "SELECT kid, purpose FROM data_keys", "SELECT count(*) FROM data_keys"):

@@ -10,7 +10,8 @@ care team can read what the customer consented to share with it. Two sides:
 - `TeamKeys`: a read-only key source with the interface `Sealer` opens with (`get`, `aead`,
   `checked`), reading `data_keys` through the reader's own connection, so row-level security
   decides which keys come back. A destroyed key gives its tombstone (`Gone`: "withdrawn on DATE");
-  a key this reader may not read gives "missing".
+  a live key whose bytes the reader may not select (auditors) gives "withheld"; a key this reader
+  may not see at all gives "missing".
 
 Never imports Qt; owns the escrow's SQL.
 """
@@ -159,7 +160,9 @@ class TeamKeys:
                                {"account_id": account, "purpose": purpose,
                                 "created": created.isoformat() if created else None,
                                 "destroyed": destroyed.isoformat() if destroyed else None,
-                                "how": how or ("missing" if key is None else None), "reason": reason})
+                                # a live key whose bytes this reader may not select (an auditor): withheld
+                                "how": how or (("withheld" if key_col != "key" else "missing") if key is None
+                                               else None), "reason": reason})
 
     def _local(self, kid: str) -> tuple[bytes | None, dict[str, Any]] | None:
         if self.local is None:

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 from . import entry_types as et
 from .base import StoreError, canonical_json
@@ -441,11 +441,26 @@ def _aesgcm(key: bytes) -> Any:
     return AESGCM(key)
 
 
-class Sealer:
-    """Seals and opens values of one journal with its `DataKeys`."""
+class KeySource(Protocol):
+    """What `Sealer` opens with: `DataKeys`, or a read-only source such as the team store's escrowed
+    keys (`callguide.store.postgres.keys.TeamKeys`), which cannot seal."""
 
-    def __init__(self, keys: DataKeys) -> None:
-        self.keys = keys
+    def get(self, kid: str) -> tuple[bytes | None, dict[str, Any]]: ...
+
+    def aead(self, key: bytes) -> Any: ...
+
+    def checked(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+class Sealer:
+    """Seals and opens values of one journal with its `DataKeys` (opens only, with another `KeySource`)."""
+
+    def __init__(self, keys: DataKeys | KeySource) -> None:
+        # typed as DataKeys for the callers that destroy keys (only ever with DataKeys); `seal`
+        # checks, so a read-only KeySource opens values and never seals one
+        self.keys: DataKeys = cast(DataKeys, keys)
 
     # -------------------------------------------------------------- one value
 
@@ -455,6 +470,8 @@ class Sealer:
         if _empty(value) or is_sealed(value) or is_ref(value):
             return value
         wanted = sorted(set(purposes)) or [PERSONAL]
+        if not isinstance(self.keys, DataKeys):
+            raise StoreError("These data keys can open values, not seal them.", "readonly")
         pairs = [self.keys.live(account_id, p) for p in wanted]
         kids = [k for k, _ in pairs]
         key = pairs[0][1] if len(pairs) == 1 else hashlib.sha256(b"".join(b for _, b in pairs)).digest()
@@ -611,5 +628,5 @@ def gone_json(value: Any) -> Any:
     return value
 
 
-__all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "Gone", "Sealer",
+__all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "Gone", "KeySource", "Sealer",
            "gone_json", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "relocalize", "say", "sealed_keys"]

@@ -180,9 +180,14 @@ def _sealed(value: Any) -> bool:
 
 def plain(value: Any) -> str | None:
     """A text field as the reader may read it: the text, "" when there is none, None when it is
-    sealed on the desktop that wrote it (shown as such, never as its ciphertext)."""
-    if _sealed(value):
+    sealed on the desktop that wrote it and its key is not readable here (shown as such, never as
+    its ciphertext), a `Gone` when its key was destroyed."""
+    from callguide.store.sealing import Gone
+
+    if _sealed(value) or (isinstance(value, Gone) and value.how == "missing"):
         return None
+    if isinstance(value, Gone):
+        return value  # "withdrawn on DATE" (the window says it in the reader's language)
     return "" if value is None else str(value)
 
 
@@ -343,24 +348,45 @@ def action_entry(item: QueueItem, type_: str, person: Person, extra: dict[str, A
 class AccountView:
     """An account as the care team (or a supervisor) may see it: the protections derived by the
     one deriver from every row they may read, the consented details (vulnerability records whose
-    fields they may read; a redacted one says so), holds, callbacks, reviews, and the history."""
+    fields they may read, opened with the team store's escrowed keys), holds, callbacks, reviews,
+    and the history. A record they may not read says why, honestly:
+
+    - `gone`: its consent was withdrawn (or the account erased, or its retention ran out): "withdrawn
+      on DATE" (`how`, `on`), whatever the reader's role;
+    - `withheld`: consented, but the consent does not share it with this reader's role (a
+      supervisor reading a health detail consented for the care team);
+    - `sealed`: shared with this reader, but its key has not reached the team store (the desktop has
+      not synced it yet, or wrote it before key escrow): "sealed on the agent's desktop"."""
 
     account_id: str
     state: AccountState
     consented: list[dict[str, Any]]     # {category, fields, review_date, consent, ts}: readable details
-    withheld: int                       # records whose details this reader may not see (no consent for them)
+    withheld: int                       # records consented for other readers than this one
     history: list[q.Row]
-    sealed: list[dict[str, Any]] = field(default_factory=list)  # records sealed on the agent's desktop
+    sealed: list[dict[str, Any]] = field(default_factory=list)  # records whose key is not here (yet)
+    gone: list[dict[str, Any]] = field(default_factory=list)    # {fields, review_date, how, on, ts}: destroyed
 
     @property
     def open_doubt(self) -> bool:
         return bool(self.state.capacity_doubts)
 
 
+def _gone_in(value: Any) -> Any:
+    """The first `Gone` in a value (or a mapping of values), else None."""
+    from callguide.store.sealing import Gone
+
+    if isinstance(value, Gone):
+        return value
+    if isinstance(value, dict):
+        return next((g for v in value.values() if (g := _gone_in(v)) is not None), None)
+    return None
+
+
 def _is_redacted(value: Any) -> bool:
+    """Not readable here: redacted for this reader (row-level security), sealed, or destroyed."""
     from callguide.store.sealing import Gone, has_sealed
 
-    if isinstance(value, Gone) or has_sealed(value):  # sealed on a desktop whose keys are not here
+    if isinstance(value, Gone) or has_sealed(value):
         return True
     if isinstance(value, dict):
         return any(_is_redacted(v) for v in value.values())
@@ -368,23 +394,42 @@ def _is_redacted(value: Any) -> bool:
 
 
 def account_view(account_id: str, rows: list[q.Row], today: dt.date) -> AccountView:
+    from callguide.store.derive import consent_purposes
+    from callguide.store.sealing import HOWS
+
     state = derive_team_state(account_id, q.state_rows(rows), today)
-    consented, withheld, sealed = [], 0, []
+    withdrawals = sorted(((str(r.data.get("purpose")), r.at, r.ts) for r in rows if r.type == et.CONSENT_WITHDRAWN),
+                         key=lambda w: w[1])
+    consented: list[dict[str, Any]] = []
+    sealed: list[dict[str, Any]] = []
+    gone: list[dict[str, Any]] = []
+    withheld = 0
     for r in rows:
         if r.type != et.VULNERABILITY:
             continue
-        if _is_redacted(r.data.get("fields")) or _is_redacted(r.data.get("category")):
-            withheld += 1
-            continue
         record = {"category": r.data.get("category"), "fields": r.data.get("fields") or {},
                   "review_date": r.data.get("review_date"), "consent": r.data.get("consent"), "ts": r.ts}
-        if _sealed(record["fields"]) or _sealed(record["category"]):
-            # consented and shared, but sealed with keys that stay on the agent's desktop: the record,
-            # its purpose and review date are known here, never its details
-            sealed.append({**record, "category": None, "fields": sorted(record["fields"])})
+        if not (_is_redacted(record["fields"]) or _is_redacted(record["category"])):
+            consented.append(record)
             continue
-        consented.append(record)
-    return AccountView(account_id, state, consented, withheld, rows, sealed)
+        names = sorted(record["fields"]) if isinstance(record["fields"], dict) else []
+        brief = {"category": None, "fields": names, "review_date": record["review_date"],
+                 "consent": record["consent"], "ts": r.ts}
+        destroyed = _gone_in(record["fields"]) or _gone_in(record["category"])
+        if destroyed is not None and destroyed.how in HOWS:
+            gone.append({**brief, "how": destroyed.how, "on": destroyed.on})
+            continue
+        purposes = consent_purposes(record["consent"])
+        withdrawn = next((w for w in withdrawals if w[0] in purposes and w[1] >= r.at), None)
+        if withdrawn is not None:  # redacted for this reader since the withdrawal (0002), keys destroyed (0006)
+            gone.append({**brief, "how": "withdrawn", "on": withdrawn[2]})
+        elif destroyed is not None and destroyed.how == "withheld":
+            withheld += 1         # its key is in the team store, its bytes not for this reader (auditors)
+        elif destroyed is not None or any(_sealed(v) for v in (record["fields"], record["category"])):
+            sealed.append(brief)  # shared with this reader, its key not in the team store (yet)
+        else:
+            withheld += 1         # consented for other readers (row-level security redacted it)
+    return AccountView(account_id, state, consented, withheld, rows, sealed, gone)
 
 
 # ---------------------------------------------------------------------- the console (I/O)
@@ -451,6 +496,12 @@ class Console:
         self.local = SQLiteJournal.open(self.journal_path)
         self.sync = TeamSync(self.journal_path, target).start() if self.can_write else None
         self._lock = threading.Lock()
+        self._keys_lock = threading.Lock()
+        from callguide.store.postgres.keys import TeamKeys
+
+        sealer = getattr(self.local, "sealer", None)
+        #: the keys this person may open values with (the team store's escrow, then the console's own)
+        self.keys = TeamKeys(self.team, sealer.keys if sealer is not None else None)
 
     # -- who may do what
 
@@ -475,15 +526,24 @@ class Console:
                             today or self.clock().date())
 
     def _opened(self, rows: list[q.Row]) -> list[q.Row]:
-        """Sealed values (issue 10) opened with this console's own keys (its own notes); a desktop's
-        sealed values read as "not readable here (no key)": the keys stay on the desktop."""
+        """Sealed values (issue 10) opened with the keys this person may read: the console's own
+        (its own notes) and the team store's escrowed keys (migration 0006, read through this
+        person's connection: the care team's keys of the purposes consented for it, on accounts
+        referred to it). A destroyed key reads as "withdrawn on DATE"; one not readable here stays
+        sealed ("missing")."""
         import dataclasses
 
-        from callguide.store.sealing import has_sealed, open_all
+        from callguide.store.postgres.keys import sealed_kids
+        from callguide.store.sealing import Sealer, has_sealed, open_all
 
-        sealer = getattr(self.local, "sealer", None)
-        return [dataclasses.replace(r, data=open_all(sealer, r.account_id, r.data))
-                if any(has_sealed(v) for v in r.data.values()) else r for r in rows]
+        todo = [r for r in rows if any(has_sealed(v) for v in r.data.values())]
+        if not todo:
+            return rows
+        with self._keys_lock:
+            self.keys.load(kid for r in todo for kid, _ in sealed_kids(r.data))
+            sealer = Sealer(self.keys)
+            return [dataclasses.replace(r, data=open_all(sealer, r.account_id, r.data))
+                    if any(has_sealed(v) for v in r.data.values()) else r for r in rows]
 
     def worklist(self, items: list[QueueItem] | None = None) -> list[QueueItem]:
         """The care team's worklist: open referrals to the care team, oldest first."""

@@ -11,7 +11,11 @@ blocks a call. The protocol:
    truncated or rolled back: the server saw more). Either is REFUSED and reported, never pushed.
 3. Push the entries after the server's head in batches, each batch in one transaction through
    the server's `ingest()` (which checks again: no gap, no fork; skips what it already has), with
-   the flow snapshots the batch's calls ran. The server's answer is the new head.
+   the flow snapshots the batch's calls ran. The server's answer is the new head. In the same
+   transaction, after the entries, the data keys their sealed values use whose consent purpose
+   admits some reader (key escrow, migration 0006: never the `personal` key), and the tombstones
+   of keys the batch's withdrawals, erasures and purges destroyed; the server also destroys its
+   copies itself when such an entry arrives. Idempotent like the entries.
 4. Nothing new: wait for `wake()` or the poll interval; every `heartbeat` seconds of idling, a
    `SELECT 1` on the connection, so a lost server shows as offline without waiting for a push. Any failure (connection refused, killed,
    server restart, timeout): close, mark "offline since T", retry with exponential backoff and
@@ -40,6 +44,7 @@ from callguide.store import entry_types as et
 from callguide.store.base import GENESIS_HASH, Entry, StoreError
 from callguide.store.postgres.connect import TeamStoreError, TeamTarget, classify, connect, quote_ident
 from callguide.store.postgres.journal import ingest
+from callguide.store.postgres.keys import Deposit, admitted_purposes, deposit_keys, deposits
 
 from .desktop import desktop_id as derive_desktop_id
 
@@ -95,6 +100,8 @@ class TeamSync:
         self._conn: Any = None
         self._desktop: str | None = None
         self._snapshots_sent: set[str] = set()
+        self._escrow: frozenset[str] | None = None  # purposes the team store escrows keys of (None: no escrow)
+        self.keys_deposited = 0
         self.batches = 0  # batches the server accepted (for benchmarks)
         self._rounds = 0  # completed rounds (each reads the local journal's head afresh)
 
@@ -262,14 +269,17 @@ class TeamSync:
         self._set(state="sending", local_seq=local_seq, waiting=local_seq - server_seq, offline_since=None,
                   error=None)
         batch = list(itertools.islice(local.iter_entries(server_seq), self.batch))
+        keys = self._key_deposits(local, batch)  # read before the transaction: a local problem retries
         try:
             with self._conn.transaction():
                 self._conn.execute("SET LOCAL statement_timeout = '60s'")
                 sent = self._push_snapshots(local, batch)
                 head_seq, _head_hash, _stored = ingest(self._conn, self._desktop, batch, self.target.schema)
+                deposited = deposit_keys(self._conn, self._desktop, keys, self.target.schema)
         except psycopg.Error as e:
             raise classify(e, self.target) from None
         self._snapshots_sent |= sent
+        self.keys_deposited += deposited
         self.batches += 1
         self._contact = time.monotonic()
         self._set(server_seq=head_seq, waiting=max(0, local_seq - head_seq))
@@ -286,6 +296,7 @@ class TeamSync:
         try:
             row = conn.execute(f"SELECT head_seq, head_hash FROM {quote_ident(self.target.schema)}.desktops"
                                " WHERE desktop_id = %s", (self._desktop,)).fetchone()
+            self._escrow = admitted_purposes(conn, self.target.schema)
             conn.commit()
         except psycopg.Error as e:
             conn.close()
@@ -306,6 +317,14 @@ class TeamSync:
         self._conn = conn
         self._contact = time.monotonic()
         self._set(server_seq=server_seq)
+
+    def _key_deposits(self, local: Any, batch: list[Entry]) -> list[Deposit]:
+        """The keys to deposit with the batch (after its entries, same transaction); none when the
+        team store has no escrow or the journal no keys."""
+        sealer = getattr(local, "sealer", None)
+        if not self._escrow or sealer is None:
+            return []
+        return deposits(sealer.keys, batch, self._escrow)
 
     def _push_snapshots(self, local: Any, batch: list[Entry]) -> set[str]:
         """The flow texts the batch's calls ran, once per hash (the server ignores repeats)."""

@@ -184,8 +184,10 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert win.counts.text() == "2 open · 2 not acknowledged · 0 overdue"
         assert win.work_model.data(win.work_model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is None
         win.select_ref(win.work_model.items[1].ref)
-        # sealed on the agent's desktop, whose keys stay there (issue 10): withheld here, never shown
-        assert "depression" not in win.detail.text() and "1 record(s) not shared with you" in win.detail.text()
+        # sealed on the agent's desktop under the consent's key, escrowed in the team store (0006): the
+        # care team reads what the customer consented to share with it
+        assert "• mental health: condition: depression" in win.detail.text()
+        assert "sealed" not in win.detail.text()
         win.select_ref(win.work_model.items[0].ref)
         assert "Capacity doubt OPEN" in win.detail.text()
         shot(win, "console-care-en")
@@ -202,6 +204,14 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
         assert "On hold until" not in win.detail.text() and not win.buttons["end_hold_care"].isEnabled()
         assert not win.end_hold("again")
         assert win.last_message == "Not done: Account ACC-C has no hold on."
+        # The customer withdraws (on another call): the team store destroys its copy of the key, and the
+        # care team reads "withdrawn on DATE", never the detail, never "no consent".
+        world["desk"].call("ACC-V", ("consent_withdrawn", {"purpose": "health_disclosure"}, "texas", "withdraw"))
+        world["desk"].push()
+        win.select_ref(next(i.ref for i in win.work_model.items if i.account_id == "ACC-V"))
+        assert "withdrawn on 22 November 2026; the details can no longer be read" in win.detail.text()
+        assert "depression" not in win.detail.text() and "consent" not in win.detail.text().split("(consented)")[1]
+        shot(win, "console-care-withdrawn-en")
         # An overdue referral, a day later: amber, counted.
         carla.clock = lambda: T0 + dt.timedelta(days=1)
         win.tick()
@@ -216,6 +226,8 @@ def test_the_care_team_worklist_shows_only_consented_details_and_records_the_rev
             assert win.last_message == {"da": "Ikke udført: Sag ACC-C er ikke i bero.",
                                         "cs": "Neprovedeno: Účet ACC-C není pozastaven."}[lang]
             assert "{" not in win.detail.text() and "{" not in win.counts.text()
+            assert {"da": "trukket tilbage 22. november 2026", "cs": "odvoláno 22. listopadu 2026"}[lang] \
+                in win.detail.text(), win.detail.text()
             for b in win.buttons.values():  # every button shows its whole label
                 assert b.width() >= b.sizeHint().width() or not b.isVisible(), (lang, b.text())
             shot(win, f"console-care-{lang}")

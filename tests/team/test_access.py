@@ -168,8 +168,10 @@ def test_care_team_reads_referrals_and_consented_details(world: World, tmp_path:
         referred = pj.call_entries(world.anna_call)
         assert referred, "the care team reads the referred account's calls"
         vuln = next(e for e in referred if e.type == "vulnerability")
-        # Sealed on the desktop (issue 10): the details travel sealed, their keys stay on the desktop, so
-        # the care team reads that a record exists, its purposes and review date, never the details here.
+        # Sealed on the desktop (issue 10), here under the account's personal key (appended without the
+        # engine, which seals a record under its consent purposes): that key never leaves the desktop, so
+        # the care team reads that a record exists, its purposes and review date, never the details
+        # (the consented path, with escrowed keys, is tests/team/test_key_escrow.py).
         assert vuln.data["category"]["$sealed"]["p"] and "mental_health" not in str(vuln.data)
         assert set(vuln.data["fields"]) == {"condition"} and "depression" not in str(vuln.data)
         answer = next(e for e in referred if e.type == "answer" and e.data.get("sensitivity") == "special")

@@ -46,6 +46,8 @@ class Desk:
 
     def e(self, type_: str, call: str, account: str, data: dict, *, flow: str = "call-opening",
           step: str | None = None) -> NewEntry:
+        if type_ == "vulnerability" and self.journal.sealer is not None:  # as the engine seals a record:
+            data = self.journal.sealer.seal_data(type_, account, data, [data["consent"]])  # under its consent
         return NewEntry(type_, call, account, self.agent, flow, "ab" * 32, step, data, self.tick())
 
     def call(self, account: str, *extras: tuple[str, dict, str, str]) -> str:
@@ -56,6 +58,11 @@ class Desk:
         for type_, data, flow, step in extras:
             self.journal.append(self.e(type_, call, account, data, flow=flow, step=step))
         return call
+
+    def desktop_id(self) -> str | None:
+        from callguide.team.desktop import desktop_id
+
+        return desktop_id(self.journal)
 
     def push(self) -> None:
         s = TeamSync(self.path, self.who).start()
@@ -96,6 +103,11 @@ class World:
 
 @pytest.fixture
 def world(team: TeamServer, tmp_path: Path) -> World:
+    return make_world(team, tmp_path)
+
+
+def make_world(team: TeamServer, tmp_path: Path) -> World:
+    """anna's desktop with a BLAKE, a BRUCE and a TEXAS call, pushed (shared with test_key_escrow)."""
     anna = team.person("anna", "agent", team="north")
     ben = team.person("ben", "agent", team="south")
     sam = team.person("sam", "supervisor", team="north")
@@ -242,13 +254,15 @@ def test_the_care_team_worklist_consented_details_and_the_review_closes_the_doub
         assert [(i.account_id, i.flow_id) for i in work] == [("ACC-C", "bruce"), ("ACC-V", "texas")]
         # The care team does not see the emergency queue (not referred to it).
         assert {i.kind for i in carla.queue()} == {"care_team"}
-        # The details are sealed on the agent's desktop and its keys stay there (issue 10): neither the
-        # care team nor the supervisor reads them on the console; both see that a record is withheld.
+        # The details are sealed on the agent's desktop under the consent's key, escrowed in the team
+        # store (0006): the care team reads them; the supervisor does not (the consent is for the care
+        # team), and is told so, never "no consent".
         view = carla.account("ACC-V", dt.date(2026, 11, 22))
-        assert view.consented == [] and view.withheld == 1
-        assert "depression" not in str([r.data for r in view.history])
+        assert [(c["category"], c["fields"]) for c in view.consented] == [("mental_health", {"condition": "depression"})]
+        assert (view.withheld, view.sealed, view.gone) == (0, [], [])
         sup_view = sam.account("ACC-V", dt.date(2026, 11, 22))
-        assert sup_view.consented == [] and sup_view.withheld == 1
+        assert sup_view.consented == [] and sup_view.withheld == 1 and sup_view.gone == []
+        assert "depression" not in str([r.data for r in sup_view.history])
         # The doubt on ACC-C is open; a supervisor may not close it, nor may anyone review ACC-V's.
         doubt = carla.account("ACC-C", dt.date(2026, 11, 22))
         assert doubt.open_doubt and [h["until"] for h in doubt.state.holds] == []

@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from callguide.qt.i18n import tr
 from callguide.team.console import QueueItem
 
-from .text import due_text, kind_text, status_text, step_text, time_text
+from .text import due_text, kind_text, sealed_text, status_text, step_text, time_text
 
 ALARM_BG, ALARM_FG = QColor("#C62828"), QColor("#FFFFFF")
 OVERDUE_BG, OVERDUE_FG = QColor("#FFE0B2"), QColor("#7A3E00")
@@ -86,7 +86,7 @@ class _ItemsModel(QAbstractTableModel):
         if column == "due":
             return due_text(item, self.now)
         if column == "reason":
-            return tr("console.sealed") if item.reason is None else item.reason
+            return sealed_text(item.reason)
         return ""
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -8,6 +8,18 @@ from callguide.qt.i18n import has, language, protocol_name, tr
 from callguide.team.console import QueueItem
 
 
+def sealed_text(value: str | None, empty: str = "") -> str:
+    """A text the reader may not read says so: sealed on the agent's desktop (None), or withdrawn
+    (erased, purged) on DATE in the UI language (a `Gone`); else the text."""
+    from callguide.store.sealing import Gone
+
+    if value is None:
+        return tr("console.sealed")
+    if isinstance(value, Gone):
+        return str(value.as_lang(language()))
+    return value or empty
+
+
 def kind_text(item: QueueItem) -> str:
     key = f"console.kind.{item.level.name}"
     if has(key):

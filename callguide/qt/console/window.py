@@ -36,12 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from callguide.qt.banner import date_text
-from callguide.qt.i18n import has, tr
+from callguide.qt.i18n import has, language, tr
 from callguide.store.base import StoreError
+from callguide.store.sealing import Gone
 from callguide.team.console import AccountView, Console, ConsoleFeed, FeedUpdate, QueueItem, counts
 
 from .models import QueueTableModel, WorklistTableModel, _ItemsModel
-from .text import kind_text, step_text, time_text
+from .text import kind_text, sealed_text, step_text, time_text
 
 
 class FeedBridge(QObject):
@@ -349,7 +350,7 @@ class ConsoleWindow(QMainWindow):
         lines = [f"{kind_text(item)} · {tr('console.col.account')} {item.account_id} · {item.agent_name} · "
                  f"{step_text(item)} · {time_text(item.raised, now)}"]
         if item.reason is None or item.reason:
-            lines.append(tr("console.sealed") if item.reason is None else item.reason)
+            lines.append(sealed_text(item.reason))
         if item.acknowledged:
             lines.append(tr("console.history.acknowledged", name=item.acknowledged.name,
                             time=time_text(item.acknowledged.at, now)))
@@ -358,11 +359,11 @@ class ConsoleWindow(QMainWindow):
                             by=item.assigned.name, time=time_text(item.assigned.at, now)))
         for n in item.notes:
             lines.append(tr("console.history.note", name=n.name, time=time_text(n.at, now),
-                            text=tr("console.sealed") if n.text is None else n.text))
+                            text=sealed_text(n.text)))
         if item.resolved:
             text = item.resolved.text
             lines.append(tr("console.history.resolved", name=item.resolved.name, time=time_text(item.resolved.at, now),
-                            text=tr("console.sealed") if text is None else (text or "—")))
+                            text=sealed_text(text, "—")))
         return "\n".join(lines)
 
     def _update_buttons(self) -> None:
@@ -425,8 +426,12 @@ class ConsoleWindow(QMainWindow):
             fields = ", ".join(f"{k}: {v}" for k, v in (c.get("fields") or {}).items())
             cat = str(c.get("category") or "").replace("_", " ")
             lines.append(f"• {cat}{': ' if cat and fields else ''}{fields}")
-        if not view.consented and not view.sealed:
+        if not view.consented and not view.sealed and not view.gone:
             lines.append(tr("console.detail.nothing"))
+        for c in view.gone:  # withdrawn (or erased, purged) on DATE, in the reader's language
+            lines.append(tr("console.detail.gone", fields=", ".join(c.get("fields") or []) or "—",
+                            date=date_text(c.get("review_date")),
+                            gone=str(Gone(str(c.get("how")), c.get("on"), language()))))
         for c in view.sealed:
             lines.append(tr("console.detail.sealed", fields=", ".join(c.get("fields") or []) or "—",
                             date=date_text(c.get("review_date"))))

@@ -400,9 +400,10 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
         st = store.account_state(account_id, dt.date.today())
     finally:
         store.close()
-    data = dataclasses.asdict(st)
-    if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    if as_json:  # opened the way the text is; "withdrawn on DATE" as {"destroyed", "on"}; never an envelope
+        from callguide.store.privacy import dumps
+
+        click.echo(dumps(dataclasses.asdict(st)))
         return
     from callguide.engine.summary import format_history
 

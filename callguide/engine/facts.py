@@ -79,6 +79,14 @@ class CallFacts:
             out[p] = True if self.consent_in_force(p) else (None if v is None else False)
         return out
 
+    def consent_given_view(self) -> dict[str, dt.date | None]:
+        """`consent_given.<purpose>`: the customer's local date a consent in force was given, else none."""
+        out: dict[str, dt.date | None] = dict.fromkeys(self.consents)
+        for p, r in self.consent_records.items():
+            if self.consent_in_force(p) and r.get("given_at"):
+                out[p] = dt.datetime.fromisoformat(str(r["given_at"])).astimezone(self.zone).date()
+        return out
+
     def load_consents(self, records: list[dict[str, Any]]) -> None:
         """Consents in force on the account from earlier calls (derived from the journal)."""
         for r in records:
@@ -172,6 +180,7 @@ class CallFacts:
         now = self.now()
         ns["call"] = {**self.call, "lang": self.lang}
         ns["consent"] = self.consent_view()
+        ns["consent_given"] = self.consent_given_view()
         ns["state"] = self.state.as_namespace()
         ns["now"] = now
         ns["today"] = now.date()
@@ -192,6 +201,8 @@ class CallFacts:
                 out[n] = {**self.call, "lang": self.lang}
             elif n == "consent":
                 out[n] = self.consent_view()
+            elif n == "consent_given":
+                out[n] = self.consent_given_view()
             elif n == "state":
                 out[n] = self.state.as_namespace()
             elif n in ("now", "today", "local_time"):

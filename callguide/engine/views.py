@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from callguide.engine.values import to_json
 from callguide.flow.guards import PAYMENT_OUTCOMES
+from callguide.store import entry_types as et
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -126,6 +127,9 @@ class StepView:
     outcomes: list[OutcomeView] = field(default_factory=list)
     local_time: str = ""
     agent_name: str = ""
+    #: the outcome the call reached (recorded, else what its own records show), for the wrap-up's
+    #: outcome box to start on; never one the gate refuses now (then None: the agent chooses)
+    reached_outcome: str | None = None
 
 
 #: Outcome codes offered at wrap-up (the window's list); payment ones go through the gate.
@@ -171,6 +175,26 @@ def notices(s: CallSession) -> list[NoticeView]:
     return out
 
 
+#: What a call's own records say it reached, most serious first: (entry type, data it must hold, outcome).
+REACHED = ((et.CRISIS, {}, "crisis"), (et.ESCALATION, {"kind": "emergency"}, "crisis"),
+           (et.HOLD_STARTED, {}, "on_hold"), (et.DISPUTE, {}, "disputed"),
+           (et.ESCALATION, {"kind": "care_team"}, "referred"), (et.ARRANGEMENT, {}, "arrangement_agreed"))
+
+
+def reached_outcome(s: CallSession, offered: list[OutcomeView]) -> str | None:
+    """The outcome the call reached: the one recorded (`set_outcome`, a wrap-up choice), else the most
+    serious its records show (a crisis, a hold, a dispute, a referral, an arrangement); None when it
+    shows none, or when the gate refuses that outcome now (the rule is the gate's, not this default's)."""
+    code = s.facts.state.call_outcome
+    if not code:
+        seen = {(r["type"], r["data"].get("kind")) for r in s.journal.records if r["type"] in _REACHED_TYPES}
+        code = next((c for t, want, c in REACHED if (t, want.get("kind")) in seen), None)
+    return code if any(o.code == code and o.enabled for o in offered) else None
+
+
+_REACHED_TYPES = frozenset(t for t, _, _ in REACHED)
+
+
 def outcomes(s: CallSession) -> list[OutcomeView]:
     codes = list(OUTCOME_CODES)
     if s.facts.state.call_outcome and s.facts.state.call_outcome not in codes:
@@ -196,8 +220,10 @@ def build_view(s: CallSession) -> StepView:
         interrupts.append(InterruptView(i.id, i.protocol, facts.render(i.label, ns=ns), i.hotkey, enabled,
                                         refusal.reason if refusal else None, refusal.rule if refusal else None,
                                         dict(refusal.params) if refusal else {}))
-    extra = {"consents_in_force": consents_in_force(s), "notices": notices(s), "outcomes": outcomes(s),
-             "local_time": str(ns.get("local_time", "")), "agent_name": s.person.display_name}
+    offered = outcomes(s)
+    extra = {"consents_in_force": consents_in_force(s), "notices": notices(s), "outcomes": offered,
+             "local_time": str(ns.get("local_time", "")), "agent_name": s.person.display_name,
+             "reached_outcome": reached_outcome(s, offered)}
     if frame is None:
         return StepView(s.call_id, None, "", None, None, "", "", [], [], None, None, None, [], None,
                         False, None, None, False, [], interrupts, s.state.as_namespace(), s.flows_complete,

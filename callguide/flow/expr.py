@@ -57,7 +57,7 @@ from jinja2.utils import Namespace, pass_context
 from jinja2.visitor import NodeTransformer
 
 #: Top-level names every expression may use besides field ids (docs/flow-language.md).
-RESERVED_NAMES = frozenset({"account", "consent", "state", "signposts", "call", "now", "today", "local_time",
+RESERVED_NAMES = frozenset({"account", "consent", "consent_given", "state", "signposts", "call", "now", "today", "local_time",
                             "true", "false", "none", "True", "False", "None"})
 
 #: The longest text (or list, counted as printed) a template may make, and the longest rendered text.

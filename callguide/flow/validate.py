@@ -119,7 +119,7 @@ class _Validator:
         self.diags: list[Diagnostic] = []
         self.fields = lib.fields()
         self.names = frozenset(self.fields) | expr.RESERVED_NAMES | _JINJA_GLOBALS
-        self.hint_names = frozenset(self.fields) | {"account", "consent", "state", "signposts", "call"}
+        self.hint_names = frozenset(self.fields) | {"account", "consent", "consent_given", "state", "signposts", "call"}
         self.interrupts = lib.interrupts
         self.purposes: dict[str, list[tuple[Flow, Step]]] = {}
         for f in lib.flows.values():

@@ -22,6 +22,7 @@ Never imports Qt.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,10 +172,11 @@ def start_practice(lib: FlowLibrary, practice_db: str | Path, case: PracticeCase
             store = SQLiteJournal.open(_check_practice_db(practice_db))
         except StoreError as e:
             raise PracticeError(str(e)) from None
+    # each run its own account: what an earlier run recorded (a consent, a hold) never carries over
+    account_id = f"PRACTICE-{persona.name.split()[0].upper() if persona.name else 'X'}-{secrets.token_hex(3)}"
     try:
         session = CallSession.start(
-            lib, store, Account(f"PRACTICE-{persona.name.split()[0].upper() if persona.name else 'X'}", persona.name,
-                                persona.country, persona.lang, persona.balance),
+            lib, store, Account(account_id, persona.name, persona.country, persona.lang, persona.balance),
             agent, start_flow=flow_id, clock=clock, auto_wrap_up=False, practice=True)
     except EngineError as e:
         if own:

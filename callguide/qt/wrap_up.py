@@ -32,8 +32,6 @@ from callguide.qt.i18n import engine_text, has, tr
 from callguide.qt.widgets import EnterButton
 from callguide.store import entry_types as et
 
-OUTCOME_CODES = ("arrangement_agreed", "on_hold", "referred", "no_agreement", "crisis", "callback", "no_contact",
-                 "wrong_party", "not_verified", "other")
 FOLLOW_UP_KINDS = {et.CALLBACK, et.HOLD_STARTED, et.VULNERABILITY, et.DISCLOSURE, et.ESCALATION, et.SMS_SURVEY,
                    et.DEBRIEF_OFFERED, et.CAPACITY_DOUBT}
 
@@ -257,15 +255,15 @@ class WrapUpPanel(QWidget):
         current = self.outcome.currentData()
         self.outcome.blockSignals(True)
         self.outcome.clear()
-        refused = {o.code for o in self.bridge.view.outcomes if not o.enabled}  # the gate's answer, per outcome
-        codes = [c for c in OUTCOME_CODES if c not in refused]
-        recorded = s.state.call_outcome
-        if recorded and recorded not in codes:
-            codes.insert(0, recorded)
-        for code in codes:
-            self.outcome.addItem(_value(code), code)
-        want = (current if self._outcome_touched else None) or recorded or "other"
-        self.outcome.setCurrentIndex(max(self.outcome.findData(want), 0))
+        view = self.bridge.view
+        for o in view.outcomes:  # the core's list, with the gate's answer per outcome: refused ones are left out
+            if o.enabled:
+                self.outcome.addItem(_value(o.code), o.code)
+        # the agent's own pick, else the outcome the call reached (recorded, or shown by its records: a
+        # crisis after BLAKE), else "other"; never a refused one (the view leaves those out)
+        want = (current if self._outcome_touched else None) or view.reached_outcome or "other"
+        index = self.outcome.findData(want)
+        self.outcome.setCurrentIndex(index if index >= 0 else max(self.outcome.findData("other"), 0))
         self.outcome.blockSignals(False)
         self.outcome.setAccessibleName(tr("wrap.outcome"))
         self.outcome.setEnabled(not s.ended)

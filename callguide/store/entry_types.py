@@ -155,7 +155,8 @@ BLOCKED: Final = declare(
 FLOW_PROBLEM: Final = declare(
     "flow_problem", "a flow's text or condition could not be worked out at run time (a limit or a mistake): "
     "the text showed one line instead, the condition counted as not met", ("what", "where", "limit", "reason", "lang"),
-    summary=True)
+    sensitivity=SPECIAL, special_keys=("reason",), rendered_keys=("reason",),
+    summary=True)  # a reason can quote an answer: sealed (under its consent when it quotes a consented value)
 CONTACT_REASON: Final = declare(
     "contact_reason", "the agent recorded why the call goes on outside the contact hours",
     ("reason", "local_time", "window"), summary=True)

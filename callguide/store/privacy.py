@@ -29,11 +29,13 @@ from .sealing import (
     ERASED,
     PERSONAL,
     PURGED,
+    SEALED,
     WITHDRAWN,
     Gone,
     Sealer,
     gone_json,
     is_ref,
+    is_sealed,
     open_all,
 )
 
@@ -459,10 +461,31 @@ def report(store: JournalStore, today: dt.date | None = None) -> list[dict[str, 
     return [{"month": m, "purpose": p, **{c: counts[(m, p)][c] for c in cols}} for m, p in sorted(counts)]
 
 
+#: What a JSON output says of a value still sealed where it is printed (no key here to open it).
+STILL_SEALED = "sealed"
+
+
+def readable(value: Any) -> Any:
+    """Journal data as a JSON output prints it (`history --json`, `privacy export`, `audit export`):
+    a value whose key was destroyed as `{"destroyed": how, "on": date}`, a value still sealed as the
+    plain word "sealed" (never its ciphertext), and the store's `$sealed` note of which keys were
+    sealed left out (their values are shown opened). References (`$ref`) stay: they are not values."""
+    if isinstance(value, Gone):
+        return value.as_json()
+    if is_sealed(value):
+        return STILL_SEALED
+    if isinstance(value, dict):
+        return {k: readable(v) for k, v in value.items() if not (k == SEALED and isinstance(v, list))}
+    if isinstance(value, (list, tuple)):
+        return [readable(v) for v in value]
+    return value
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(gone_json(value), indent=2, ensure_ascii=False, default=str)
+    """JSON for a person or a tool to read: `readable(value)`, indented."""
+    return json.dumps(readable(value), indent=2, ensure_ascii=False, default=str)
 
 
 __all__ = ["ERASE_ROLES", "Due", "PrivacyError", "Retention", "Rule", "auditor_export", "due_for_purge", "dumps",
-           "erase", "load_retention", "purge", "report", "subject_access", "subject_access_html", "withdraw",
+           "erase", "load_retention", "purge", "readable", "report", "subject_access", "subject_access_html", "withdraw",
            "withdrawal_exception"]

@@ -245,10 +245,11 @@ def test_a_typo_offers_the_nearest_step_and_folds_what_follows(wb, qtbot):
     """Regression: one typo gave 2 errors and 12 warnings and no "did you mean"."""
     w = wb()
     text = w.editor.toPlainText()
-    w.editor.setPlainText(text.replace("    next: explain\n", "    next: expl\n", 1))
+    assert "    next: consent-check\n" in text
+    w.editor.setPlainText(text.replace("    next: consent-check\n", "    next: consent-chek\n", 1))
     qtbot.waitUntil(lambda: any(d.rule == "unknown-target" for d in w.diags), timeout=3000)
     first = w.diag_list.item(0).text()
-    assert "unknown-target" in first and "did you mean 'explain'?" in first
+    assert "unknown-target" in first and "did you mean 'consent-check'?" in first
     items = [w.diag_list.item(i).text() for i in range(w.diag_list.count())]
     assert not any("unreachable-step" in t for t in items)
     assert any("cannot be reached, most likely because of this" in t for t in items)
@@ -444,7 +445,7 @@ def test_a_refused_submit_saves_nothing_and_nothing_goes_live_unreviewed(wb, flo
     assert r.versions.current_label() == "1.1.0"
     assert "step 'thank': what the agent says changed in Danish" in r.versions.diff.toPlainText()
     assert "Flow tests: 1 passed, 0 failed" in r.versions.evidence.text()
-    assert "Coverage of texas: steps 10/18" in r.versions.evidence.text()
+    assert "Coverage of texas: steps 11/21" in r.versions.evidence.text()
     assert r.versions.approve_btn.isEnabled()
     shot(r, "workbench-review.png")
     r.versions.approve_btn.click()

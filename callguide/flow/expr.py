@@ -245,12 +245,23 @@ def _bounded_range(*args: Any) -> range:
 
 @pass_context
 def _loop(context: Any, iterable: Any) -> Any:
-    """Wraps the iterable of every `{% for %}`: counts iterations against the render's budget."""
+    """Wraps the iterable of every `{% for %}`: counts iterations against the render's budget. Every
+    item counts (a loop's `if` filters inside it), so a sized iterable is charged whole on entry: nested
+    loops over the limit fail before the first iteration, not after ten thousand."""
     b = _budget()
-    for item in iterable:
-        b.loops += 1
+    try:
+        ahead = len(iterable)
+    except TypeError:
+        ahead = -1
+    if ahead >= 0:
+        b.loops += ahead
         if b.loops > MAX_LOOP:
             raise LimitError(f"its loops run over {MAX_LOOP} times (the limit)")
+    for item in iterable:
+        if ahead < 0:
+            b.loops += 1
+            if b.loops > MAX_LOOP:
+                raise LimitError(f"its loops run over {MAX_LOOP} times (the limit)")
         _tick(b)
         yield item
 

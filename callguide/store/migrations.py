@@ -21,7 +21,7 @@ import uuid
 from sqlite_utils import Database, Migrations
 
 MIGRATION_SET = "callguide.journal"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 migrations = Migrations(MIGRATION_SET)
 
@@ -173,6 +173,41 @@ def m0003(db: Database) -> None:
     # From the table itself, not through an index that may be damaged.
     db.execute("INSERT INTO account_index (account_id, entries)"
                " SELECT account_id, count(*) FROM entries NOT INDEXED GROUP BY account_id")
+
+
+@migrations(name="0004_call_index_marks")
+def m0004(db: Database) -> None:
+    """The table of calls without a write to the open-calls index on every entry: the trigger that
+    counts entries sets only `last_ts` and `entries` on a call seen before (columns no index holds,
+    so the row's page is the only one it touches); what a `call_started` or `call_ended` entry
+    says about the call (`start_seq`, `started`, `ended`) is set by a second trigger that fires for
+    those two types only. The same table as before, kept the same way (`rebuild_call_index`)."""
+    db.execute("DROP TRIGGER entries_call_index")
+    db.execute("""
+        CREATE TRIGGER entries_call_index AFTER INSERT ON entries
+        BEGIN
+            INSERT INTO call_index (call_id, account_id, agent, start_seq, started, first_ts, last_ts,
+                                    entries, ended)
+            VALUES (new.call_id, new.account_id, new.agent,
+                    CASE WHEN new.type = 'call_started' THEN new.seq END,
+                    CASE WHEN new.type = 'call_started' THEN new.ts END,
+                    new.ts, new.ts, 1, new.type = 'call_ended')
+            ON CONFLICT (call_id) DO UPDATE SET
+                last_ts = excluded.last_ts,
+                entries = entries + 1;
+        END
+    """)
+    db.execute("""
+        CREATE TRIGGER entries_call_marks AFTER INSERT ON entries
+        WHEN new.type IN ('call_started', 'call_ended')
+        BEGIN
+            UPDATE call_index SET
+                ended = max(ended, new.type = 'call_ended'),
+                start_seq = coalesce(start_seq, CASE WHEN new.type = 'call_started' THEN new.seq END),
+                started = coalesce(started, CASE WHEN new.type = 'call_started' THEN new.ts END)
+            WHERE call_id = new.call_id;
+        END
+    """)
 
 
 # The tables whose rows are the record: no UPDATE, no DELETE, no other trigger on them.

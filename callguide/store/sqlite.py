@@ -695,8 +695,10 @@ class SQLiteJournal(JournalStore):
                     (account_id, *STATE_TYPES)).fetchall()
                 found = conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
                                      " WHERE account_id = ?", (account_id,)).fetchone()[0]
-                row = conn.execute("SELECT entries FROM account_index WHERE account_id = ?", (account_id,)).fetchone()
-        counted = row[0] if row else 0
+                counted = conn.execute(
+                    "SELECT (SELECT coalesce(sum(own), 0) FROM call_index INDEXED BY idx_call_index_account"
+                    " WHERE account_id = ?) + coalesce((SELECT entries FROM account_index WHERE account_id = ?), 0)",
+                    (account_id, account_id)).fetchone()[0]
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
                              f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "

@@ -138,7 +138,7 @@ def test_migrations_idempotent_on_reopen(db_path, make_entry):
         assert j.verify().ok and j.verify().checked == 1
         j.close()
     assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index",
-                       "0004_call_index_marks"]
+                       "0004_counts_in_the_call_row"]
 
 
 def test_open_creates_parent_dirs(tmp_path):
@@ -230,8 +230,10 @@ def test_rebuild_call_index_matches_trigger(journal, make_entry):
 
 def _call_index_by_triggers_is_rebuilt(journal):
     before = sorted(journal.db["call_index"].rows, key=lambda r: r["call_id"])
+    strays = sorted(journal.db["account_index"].rows, key=lambda r: r["account_id"])
     journal.rebuild_call_index()
     assert sorted(journal.db["call_index"].rows, key=lambda r: r["call_id"]) == before
+    assert sorted(journal.db["account_index"].rows, key=lambda r: r["account_id"]) == strays
     return before
 
 
@@ -416,7 +418,7 @@ def test_migration_from_schema_3_keeps_the_call_index(db_path, make_entry):
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(db_path)
-    store_migrations.migrations.apply(Database(conn), stop_before="0004_call_index_marks")
+    store_migrations.migrations.apply(Database(conn), stop_before="0004_counts_in_the_call_row")
     conn.execute("PRAGMA user_version = 3")
     old = [make_entry("call_started", {}, call_id="C1"), make_entry("note", {}, call_id="C1"),
            make_entry("call_started", {}, call_id="C2"), make_entry("call_ended", {}, call_id="C2")]
@@ -432,7 +434,10 @@ def test_migration_from_schema_3_keeps_the_call_index(db_path, make_entry):
     conn.close()
     with SQLiteJournal.open(db_path) as j:
         assert j.db.execute("PRAGMA user_version").fetchone()[0] == store_migrations.SCHEMA_VERSION
-        assert sorted(j.db["call_index"].rows, key=lambda r: r["call_id"]) == before
+        after = sorted(j.db["call_index"].rows, key=lambda r: r["call_id"])
+        assert [{k: v for k, v in r.items() if k != "own"} for r in after] == before
+        assert [r["own"] for r in after] == [2, 2]  # counted from the entries by the migration
+        assert list(j.db["account_index"].rows) == []  # no entry outside its call's account
         assert [c.call_id for c in j.unfinished_calls()] == ["C1"]
         j.append(make_entry("note", {}, call_id="C1"))
         j.append_many([make_entry("call_ended", {}, call_id="C1"), make_entry("call_started", {}, call_id="C3")])
@@ -442,3 +447,25 @@ def test_migration_from_schema_3_keeps_the_call_index(db_path, make_entry):
         assert j.verify().ok and j.verify().checked == 7
     report = audit_journal(db_path)
     assert report.ok, report.lines()
+
+
+def test_account_counts_with_an_entry_outside_its_calls_account(journal, make_entry):
+    """An account's entries are its calls' own entries plus strays (an entry whose account is not
+    its call's account, kept in `account_index`): every account's history still opens, the counts
+    match what a rebuild gives, and the consistency check is clean."""
+    import datetime as dt
+
+    from callguide.store import integrity
+
+    journal.append(make_entry("call_started", {}, call_id="C1", account_id="A1"))
+    journal.append(make_entry("note", {}, call_id="C1", account_id="A2"))  # a stray
+    journal.append_many([make_entry("note", {}, call_id="C1", account_id="A1"),
+                         make_entry("note", {}, call_id="C2", account_id="A2")])
+    for account, n in (("A1", 2), ("A2", 2)):
+        assert len(journal.account_entries(account)) == n
+        journal.account_state(account, dt.date(2026, 1, 1))  # counts match: no StoreError
+    rows = {r["call_id"]: (r["entries"], r["own"]) for r in _call_index_by_triggers_is_rebuilt(journal)}
+    assert rows == {"C1": (3, 2), "C2": (1, 1)}
+    assert list(journal.db["account_index"].rows) == [{"account_id": "A2", "entries": 1}]
+    with journal._guard() as conn:
+        assert integrity.consistency_problems(conn, deep=True) == []

@@ -64,7 +64,7 @@ DEFAULT_CHECKPOINT_EVERY = 50
 #: Page size of a new journal file (existing files keep theirs). Every commit writes each page it
 #: touched whole to the write-ahead log; a step touches a handful of pages with a few hundred bytes
 #: in each, so smaller pages mean a smaller synced write.
-PAGE_SIZE = 1024
+PAGE_SIZE = 2048
 _COLUMNS = "seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash"
 _BATCH = 2000
 _SEALED_TYPES = frozenset(et.SEALED_TYPES)

@@ -8,7 +8,9 @@ the mean step times (checkpoints included: they are part of the cost; the anchor
 goes to is written by the journal's background thread, waited for outside the timings so that
 its fsync never lands on a timed step of either); the figure is the median of those ratios over
 the runs (the spread is printed, and the ratio of per-step medians too). The engine's journal is the real one:
-signed checkpoints every 50 entries, handed to a real anchor folder (in a temp dir).
+signed checkpoints every 50 entries, handed to a real anchor folder (in a temp dir). It also
+prints what a step writes to the write-ahead log (pages and bytes, counted with automatic
+checkpoints off): a figure a busy machine does not move.
 
     python benchmarks/bench_engine_step.py [--steps 300] [--repeats 9]
 """
@@ -113,6 +115,47 @@ def run(d: Path, n: int) -> tuple[list[float], list[float]]:
     return eng, base
 
 
+def _wal_size(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
+    """(frames, bytes) in the write-ahead log of `path` (checkpoints off on `conn` meanwhile)."""
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    size = max(0, Path(f"{path}-wal").stat().st_size - 32)
+    return size // (page + 24), size
+
+
+def wal_per_step(d: Path, n: int = 200) -> tuple[tuple[float, float], tuple[float, float]]:
+    """What one step writes to the write-ahead log, engine and baseline: (pages, bytes) per step
+    (automatic checkpoints off while counting; a stable figure where the times are noisy)."""
+    flow, _ = load_flow_text(LOOP, "loop.yaml")
+    assert flow is not None
+    store = SQLiteJournal.open(d / "engine.db")
+    s = CallSession.start(FlowLibrary(flows={"loop": flow}, signposts={}), store, Account("B1", "Alex", "UK"),
+                          "bench", start_flow="loop", clock=FixedClock(), auto_wrap_up=False)
+    for _ in range(20):
+        s.next()
+    conn = store.db.conn
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for _ in range(n):
+        s.next()
+    frames, size = _wal_size(conn, d / "engine.db")
+    store.close()
+    engine = (frames / n, size / n)
+    bare = sqlite3.connect(d / "bare.db", isolation_level=None)
+    bare.execute("PRAGMA journal_mode=WAL")
+    bare.execute("PRAGMA synchronous=FULL")
+    bare.execute("PRAGMA wal_autocheckpoint = 0")
+    bare.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, ts TEXT, type TEXT, data TEXT)")
+    payload = json.dumps({"step": "a", "say": "Hello Alex, step A"})
+    bare.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for _ in range(n):
+        bare.execute("BEGIN IMMEDIATE")
+        bare.execute("INSERT INTO t (ts, type, data) VALUES (?, ?, ?)", ("2026", "step", payload))
+        bare.execute("COMMIT")
+    frames, size = _wal_size(bare, d / "bare.db")
+    bare.close()
+    return engine, (frames / n, size / n)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=300)
@@ -128,6 +171,8 @@ def main() -> int:
             eng, base = run(Path(d), args.steps)
         means.append((statistics.fmean(eng), statistics.fmean(base)))
         medians.append((statistics.median(eng), statistics.median(base)))
+    with tempfile.TemporaryDirectory(dir=tmp) as d:
+        (ep, eb), (bp, bb) = wal_per_step(Path(d))
     ratios = [e / b for e, b in means]
     r = statistics.median(ratios)
     e = statistics.median(x for x, _ in means)
@@ -140,6 +185,8 @@ def main() -> int:
           f"(spread {min(y for _, y in means) * 1e3:.3f}-{max(y for _, y in means) * 1e3:.3f})")
     print(f"ratio of means: {r:.2f}x, median of {args.repeats} runs (spread {min(ratios):.2f}-{max(ratios):.2f}x); "
           f"ratio of per-step medians {med:.2f}x; target <= 1.5x: {'met' if r <= 1.5 else 'NOT met'}")
+    print(f"write-ahead log per step: engine {ep:.1f} pages, {eb / 1024:.1f} KB; baseline {bp:.1f} pages, "
+          f"{bb / 1024:.1f} KB")
     return 0
 
 

@@ -36,15 +36,39 @@ class StoreError(Exception):
         self.kind = kind
 
 
+# One encoder for every call (stateless between calls; what `json.dumps` with these options builds
+# afresh each time).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# How that encoder spells a string (`ensure_ascii=False`).
+_json_str = json.encoder.encode_basestring
+
+
 def canonical_json(value: Any) -> str:
     """The one JSON spelling used for hashing and storage."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """`sha256(prev_hash + canonical_json(fields))`, where fields are `HASHED_FIELDS` (everything but seq,
-    prev_hash and hash). Hex digest."""
+    prev_hash and hash). Hex digest. The definition: `verify` recomputes every hash with it."""
     body = canonical_json({k: fields[k] for k in HASHED_FIELDS})
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _json_opt(value: str | None) -> str:
+    return "null" if value is None else _json_str(value)
+
+
+def hash_from_text(prev_hash: str, ts: str, type_: str, call_id: str, account_id: str, agent: str,
+                   flow_id: str | None, flow_hash: str | None, step_id: str | None, data_text: str) -> str:
+    """`compute_hash` of an entry whose data is stored as `data_text`, without serialising the data
+    again: the canonical body spelled around `data_text` (keys in sorted order). Equal to
+    `compute_hash(prev_hash, {..., "data": json.loads(data_text)})` whenever `data_text` is canonical
+    JSON that reads back to a value spelt the same way (the append path makes sure of it; a test
+    compares the two)."""
+    body = (f'{{"account_id":{_json_str(account_id)},"agent":{_json_str(agent)},"call_id":{_json_str(call_id)},'
+            f'"data":{data_text},"flow_hash":{_json_opt(flow_hash)},"flow_id":{_json_opt(flow_id)},'
+            f'"step_id":{_json_opt(step_id)},"ts":{_json_str(ts)},"type":{_json_str(type_)}}}')
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 

@@ -5,10 +5,11 @@
   SQL, and no other trigger sits on a journal table (a dropped append-only trigger, a dropped
   table, an index redefined through `writable_schema`, a trigger that silently drops inserts).
 - `consistency_problems`: the tables of calls and of accounts count exactly the entries the table
-  holds (entries are numbered 1..N without gaps); with `deep=True` (the audit) both entry indexes
-  are walked and counted too. Reads through an index check their own slice against these tables
-  (`SQLiteJournal.account_state`, `call_entries`), so an index that lost entries is noticed before
-  derived state is shown from it.
+  holds (entries are numbered 1..N without gaps; an account's entries are its calls' `own` entries
+  plus the strays `account_index` counts); with `deep=True` (the audit) both entry indexes and the
+  index of calls by account are walked and counted too. Reads through an index check their own
+  slice against these tables (`SQLiteJournal.account_state`, `call_entries`), so an index that
+  lost entries is noticed before derived state is shown from it.
 - `head_problems`: the newest signed checkpoint in the file and the newest one each witness holds
   still match the journal (it was not cut short, replaced by an older copy or rewritten).
 
@@ -81,9 +82,12 @@ def consistency_problems(conn: sqlite3.Connection, *, deep: bool = False) -> lis
     end = end_seq(conn)
     problems = []
     # One pass over each small table.
-    calls, open_all = conn.execute("SELECT coalesce(sum(entries), 0), coalesce(sum(ended = 0), 0)"
-                                   " FROM call_index NOT INDEXED").fetchone()
-    accounts = conn.execute("SELECT coalesce(sum(entries), 0) FROM account_index").fetchone()[0]
+    calls, own, open_all, n_calls = conn.execute(
+        "SELECT coalesce(sum(entries), 0), coalesce(sum(own), 0), coalesce(sum(ended = 0), 0), count(*)"
+        " FROM call_index NOT INDEXED").fetchone()
+    # An account's entries: those of its calls (`own`) plus strays (an entry whose account is not
+    # its call's), which alone are counted in `account_index`.
+    accounts = own + conn.execute("SELECT coalesce(sum(entries), 0) FROM account_index").fetchone()[0]
     counts = [("the table of calls", calls), ("the table of accounts", accounts)]
     if deep:
         # A range on the first column makes SQLite walk that index (count(*) alone takes the smallest).
@@ -100,6 +104,11 @@ def consistency_problems(conn: sqlite3.Connection, *, deep: bool = False) -> lis
                             ).fetchone()[0]
     if open_idx != open_all:
         problems.append(f"the index of unfinished calls lists {open_idx} calls but the table holds {open_all}")
+    if deep:
+        by_account = conn.execute("SELECT count(*) FROM call_index INDEXED BY idx_call_index_account"
+                                  " WHERE account_id >= ''").fetchone()[0]
+        if by_account != n_calls:
+            problems.append(f"the index of calls by account lists {by_account} calls but the table holds {n_calls}")
     return problems
 
 

@@ -21,7 +21,7 @@ import uuid
 from sqlite_utils import Database, Migrations
 
 MIGRATION_SET = "callguide.journal"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 migrations = Migrations(MIGRATION_SET)
 
@@ -110,11 +110,18 @@ def m0002(db: Database) -> None:
                 started = coalesce(started, excluded.started);
         END
     """)
-    rebuild_call_index(db)
+    _rebuild_call_index_rows(db)
 
 
 def rebuild_call_index(db: Database) -> None:
-    """Recreate `call_index` from `entries` (inside the caller's transaction)."""
+    """Recreate `call_index` (and the strays in `account_index`) from `entries`, inside the
+    caller's transaction."""
+    _rebuild_call_index_rows(db)
+    _recount_accounts(db)
+
+
+def _rebuild_call_index_rows(db: Database) -> None:
+    """The rows of `call_index` as migration 0002 made them (every column but `own`)."""
     db.execute("DELETE FROM call_index")
     db.execute("""
         INSERT INTO call_index (call_id, account_id, agent, start_seq, started, first_ts, last_ts,
@@ -173,6 +180,75 @@ def m0003(db: Database) -> None:
     # From the table itself, not through an index that may be damaged.
     db.execute("INSERT INTO account_index (account_id, entries)"
                " SELECT account_id, count(*) FROM entries NOT INDEXED GROUP BY account_id")
+
+
+@migrations(name="0004_counts_in_the_call_row")
+def m0004(db: Database) -> None:
+    """The counts kept beside the entries, one page per entry instead of three (docs/journal.md):
+    - the trigger that counts a call's entries sets only `last_ts`, `entries` and `own` on a call
+      seen before (columns no index holds); what a `call_started` or `call_ended` entry says about
+      the call (`start_seq`, `started`, `ended`) is set by a second trigger for those two types, so
+      the open-calls index is no longer rewritten by every entry;
+    - an account's entries are counted in its calls' rows (`own`: the call's entries that carry
+      the call's account; `idx_call_index_account` finds an account's calls), and `account_index`
+      keeps only strays (an entry whose account is not its call's), so an entry no longer rewrites
+      its account's row.
+    `own` and the strays are counted from the table itself, like 0003's counts."""
+    db.execute("DROP TRIGGER entries_call_index")
+    db.execute("DROP TRIGGER entries_account_index")
+    db.execute("ALTER TABLE call_index ADD COLUMN own INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX idx_call_index_account ON call_index (account_id)")
+    db.execute("""
+        CREATE TRIGGER entries_call_index AFTER INSERT ON entries
+        BEGIN
+            INSERT INTO call_index (call_id, account_id, agent, start_seq, started, first_ts, last_ts,
+                                    entries, ended, own)
+            VALUES (new.call_id, new.account_id, new.agent,
+                    CASE WHEN new.type = 'call_started' THEN new.seq END,
+                    CASE WHEN new.type = 'call_started' THEN new.ts END,
+                    new.ts, new.ts, 1, new.type = 'call_ended', 1)
+            ON CONFLICT (call_id) DO UPDATE SET
+                last_ts = excluded.last_ts,
+                entries = entries + 1,
+                own = own + (excluded.account_id = account_id);
+        END
+    """)
+    db.execute("""
+        CREATE TRIGGER entries_call_marks AFTER INSERT ON entries
+        WHEN new.type IN ('call_started', 'call_ended')
+        BEGIN
+            UPDATE call_index SET
+                ended = max(ended, new.type = 'call_ended'),
+                start_seq = coalesce(start_seq, CASE WHEN new.type = 'call_started' THEN new.seq END),
+                started = coalesce(started, CASE WHEN new.type = 'call_started' THEN new.ts END)
+            WHERE call_id = new.call_id;
+        END
+    """)
+    db.execute("""
+        CREATE TRIGGER entries_account_strays AFTER INSERT ON entries
+        WHEN new.account_id != (SELECT account_id FROM call_index WHERE call_id = new.call_id)
+        BEGIN
+            INSERT INTO account_index (account_id, entries) VALUES (new.account_id, 1)
+            ON CONFLICT (account_id) DO UPDATE SET entries = entries + 1;
+        END
+    """)
+    _recount_accounts(db)
+
+
+def _recount_accounts(db: Database) -> None:
+    """`call_index.own` and the strays in `account_index`, counted from the table itself (not
+    through an index that may be damaged), inside the caller's transaction."""
+    db.execute("DROP TABLE IF EXISTS temp.callguide_counts")
+    db.execute("CREATE TEMP TABLE callguide_counts AS SELECT call_id, account_id, count(*) AS n"
+               " FROM entries NOT INDEXED GROUP BY call_id, account_id")
+    db.execute("CREATE INDEX temp.callguide_counts_key ON callguide_counts (call_id, account_id)")
+    db.execute("UPDATE call_index SET own = coalesce((SELECT n FROM temp.callguide_counts c"
+               " WHERE c.call_id = call_index.call_id AND c.account_id = call_index.account_id), 0)")
+    db.execute("DELETE FROM account_index")
+    db.execute("INSERT INTO account_index (account_id, entries) SELECT c.account_id, sum(c.n)"
+               " FROM temp.callguide_counts c JOIN call_index i ON i.call_id = c.call_id"
+               " WHERE c.account_id != i.account_id GROUP BY c.account_id")
+    db.execute("DROP TABLE temp.callguide_counts")
 
 
 # The tables whose rows are the record: no UPDATE, no DELETE, no other trigger on them.

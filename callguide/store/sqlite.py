@@ -51,6 +51,7 @@ from .base import (
     VerifyResult,
     canonical_json,
     compute_hash,
+    hash_from_text,
 )
 from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
 from .derive import STATE_TYPES, derive_account_state
@@ -60,6 +61,10 @@ from .sealing import SEALED, DataKeys, Sealer, auditor_data, has_sealed, is_seal
 REDACTED = "[redacted]"
 DEFAULT_BUSY_TIMEOUT = 5.0
 DEFAULT_CHECKPOINT_EVERY = 50
+#: Page size of a new journal file (existing files keep theirs). Every commit writes each page it
+#: touched whole to the write-ahead log; a step touches a handful of pages with a few hundred bytes
+#: in each, so smaller pages mean a smaller synced write.
+PAGE_SIZE = 2048
 _COLUMNS = "seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash"
 _BATCH = 2000
 _SEALED_TYPES = frozenset(et.SEALED_TYPES)
@@ -302,6 +307,10 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
                                  "a read-only opening cannot write; open it once where it can be written.",
                                  "upgrade")
             return db
+        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # A new file: small pages, so each commit's few touched pages make a small write-ahead log
+            # write (docs/journal.md, "Durability"). Only settable before the first table exists.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"The journal {path} cannot use WAL mode (got {mode}).", "other")
@@ -446,23 +455,28 @@ class SQLiteJournal(JournalStore):
                 raise
 
     @staticmethod
-    def _prepare(entry: NewEntry) -> tuple[dict[str, Any], str]:
-        fields: dict[str, Any] = {"ts": entry.ts, "type": entry.type, "call_id": entry.call_id,
-                                  "account_id": entry.account_id, "agent": entry.agent, "flow_id": entry.flow_id,
-                                  "flow_hash": entry.flow_hash, "step_id": entry.step_id}
-        for key in ("ts", "type", "call_id", "account_id", "agent"):
-            if not isinstance(fields[key], str):
-                raise StoreError(f"Journal entry field {key!r} must be text, got {fields[key]!r}.", "invalid")
+    def _prepare(entry: NewEntry) -> tuple[Any, ...]:
+        """(ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data text, data as read
+        back): the entry checked and its data spelt once, canonically."""
+        head = (entry.ts, entry.type, entry.call_id, entry.account_id, entry.agent)
+        for key, value in zip(("ts", "type", "call_id", "account_id", "agent"), head, strict=True):
+            if not isinstance(value, str):
+                raise StoreError(f"Journal entry field {key!r} must be text, got {value!r}.", "invalid")
         for key in ("flow_id", "flow_hash", "step_id"):
-            if fields[key] is not None and not isinstance(fields[key], str):
-                raise StoreError(f"Journal entry field {key!r} must be text or None, got {fields[key]!r}.",
-                                 "invalid")
+            value = getattr(entry, key)
+            if value is not None and not isinstance(value, str):
+                raise StoreError(f"Journal entry field {key!r} must be text or None, got {value!r}.", "invalid")
         try:
             data_text = canonical_json(entry.data)
+            data = json.loads(data_text)  # hash and keep exactly what will be read back
+            if data != entry.data:
+                # It reads back differently (keys that are not text, tuples): spell what is read back,
+                # which reads back as itself.
+                data_text = canonical_json(data)
+            data_text.encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise StoreError(f"Journal entry data for {entry.type!r} is not plain JSON: {exc}.", "invalid") from None
-        fields["data"] = json.loads(data_text)  # hash exactly what will be read back
-        return fields, data_text
+        return (*head, entry.flow_id, entry.flow_hash, entry.step_id, data_text, data)
 
     def _seal(self, entry: NewEntry) -> NewEntry:
         """Every door: what `sealing.sealed_keys` names and is still plain is sealed here (under the
@@ -486,7 +500,7 @@ class SQLiteJournal(JournalStore):
             return []
         if self.readonly or self.signing is None:
             raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
-        ends_call = any(fields["type"] == et.CALL_ENDED for fields, _ in prepared)
+        ends_call = any(p[1] == et.CALL_ENDED for p in prepared)
         checkpoint: Checkpoint | None = None
         with self._guard() as conn:
             for attempt in (1, 2):
@@ -498,14 +512,15 @@ class SQLiteJournal(JournalStore):
                     last_cp = self._checkpointed(conn, cached)
                     written: list[Entry] = []
                     rows = []
-                    for fields, data_text in prepared:
+                    for ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text, data in prepared:
                         seq += 1
-                        hash_ = compute_hash(prev_hash, fields)
+                        hash_ = hash_from_text(prev_hash, ts, type_, call_id, account_id, agent, flow_id, flow_hash,
+                                               step_id, text)
                         # An explicit seq: a stale cached tail hits the primary key instead of forking.
-                        rows.append((seq, fields["ts"], fields["type"], fields["call_id"], fields["account_id"],
-                                     fields["agent"], fields["flow_id"], fields["flow_hash"], fields["step_id"],
-                                     data_text, prev_hash, hash_))
-                        written.append(Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **fields))
+                        rows.append((seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text,
+                                     prev_hash, hash_))
+                        written.append(Entry(seq, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data,
+                                             ts, prev_hash, hash_))
                         prev_hash = hash_
                     if len(rows) == 1:
                         conn.execute(_INSERT, rows[0])
@@ -680,8 +695,10 @@ class SQLiteJournal(JournalStore):
                     (account_id, *STATE_TYPES)).fetchall()
                 found = conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
                                      " WHERE account_id = ?", (account_id,)).fetchone()[0]
-                row = conn.execute("SELECT entries FROM account_index WHERE account_id = ?", (account_id,)).fetchone()
-        counted = row[0] if row else 0
+                counted = conn.execute(
+                    "SELECT (SELECT coalesce(sum(own), 0) FROM call_index INDEXED BY idx_call_index_account"
+                    " WHERE account_id = ?) + coalesce((SELECT entries FROM account_index WHERE account_id = ?), 0)",
+                    (account_id, account_id)).fetchone()[0]
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
                              f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "

@@ -10,6 +10,7 @@ import pytest
 
 from callguide.store import GENESIS_HASH, SQLiteJournal, StoreError, canonical_json, compute_hash
 from callguide.store import migrations as store_migrations
+from callguide.store.base import HASHED_FIELDS
 
 
 def _fill(journal, make_entry, n=5):
@@ -136,7 +137,8 @@ def test_migrations_idempotent_on_reopen(db_path, make_entry):
         assert j.db.schema == schema
         assert j.verify().ok and j.verify().checked == 1
         j.close()
-    assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index"]
+    assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index",
+                       "0004_counts_in_the_call_row"]
 
 
 def test_open_creates_parent_dirs(tmp_path):
@@ -226,11 +228,91 @@ def test_rebuild_call_index_matches_trigger(journal, make_entry):
     assert [c.call_id for c in journal.unfinished_calls()] == ["C1", "C2"]
 
 
+def _call_index_by_triggers_is_rebuilt(journal):
+    before = sorted(journal.db["call_index"].rows, key=lambda r: r["call_id"])
+    strays = sorted(journal.db["account_index"].rows, key=lambda r: r["account_id"])
+    journal.rebuild_call_index()
+    assert sorted(journal.db["call_index"].rows, key=lambda r: r["call_id"]) == before
+    assert sorted(journal.db["account_index"].rows, key=lambda r: r["account_id"]) == strays
+    return before
+
+
+def test_call_index_triggers_in_every_order(journal, make_entry):
+    """The two triggers (counts on every entry; start and end marks on those two types) give what a
+    rebuild from the entries gives, whatever the order: a note before the start, a call ended twice,
+    entries after the end, an end without a start, a call appended in one batch."""
+    journal.append(make_entry("note", {}, call_id="C1"))
+    journal.append(make_entry("call_started", {}, call_id="C1"))
+    journal.append(make_entry("call_ended", {}, call_id="C1"))
+    journal.append(make_entry("note", {}, call_id="C1"))
+    journal.append(make_entry("call_ended", {}, call_id="C1"))
+    journal.append(make_entry("call_ended", {}, call_id="C2"))
+    journal.append(make_entry("call_started", {}, call_id="C3"))
+    journal.append(make_entry("call_started", {}, call_id="C3"))
+    journal.append_many([make_entry("call_started", {}, call_id="C4"), make_entry("note", {}, call_id="C4"),
+                         make_entry("call_ended", {}, call_id="C4")])
+    rows = {r["call_id"]: r for r in _call_index_by_triggers_is_rebuilt(journal)}
+    assert {k: (r["start_seq"], r["entries"], r["ended"]) for k, r in rows.items()} == {
+        "C1": (2, 5, 1), "C2": (None, 1, 1), "C3": (7, 2, 0), "C4": (9, 3, 1)}
+    assert [c.call_id for c in journal.unfinished_calls()] == ["C3"]
+
+
 def test_data_roundtrip_is_what_is_hashed(journal, make_entry):
     e = journal.append(make_entry("flag", {"value": (1, 2), "n": 1.5, "s": "æøå"}))
     assert e.data == {"value": [1, 2], "n": 1.5, "s": "æøå"}
     assert journal.call_entries("C1")[0] == e
     assert journal.verify().ok
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"value": (1, 2), "n": 1.5, "s": "æøå \u2028 \"q\" \\ \n\t\x01 😀"},
+    {2: "two", 10: "ten"},            # keys that are not text: read back as "10", "2" (another order)
+    {"a": {1: [True, None, -0.0, 10**30]}, "b": [{"z": 1, "y": (2,)}]},
+    {"big": 1e300, "small": 5e-324, "neg": -3},
+])
+def test_hash_is_compute_hash_of_what_is_read_back(journal, make_entry, data):
+    """The append path spells the hashed body around the stored data text; `compute_hash` over the
+    data as read back (what `verify` does) must give the same hash, whatever the data looked like."""
+    e = journal.append(make_entry("flag", data, step_id=None, call_id='C"1\u00e9'))
+    stored = journal.db.execute("SELECT data FROM entries WHERE seq = ?", (e.seq,)).fetchone()[0]
+    assert json.loads(stored) == e.data
+    fields = {k: getattr(e, k) for k in HASHED_FIELDS}
+    assert compute_hash(e.prev_hash, fields) == e.hash
+    assert canonical_json(e.data) == stored
+    assert journal.verify().ok
+
+
+def test_text_that_is_not_unicode_is_a_store_error(journal, make_entry):
+    with pytest.raises(StoreError) as err:
+        journal.append(make_entry("flag", {"blob": "\ud800"}))
+    assert err.value.kind == "invalid" and "\n" not in str(err.value)
+    assert journal.verify().checked == 0
+
+
+def test_new_journal_has_small_pages(journal, db_path, make_entry):
+    from callguide.store.sqlite import PAGE_SIZE
+
+    assert journal.db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    journal.append(make_entry("flag", {"blob": "x" * 5000}))  # an entry larger than a page
+    assert journal.call_entries("C1")[0].data == {"blob": "x" * 5000}
+    assert journal.verify().ok
+
+
+def test_existing_journal_keeps_its_page_size(db_path, make_entry):
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("CREATE TABLE other (x)")  # a file made elsewhere, before the journal's tables
+    conn.commit()
+    conn.close()
+    j = SQLiteJournal.open(db_path)
+    try:
+        assert j.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+        j.append(make_entry("note", {}))
+        assert j.verify().ok
+    finally:
+        j.close()
 
 
 def test_bad_data_is_a_store_error(journal, make_entry):
@@ -324,3 +406,66 @@ def test_migration_does_not_trust_a_damaged_index(db_path, make_entry):
         f.write(header)
     with SQLiteJournal.open(db_path) as j, pytest.raises(StoreError, match="account TX-3"):
         j.account_state("TX-3", dt.date(2026, 1, 1))
+
+
+def test_migration_from_schema_3_keeps_the_call_index(db_path, make_entry):
+    """A journal of schema 3 (one trigger kept the whole table of calls, touching the open-calls
+    index on every entry) upgrades in place: the table is kept as it is, the two triggers go on
+    keeping it as a rebuild would, and old and new entries verify."""
+    from sqlite_utils import Database
+
+    from callguide.store.audit import audit_journal
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db_path)
+    store_migrations.migrations.apply(Database(conn), stop_before="0004_counts_in_the_call_row")
+    conn.execute("PRAGMA user_version = 3")
+    old = [make_entry("call_started", {}, call_id="C1"), make_entry("note", {}, call_id="C1"),
+           make_entry("call_started", {}, call_id="C2"), make_entry("call_ended", {}, call_id="C2")]
+    prev = GENESIS_HASH
+    for i, e in enumerate(old):
+        h = compute_hash(prev, {k: getattr(e, k) for k in HASHED_FIELDS})
+        conn.execute("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (i + 1, e.ts, e.type, e.call_id, e.account_id, e.agent, e.flow_id, e.flow_hash, e.step_id,
+                      canonical_json(e.data), prev, h))
+        prev = h
+    conn.commit()
+    before = sorted(Database(conn)["call_index"].rows, key=lambda r: r["call_id"])
+    conn.close()
+    with SQLiteJournal.open(db_path) as j:
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == store_migrations.SCHEMA_VERSION
+        after = sorted(j.db["call_index"].rows, key=lambda r: r["call_id"])
+        assert [{k: v for k, v in r.items() if k != "own"} for r in after] == before
+        assert [r["own"] for r in after] == [2, 2]  # counted from the entries by the migration
+        assert list(j.db["account_index"].rows) == []  # no entry outside its call's account
+        assert [c.call_id for c in j.unfinished_calls()] == ["C1"]
+        j.append(make_entry("note", {}, call_id="C1"))
+        j.append_many([make_entry("call_ended", {}, call_id="C1"), make_entry("call_started", {}, call_id="C3")])
+        assert [c.call_id for c in j.unfinished_calls()] == ["C3"]
+        rows = {r["call_id"]: r for r in _call_index_by_triggers_is_rebuilt(j)}
+        assert (rows["C1"]["entries"], rows["C1"]["ended"], rows["C1"]["start_seq"]) == (4, 1, 1)
+        assert j.verify().ok and j.verify().checked == 7
+    report = audit_journal(db_path)
+    assert report.ok, report.lines()
+
+
+def test_account_counts_with_an_entry_outside_its_calls_account(journal, make_entry):
+    """An account's entries are its calls' own entries plus strays (an entry whose account is not
+    its call's account, kept in `account_index`): every account's history still opens, the counts
+    match what a rebuild gives, and the consistency check is clean."""
+    import datetime as dt
+
+    from callguide.store import integrity
+
+    journal.append(make_entry("call_started", {}, call_id="C1", account_id="A1"))
+    journal.append(make_entry("note", {}, call_id="C1", account_id="A2"))  # a stray
+    journal.append_many([make_entry("note", {}, call_id="C1", account_id="A1"),
+                         make_entry("note", {}, call_id="C2", account_id="A2")])
+    for account, n in (("A1", 2), ("A2", 2)):
+        assert len(journal.account_entries(account)) == n
+        journal.account_state(account, dt.date(2026, 1, 1))  # counts match: no StoreError
+    rows = {r["call_id"]: (r["entries"], r["own"]) for r in _call_index_by_triggers_is_rebuilt(journal)}
+    assert rows == {"C1": (3, 2), "C2": (1, 1)}
+    assert list(journal.db["account_index"].rows) == [{"account_id": "A2", "entries": 1}]
+    with journal._guard() as conn:
+        assert integrity.consistency_problems(conn, deep=True) == []

@@ -102,9 +102,9 @@ def edited_row(path: Path) -> None:
 
 def deleted_middle_row(path: Path) -> None:
     conn = _attacker(path)
+    call_id = conn.execute("SELECT call_id FROM entries WHERE seq = 7").fetchone()[0]
     conn.execute("DELETE FROM entries WHERE seq = 7")
-    conn.execute("DELETE FROM account_index")
-    conn.execute("INSERT INTO account_index SELECT account_id, count(*) FROM entries GROUP BY account_id")
+    conn.execute("UPDATE call_index SET entries = entries - 1, own = own - 1 WHERE call_id = ?", (call_id,))
     _restore(conn)
 
 
@@ -125,7 +125,6 @@ def truncation(path: Path) -> None:
     conn.execute("DELETE FROM entries WHERE seq > 10")
     conn.execute("DELETE FROM checkpoints WHERE seq > 10")
     conn.execute("DELETE FROM call_index WHERE call_id = 'C3'")
-    conn.execute("DELETE FROM account_index WHERE account_id = 'TX-3'")
     _restore(conn)
 
 

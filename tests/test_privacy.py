@@ -337,3 +337,45 @@ def test_consents_expire_in_the_report(lib, db, clock):
     rows = privacy.report(store, today=dt.date(2027, 1, 1))
     assert {(r["month"], r["purpose"], r["expired"]) for r in rows if r["expired"]} == {("2026-12", "sms_survey", 1)}
     store.close()
+
+
+def _where(s):
+    """Where a call is and what it holds: every frame's step, the values, the consents."""
+    return ([(f.flow.id, f.step_id) for f in s.stack], {k: str(v) for k, v in s.values.items()},
+            dict(s.consents), dict(s.consent_decisions), s.state.as_namespace())
+
+
+def test_a_resume_after_the_withdrawal_is_where_the_call_was(lib, db, clock):
+    """The model-based proof found it: the answers sealed under the withdrawn consent were skipped on
+    replay, so the Next they allowed was refused ("required") and TEXAS resumed a step behind, without
+    the answer after it (adjustments_wanted)."""
+    store = SQLiteJournal.open(db)
+    s = texas(lib, store, clock, lang="da")
+    assert s.withdraw_consent(PURPOSE).ok
+    before = _where(s)
+    assert before[1] == {"adjustments_wanted": "False"}
+    store.close()  # killed
+    store = SQLiteJournal.open(db)
+    again = CallSession.resume(lib, store, s.call_id, clock=clock)
+    assert _where(again) == before
+    store.close()
+
+
+def test_a_killed_call_resumes_where_it_was_after_a_withdrawal_on_another_call(lib, db, clock):
+    store = SQLiteJournal.open(db)
+    s = texas(lib, store, clock)
+    before = _where(s)
+    store.close()  # killed mid-call, consent still in force
+    store = SQLiteJournal.open(db)
+    other = CallSession.start(lib, store, Account("TX-1", "Jana Nováková", "CZ", lang="en"), "agent-8",
+                              start_flow="texas", clock=clock, auto_wrap_up=False)
+    assert other.withdraw_consent(PURPOSE).ok
+    other.end_call("other")
+    again = CallSession.resume(lib, store, s.call_id, clock=clock)
+    frames, values = _where(again)[:2]
+    assert frames == before[0]  # the same steps in every frame
+    assert values["adjustments_wanted"] == "False"
+    assert str(values["impact"]).startswith("withdrawn on")  # given then, gone now: said so, never the text
+    assert MARK not in json.dumps({k: str(v) for k, v in values.items()})
+    assert again.end_call("referred").ok
+    store.close()

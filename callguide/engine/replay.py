@@ -71,6 +71,8 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     if contact:
         apply_contact(s.facts.state, contact)
     s.nav.push(first.data["start_flow"], cause="start")
+    shown: tuple[str | None, str | None] | None = None  # the last step the agent was shown
+    withdrawn = False
     for e in entries[1:]:
         replay_clock.set(dt.datetime.fromisoformat(e.ts))
         if e.type == et.PROTECTIONS_RECEIVED:  # team mode: raised elsewhere while the call ran (team/desktop.py)
@@ -80,14 +82,27 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
                     account.id, received, _resolver(store, sealer, account.id, lang)))
             s.nav.recheck()
             continue
+        if e.type == et.STEP_SHOWN:
+            shown = (e.flow_id, e.step_id)
+            continue
         if "input" in e.data:
             command = open_all(sealer, e.account_id, {"input": e.data["input"]}, lang)["input"]
             if isinstance(command, Gone):
-                continue  # a value withdrawn or erased since: it is not there to replay
+                # a value withdrawn or erased since: it is not there to replay, but it was given, so
+                # the call went on from it (a required answer let Next through). Its place holds the
+                # `Gone` ("withdrawn on DATE") until the withdrawal's own replay forgets it.
+                withdrawn = _answered_gone(s, e, command) or withdrawn
+                continue
             try:
                 s.apply(c.command_from_json(command))
             except c.CommandError as err:
                 raise EngineError(f"Call {call_id}: entry {e.seq} cannot be replayed ({err}).") from None
+    top = s.stack.top
+    if withdrawn and shown is not None and top is not None and top.flow.id == shown[0] \
+            and shown[1] and top.step_id != shown[1] and top.flow.has_step(shown[1]):
+        # a condition read a value that is gone now and took another way: the journal says where the
+        # call was (its effects are journalled; the gate rechecks the step below)
+        s.stack.set_step(top, shown[1])
     s.journal.records = [entry_dict(e) for e in entries]
     s.blocked = [dict(e.data) for e in entries if e.type == et.BLOCKED]
     s.journal.recording = True
@@ -98,6 +113,18 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
         add_newer_protections(s.facts.state, store.account_state(account.id, s.facts.today()))
         s.nav.recheck()  # a resumed step goes through the gate like any other
     return s
+
+
+def _answered_gone(s: Any, e: Any, gone: Gone) -> bool:
+    """Replays an answer whose value was destroyed: the field holds the `Gone` where it was answered."""
+    if e.type != et.ANSWER:
+        return False
+    frame = s.stack.top
+    fid = e.data.get("field")
+    if frame is None or not any(f.id == fid for f in frame.step.fields):
+        return False
+    s.facts.set_value(str(fid), gone, (frame.serial, frame.step.id))
+    return True
 
 
 def _resolver(store: Any, sealer: Any, account_id: str, lang: str | None) -> Any:

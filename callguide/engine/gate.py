@@ -183,7 +183,7 @@ class Gate:
     def typed_reason(self, cmd: c.Action) -> Refusal | None:
         """May the text the agent typed into the action's free-text params (its reason) be saved?
         The note's rule (`policy.reason_refusal`). A resume replays what was saved then: never
-        refused again (the lists may have changed since; a withdrawn reason replays as `Gone`)."""
+        refused again (the lists may have changed since)."""
         if not self._s.journal.recording:
             return None
         for _name, text in _typed(cmd):

@@ -23,31 +23,37 @@ def _days_from_today(ctx: ActionContext, a: Action, name: str, default: int) -> 
     return (ctx.today() + dt.timedelta(days=ctx.int_param(a, name, default))).isoformat()
 
 
+def _under(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
+    """An entry with a reason the agent typed: `consent` names the consent it is sealed under, when
+    the gate's word check found one needed and in force (`ActionContext.consent`)."""
+    return {**data, "consent": [ctx.consent]} if ctx.consent else data
+
+
 def _refer_care_team(ctx: ActionContext, a: Action) -> None:
-    ctx.emit(et.ESCALATION, {"kind": "care_team", "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.ESCALATION, _under(ctx, {"kind": "care_team", "reason": ctx.param(a, "reason", "")}))
 
 
 def _alert_supervisor(ctx: ActionContext, a: Action) -> None:
-    ctx.emit(et.ESCALATION, {"kind": "supervisor", "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.ESCALATION, _under(ctx, {"kind": "supervisor", "reason": ctx.param(a, "reason", "")}))
 
 
 def _emergency(ctx: ActionContext, a: Action) -> None:
     em = ctx.signposts().get("emergency", {})
     ctx.open_crisis("emergency")
-    ctx.emit(et.ESCALATION, {"kind": "emergency", "number": em.get("phone"), "service": em.get("name"),
-                            "country": ctx.account.country, "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.ESCALATION, _under(ctx, {"kind": "emergency", "number": em.get("phone"), "service": em.get("name"),
+                                         "country": ctx.account.country, "reason": ctx.param(a, "reason", "")}))
 
 
 def _start_hold(ctx: ActionContext, a: Action) -> None:
     days = ctx.int_param(a, "days", 30)
     until = (ctx.today() + dt.timedelta(days=days)).isoformat()
     ctx.start_hold(until)
-    ctx.emit(et.HOLD_STARTED, {"days": days, "until": until, "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.HOLD_STARTED, _under(ctx, {"days": days, "until": until, "reason": ctx.param(a, "reason", "")}))
 
 
 def _end_hold(ctx: ActionContext, a: Action) -> None:
     ctx.end_hold()
-    ctx.emit(et.HOLD_ENDED, {"reason": str(ctx.param(a, "reason", "")).strip(), "by": ctx.person.id})
+    ctx.emit(et.HOLD_ENDED, _under(ctx, {"reason": str(ctx.param(a, "reason", "")).strip(), "by": ctx.person.id}))
 
 
 def _block_collection(ctx: ActionContext, a: Action) -> None:
@@ -65,7 +71,8 @@ def _unblock_collection(ctx: ActionContext, a: Action) -> None:
 
 
 def _schedule_callback(ctx: ActionContext, a: Action) -> None:
-    ctx.emit(et.CALLBACK, {"due": _days_from_today(ctx, a, "in_days", 1), "reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.CALLBACK, _under(ctx, {"due": _days_from_today(ctx, a, "in_days", 1),
+                                     "reason": ctx.param(a, "reason", "")}))
 
 
 def _set_outcome(ctx: ActionContext, a: Action) -> None:
@@ -104,15 +111,15 @@ def _record_adjustment(ctx: ActionContext, a: Action) -> None:
 
 def _flag_capacity_doubt(ctx: ActionContext, a: Action) -> None:
     ctx.state.capacity_doubt = True
-    ctx.emit(et.CAPACITY_DOUBT, {"reason": ctx.param(a, "reason", "")})
+    ctx.emit(et.CAPACITY_DOUBT, _under(ctx, {"reason": ctx.param(a, "reason", "")}))
 
 
 def _clear_capacity_doubt(ctx: ActionContext, a: Action) -> None:
     """Only a care-team member (the gate checks the role) closes a capacity doubt, by recording a review."""
     ctx.state.capacity_doubt = False
     p = ctx.person
-    ctx.emit(et.CAPACITY_REVIEW, {"result": "confirmed", "by": p.id, "name": p.display_name,
-                                 "role": "care_team", "note": ctx.param(a, "reason", "")})
+    ctx.emit(et.CAPACITY_REVIEW, _under(ctx, {"result": "confirmed", "by": p.id, "name": p.display_name,
+                                             "role": "care_team", "note": ctx.param(a, "reason", "")}))
 
 
 def _record_third_party(ctx: ActionContext, a: Action) -> None:
@@ -150,7 +157,7 @@ def _record_contact_reason(ctx: ActionContext, a: Action) -> None:
 
 def _record_dispute(ctx: ActionContext, a: Action) -> None:
     ctx.state.dispute = True
-    ctx.emit(et.DISPUTE, {"reason": str(ctx.param(a, "reason", "")).strip()})
+    ctx.emit(et.DISPUTE, _under(ctx, {"reason": str(ctx.param(a, "reason", "")).strip()}))
 
 
 EXECUTORS: dict[str, Executor] = {

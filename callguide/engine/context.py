@@ -27,9 +27,11 @@ CRISIS_REVIEW_DAYS = 30
 class ActionContext:
     """What an action may read and change on one call (docs/engine.md, "Actions")."""
 
-    def __init__(self, session: CallSession, frame: Frame | None) -> None:
+    def __init__(self, session: CallSession, frame: Frame | None, consent: str | None = None) -> None:
         self._s = session
         self._frame = frame
+        #: the consent the agent's typed reason is sealed under (the gate's word check), else None
+        self.consent = consent
 
     # ------------------------------------------------------------------ reading
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from callguide.engine import commands as c
 from callguide.engine.actions import EXECUTORS
 from callguide.engine.policy import (
+    REASON_HELD_BACK,
     Refusal,
     collection_refusal,
     flag_refusal,
@@ -23,9 +24,12 @@ from callguide.engine.policy import (
     note_refusal,
     outcome_refusal,
     payment_refusal,
+    reason_purpose,
+    reason_refusal,
     requirement_refusal,
 )
 from callguide.flow import expr
+from callguide.flow.actions import ESCALATIONS, free_text_params, free_text_sealable
 from callguide.flow.guards import protocol_requirements
 from callguide.flow.model import Action, Flow, Step
 
@@ -150,7 +154,7 @@ class Gate:
                 return Refusal("unknown-flow", f"No protocol {cmd.protocol!r}.", {"flow": cmd.protocol})
             return self.interrupt(flow)
         if isinstance(cmd, c.Action):
-            return self.action(Action(cmd.name, dict(cmd.params)))
+            return self.action(Action(cmd.name, dict(cmd.params))) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)
         if isinstance(cmd, c.EndCall):
@@ -176,6 +180,39 @@ class Gate:
         words = self._words()
         return note_refusal(purpose, words.find(text), words.purpose, self._s.facts.consent_in_force)
 
+    def typed_reason(self, cmd: c.Action) -> Refusal | None:
+        """May the text the agent typed into the action's free-text params (its reason) be saved?
+        The note's rule (`policy.reason_refusal`). A resume replays what was saved then: never
+        refused again (the lists may have changed since)."""
+        if not self._s.journal.recording:
+            return None
+        for _name, text in _typed(cmd):
+            words = self._words()
+            refusal = reason_refusal(cmd.name, words.find(text), words.purpose, self._s.facts.consent_in_force,
+                                     escalation=cmd.name in ESCALATIONS, sealable=free_text_sealable(cmd.name))
+            if refusal is not None:
+                return refusal
+        return None
+
+    def typed_reason_params(self, cmd: c.Action) -> tuple[dict[str, Any], str | None]:
+        """The params the action is carried out and journalled with, and the consent its typed reason
+        is sealed under (None: the personal key). A matching reason with that consent in force keeps
+        its text under the consent; an escalation's matching reason without it is held back (the
+        escalation goes, its text is `policy.REASON_HELD_BACK`). A resume replays the journalled params."""
+        params = dict(cmd.params)
+        if not self._s.journal.recording:
+            return params, None
+        purpose = None
+        for name, text in _typed(cmd):
+            words = self._words()
+            matched = words.find(text)
+            p = reason_purpose(matched, words.purpose, self._s.facts.consent_in_force)
+            if p is not None and free_text_sealable(cmd.name):
+                purpose = p
+            elif matched and cmd.name in ESCALATIONS:
+                params[name] = REASON_HELD_BACK
+        return params, purpose
+
     def _words(self) -> Any:
         """The trainers' word lists (`engine.sensitive`); one that cannot be read stops free text
         (fail closed: nothing is saved unchecked), as one line."""
@@ -185,6 +222,11 @@ class Gate:
             return sensitive.load()
         except sensitive.SensitiveWordsError as e:
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
+
+
+def _typed(cmd: c.Action) -> list[tuple[str, str]]:
+    """The action's declared free-text params the agent filled in, with their text."""
+    return [(n, v) for n in free_text_params(cmd.name) if isinstance(v := cmd.params.get(n), str) and v.strip()]
 
 
 def _lists_ok() -> bool:

@@ -177,10 +177,14 @@ def interrupt(s: CallSession, cmd: c.Interrupt) -> Result:
 
 def action(s: CallSession, cmd: c.Action) -> Result:
     """A global action from the always-visible bar (escalations, blocks, reasons)."""
-    act = Action(cmd.name, dict(cmd.params))
+    params, consent = s.gate.typed_reason_params(cmd)  # a typed reason: under its consent, or held back
+    if params != dict(cmd.params):
+        cmd = c.Action(cmd.name, params)
+    act = Action(cmd.name, params)
     with s.journal.operation("action"):
-        s.emit(et.GLOBAL_ACTION, {"name": cmd.name, "params": dict(cmd.params)}, s.stack.top, input=cmd.to_json())
-        execute(ActionContext(s, s.stack.top), act)
+        s.emit(et.GLOBAL_ACTION, {"name": cmd.name, "params": params, **({"consent": [consent]} if consent else {})},
+               s.stack.top, input=cmd.to_json())
+        execute(ActionContext(s, s.stack.top, consent), act)
         s.order.acted(cmd.name)
         s.nav.recheck()  # the protections may have changed under the step on screen
     return Result()

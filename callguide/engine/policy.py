@@ -185,3 +185,35 @@ def flag_refusal(matched: list[str]) -> Refusal | None:
         return Refusal("flag-sensitive", "This comment may hold the customer's health or life-event details: a flag "
                        "goes to the trainers, so describe the wording only. The flag was not saved.")
     return None
+
+
+def reason_refusal(action: str, matched: list[str], words_purpose: str,
+                   consent_in_force: Callable[[str], bool], *, escalation: bool = False,
+                   sealable: bool = True) -> Refusal | None:
+    """May this reason, typed by the agent for `action` (a hold, a dispute, a callback, ...), be saved?
+    The note's rule (`note_refusal`), with the consent the lists name: a reason that may hold health
+    or life-event details is saved only while that consent is in force (sealed under it by the
+    engine: `reason_purpose`). An escalation is never refused for its reason (the engine holds the
+    text back instead); an action whose entry keeps its text in clear (`sealable` False: a collection
+    block's label) takes no matching reason at all. The reason never quotes the text."""
+    if not matched or escalation:
+        return None
+    in_force = sealable and consent_in_force(words_purpose)
+    if note_refusal(words_purpose if in_force else None, matched, words_purpose, consent_in_force) is None:
+        return None
+    return Refusal("reason-sensitive",
+                   f"This reason may hold health or life-event details: it is saved only if the customer agreed "
+                   f"to record them (a consent in force); otherwise describe it without them. {action} was not "
+                   "done.", {"action": action, "purpose": words_purpose})
+
+
+def reason_purpose(matched: list[str], words_purpose: str, consent_in_force: Callable[[str], bool]) -> str | None:
+    """The consent a matching typed reason is sealed under (a withdrawal shreds it), or None: the
+    reason matches nothing (sealed under the account's personal key), or no consent covers it (an
+    escalation then saves a neutral marker instead: `REASON_HELD_BACK`)."""
+    return words_purpose if matched and consent_in_force(words_purpose) else None
+
+
+#: What an escalation journals instead of a typed reason that may hold health or life-event details
+#: while no consent covers them.
+REASON_HELD_BACK = "reason held back: it may hold health details without consent"

@@ -84,6 +84,11 @@ def declare(name: str, meaning: str, keys: tuple[str, ...], **kw: object) -> str
     return name
 
 
+#: A reason the agent typed (`flow.actions.free_text_params`): sealed under the consent the gate's
+#: word check needed (`consent`, a withdrawal shreds it), or under the consent of an answer it
+#: quotes, else the personal key; the auditors see it only when it is under the personal key.
+_TYPED_REASON: Final = {"sensitivity": SPECIAL, "special_keys": ("reason",), "rendered_keys": ("reason",)}
+
 # ---------------------------------------------------------------------- the call's frame
 
 CALL_STARTED: Final = declare(
@@ -129,8 +134,9 @@ CONSENT_WITHDRAWN: Final = declare(
 INTERRUPT: Final = declare(
     "interrupt", "the agent pushed a protocol", ("protocol", "from_flow", "from_step", "input"), agent_input=True)
 GLOBAL_ACTION: Final = declare(
-    "global_action", "an escalation-bar action (its own entry follows)", ("name", "params", "input"),
-    agent_input=True)
+    "global_action", "an escalation-bar action (its own entry follows)", ("name", "params", "consent", "input"),
+    sensitivity=SPECIAL, special_keys=("params", "input"),
+    agent_input=True)  # params can hold a typed reason: sealed under the `consent` it needed, else personal
 OUTCOME: Final = declare(
     "outcome", "the call's outcome was set", ("code", "input"), agent_input=True, protection=True, summary=True)
 LANGUAGE_CHANGED: Final = declare(
@@ -165,20 +171,21 @@ CONTACT_REASON: Final = declare(
 
 ESCALATION: Final = declare(
     "escalation", "a care-team referral, a supervisor alert or an emergency",
-    ("kind", "reason", "number", "service", "country"), sensitivity=SPECIAL, special_keys=("reason",),
+    ("kind", "reason", "number", "service", "country", "consent"), sensitivity=SPECIAL, special_keys=("reason",),
     legacy_state=True, summary=True)
 HOLD_STARTED: Final = declare(
-    "hold_started", "a hold on collection starts", ("days", "until", "reason"), personal_keys=("reason",),
+    "hold_started", "a hold on collection starts", ("days", "until", "reason", "consent"), **_TYPED_REASON,
     protection=True, summary=True)  # a reason can say why ("Mental-health crisis hold"): sealed
 HOLD_ENDED: Final = declare(
-    "hold_ended", "a hold ends (a reason is required)", ("reason", "by"), personal_keys=("reason",), protection=True,
-    summary=True)
+    "hold_ended", "a hold ends (a reason is required)", ("reason", "by", "consent"), **_TYPED_REASON,
+    protection=True, summary=True)
 COLLECTION_BLOCKED: Final = declare(
     "collection_blocked", "collection blocked on the account", ("reason",), protection=True, summary=True)
 COLLECTION_UNBLOCKED: Final = declare(
     "collection_unblocked", "collection unblocked on the account", ("reason",))
 CALLBACK: Final = declare(
-    "callback", "a callback scheduled", ("due", "reason"), personal_keys=("reason",), protection=True, summary=True)
+    "callback", "a callback scheduled", ("due", "reason", "consent"), **_TYPED_REASON, protection=True,
+    summary=True)
 SMS_SURVEY: Final = declare(
     "sms_survey", "an SMS survey queued (needs its consent)", ("queued",), summary=True)
 VULNERABILITY: Final = declare(
@@ -192,11 +199,11 @@ ADJUSTMENT: Final = declare(
     "adjustment", "a reasonable adjustment recorded", ("fields", "review_date"),
     sensitivity=SPECIAL, special_keys=("fields",), protection=True, summary=True)
 CAPACITY_DOUBT: Final = declare(
-    "capacity_doubt", "a doubt about the customer's capacity to decide", ("reason",),
+    "capacity_doubt", "a doubt about the customer's capacity to decide", ("reason", "consent"),
     sensitivity=SPECIAL, special_keys=("reason",), protection=True, summary=True)
 CAPACITY_REVIEW: Final = declare(
     "capacity_review", "a specialist review of a capacity doubt",
-    ("result", "meaning", "by", "name", "role", "note"), sensitivity=SPECIAL, special_keys=("note",),
+    ("result", "meaning", "by", "name", "role", "note", "consent"), sensitivity=SPECIAL, special_keys=("note",),
     protection=True, summary=True)
 CAPACITY_DOUBT_CLEARED: Final = declare(
     "capacity_doubt_cleared", "older journals only; no longer closes a doubt", ("reason",), written=False)
@@ -208,7 +215,7 @@ CRISIS_REVIEW: Final = declare(
     ("result", "meaning", "review_date", "by", "name", "role", "note"), sensitivity=SPECIAL,
     special_keys=("note",), protection=True)
 DISPUTE: Final = declare(
-    "dispute", "the customer disputes the debt", ("reason",), personal_keys=("reason",), protection=True,
+    "dispute", "the customer disputes the debt", ("reason", "consent"), **_TYPED_REASON, protection=True,
     summary=True)
 DISPUTE_REVIEW: Final = declare(
     "dispute_review", "a review of a dispute", ("result", "meaning", "by", "name", "role", "note"),

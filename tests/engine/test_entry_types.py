@@ -64,7 +64,7 @@ def _the_engine_walks(start, lib, store, clock) -> None:
     s = start()
     for name, params in (("block_collection", {"reason": "complaint"}), ("unblock_collection", {"reason": "ok"}),
                          ("record_dispute", {"reason": "Says it was paid"}), ("flag_capacity_doubt", {"reason": "x"}),
-                         ("start_hold", {"days": 30, "reason": "bereavement"}), ("end_hold", {"reason": "agreed"})):
+                         ("start_hold", {"days": 30, "reason": "time to sort post"}), ("end_hold", {"reason": "agreed"})):
         assert s.apply(Action(name, params)).ok, name
     s.apply(Next())
     s.apply(Interrupt("disclose"))

@@ -27,9 +27,13 @@ CRISIS_REVIEW_DAYS = 30
 class ActionContext:
     """What an action may read and change on one call (docs/engine.md, "Actions")."""
 
-    def __init__(self, session: CallSession, frame: Frame | None, consent: str | None = None) -> None:
+    def __init__(self, session: CallSession, frame: Frame | None, consent: str | None = None, *,
+                 typed: bool = False) -> None:
         self._s = session
         self._frame = frame
+        #: the params were typed by a person (the bar's actions, a script's `action`), not written by a
+        #: trainer in a flow: they are taken as they are, never run as a template or an expression
+        self.typed = typed
         #: the consent the agent's typed reason is sealed under (the gate's word check), else None
         self.consent = consent
 
@@ -59,7 +63,7 @@ class ActionContext:
 
     def param(self, action: Action, name: str, default: Any = None) -> Any:
         value = action.params.get(name, default)
-        if isinstance(value, str) and "{" in value:
+        if isinstance(value, str) and "{" in value and not self.typed:
             try:
                 return expr.render(value, self._s.facts.namespace())
             except expr.ExprError as e:  # never the template's source in the journal: nothing, and a problem
@@ -69,7 +73,7 @@ class ActionContext:
 
     def int_param(self, action: Action, name: str, default: int) -> int:
         value = action.params.get(name, default)
-        if isinstance(value, str):
+        if isinstance(value, str) and not self.typed:
             try:
                 value = expr.evaluate(value, self._s.facts.namespace())
             except expr.ExprError as e:

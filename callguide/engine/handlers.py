@@ -184,7 +184,7 @@ def action(s: CallSession, cmd: c.Action) -> Result:
     with s.journal.operation("action"):
         s.emit(et.GLOBAL_ACTION, {"name": cmd.name, "params": params, **({"consent": [consent]} if consent else {})},
                s.stack.top, input=cmd.to_json())
-        execute(ActionContext(s, s.stack.top, consent), act)
+        execute(ActionContext(s, s.stack.top, consent, typed=True), act)
         s.order.acted(cmd.name)
         s.nav.recheck()  # the protections may have changed under the step on screen
     return Result()

@@ -190,3 +190,17 @@ def test_a_resume_replays_saved_and_held_back_reasons_without_refusing(lib, stor
     assert (r.top.flow.id, r.top.step_id) == (s.top.flow.id, s.top.step_id)
     r.end_call()
     assert b"Chemotherapy" not in _raw(db)
+
+
+def test_what_the_agent_types_is_never_run_as_a_template_or_an_expression(lib, store):
+    """A reason typed by a person is text: `{{ … }}` in it is kept as typed, never rendered with the
+    call's namespace (the account, the answers); a typed number is a number, never an expression."""
+    s = _start(lib, store)
+    typed = "Says {{ account.balance }} is wrong {% for i in range(3) %}x{% endfor %}"
+    assert s.apply(Action("record_dispute", {"reason": typed})).ok
+    d = _entries(store, s, "dispute")[-1].data
+    assert s.open_value(d["reason"]) == typed
+    assert s.apply(Action("schedule_callback", {"in_days": "2 + 5", "reason": "asked for {{ 1 + 1 }}"})).ok
+    cb = _entries(store, s, "callback")[-1].data
+    assert s.open_value(cb["reason"]) == "asked for {{ 1 + 1 }}"
+    assert cb["due"] == "2026-11-24"  # not a number: the default day, never 2 + 5 worked out

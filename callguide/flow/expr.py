@@ -635,37 +635,59 @@ def _call_lang(ctx: Any) -> str:
     return (call.get("lang") if isinstance(call, dict) else None) or "en"
 
 
+_WARM: set[str] = set()
+
+
+def _formatting(lang: str) -> Any:
+    """`callguide.formatting`, with its one-time costs outside the render's budget: importing Babel and
+    loading a language's locale data take 20-50 ms of CPU once per process (more on a busy machine),
+    which is the app starting, not the template's work; without this the first date of the day could
+    fail a text with "takes longer than 0.1 s"."""
+    if lang not in _WARM:
+        t0 = time.thread_time()
+        from callguide import formatting
+
+        for fmt in ("short", "medium", "long"):
+            formatting.format_date(_dt.date(2000, 1, 1), lang, fmt)
+        formatting.format_money(1, "EUR", lang)
+        formatting.format_time(_dt.time(12, 0), lang)
+        b = _BUDGET.get()
+        if b is not None:
+            b.deadline += time.thread_time() - t0
+        _WARM.add(lang)
+    from callguide import formatting
+
+    return formatting
+
+
 @pass_context
 def _money_filter(ctx: Any, value: Any, currency: str | None = None) -> str:
     """`{{ instalment | money }}`: "1.234,50 kr." in the call's language and the account's currency."""
-    from callguide.formatting import format_money
-
     if value is None or isinstance(value, Undefined):
         return ""
     if currency is None:
         account = ctx.get("account")
         currency = account.get("currency") if isinstance(account, dict) else None
-    return format_money(value, currency, _call_lang(ctx))
+    lang = _call_lang(ctx)
+    return _formatting(lang).format_money(value, currency, lang)
 
 
 @pass_context
 def _date_filter(ctx: Any, value: Any, fmt: str = "long") -> str:
     """`{{ (today + days(10)) | date }}`: "5. december 2026" in the call's language."""
-    from callguide.formatting import format_date
-
     if value is None or isinstance(value, Undefined):
         return ""
-    return format_date(value, _call_lang(ctx), fmt if fmt in ("short", "medium", "long", "full") else "long")
+    lang = _call_lang(ctx)
+    return _formatting(lang).format_date(value, lang, fmt if fmt in ("short", "medium", "long", "full") else "long")
 
 
 @pass_context
 def _time_filter(ctx: Any, value: Any) -> str:
     """`{{ now | time }}`: "22:30" in the call's language."""
-    from callguide.formatting import format_time
-
     if not isinstance(value, (_dt.datetime, _dt.time)):
         return ""
-    return format_time(value, _call_lang(ctx))
+    lang = _call_lang(ctx)
+    return _formatting(lang).format_time(value, lang)
 
 
 _env.globals["days"] = _days

@@ -289,3 +289,24 @@ def test_conditions_are_checked_as_they_run(src, message):
     with pytest.raises(ExprError) as ran:
         expr.evaluate(src, NS)
     assert str(ran.value) == str(checked.value)
+
+
+def test_loading_the_languages_never_counts_against_a_render():
+    """Importing Babel and loading a language's locale data (20-50 ms of CPU once per process, more on a
+    busy machine) are the app starting, not the template's work: the first date of the day renders even
+    under a budget far smaller than they take."""
+    import subprocess
+    import sys
+
+    code = (
+        "import datetime as dt\n"
+        "from callguide.flow import expr\n"
+        "expr.RENDER_SECONDS = 0.025\n"
+        "for lang in ('cs', 'da', 'en'):\n"
+        "    print(expr.render('{{ due | date }} {{ 1234.5 | money }} {{ now | time }}',\n"
+        "          {'due': dt.date(2026, 12, 25), 'now': dt.datetime(2026, 12, 25, 22, 30),\n"
+        "           'call': {'lang': lang}, 'account': {'currency': 'CZK'}}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-400:]
+    assert "25. prosince 2026" in out.stdout and "25. december 2026" in out.stdout, out.stdout

@@ -184,10 +184,11 @@ class Gate:
         """May the text the agent typed into the action's free-text params (its reason) be saved?
         The note's rule (`policy.reason_refusal`). A resume replays what was saved then: never
         refused again (the lists may have changed since)."""
-        if not self._s.journal.recording:
+        typed = _typed(cmd)
+        if not self._s.journal.recording or not typed:
             return None
-        for _name, text in _typed(cmd):
-            words = self._words()
+        words = self._words()
+        for _name, text in typed:
             refusal = reason_refusal(cmd.name, words.find(text), words.purpose, self._s.facts.consent_in_force,
                                      escalation=cmd.name in ESCALATIONS, sealable=free_text_sealable(cmd.name))
             if refusal is not None:
@@ -200,11 +201,12 @@ class Gate:
         its text under the consent; an escalation's matching reason without it is held back (the
         escalation goes, its text is `policy.REASON_HELD_BACK`). A resume replays the journalled params."""
         params = dict(cmd.params)
-        if not self._s.journal.recording:
+        typed = _typed(cmd)
+        if not self._s.journal.recording or not typed:
             return params, None
+        words = self._words()
         purpose = None
-        for name, text in _typed(cmd):
-            words = self._words()
+        for name, text in typed:
             matched = words.find(text)
             p = reason_purpose(matched, words.purpose, self._s.facts.consent_in_force)
             if p is not None and free_text_sealable(cmd.name):

@@ -29,14 +29,12 @@ from .sealing import (
     ERASED,
     PERSONAL,
     PURGED,
-    SEALED,
     WITHDRAWN,
     Gone,
     Sealer,
-    gone_json,
     is_ref,
-    is_sealed,
     open_all,
+    readable,
 )
 
 #: Who may erase an account, withdraw a consent for a customer outside a call, or purge:
@@ -330,7 +328,7 @@ def subject_access(store: JournalStore, account_id: str, *, lang: str = "en",
         data = open_all(sealer, account_id, e.data, lang)
         data = _resolve(data, by_seq, sealer, account_id, lang)
         out.append({"seq": e.seq, "ts": e.ts, "type": e.type, "call_id": e.call_id, "agent": e.agent,
-                    "flow_id": e.flow_id, "step_id": e.step_id, "data": gone_json(data), "hash": e.hash})
+                    "flow_id": e.flow_id, "step_id": e.step_id, "data": readable(data), "hash": e.hash})
     keys = sealer.keys.rows(account_id) if sealer is not None else []
     return {"account_id": account_id, "lang": lang, "exported_at": _iso(now or dt.datetime.now(dt.UTC)),
             "entries": out, "calls": len({e.call_id for e in entries if e.type == et.CALL_STARTED}),
@@ -459,26 +457,6 @@ def report(store: JournalStore, today: dt.date | None = None) -> list[dict[str, 
             counts.setdefault((str(expires)[:7], p), Counter())["expired"] += 1
     cols = ("given", "declined", "withdrawn", "expired", "erased", "purged")
     return [{"month": m, "purpose": p, **{c: counts[(m, p)][c] for c in cols}} for m, p in sorted(counts)]
-
-
-#: What a JSON output says of a value still sealed where it is printed (no key here to open it).
-STILL_SEALED = "sealed"
-
-
-def readable(value: Any) -> Any:
-    """Journal data as a JSON output prints it (`history --json`, `privacy export`, `audit export`):
-    a value whose key was destroyed as `{"destroyed": how, "on": date}`, a value still sealed as the
-    plain word "sealed" (never its ciphertext), and the store's `$sealed` note of which keys were
-    sealed left out (their values are shown opened). References (`$ref`) stay: they are not values."""
-    if isinstance(value, Gone):
-        return value.as_json()
-    if is_sealed(value):
-        return STILL_SEALED
-    if isinstance(value, dict):
-        return {k: readable(v) for k, v in value.items() if not (k == SEALED and isinstance(v, list))}
-    if isinstance(value, (list, tuple)):
-        return [readable(v) for v in value]
-    return value
 
 
 def dumps(value: Any) -> str:

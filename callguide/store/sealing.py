@@ -614,19 +614,28 @@ def auditor_data(sealer: Sealer | None, type_: str, account_id: str, data: dict[
             out[k] = open_all(sealer, account_id, {k: v})[k]
         else:
             out[k] = v
-    return gone_json(out)
+    return readable(out)
 
 
-def gone_json(value: Any) -> Any:
-    """`value` with every `Gone` as {"destroyed": how, "on": date} (for JSON exports)."""
+#: What a JSON output says of a value still sealed where it is printed (no key here to open it).
+STILL_SEALED = "sealed"
+
+
+def readable(value: Any) -> Any:
+    """Journal data as a JSON output prints it (`history --json`, `privacy export`, `audit export`):
+    a value whose key was destroyed as `{"destroyed": how, "on": date}`, a value still sealed as the
+    plain word "sealed" (never its ciphertext), and the store's `$sealed` note of which keys were
+    sealed left out (their values are shown opened). References (`$ref`) stay: they are not values."""
     if isinstance(value, Gone):
         return value.as_json()
+    if is_sealed(value):
+        return STILL_SEALED
     if isinstance(value, dict):
-        return {k: gone_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [gone_json(v) for v in value]
+        return {k: readable(v) for k, v in value.items() if not (k == SEALED and isinstance(v, list))}
+    if isinstance(value, (list, tuple)):
+        return [readable(v) for v in value]
     return value
 
 
 __all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "Gone", "KeySource", "Sealer",
-           "gone_json", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "relocalize", "say", "sealed_keys"]
+           "STILL_SEALED", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "readable", "relocalize", "say", "sealed_keys"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from callguide.store import entry_types as et
 from callguide.store.base import Entry
-from callguide.store.sealing import PERSONAL, SEALED, DataKeys
+from callguide.store.sealing import PERSONAL, SEALED, DataKeys, _aesgcm
 
 from .connect import quote_ident
 
@@ -179,9 +179,7 @@ class TeamKeys:
     def aead(self, key: bytes) -> Any:
         cipher = self._aead.get(key)
         if cipher is None:
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-            cipher = self._aead[key] = AESGCM(key)
+            cipher = self._aead[key] = _aesgcm(key)
         return cipher
 
     @contextlib.contextmanager

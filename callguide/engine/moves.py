@@ -133,9 +133,14 @@ class Navigator:
         s.visited.append(f"{flow.id}/{step.id}")
         s.order.entered(flow.id, step)
         say = guidance = ""
+        verbatim: list[str] = []
         if s.journal.recording:  # what the agent was shown (rendered once, with only the names it reads)
             say, guidance = s.facts.render(step.say), s.facts.render(step.guidance)
+            # the flow's own words (no template in them) name nobody: stored as they are, not sealed
+            verbatim = [k for k, t, text in (("say", step.say, say), ("guidance", step.guidance, guidance))
+                        if text and t is not None and "{" not in t.get(s.facts.lang)]
         s.emit(et.STEP_SHOWN, {"kind": step.kind, "say": say, "guidance": guidance, "lang": s.facts.lang,
+                              **({"flow_text": verbatim} if verbatim else {}),
                               **({"resumed": True} if resumed else {})}, frame, step.id)
         s.journal.notify("step_entered", {"flow": flow.id, "step": step.id})
         if resumed:

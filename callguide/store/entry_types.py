@@ -17,7 +17,9 @@ one-line meaning, the `data` keys it may carry, its sensitivity, and what reads 
   those entries (`{"$ref": ...}`), never as copies, and never sealed themselves. Every other special
   key is sealed under the keys of the consent purposes it quotes (`store.sealing.sealed_keys`).
   `rendered_keys`: flow text rendered for the agent; the auditors' export shows it when it quotes no
-  consented value (sealed under the personal key only), and redacts it otherwise.
+  consented value (sealed under the personal key only), and redacts it otherwise. A rendered key the
+  entry lists in `flow_text` is the flow's own text, word for word (a text with no template in it):
+  it names nobody, so it is stored as it is (the pinned flow snapshot holds it anyway).
 - `agent_input`: the entry may carry the agent's command (`data.input`), replayed on resume.
 - `protection`: account protections are derived from it (`PROTECTION_TYPES`: what anyone who
   opens the account reads); `legacy_state`: read for protections only where the reader may see
@@ -114,8 +116,8 @@ CALL_ENDED: Final = declare(
 
 STEP_SHOWN: Final = declare(
     "step_shown", "a step is shown to the agent (its rendered text: what the auditor sees)",
-    ("kind", "say", "guidance", "lang", "resumed"), sensitivity=SPECIAL, special_keys=("say", "guidance"),
-    rendered_keys=("say", "guidance"))
+    ("kind", "say", "guidance", "lang", "resumed", "flow_text"), sensitivity=SPECIAL,
+    special_keys=("say", "guidance"), rendered_keys=("say", "guidance"))
 ANSWER: Final = declare(
     "answer", "a field value is committed", ("field", "value", "redacted", "sensitivity", "input"),
     sensitivity=FIELD, special_keys=("value", "input"), redacted_keys=("value", "input"), agent_input=True)

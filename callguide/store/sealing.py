@@ -60,7 +60,19 @@ def sealed_keys(type_: str, data: dict[str, Any]) -> tuple[tuple[str, ...], tupl
     the personal keys under the account's personal key. Reference keys are never sealed (they hold
     references only). An undeclared type seals nothing."""
     special, personal = _candidates(type_, data.get("sensitivity") == "special")
+    verbatim = data.get("flow_text")
+    if verbatim:  # the flow's own text, word for word (`entry_types`: rendered keys only)
+        rendered = _rendered(type_)
+        skip = {k for k in verbatim if isinstance(k, str) and k in rendered and isinstance(data.get(k), str)}
+        return (tuple(k for k in special if k in data and k not in skip),
+                tuple(k for k in personal if k in data and k not in skip))
     return tuple(k for k in special if k in data), tuple(k for k in personal if k in data)
+
+
+@lru_cache(maxsize=256)
+def _rendered(type_: str) -> frozenset[str]:
+    t = et.REGISTRY.get(type_)
+    return frozenset(t.rendered_keys) if t is not None else frozenset()
 
 
 @lru_cache(maxsize=256)
@@ -227,8 +239,9 @@ class DataKeys:
         self._cache: dict[str, tuple[bytes | None, dict[str, Any]]] = {}
         self._live: dict[tuple[str, str], tuple[str, bytes]] = {}
         self._aead: dict[bytes, Any] = {}
+        self._sealing: dict[tuple[str, tuple[str, ...]], tuple[list[str], Any, bytes]] = {}
         self._version: int | None = None
-        self._trust = False
+        self._trust = 0  # the thread inside a `checked()` batch (0: none)
 
     # -------------------------------------------------------------- the file
 
@@ -276,13 +289,17 @@ class DataKeys:
                     conn.close()
         return None
 
+    def _forget(self) -> None:
+        self._cache.clear()
+        self._live.clear()
+        self._aead.clear()
+        self._sealing.clear()
+
     def _fresh(self, conn: sqlite3.Connection) -> None:
         """Forget cached keys when another connection changed the file (a withdrawal elsewhere)."""
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:
-            self._cache.clear()
-            self._live.clear()
-            self._aead.clear()
+            self._forget()
             self._version = version
 
     @contextlib.contextmanager
@@ -305,19 +322,26 @@ class DataKeys:
             cipher = self._aead[key] = _aesgcm(key)
         return cipher
 
-    @contextlib.contextmanager
-    def checked(self) -> Iterator[None]:
-        """One freshness check (`data_version`) for a batch of look-ups (one entry's values)."""
-        with self._guard():
-            self._trust = True
-            try:
-                yield
-            finally:
-                self._trust = False
+    def checked(self) -> _Checked:
+        """One freshness check (`data_version`) for a batch of look-ups (one entry's values): the
+        keys are held for the batch, and a batch inside a batch checks nothing more."""
+        return _Checked(self)
+
+    def sealing_key(self, account_id: str, wanted: tuple[str, ...]) -> tuple[list[str], Any, bytes]:
+        """(key ids, AES-GCM cipher, associated data) to seal a value of `account_id` under the
+        purposes `wanted` (sorted): kept while the keys are (forgotten with the key cache)."""
+        hit = self._sealing.get((account_id, wanted)) if self._trust == threading.get_ident() else None
+        if hit is None:
+            pairs = [self.live(account_id, p) for p in wanted]
+            kids = [k for k, _ in pairs]
+            key = pairs[0][1] if len(pairs) == 1 else hashlib.sha256(b"".join(b for _, b in pairs)).digest()
+            hit = (kids, self.aead(key), f"{account_id}|{','.join(kids)}".encode())
+            self._sealing[(account_id, wanted)] = hit
+        return hit
 
     def live(self, account_id: str, purpose: str) -> tuple[str, bytes]:
         """The key in force for (account, purpose), made on first use: (key id, 32 bytes)."""
-        if self._trust:
+        if self._trust == threading.get_ident():
             hit = self._live.get((account_id, purpose))
             if hit is not None:
                 return hit
@@ -347,7 +371,7 @@ class DataKeys:
     def get(self, kid: str) -> tuple[bytes | None, dict[str, Any]]:
         """(key or None, its row: account, purpose, created, destroyed, how, reason); a key id this
         file never held gives (None, {"how": "missing"})."""
-        if self._trust:
+        if self._trust == threading.get_ident():
             hit = self._cache.get(kid)
             if hit is not None:
                 return hit
@@ -392,9 +416,7 @@ class DataKeys:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 raise
-            self._cache.clear()
-            self._live.clear()
-            self._aead.clear()
+            self._forget()
             if gone:
                 self.wipe_log()
             return gone
@@ -424,9 +446,44 @@ class DataKeys:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
                 self._conn = None
-            self._cache.clear()
-            self._live.clear()
-            self._aead.clear()
+            self._forget()
+
+
+class _Checked:
+    """`DataKeys.checked()`: holds the keys' lock for a batch of look-ups after one freshness
+    check; the cached keys are trusted inside it by this thread only. A batch inside a batch (same
+    thread) checks nothing more."""
+
+    __slots__ = ("keys", "outer")
+
+    def __init__(self, keys: DataKeys) -> None:
+        self.keys = keys
+        self.outer = False
+
+    def __enter__(self) -> None:
+        keys = self.keys
+        keys._lock.acquire()
+        try:
+            me = threading.get_ident()
+            if keys._trust == me:
+                return
+            conn = keys._open()
+            if conn is not None:
+                keys._fresh(conn)
+            keys._trust = me
+            self.outer = True
+        except sqlite3.Error as exc:
+            keys._lock.release()
+            raise StoreError(f"The data keys {keys.path} failed: {str(exc).splitlines()[0]}.", "other") from None
+        except BaseException:
+            keys._lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        if self.outer:
+            self.keys._trust = 0
+            self.outer = False
+        self.keys._lock.release()
 
 
 # ---------------------------------------------------------------------- sealing and opening
@@ -469,16 +526,13 @@ class Sealer:
         value, or one already sealed, is returned as it is."""
         if _empty(value) or is_sealed(value) or is_ref(value):
             return value
-        wanted = sorted(set(purposes)) or [PERSONAL]
+        wanted = tuple(sorted(set(purposes))) or (PERSONAL,)
         if not isinstance(self.keys, DataKeys):
             raise StoreError("These data keys can open values, not seal them.", "readonly")
-        pairs = [self.keys.live(account_id, p) for p in wanted]
-        kids = [k for k, _ in pairs]
-        key = pairs[0][1] if len(pairs) == 1 else hashlib.sha256(b"".join(b for _, b in pairs)).digest()
+        kids, cipher, aad = self.keys.sealing_key(account_id, wanted)
         nonce = secrets.token_bytes(12)
-        aad = f"{account_id}|{','.join(kids)}".encode()
-        ct = self.keys.aead(key).encrypt(nonce, canonical_json(value).encode("utf-8"), aad)
-        return {SEALED: {"k": kids, "p": wanted, "n": _b64(nonce), "c": _b64(ct)}}
+        ct = cipher.encrypt(nonce, canonical_json(value).encode("utf-8"), aad)
+        return {SEALED: {"k": list(kids), "p": list(wanted), "n": _b64(nonce), "c": _b64(ct)}}
 
     def open(self, account_id: str, value: Any, lang: str | None = "en") -> Any:
         """The plain value, or a `Gone` when a key it needs was destroyed (or is not here)."""

@@ -458,14 +458,19 @@ class SQLiteJournal(JournalStore):
     def _prepare(entry: NewEntry) -> tuple[Any, ...]:
         """(ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data text, data as read
         back): the entry checked and its data spelt once, canonically."""
-        head = (entry.ts, entry.type, entry.call_id, entry.account_id, entry.agent)
-        for key, value in zip(("ts", "type", "call_id", "account_id", "agent"), head, strict=True):
-            if not isinstance(value, str):
-                raise StoreError(f"Journal entry field {key!r} must be text, got {value!r}.", "invalid")
-        for key in ("flow_id", "flow_hash", "step_id"):
-            value = getattr(entry, key)
-            if value is not None and not isinstance(value, str):
-                raise StoreError(f"Journal entry field {key!r} must be text or None, got {value!r}.", "invalid")
+        head = ts, type_, call_id, account_id, agent = (entry.ts, entry.type, entry.call_id, entry.account_id,
+                                                       entry.agent)
+        opt = flow_id, flow_hash, step_id = (entry.flow_id, entry.flow_hash, entry.step_id)
+        if not (str is type(ts) is type(type_) is type(call_id) is type(account_id) is type(agent)
+                and (flow_id is None or type(flow_id) is str) and (flow_hash is None or type(flow_hash) is str)
+                and (step_id is None or type(step_id) is str)):
+            for key, value in zip(("ts", "type", "call_id", "account_id", "agent"), head, strict=True):
+                if not isinstance(value, str):
+                    raise StoreError(f"Journal entry field {key!r} must be text, got {value!r}.", "invalid")
+            for key, value in zip(("flow_id", "flow_hash", "step_id"), opt, strict=True):
+                if value is not None and not isinstance(value, str):
+                    raise StoreError(f"Journal entry field {key!r} must be text or None, got {value!r}.",
+                                     "invalid")
         try:
             data_text = canonical_json(entry.data)
             data = json.loads(data_text)  # hash and keep exactly what will be read back
@@ -476,7 +481,7 @@ class SQLiteJournal(JournalStore):
             data_text.encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise StoreError(f"Journal entry data for {entry.type!r} is not plain JSON: {exc}.", "invalid") from None
-        return (*head, entry.flow_id, entry.flow_hash, entry.step_id, data_text, data)
+        return (*head, *opt, data_text, data)
 
     def _seal(self, entry: NewEntry) -> NewEntry:
         """Every door: what `sealing.sealed_keys` names and is still plain is sealed here (under the

@@ -96,3 +96,73 @@ def test_a_journal_without_its_keys_reads_sealed_values_as_not_readable(tmp_path
     s.close()
     elsewhere = Sealer(DataKeys(keys_path(tmp_path / "copy.db"), readonly=True))  # no keys file there
     assert elsewhere.open("A1", v, "da") == "kan ikke læses her (ingen nøgle)"
+
+
+def test_only_the_flows_own_words_of_a_rendered_key_are_stored_as_they_are():
+    data = {"kind": "say", "say": "Hello Jana", "guidance": "Listen first", "lang": "en", "flow_text": ["guidance"]}
+    assert sealed_keys(et.STEP_SHOWN, data) == (("say",), ())
+    # a key that is not rendered flow text, or a value that is not text, is never let through
+    note = {"text": "my words", "flow_text": ["text"]}
+    assert sealed_keys(et.NOTE, note)[0] == ("text",)
+    odd = {**data, "guidance": {"x": "y"}, "flow_text": ["say", "guidance", 7]}
+    assert sealed_keys(et.STEP_SHOWN, odd) == (("guidance",), ())
+
+
+def test_a_static_step_text_is_plain_and_a_templated_one_sealed(tmp_path):
+    from callguide.engine.clock import FixedClock
+    from callguide.engine.session import Account, CallSession
+    from callguide.flow.loader import load_flow_text
+    from callguide.flow.model import FlowLibrary
+    from callguide.store.sqlite import SQLiteJournal
+
+    text = """schema: callguide/flow@1
+id: hello
+version: "1"
+priority: general
+title: {en: Hello, da: Hej, cs: Ahoj}
+description: {en: Test, da: Test, cs: Test}
+languages: [en, da, cs]
+start: a
+steps:
+  - id: a
+    kind: say
+    say: {en: "Hello {{ account.name }}", da: "Hej {{ account.name }}", cs: "Dobrý den {{ account.name }}"}
+    guidance: {en: "Listen first", da: "Lyt først", cs: "Nejdřív poslouchejte"}
+    next: b
+  - id: b
+    kind: say
+    say: {en: "Thank you", da: "Tak", cs: "Děkuji"}
+    next: a
+"""
+    flow, diags = load_flow_text(text, "hello.yaml")
+    assert flow is not None, diags
+    db = tmp_path / "j.db"
+    store = SQLiteJournal.open(db)
+    s = CallSession.start(FlowLibrary(flows={"hello": flow}, signposts={}), store, Account("H1", "Jana Nováková", "CZ"),
+                          "agent", start_flow="hello", clock=FixedClock(), auto_wrap_up=False)
+    s.next()
+    shown = {e.step_id: e.data for e in store.call_entries(s.call_id) if e.type == et.STEP_SHOWN}
+    store.close()
+    assert is_sealed(shown["a"]["say"]) and shown["a"]["guidance"] == "Nejdřív poslouchejte"
+    assert shown["b"]["say"] == "Děkuji" and shown["b"]["flow_text"] == ["say"]
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("j.db"))
+    assert "Nováková".encode() not in raw
+
+
+def test_a_batch_trusts_its_cached_keys_in_its_own_thread_only(tmp_path):
+    import threading
+
+    keys = DataKeys(keys_path(tmp_path / "journal.db"))
+    sealer = Sealer(keys)
+    kid, _ = keys.live("A1", PERSONAL)
+    seen: list[bool] = []
+    with keys.checked():
+        with keys.checked():  # a batch inside a batch: no second check, still trusted
+            assert keys._trust == threading.get_ident()
+        assert keys._trust == threading.get_ident()
+        t = threading.Thread(target=lambda: seen.append(keys._trust == threading.get_ident()))
+        t.start()
+        t.join()
+        assert is_sealed(sealer.seal("A1", (), "x"))
+    assert seen == [False] and keys._trust == 0
+    keys.close()

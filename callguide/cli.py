@@ -505,7 +505,7 @@ def console(ctx: click.Context, url: str | None, schema: str | None, prefix: str
     """The console for supervisors and the care team: the live queue of escalations and the care
     team's worklist. Without a subcommand it opens the window; the subcommands do the same from a shell."""
     target = _team_target(url, schema, prefix)
-    ctx.obj = {"target": target, "journal": journal, "levels": levels}
+    ctx.obj = {"target": target, "journal": journal, "levels": levels, "lang": lang}
     if ctx.invoked_subcommand is None:
         _gui("callguide.qt.console.app", "run_console", {"target": target, "lang": lang, "journal": journal,
                                                          "levels": levels})
@@ -527,8 +527,16 @@ def _console_item(con: Any, ref: str) -> Any:
 
 
 def _console_done(result: Any, what: str) -> None:
+    """One line: what was done, its entry, and what became of a typed text (sealed under a consent,
+    or held back: the console's typed-text rule, docs/team.md)."""
     e = result.entry
-    click.echo(f"{what} (entry {e.seq}{'' if result.synced else '; not yet confirmed by the team store'})")
+    how = ""
+    if getattr(result, "held_back", False):
+        how = ("; its text was HELD BACK (it may hold health or life-event details and no consent for them is in "
+               "force): write it without them and add it again")
+    elif getattr(result, "sealed_under", None):
+        how = f"; its text is sealed under the consent {result.sealed_under} (a withdrawal destroys it)"
+    click.echo(f"{what} (entry {e.seq}{'' if result.synced else '; not yet confirmed by the team store'}){how}")
 
 
 @console.command("queue")
@@ -537,16 +545,18 @@ def _console_done(result: Any, what: str) -> None:
 @click.pass_context
 def console_queue(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """List the queue: open items first, with their service level."""
+    from callguide.engine.policy import held_back_text
     from callguide.team.console import counts
 
     with _console(ctx) as con:
         items = [i for i in con.queue() if show_all or i.open]
         now = con.clock()
     if as_json:
+        lang = ctx.obj.get("lang") or "en"
         click.echo(json.dumps([{"ref": i.ref, "kind": i.kind, "level": i.level.name, "status": i.status,
                                 "account": i.account_id, "agent": i.agent, "agent_name": i.agent_name,
                                 "call_id": i.call_id, "flow": i.flow_id, "step": i.step_id, "raised": i.ts,
-                                "reason": i.reason, "overdue": i.overdue(now), "alarm": i.alarm(),
+                                "reason": held_back_text(i.reason, lang), "overdue": i.overdue(now), "alarm": i.alarm(),
                                 "acknowledged_by": i.acknowledged.name if i.acknowledged else None}
                                for i in items], indent=2, ensure_ascii=False))
         return
@@ -585,7 +595,9 @@ def console_assign(ctx: click.Context, ref: str, person: str) -> None:
 @click.argument("text")
 @click.pass_context
 def console_note(ctx: click.Context, ref: str, text: str) -> None:
-    """Add a note to escalation REF."""
+    """Add a note to escalation REF. A note that may hold health or life-event details is sealed
+    under the account's consent in force; without one its text is held back (the note is added, its
+    text is not kept: docs/team.md, "Typed texts")."""
     with _console(ctx) as con:
         _console_done(con.note(_console_item(con, ref), text), f"note added to {ref}")
 
@@ -595,7 +607,8 @@ def console_note(ctx: click.Context, ref: str, text: str) -> None:
 @click.option("--note", default="", help="What was done.")
 @click.pass_context
 def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
-    """Resolve escalation REF."""
+    """Resolve escalation REF. A --note that may hold health or life-event details is refused (nothing
+    written) unless the account's consent for them is in force (then sealed under it)."""
     with _console(ctx) as con:
         _console_done(con.resolve(_console_item(con, ref), note), f"resolved {ref}")
 
@@ -605,7 +618,8 @@ def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
 @click.option("--reason", required=True, help="Why the hold ends (kept in the journal).")
 @click.pass_context
 def console_end_hold(ctx: click.Context, account_id: str, reason: str) -> None:
-    """A hold decision: end the account's hold (care team or supervisor), for every later call."""
+    """A hold decision: end the account's hold (care team or supervisor), for every later call. A
+    reason that may hold health or life-event details is refused unless their consent is in force."""
     with _console(ctx) as con:
         _console_done(con.end_hold(account_id, reason), f"hold ended on account {account_id}")
 
@@ -655,7 +669,8 @@ def console_watch(ctx: click.Context) -> None:
 @click.option("--note", default="", help="What the review found.")
 @click.pass_context
 def console_review(ctx: click.Context, kind: str, account_id: str, result: str, note: str) -> None:
-    """Record a specialist review in the team store (as `callguide review`, for every later call)."""
+    """Record a specialist review in the team store (as `callguide review`, for every later call). A
+    --note that may hold health or life-event details is refused unless their consent is in force."""
     with _console(ctx) as con:
         r = con.record_review(kind, account_id, result, note)
         _console_done(r, f"recorded: {kind} review of account {account_id} by {con.person.display_name}: {result} "

@@ -130,7 +130,7 @@ def test_a_new_blake_is_impossible_to_miss_and_enter_acknowledges_it(qtbot, worl
         assert acked.acknowledged.name == "Sam Jensen" and acked.call_id == blake_call
         # Ctrl+R resolves the selected item, asking what was done.
         win.select_ref(acked.ref)
-        monkeypatch.setattr(win, "ask_text", lambda prompt, required: "Ambulance attended")
+        monkeypatch.setattr(win, "ask_text", lambda prompt, required, text="": "Ambulance attended")
         win.activateWindow()  # the notice (a window of its own here) took the focus
         qtbot.waitUntil(win.isActiveWindow, timeout=2000)
         win.queue_view.setFocus()

@@ -231,6 +231,7 @@ class ConsoleWindow(QMainWindow):
         self.work_model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.work_model.COLUMNS) - 1)
         self._update_counts()
         self._update_alarm()
+        self._update_buttons()  # the selected item's story and the account's detail, in the new language
         self._show_detail()
         if self._said is not None:
             self._say(self._said[0], error=self._said[1])
@@ -470,6 +471,8 @@ class ConsoleWindow(QMainWindow):
         self._said = (text, error)
         self.last_message = text()
         self.status.setText(self.last_message)
+        # a wrapped line gets its height (a long refusal in Danish or Czech takes two lines)
+        self.status.setMinimumHeight(self.status.heightForWidth(max(self.status.width(), 200)))
         self.status.setStyleSheet("color:#B00000;font-weight:bold;" if error else "color:#1B5E20;")
 
     def error_text(self, e: StoreError) -> str:

@@ -466,8 +466,12 @@ def _call_row(c: Any) -> dict[str, Any]:
 def review(kind: str, account_id: str, result: str, by: str, note: str, review_in_days: int | None,
            db: str | None) -> None:
     """Record a specialist review that closes (or keeps) an account protection: a capacity doubt or
-    a crisis (care team), a dispute (care team or supervisor)."""
+    a crisis (care team), a dispute (care team or supervisor). A --note that may hold health or
+    life-event details is refused unless their consent is in force (then sealed under it)."""
+    import datetime as dt
+
     from callguide import identity
+    from callguide.engine import sensitive
     from callguide.engine.reviews import ReviewError, record_review
     from callguide.store.base import StoreError
 
@@ -477,13 +481,48 @@ def review(kind: str, account_id: str, result: str, by: str, note: str, review_i
         _fail(str(e))
     store = _open_store(db)
     try:
-        entry = record_review(store, kind, account_id, result, who, note=note, review_in_days=review_in_days)
-    except (ReviewError, StoreError) as e:
+        note = (note or "").strip()
+        purpose = None
+        if note:
+            in_force = {str(c.get("purpose")) for c in
+                        store.account_state(account_id, dt.datetime.now(dt.UTC).date()).consents_in_force}
+            kept = sensitive.check(f"{kind}_review", note, in_force.__contains__)
+            if kept.refusal is not None:
+                _fail(f"not saved: this note may hold health or life-event details and no consent for "
+                      f"{str(kept.refusal.params.get('purpose')).replace('_', ' ')} is in force on account "
+                      f"{account_id}; write it without them")
+            purpose = kept.purpose
+        entry = record_review(_SealedUnder(store, purpose) if purpose else store, kind, account_id, result, who,
+                              note=note, review_in_days=review_in_days)
+    except (ReviewError, StoreError, sensitive.SensitiveWordsError) as e:
         _fail(str(e))
     finally:
         store.close()
     click.echo(f"recorded: {kind} review of account {account_id} by {who.display_name} "
-               f"({entry.data['role'].replace('_', ' ')}): {result} — {entry.data['meaning']} (entry {entry.seq})")
+               f"({entry.data['role'].replace('_', ' ')}): {result} — {entry.data['meaning']} (entry {entry.seq})"
+               + (f"; its note is sealed under the consent {purpose} (a withdrawal destroys it)" if purpose else ""))
+
+
+class _SealedUnder:
+    """The journal, with a review's note sealed under the consent it was allowed under (the journal
+    itself seals what is still plain under the personal key); the entry names the consent where its
+    type declares one, as the engine's entries do."""
+
+    def __init__(self, store: Any, purpose: str) -> None:
+        self.store, self.purpose = store, purpose
+
+    def account_state(self, account_id: str, today: Any) -> Any:
+        return self.store.account_state(account_id, today)
+
+    def append(self, entry: Any) -> Any:
+        import dataclasses
+
+        from callguide.store import entry_types as et
+
+        data = {**entry.data, "note": self.store.sealer.seal(entry.account_id, [self.purpose], entry.data["note"])}
+        if "consent" in et.REGISTRY[entry.type].keys:
+            data["consent"] = [self.purpose]
+        return self.store.append(dataclasses.replace(entry, data=data))
 
 
 # ---------------------------------------------------------------------- the console (team mode)

@@ -457,17 +457,15 @@ def check_typed(action: str, text: str, consent_in_force: Callable[[str], bool],
     lists' purpose is in force (then it is to be sealed under it); an escalation's note is never
     refused (held back instead). Word lists that cannot be read refuse every text (fail closed)."""
     from callguide.engine import sensitive
-    from callguide.engine.policy import typed_text
 
     if not text:
         return TypedText(None, text)
     try:
-        words = sensitive.load()
+        kept = sensitive.check(action, text, consent_in_force, escalation=escalation)
     except sensitive.SensitiveWordsError as e:
         raise ConsoleError(f"typed texts cannot be checked: {e}", "config", "words_unreadable") from None
-    kept = typed_text(action, text, words.find(text), words.purpose, consent_in_force, escalation=escalation)
     if kept.refusal is not None:
-        purpose = str(kept.refusal.params.get("purpose") or words.purpose)
+        purpose = str(kept.refusal.params.get("purpose") or "health_disclosure")
         raise ConsoleError(f"not saved: this text may hold health or life-event details and no consent for "
                            f"{purpose.replace('_', ' ')} is in force on account {account_id}; write it without them",
                            "refused", "text_sensitive", purpose=purpose, account=account_id)

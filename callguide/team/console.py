@@ -553,7 +553,8 @@ class Console:
 
     def account(self, account_id: str, today: dt.date | None = None) -> AccountView:
         rows = q.account_rows(self.team, account_id)
-        self._shred_withdrawn(account_id, rows)
+        self._shred_withdrawn(account_id, [(str(r.data.get("purpose")), r.at, r.ts) for r in rows
+                                           if r.type == et.CONSENT_WITHDRAWN])
         return account_view(account_id, self._opened(rows), today or self.clock().date())
 
     def _opened(self, rows: list[q.Row]) -> list[q.Row]:
@@ -568,6 +569,7 @@ class Console:
         todo = [r for r in rows if any(has_sealed(v) for v in r.data.values())]
         if not todo:
             return rows
+        self._shred_own_withdrawn(todo)
         with self._keys_lock:
             self.keys.load(kid for r in todo for kid, _ in sealed_kids(r.data))
             sealer = Sealer(self.keys)
@@ -654,7 +656,30 @@ class Console:
             data["consent"] = [kept.purpose]
         return dataclasses.replace(entry, data=data)
 
-    def _shred_withdrawn(self, account_id: str, rows: list[q.Row]) -> None:
+    def _shred_own_withdrawn(self, rows: list[q.Row]) -> None:
+        """Before this console opens its own values sealed under a consent (its notes in the queue):
+        the withdrawals the team store holds on those accounts destroy its own keys (`_shred_withdrawn`).
+        Read without opening the account again: the console opened it when it wrote the text
+        (row-level security: `consent_withdrawn` is a protection row of an opened account)."""
+        from callguide.store.postgres.keys import sealed_kids
+        from callguide.store.sealing import PERSONAL
+
+        sealer = getattr(self.local, "sealer", None)
+        if sealer is None:
+            return
+        accounts = sorted({r.account_id for r in rows for kid, p in sealed_kids(r.data)
+                           if p != PERSONAL and (own := sealer.keys.get(kid))[0] is not None
+                           and own[1].get("account_id") == r.account_id})
+        if not accounts:
+            return
+        # TODO(store): this query belongs in store/postgres/console.py (`withdrawals`), with the console's others.
+        with self.team._conn() as conn:
+            found = conn.execute("SELECT account_id, data->>'purpose', at, ts FROM entries WHERE type = %s"
+                                 " AND account_id = ANY(%s)", (et.CONSENT_WITHDRAWN, accounts)).fetchall()
+        for account in accounts:
+            self._shred_withdrawn(account, [(str(p), at, str(ts)) for a, p, at, ts in found if a == account])
+
+    def _shred_withdrawn(self, account_id: str, withdrawals: list[tuple[str, dt.datetime, str]]) -> None:
         """A consent withdrawn (anywhere: the team store's rows say so) destroys this console's own
         key of that purpose on the account when the console used it at or before the withdrawal,
         as the team store destroys its escrowed copy (0006 `shred_for_entry`): the console's own
@@ -663,7 +688,6 @@ class Console:
         from callguide.store.sealing import PERSONAL, WITHDRAWN
 
         sealer = getattr(self.local, "sealer", None)
-        withdrawals = [(str(r.data.get("purpose")), r.at, r.ts) for r in rows if r.type == et.CONSENT_WITHDRAWN]
         if sealer is None or not withdrawals:
             return
         live = {k["kid"]: k["purpose"] for k in sealer.keys.rows(account_id)

@@ -466,8 +466,12 @@ def _call_row(c: Any) -> dict[str, Any]:
 def review(kind: str, account_id: str, result: str, by: str, note: str, review_in_days: int | None,
            db: str | None) -> None:
     """Record a specialist review that closes (or keeps) an account protection: a capacity doubt or
-    a crisis (care team), a dispute (care team or supervisor)."""
+    a crisis (care team), a dispute (care team or supervisor). A --note that may hold health or
+    life-event details is refused unless their consent is in force (then sealed under it)."""
+    import datetime as dt
+
     from callguide import identity
+    from callguide.engine import sensitive
     from callguide.engine.reviews import ReviewError, record_review
     from callguide.store.base import StoreError
 
@@ -477,13 +481,48 @@ def review(kind: str, account_id: str, result: str, by: str, note: str, review_i
         _fail(str(e))
     store = _open_store(db)
     try:
-        entry = record_review(store, kind, account_id, result, who, note=note, review_in_days=review_in_days)
-    except (ReviewError, StoreError) as e:
+        note = (note or "").strip()
+        purpose = None
+        if note:
+            in_force = {str(c.get("purpose")) for c in
+                        store.account_state(account_id, dt.datetime.now(dt.UTC).date()).consents_in_force}
+            kept = sensitive.check(f"{kind}_review", note, in_force.__contains__)
+            if kept.refusal is not None:
+                _fail(f"not saved: this note may hold health or life-event details and no consent for "
+                      f"{str(kept.refusal.params.get('purpose')).replace('_', ' ')} is in force on account "
+                      f"{account_id}; write it without them")
+            purpose = kept.purpose
+        entry = record_review(_SealedUnder(store, purpose) if purpose else store, kind, account_id, result, who,
+                              note=note, review_in_days=review_in_days)
+    except (ReviewError, StoreError, sensitive.SensitiveWordsError) as e:
         _fail(str(e))
     finally:
         store.close()
     click.echo(f"recorded: {kind} review of account {account_id} by {who.display_name} "
-               f"({entry.data['role'].replace('_', ' ')}): {result} — {entry.data['meaning']} (entry {entry.seq})")
+               f"({entry.data['role'].replace('_', ' ')}): {result} — {entry.data['meaning']} (entry {entry.seq})"
+               + (f"; its note is sealed under the consent {purpose} (a withdrawal destroys it)" if purpose else ""))
+
+
+class _SealedUnder:
+    """The journal, with a review's note sealed under the consent it was allowed under (the journal
+    itself seals what is still plain under the personal key); the entry names the consent where its
+    type declares one, as the engine's entries do."""
+
+    def __init__(self, store: Any, purpose: str) -> None:
+        self.store, self.purpose = store, purpose
+
+    def account_state(self, account_id: str, today: Any) -> Any:
+        return self.store.account_state(account_id, today)
+
+    def append(self, entry: Any) -> Any:
+        import dataclasses
+
+        from callguide.store import entry_types as et
+
+        data = {**entry.data, "note": self.store.sealer.seal(entry.account_id, [self.purpose], entry.data["note"])}
+        if "consent" in et.REGISTRY[entry.type].keys:
+            data["consent"] = [self.purpose]
+        return self.store.append(dataclasses.replace(entry, data=data))
 
 
 # ---------------------------------------------------------------------- the console (team mode)
@@ -505,7 +544,7 @@ def console(ctx: click.Context, url: str | None, schema: str | None, prefix: str
     """The console for supervisors and the care team: the live queue of escalations and the care
     team's worklist. Without a subcommand it opens the window; the subcommands do the same from a shell."""
     target = _team_target(url, schema, prefix)
-    ctx.obj = {"target": target, "journal": journal, "levels": levels}
+    ctx.obj = {"target": target, "journal": journal, "levels": levels, "lang": lang}
     if ctx.invoked_subcommand is None:
         _gui("callguide.qt.console.app", "run_console", {"target": target, "lang": lang, "journal": journal,
                                                          "levels": levels})
@@ -527,8 +566,16 @@ def _console_item(con: Any, ref: str) -> Any:
 
 
 def _console_done(result: Any, what: str) -> None:
+    """One line: what was done, its entry, and what became of a typed text (sealed under a consent,
+    or held back: the console's typed-text rule, docs/team.md)."""
     e = result.entry
-    click.echo(f"{what} (entry {e.seq}{'' if result.synced else '; not yet confirmed by the team store'})")
+    how = ""
+    if getattr(result, "held_back", False):
+        how = ("; its text was HELD BACK (it may hold health or life-event details and no consent for them is in "
+               "force): write it without them and add it again")
+    elif getattr(result, "sealed_under", None):
+        how = f"; its text is sealed under the consent {result.sealed_under} (a withdrawal destroys it)"
+    click.echo(f"{what} (entry {e.seq}{'' if result.synced else '; not yet confirmed by the team store'}){how}")
 
 
 @console.command("queue")
@@ -537,16 +584,18 @@ def _console_done(result: Any, what: str) -> None:
 @click.pass_context
 def console_queue(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """List the queue: open items first, with their service level."""
+    from callguide.engine.policy import held_back_text
     from callguide.team.console import counts
 
     with _console(ctx) as con:
         items = [i for i in con.queue() if show_all or i.open]
         now = con.clock()
     if as_json:
+        lang = ctx.obj.get("lang") or "en"
         click.echo(json.dumps([{"ref": i.ref, "kind": i.kind, "level": i.level.name, "status": i.status,
                                 "account": i.account_id, "agent": i.agent, "agent_name": i.agent_name,
                                 "call_id": i.call_id, "flow": i.flow_id, "step": i.step_id, "raised": i.ts,
-                                "reason": i.reason, "overdue": i.overdue(now), "alarm": i.alarm(),
+                                "reason": held_back_text(i.reason, lang), "overdue": i.overdue(now), "alarm": i.alarm(),
                                 "acknowledged_by": i.acknowledged.name if i.acknowledged else None}
                                for i in items], indent=2, ensure_ascii=False))
         return
@@ -585,7 +634,9 @@ def console_assign(ctx: click.Context, ref: str, person: str) -> None:
 @click.argument("text")
 @click.pass_context
 def console_note(ctx: click.Context, ref: str, text: str) -> None:
-    """Add a note to escalation REF."""
+    """Add a note to escalation REF. A note that may hold health or life-event details is sealed
+    under the account's consent in force; without one its text is held back (the note is added, its
+    text is not kept: docs/team.md, "Typed texts")."""
     with _console(ctx) as con:
         _console_done(con.note(_console_item(con, ref), text), f"note added to {ref}")
 
@@ -595,7 +646,8 @@ def console_note(ctx: click.Context, ref: str, text: str) -> None:
 @click.option("--note", default="", help="What was done.")
 @click.pass_context
 def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
-    """Resolve escalation REF."""
+    """Resolve escalation REF. A --note that may hold health or life-event details is refused (nothing
+    written) unless the account's consent for them is in force (then sealed under it)."""
     with _console(ctx) as con:
         _console_done(con.resolve(_console_item(con, ref), note), f"resolved {ref}")
 
@@ -605,7 +657,8 @@ def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
 @click.option("--reason", required=True, help="Why the hold ends (kept in the journal).")
 @click.pass_context
 def console_end_hold(ctx: click.Context, account_id: str, reason: str) -> None:
-    """A hold decision: end the account's hold (care team or supervisor), for every later call."""
+    """A hold decision: end the account's hold (care team or supervisor), for every later call. A
+    reason that may hold health or life-event details is refused unless their consent is in force."""
     with _console(ctx) as con:
         _console_done(con.end_hold(account_id, reason), f"hold ended on account {account_id}")
 
@@ -655,7 +708,8 @@ def console_watch(ctx: click.Context) -> None:
 @click.option("--note", default="", help="What the review found.")
 @click.pass_context
 def console_review(ctx: click.Context, kind: str, account_id: str, result: str, note: str) -> None:
-    """Record a specialist review in the team store (as `callguide review`, for every later call)."""
+    """Record a specialist review in the team store (as `callguide review`, for every later call). A
+    --note that may hold health or life-event details is refused unless their consent is in force."""
     with _console(ctx) as con:
         r = con.record_review(kind, account_id, result, note)
         _console_done(r, f"recorded: {kind} review of account {account_id} by {con.person.display_name}: {result} "

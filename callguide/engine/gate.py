@@ -16,17 +16,16 @@ from typing import TYPE_CHECKING, Any
 from callguide.engine import commands as c
 from callguide.engine.actions import EXECUTORS
 from callguide.engine.policy import (
-    REASON_HELD_BACK,
     Refusal,
+    TypedText,
     collection_refusal,
     flag_refusal,
     interrupt_refusal,
     note_refusal,
     outcome_refusal,
     payment_refusal,
-    reason_purpose,
-    reason_refusal,
     requirement_refusal,
+    typed_text,
 )
 from callguide.flow import expr
 from callguide.flow.actions import ESCALATIONS, free_text_params, free_text_sealable
@@ -189,8 +188,7 @@ class Gate:
             return None
         words = self._words()
         for _name, text in typed:
-            refusal = reason_refusal(cmd.name, words.find(text), words.purpose, self._s.facts.consent_in_force,
-                                     escalation=cmd.name in ESCALATIONS, sealable=free_text_sealable(cmd.name))
+            refusal = self._typed_text(cmd.name, text, words).refusal
             if refusal is not None:
                 return refusal
         return None
@@ -207,13 +205,17 @@ class Gate:
         words = self._words()
         purpose = None
         for name, text in typed:
-            matched = words.find(text)
-            p = reason_purpose(matched, words.purpose, self._s.facts.consent_in_force)
-            if p is not None and free_text_sealable(cmd.name):
-                purpose = p
-            elif matched and cmd.name in ESCALATIONS:
-                params[name] = REASON_HELD_BACK
+            kept = self._typed_text(cmd.name, text, words)
+            if kept.purpose is not None:
+                purpose = kept.purpose
+            elif kept.held_back:
+                params[name] = kept.text
         return params, purpose
+
+    def _typed_text(self, action: str, text: str, words: Any) -> TypedText:
+        """The one rule for typed text (`policy.typed_text`, also the console's), for this call."""
+        return typed_text(action, text, words.find(text), words.purpose, self._s.facts.consent_in_force,
+                          escalation=action in ESCALATIONS, sealable=free_text_sealable(action))
 
     def _words(self) -> Any:
         """The trainers' word lists (`engine.sensitive`); one that cannot be read stops free text

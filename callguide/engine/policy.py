@@ -215,5 +215,58 @@ def reason_purpose(matched: list[str], words_purpose: str, consent_in_force: Cal
 
 
 #: What an escalation journals instead of a typed reason that may hold health or life-event details
-#: while no consent covers them.
-REASON_HELD_BACK = "reason held back: it may hold health details without consent"
+#: while no consent covers them: a language-neutral code, said in the reader's language where it is
+#: shown (`held_back_text`).
+REASON_HELD_BACK = "$reason-held-back"
+#: The marker as journals before the code wrote it (English): still read as the marker.
+LEGACY_REASON_HELD_BACK = "reason held back: it may hold health details without consent"
+_HELD_BACK_TEXTS = {
+    "en": "reason held back: it may hold health details without consent",
+    "da": "begrundelsen er tilbageholdt: den kan indeholde helbredsoplysninger uden samtykke",
+    "cs": "důvod zadržen: může obsahovat zdravotní údaje bez souhlasu",
+}
+
+
+def is_held_back(value: object) -> bool:
+    """Is `value` the held-back marker (the code, or the English text older journals hold)?"""
+    return isinstance(value, str) and value.strip() in (REASON_HELD_BACK, LEGACY_REASON_HELD_BACK)
+
+
+def held_back_text(value: object, lang: str | None = "en") -> object:
+    """`value` as a reader sees it: the held-back marker said in `lang` (en, da, cs; English for
+    another), anything else as it is."""
+    if not is_held_back(value):
+        return value
+    return _HELD_BACK_TEXTS.get(lang or "en", _HELD_BACK_TEXTS["en"])
+
+
+@dataclass(frozen=True)
+class TypedText:
+    """What a text a person typed becomes (`typed_text`): refused (`refusal`), or kept as `text`,
+    sealed under the consent `purpose` (None: the account's personal key); `held_back` when the
+    text was replaced by `REASON_HELD_BACK` (an escalation's, never refused)."""
+
+    refusal: Refusal | None
+    text: str
+    purpose: str | None = None
+    held_back: bool = False
+
+
+def typed_text(action: str, text: str, matched: list[str], words_purpose: str,
+               consent_in_force: Callable[[str], bool], *, escalation: bool = False,
+               sealable: bool = True) -> TypedText:
+    """The one rule for a text a person types, wherever they type it (the agent's bar and scripts
+    through the gate, the care team's and supervisors' console and its commands): `reason_refusal`
+    decides, `reason_purpose` names the consent it is sealed under, and an escalation's matching
+    text without that consent is held back (the escalation goes). `matched`: what the trainers'
+    lists found in `text` (`engine.sensitive`); the caller loads them (this stays pure)."""
+    refusal = reason_refusal(action, matched, words_purpose, consent_in_force, escalation=escalation,
+                             sealable=sealable)
+    if refusal is not None:
+        return TypedText(refusal, text)
+    purpose = reason_purpose(matched, words_purpose, consent_in_force)
+    if purpose is not None and sealable:
+        return TypedText(None, text, purpose)
+    if matched and escalation:
+        return TypedText(None, REASON_HELD_BACK, None, True)
+    return TypedText(None, text)

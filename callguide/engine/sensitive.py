@@ -18,11 +18,16 @@ import os
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callguide.flow import yamlsafe
+
+if TYPE_CHECKING:
+    from callguide.engine.policy import TypedText
 
 LANGS = ("en", "da", "cs")
 _WORD = re.compile(r"\w+")
@@ -127,6 +132,18 @@ class SensitiveWords:
 
     def __contains__(self, text: object) -> bool:
         return isinstance(text, str) and bool(self.find(text))
+
+
+def check(action: str, text: str, consent_in_force: Callable[[str], bool], *, escalation: bool = False,
+          sealable: bool = True) -> TypedText:
+    """The typed-text rule (`policy.typed_text`) for a text a person typed outside a call (the
+    console, `callguide review`): these lists, then the rule. SensitiveWordsError (one line) when
+    a list cannot be read: the caller saves nothing (fail closed)."""
+    from callguide.engine.policy import typed_text
+
+    words = load()
+    return typed_text(action, text, words.find(text), words.purpose, consent_in_force, escalation=escalation,
+                      sealable=sealable)
 
 
 def words_dir() -> Path:

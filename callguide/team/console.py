@@ -20,6 +20,7 @@ Never imports Qt; the window (`callguide/qt/console/`) renders what this gives i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -31,6 +32,7 @@ from typing import Any
 
 from callguide import paths
 from callguide.engine.clock import iso
+from callguide.engine.policy import TypedText
 from callguide.identity import Person
 from callguide.store import entry_types as et
 from callguide.store.base import AccountState, Entry, NewEntry, StoreError
@@ -443,19 +445,47 @@ def default_journal_path(target: TeamTarget, person_id: str) -> Path:
 class ActionResult:
     entry: Entry
     synced: bool       # in the team store already (else the sync sends it when it can)
+    sealed_under: str | None = None   # the consent its typed text is sealed under (None: the personal key)
+    held_back: bool = False           # its typed text was held back (`policy.REASON_HELD_BACK` written)
+
+
+def check_typed(action: str, text: str, consent_in_force: Callable[[str], bool], *, escalation: bool = False,
+                account_id: str = "") -> TypedText:
+    """The engine's rule for a text a person types (`policy.typed_text`, the same word lists:
+    `engine.sensitive`), at a console door: a text that may hold health or life-event details is
+    refused (ConsoleError `text_sensitive`, one line, nothing written) unless a consent for the
+    lists' purpose is in force (then it is to be sealed under it); an escalation's note is never
+    refused (held back instead). Word lists that cannot be read refuse every text (fail closed)."""
+    from callguide.engine import sensitive
+
+    if not text:
+        return TypedText(None, text)
+    try:
+        kept = sensitive.check(action, text, consent_in_force, escalation=escalation)
+    except sensitive.SensitiveWordsError as e:
+        raise ConsoleError(f"typed texts cannot be checked: {e}", "config", "words_unreadable") from None
+    if kept.refusal is not None:
+        purpose = str(kept.refusal.params.get("purpose") or "health_disclosure")
+        raise ConsoleError(f"not saved: this text may hold health or life-event details and no consent for "
+                           f"{purpose.replace('_', ' ')} is in force on account {account_id}; write it without them",
+                           "refused", "text_sensitive", purpose=purpose, account=account_id)
+    return kept
 
 
 class _ReviewStore:
     """What `record_review` needs: the account's state as the team store knows it (never a stale
     cache: a review is refused offline) and an append to the console's own journal."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, kept: TypedText | None = None) -> None:
         self.console = console
+        self.kept = kept   # the review's note as the typed-text rule let it through
 
     def account_state(self, account_id: str, today: dt.date) -> AccountState:
         return self.console.account(account_id, today).state
 
     def append(self, entry: NewEntry) -> Entry:
+        if self.kept is not None:
+            entry = self.console._seal_typed(entry, "note", self.kept)
         return self.console._append(entry)
 
 
@@ -522,8 +552,10 @@ class Console:
                             self.levels)
 
     def account(self, account_id: str, today: dt.date | None = None) -> AccountView:
-        return account_view(account_id, self._opened(q.account_rows(self.team, account_id)),
-                            today or self.clock().date())
+        rows = q.account_rows(self.team, account_id)
+        self._shred_withdrawn(account_id, [(str(r.data.get("purpose")), r.at, r.ts) for r in rows
+                                           if r.type == et.CONSENT_WITHDRAWN])
+        return account_view(account_id, self._opened(rows), today or self.clock().date())
 
     def _opened(self, rows: list[q.Row]) -> list[q.Row]:
         """Sealed values (issue 10) opened with the keys this person may read: the console's own
@@ -531,14 +563,13 @@ class Console:
         person's connection: the care team's keys of the purposes consented for it, on accounts
         referred to it). A destroyed key reads as "withdrawn on DATE"; one not readable here stays
         sealed ("missing")."""
-        import dataclasses
-
         from callguide.store.postgres.keys import sealed_kids
         from callguide.store.sealing import Sealer, has_sealed, open_all
 
         todo = [r for r in rows if any(has_sealed(v) for v in r.data.values())]
         if not todo:
             return rows
+        self._shred_own_withdrawn(todo)
         with self._keys_lock:
             self.keys.load(kid for r in todo for kid, _ in sealed_kids(r.data))
             sealer = Sealer(self.keys)
@@ -569,15 +600,112 @@ class Console:
             return False
         return self.sync.wait_synced(self.push_timeout, at_least=entry.seq)
 
-    def _act(self, item: QueueItem, type_: str, extra: dict[str, Any]) -> ActionResult:
+    def _may(self, item: QueueItem, type_: str) -> None:
+        if not self.can_write:
+            raise ConsoleError(f"{self.person.id} may read the console but not act on it", "denied", "read_only")
         if not self.may_act(item):
             raise ConsoleError(f"{self.person.display_name} may not act on a {item.level.name} item "
                                f"(needs {' or '.join(item.level.roles)})", "denied", "may_not_act")
         if item.resolved is not None and type_ != et.ESCALATION_NOTE:
             raise ConsoleError(f"this {item.kind} escalation was resolved by {item.resolved.name}", "refused", "resolved",
                                name=item.resolved.name)
-        entry = self._append(action_entry(item, type_, self.person, extra, self.clock()))
-        return ActionResult(entry, self._pushed(entry))
+
+    def _act(self, item: QueueItem, type_: str, extra: dict[str, Any], kept: TypedText | None = None) -> ActionResult:
+        self._may(item, type_)
+        entry = action_entry(item, type_, self.person, extra, self.clock())
+        if kept is not None:
+            entry = self._seal_typed(entry, next(iter(extra)), kept)
+        written = self._append(entry)
+        return ActionResult(written, self._pushed(written), kept.purpose if kept else None,
+                            bool(kept and kept.held_back))
+
+    # -- typed text (the engine's rule, `policy.typed_text`, at every door of the console)
+
+    def consents_in_force(self, account_id: str) -> frozenset[str]:
+        """The consent purposes in force on the account, as the team store's rows derive them now
+        (reading the account is recorded there, as `account` does)."""
+        return frozenset(str(c.get("purpose")) for c in self.account(account_id).state.consents_in_force)
+
+    def _typed(self, account_id: str, action: str, text: str, *, escalation: bool = False) -> TypedText:
+        """`check_typed` with the account's consents in force, read from the team store only when the
+        text matches the trainers' lists (a plain text needs no read, and works offline)."""
+        cache: list[frozenset[str]] = []
+
+        def in_force(purpose: str) -> bool:
+            if not cache:
+                cache.append(self.consents_in_force(account_id))
+            return purpose in cache[0]
+
+        return check_typed(action, text, in_force, escalation=escalation, account_id=account_id)
+
+    def _seal_typed(self, entry: NewEntry, key: str, kept: TypedText) -> NewEntry:
+        """`entry` with its typed text `key` sealed under the consent it was allowed under (its key is
+        escrowed by the sync like a desktop's: `store.postgres.keys.deposits`, so the care team opens
+        it where `consent_scopes` lets it, and a withdrawal destroys it); no consent: left to the
+        journal, which seals it under the account's personal key. The entry says `consent: [purpose]`
+        where its type declares it (a hold ended, a capacity review), as the engine's entries do."""
+        if kept.purpose is None or not entry.data.get(key):
+            return entry
+        sealer = getattr(self.local, "sealer", None)
+        if sealer is None:
+            raise ConsoleError(f"the console's journal {self.journal_path} cannot seal values here", "config")
+        data = dict(entry.data)
+        data[key] = sealer.seal(entry.account_id, [kept.purpose], data[key])
+        t = et.REGISTRY.get(entry.type)
+        if t is not None and "consent" in t.keys:
+            data["consent"] = [kept.purpose]
+        return dataclasses.replace(entry, data=data)
+
+    def _shred_own_withdrawn(self, rows: list[q.Row]) -> None:
+        """Before this console opens its own values sealed under a consent (its notes in the queue):
+        the withdrawals the team store holds on those accounts destroy its own keys (`_shred_withdrawn`).
+        Read without opening the account again: the console opened it when it wrote the text
+        (row-level security: `consent_withdrawn` is a protection row of an opened account)."""
+        from callguide.store.postgres.keys import sealed_kids
+        from callguide.store.sealing import PERSONAL
+
+        sealer = getattr(self.local, "sealer", None)
+        if sealer is None:
+            return
+        accounts = sorted({r.account_id for r in rows for kid, p in sealed_kids(r.data)
+                           if p != PERSONAL and (own := sealer.keys.get(kid))[0] is not None
+                           and own[1].get("account_id") == r.account_id})
+        if not accounts:
+            return
+        # TODO(store): this query belongs in store/postgres/console.py (`withdrawals`), with the console's others.
+        with self.team._conn() as conn:
+            found = conn.execute("SELECT account_id, data->>'purpose', at, ts FROM entries WHERE type = %s"
+                                 " AND account_id = ANY(%s)", (et.CONSENT_WITHDRAWN, accounts)).fetchall()
+        for account in accounts:
+            self._shred_withdrawn(account, [(str(p), at, str(ts)) for a, p, at, ts in found if a == account])
+
+    def _shred_withdrawn(self, account_id: str, withdrawals: list[tuple[str, dt.datetime, str]]) -> None:
+        """A consent withdrawn (anywhere: the team store's rows say so) destroys this console's own
+        key of that purpose on the account when the console used it at or before the withdrawal,
+        as the team store destroys its escrowed copy (0006 `shred_for_entry`): the console's own
+        notes under it read "withdrawn on DATE" here too, and its next note gets a new key."""
+        from callguide.store.postgres.keys import sealed_kids
+        from callguide.store.sealing import PERSONAL, WITHDRAWN
+
+        sealer = getattr(self.local, "sealer", None)
+        if sealer is None or not withdrawals:
+            return
+        live = {k["kid"]: k["purpose"] for k in sealer.keys.rows(account_id)
+                if not k["destroyed"] and k["purpose"] != PERSONAL}
+        if not live:
+            return
+        first: dict[str, dt.datetime] = {}
+        for e in self.local.account_entries(account_id):
+            for kid, _ in sealed_kids(e.data):
+                if kid in live and kid not in first:
+                    first[kid] = dt.datetime.fromisoformat(e.ts.replace("Z", "+00:00"))
+        for kid, purpose in live.items():
+            used = first.get(kid)
+            hits = [(at, ts) for p, at, ts in withdrawals if p == purpose and (used is None or at >= used)]
+            if hits:
+                at, ts = max(hits)
+                sealer.keys.destroy(account_id, [purpose], WITHDRAWN, f"consent withdrawn (team store, {ts})",
+                                    iso(at))
 
     def acknowledge(self, item: QueueItem) -> ActionResult:
         if item.acknowledged is not None:
@@ -597,13 +725,24 @@ class Console:
         return self._act(item, et.ESCALATION_ASSIGNED, {"to": who[0], "to_name": who[1]})
 
     def note(self, item: QueueItem, text: str) -> ActionResult:
+        """A note on an escalation. Its text follows the typed-text rule as an escalation's reason
+        does (`check_typed`): never refused for what it says; sealed under the consent in force when
+        it may hold health or life-event details, else held back (`policy.REASON_HELD_BACK` is
+        written, `ActionResult.held_back`; the window keeps the typed text)."""
         text = (text or "").strip()
         if not text:
             raise ConsoleError("a note needs some text", "refused", "note_empty")
-        return self._act(item, et.ESCALATION_NOTE, {"text": text})
+        self._may(item, et.ESCALATION_NOTE)
+        kept = self._typed(item.account_id, "escalation_note", text, escalation=True)
+        return self._act(item, et.ESCALATION_NOTE, {"text": kept.text}, kept)
 
     def resolve(self, item: QueueItem, note: str = "") -> ActionResult:
-        return self._act(item, et.ESCALATION_RESOLVED, {"note": (note or "").strip()})
+        """Resolve an escalation; a note that may hold health or life-event details is refused
+        unless the consent is in force on the account (then sealed under it): nothing is written."""
+        note = (note or "").strip()
+        self._may(item, et.ESCALATION_RESOLVED)
+        kept = self._typed(item.account_id, "escalation_resolved", note)
+        return self._act(item, et.ESCALATION_RESOLVED, {"note": kept.text}, kept)
 
     def record_review(self, kind: str, account_id: str, result: str, note: str = "") -> ActionResult:
         """A specialist review (capacity, crisis, dispute), exactly as `callguide review` records it
@@ -615,13 +754,15 @@ class Console:
             raise ConsoleError(f"Recording a {kind} review needs the {' or '.join(r.replace('_', ' ') for r in spec.roles)}"
                                f" role; {self.person.display_name} has {', '.join(sorted(self.person.roles))} on this team"
                                " store.", "denied", "review_role")
+        note = (note or "").strip()
+        kept = self._typed(account_id, f"{kind}_review", note)
         try:
-            entry = record_review(_ReviewStore(self), kind, account_id, result, self.person, note=note,  # type: ignore[arg-type]
-                                  now=self.clock())
+            entry = record_review(_ReviewStore(self, kept), kind, account_id, result, self.person,  # type: ignore[arg-type]
+                                  note=note, now=self.clock())
         except ReviewError as e:
             code = "nothing_to_review" if "has no open" in str(e) else None
             raise ConsoleError(str(e), "refused", code, account=account_id) from None
-        return ActionResult(entry, self._pushed(entry))
+        return ActionResult(entry, self._pushed(entry), kept.purpose)
 
     def end_hold(self, account_id: str, reason: str) -> ActionResult:
         """A hold decision: end the account's holds (a reason is required), as the call's `end_hold`
@@ -632,12 +773,16 @@ class Console:
         reason = (reason or "").strip()
         if not reason:
             raise ConsoleError("ending a hold needs a reason", "refused", "hold_reason")
-        if not self.account(account_id).state.holds:
+        view = self.account(account_id)
+        if not view.state.holds:
             raise ConsoleError(f"Account {account_id} has no hold on.", "refused", "no_hold", account=account_id)
-        entry = self._append(NewEntry(type=et.HOLD_ENDED, call_id=f"hold-{uuid.uuid4().hex}", account_id=account_id,
-                                      agent=self.person.id, flow_id=None, flow_hash=None, step_id=None,
-                                      data={"reason": reason, "by": self.person.id}, ts=iso(self.clock())))
-        return ActionResult(entry, self._pushed(entry))
+        in_force = {str(c.get("purpose")) for c in view.state.consents_in_force}
+        kept = check_typed("end_hold", reason, in_force.__contains__, account_id=account_id)
+        entry = NewEntry(type=et.HOLD_ENDED, call_id=f"hold-{uuid.uuid4().hex}", account_id=account_id,
+                         agent=self.person.id, flow_id=None, flow_hash=None, step_id=None,
+                         data={"reason": reason, "by": self.person.id}, ts=iso(self.clock()))
+        entry = self._append(self._seal_typed(entry, "reason", kept))
+        return ActionResult(entry, self._pushed(entry), kept.purpose)
 
     def close(self) -> None:
         if self.sync is not None:

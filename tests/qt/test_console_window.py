@@ -130,7 +130,7 @@ def test_a_new_blake_is_impossible_to_miss_and_enter_acknowledges_it(qtbot, worl
         assert acked.acknowledged.name == "Sam Jensen" and acked.call_id == blake_call
         # Ctrl+R resolves the selected item, asking what was done.
         win.select_ref(acked.ref)
-        monkeypatch.setattr(win, "ask_text", lambda prompt, required: "Ambulance attended")
+        monkeypatch.setattr(win, "ask_text", lambda prompt, required, text="": "Ambulance attended")
         win.activateWindow()  # the notice (a window of its own here) took the focus
         qtbot.waitUntil(win.isActiveWindow, timeout=2000)
         win.queue_view.setFocus()
@@ -269,3 +269,133 @@ def test_the_console_says_when_the_team_store_is_unreachable_and_recovers(qtbot,
     finally:
         win.close()
         sam.close()
+
+
+class Dialogs:
+    """Answers the window's real text dialogs (QInputDialog, modal) as a person would: each new
+    dialog gets the next answer (a text typed over what the box holds, or None: Cancel), and what it
+    showed is kept (`seen`: its prompt and the text the box opened with)."""
+
+    def __init__(self, *answers: str | None, shots: str = "") -> None:
+        from PySide6.QtCore import QTimer
+
+        self.answers = list(answers)
+        self.seen: list[tuple[str, str]] = []
+        self.shots = shots
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._poll)
+        self.timer.start(20)
+
+    def _poll(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        d = QApplication.activeModalWidget()
+        if not isinstance(d, QInputDialog) or not d.isVisible() or d.property("answered") or not self.answers:
+            return
+        d.setProperty("answered", True)
+        self.seen.append((d.labelText(), d.textValue()))
+        if self.shots:
+            d.grab().save(str(SHOTS / f"{self.shots}-{len(self.seen)}.png"))
+        answer = self.answers.pop(0)
+        if answer is None:
+            d.reject()
+        else:
+            d.setTextValue(answer)
+            d.accept()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+HEALTH = "Customer has cancer and is on chemo"
+
+
+def raw_bytes(path: Path) -> bytes:
+    wal = Path(f"{path}-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_typed_texts_follow_the_consent_rule_and_a_refused_text_stays_in_the_box(qtbot, world) -> None:
+    """No consent on ACC-C: Ctrl+R with a health text is refused, the dialog opens again with why
+    and the text as typed; Cancel keeps it for the next time; nothing is written. A note there goes,
+    its text held back (shown so in the reader's language). Consent in force on ACC-V: the note is
+    sealed under it. The refusal and the marker in en/da/cs."""
+    carla = Console(world["carla"], journal_path=world["tmp"] / "carla.db", window=dt.timedelta(days=36500),
+                    clock=lambda: T0 + dt.timedelta(minutes=5))
+    win = ConsoleWindow(carla, feed=False)
+    qtbot.addWidget(win)
+    win.show()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        win.reload()
+        win.tabs.setCurrentIndex(0)
+        refs = {win.queue_model.item(r).account_id: win.queue_model.item(r).ref
+                for r in range(win.queue_model.rowCount())}
+        win.select_ref(refs["ACC-C"])
+
+        def press(key: Qt.Key) -> None:
+            win.activateWindow()
+            qtbot.waitUntil(win.isActiveWindow, timeout=2000)
+            win.queue_view.setFocus()
+            qtbot.keyClick(win.queue_view, key, Qt.KeyboardModifier.ControlModifier)
+
+        before = carla.local.count()
+        # Resolve with a health text: refused; the box opens again with the reason and the text; Cancel.
+        dialogs = Dialogs(HEALTH, None, shots="console-typed-refused")
+        press(Qt.Key.Key_R)
+        dialogs.stop()
+        refusal = ("Not done: This text may hold health or life-event details, and no consent for them is in force "
+                   "on account ACC-C: nothing was saved. Write it without them; your text is kept.")
+        assert [t for _, t in dialogs.seen] == ["", HEALTH], win.last_message  # the second box opened with the text as typed
+        assert dialogs.seen[1][0].startswith(refusal) and dialogs.seen[1][0].endswith("What was done (kept in the "
+                                                                                       "journal):")
+        assert win.last_message == refusal and carla.local.count() == before  # nothing written
+        shot(win, "console-typed-refused-window")
+        # Ctrl+R again: the box opens with the kept text; written without the health details, it is saved.
+        dialogs = Dialogs("Called back; the plan is agreed")
+        press(Qt.Key.Key_R)
+        dialogs.stop()
+        assert dialogs.seen[0][1] == HEALTH
+        assert win.last_message == "Saved in the team store." and carla.local.count() == before + 1
+        assert ("resolve", refs["ACC-C"]) not in win.drafts
+        # Ending the hold with a health reason: refused the same way (Ctrl+H), nothing written.
+        dialogs = Dialogs(HEALTH, None)
+        press(Qt.Key.Key_H)
+        dialogs.stop()
+        assert [t for _, t in dialogs.seen] == ["", HEALTH] and win.last_message == refusal
+        assert carla.local.count() == before + 1 and win.drafts[("end_hold", "ACC-C")] == HEALTH
+        # A note on the escalation is never refused: it goes, its text held back, the typed text kept.
+        dialogs = Dialogs(HEALTH)
+        press(Qt.Key.Key_N)
+        dialogs.stop()
+        assert win.last_message.startswith("Note added, but its text was held back")
+        assert win.drafts[("note", refs["ACC-C"])] == HEALTH and carla.local.count() == before + 2
+        win.select_ref(refs["ACC-C"])
+        assert "reason held back: it may hold health details without consent" in win.item_text(win.selected())
+        # Consent in force on ACC-V: the note is sealed under it, and reads back.
+        win.select_ref(refs["ACC-V"])
+        assert win.note(HEALTH)
+        assert win.last_message == ("Saved in the team store. The text is sealed under the customer's consent: "
+                                    "withdrawing it destroys the text.")
+        assert HEALTH in win.item_text(win.selected())
+        assert b"cancer" not in raw_bytes(carla.journal_path) and b"chemo" not in raw_bytes(carla.journal_path)
+        shot(win, "console-typed-sealed-en")
+        win.select_ref(refs["ACC-C"])
+        assert not win.end_hold(HEALTH)
+        for lang, refused, marker in (
+                ("da", "Ikke udført: Teksten kan indeholde oplysninger om helbred eller livssituation",
+                 "begrundelsen er tilbageholdt"),
+                ("cs", "Neprovedeno: Text může obsahovat údaje o zdraví nebo životní situaci",
+                 "důvod zadržen")):
+            i18n.set_language(lang)
+            win.retranslate()
+            qtbot.wait(50)  # the layout takes the new labels
+            assert win.last_message.startswith(refused), win.last_message
+            assert win.status.height() >= win.status.heightForWidth(win.status.width())  # the whole line shows
+            assert marker in win.item_text(win.selected()) and marker in win.item_detail.text()
+            shot(win, f"console-typed-refused-{lang}")
+        i18n.set_language("en")
+    finally:
+        i18n.set_language("en")
+        win.close()
+        carla.close()

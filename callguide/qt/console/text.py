@@ -10,14 +10,16 @@ from callguide.team.console import QueueItem
 
 def sealed_text(value: str | None, empty: str = "") -> str:
     """A text the reader may not read says so: sealed on the agent's desktop (None), or withdrawn
-    (erased, purged) on DATE in the UI language (a `Gone`); else the text."""
+    (erased, purged) on DATE in the UI language (a `Gone`), or held back (`policy.REASON_HELD_BACK`,
+    in the UI language); else the text."""
+    from callguide.engine.policy import held_back_text
     from callguide.store.sealing import Gone
 
     if value is None:
         return tr("console.sealed")
     if isinstance(value, Gone):
         return str(value.as_lang(language()))
-    return value or empty
+    return str(held_back_text(value, language())) if value else empty
 
 
 def kind_text(item: QueueItem) -> str:

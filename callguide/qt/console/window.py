@@ -59,10 +59,15 @@ class ConsoleWindow(QMainWindow):
         self.items: list[QueueItem] = []
         self.alarms: list[QueueItem] = []
         self.last_message = ""
+        self.last_error: StoreError | None = None
+        self.last_result: Any = None
         self.beeps = 0
         self.view: AccountView | None = None
         self.offline = False
         self._said: tuple[Callable[[], str], bool] | None = None
+        #: what the person typed and the console did not keep (refused, or held back), by action and
+        #: item or account: the next dialog for it opens with that text, so nothing is lost
+        self.drafts: dict[tuple[str, str], str] = {}
 
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -226,6 +231,7 @@ class ConsoleWindow(QMainWindow):
         self.work_model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.work_model.COLUMNS) - 1)
         self._update_counts()
         self._update_alarm()
+        self._update_buttons()  # the selected item's story and the account's detail, in the new language
         self._show_detail()
         if self._said is not None:
             self._say(self._said[0], error=self._said[1])
@@ -447,8 +453,8 @@ class ConsoleWindow(QMainWindow):
 
     # ---------------------------------------------------------------- actions
 
-    def ask_text(self, prompt: str, *, required: bool) -> str | None:
-        text, ok = QInputDialog.getMultiLineText(self, self.windowTitle(), prompt)
+    def ask_text(self, prompt: str, *, required: bool, text: str = "") -> str | None:
+        text, ok = QInputDialog.getMultiLineText(self, self.windowTitle(), prompt, text)
         if not ok or (required and not text.strip()):
             return None
         return text
@@ -465,6 +471,8 @@ class ConsoleWindow(QMainWindow):
         self._said = (text, error)
         self.last_message = text()
         self.status.setText(self.last_message)
+        # a wrapped line gets its height (a long refusal in Danish or Czech takes two lines)
+        self.status.setMinimumHeight(self.status.heightForWidth(max(self.status.width(), 200)))
         self.status.setStyleSheet("color:#B00000;font-weight:bold;" if error else "color:#1B5E20;")
 
     def error_text(self, e: StoreError) -> str:
@@ -478,15 +486,55 @@ class ConsoleWindow(QMainWindow):
         return tr("console.error", error=str(e))
 
     def _run(self, fn: Any, done: Callable[[], str]) -> bool:
+        self.last_error = self.last_result = None
         try:
             result = fn()
         except StoreError as e:
+            self.last_error = e
             self._say(lambda e=e: self.error_text(e), error=True)
             return False
-        self._say(done if result.synced else (lambda: tr("console.done.pending")), error=False)
+        self.last_result = result
+        if getattr(result, "held_back", False):
+            self._say(lambda: tr("console.done.held_back"), error=True)
+        elif getattr(result, "sealed_under", None):
+            self._say(lambda: (done() if result.synced else tr("console.done.pending")) + " " + tr("console.done.sealed"))
+        else:
+            self._say(done if result.synced else (lambda: tr("console.done.pending")), error=False)
         self.view = None
         self.refresh()
         return True
+
+    def _problem(self, e: StoreError | None) -> Callable[[], str] | None:
+        return None if e is None else (lambda: self.error_text(e))
+
+    def _typed(self, key: tuple[str, str], prompt: Callable[[], str], text: str | None, *, required: bool,
+               run: Callable[[str], Any], done: Callable[[], str]) -> bool:
+        """An action with a typed text. The text follows the typed-text rule (`team.console.check_typed`):
+        refused, the dialog opens again with the reason above it and the text as typed; held back (a
+        note), the text is kept for the next note. `text` given (tests, scripts): no dialog."""
+        asked = text is None
+        problem: Callable[[], str] | None = None
+        while True:
+            if asked:
+                why = (problem() + "\n\n") if problem is not None else ""
+                text = self.ask_text(why + prompt(), required=required, text=self.drafts.get(key, ""))
+                if text is None:
+                    return False  # cancelled: a refused draft stays for the next time
+            typed = text or ""
+            ok = self._run(lambda t=typed: run(t), done)
+            if ok:
+                if getattr(self.last_result, "held_back", False):
+                    self.drafts[key] = typed
+                else:
+                    self.drafts.pop(key, None)
+                return True
+            if getattr(self.last_error, "code", None) not in ("text_sensitive", "words_unreadable"):
+                return False
+            self.drafts[key] = typed  # refused for what it says: nothing written, nothing lost
+            if not asked:
+                return False
+            problem = self._problem(self.last_error)
+            text = None
 
     def _item(self) -> QueueItem | None:
         item = self.selected()
@@ -520,21 +568,15 @@ class ConsoleWindow(QMainWindow):
         item = self._item()
         if item is None:
             return False
-        if text is None:
-            text = self.ask_text(tr("console.prompt.note"), required=True)
-            if text is None:
-                return False
-        return self._run(lambda: self.console.note(item, text), lambda: tr("console.done.saved"))
+        return self._typed(("note", item.ref), lambda: tr("console.prompt.note"), text, required=True,
+                           run=lambda t: self.console.note(item, t), done=lambda: tr("console.done.saved"))
 
     def resolve(self, text: str | None = None) -> bool:
         item = self._item()
         if item is None:
             return False
-        if text is None:
-            text = self.ask_text(tr("console.prompt.resolve"), required=False)
-            if text is None:
-                return False
-        return self._run(lambda: self.console.resolve(item, text), lambda: tr("console.done.saved"))
+        return self._typed(("resolve", item.ref), lambda: tr("console.prompt.resolve"), text, required=False,
+                           run=lambda t: self.console.resolve(item, t), done=lambda: tr("console.done.saved"))
 
     def record_review(self, result: str | None = None, note: str | None = None) -> bool:
         """The specialist review that closes (or keeps) the selected account's capacity doubt."""
@@ -546,25 +588,14 @@ class ConsoleWindow(QMainWindow):
                                      [(r, tr(f"console.review.{r}")) for r in ("confirmed", "not_confirmed")])
             if result is None:
                 return False
-        if note is None:
-            note = self.ask_text(tr("console.prompt.review_note"), required=False)
-            if note is None:
-                return False
         account = item.account_id
-
-        def run() -> Any:
-            return self.console.record_review("capacity", account, result, note)
-
-        try:
-            outcome = run()
-        except StoreError as e:
-            self._say(lambda e=e: self.error_text(e), error=True)
+        chosen = result
+        if not self._typed(("review", account), lambda: tr("console.prompt.review_note"), note, required=False,
+                           run=lambda t: self.console.record_review("capacity", account, chosen, t),
+                           done=lambda: tr("console.done.review", meaning=tr(f"console.review.{chosen}"))):
             return False
-        self._say((lambda: tr("console.done.review", meaning=tr(f"console.review.{result}"))) if outcome.synced
-                  else (lambda: tr("console.done.pending")))
         self.view = None
         self._show_detail()
-        self.refresh()
         return True
 
     def end_hold(self, reason: str | None = None) -> bool:
@@ -572,13 +603,10 @@ class ConsoleWindow(QMainWindow):
         item = self._item()
         if item is None:
             return False
-        if reason is None:
-            reason = self.ask_text(tr("console.prompt.end_hold"), required=True)
-            if reason is None:
-                return False
         account = item.account_id
-        return self._run(lambda: self.console.end_hold(account, reason),
-                         lambda: tr("console.done.hold_ended", account=account)) and self._refresh_detail()
+        return self._typed(("end_hold", account), lambda: tr("console.prompt.end_hold"), reason, required=True,
+                           run=lambda t: self.console.end_hold(account, t),
+                           done=lambda: tr("console.done.hold_ended", account=account)) and self._refresh_detail()
 
     def _refresh_detail(self) -> bool:
         self.view = None

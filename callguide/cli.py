@@ -584,7 +584,7 @@ def _console_done(result: Any, what: str) -> None:
 @click.pass_context
 def console_queue(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """List the queue: open items first, with their service level."""
-    from callguide.engine.policy import held_back_text
+    from callguide.store.sealing import held_back_text
     from callguide.team.console import counts
 
     with _console(ctx) as con:

@@ -197,7 +197,7 @@ class Gate:
         """The params the action is carried out and journalled with, and the consent its typed reason
         is sealed under (None: the personal key). A matching reason with that consent in force keeps
         its text under the consent; an escalation's matching reason without it is held back (the
-        escalation goes, its text is `policy.REASON_HELD_BACK`). A resume replays the journalled params."""
+        escalation goes, its text is `sealing.REASON_HELD_BACK`). A resume replays the journalled params."""
         params = dict(cmd.params)
         typed = _typed(cmd)
         if not self._s.journal.recording or not typed:

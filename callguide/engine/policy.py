@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 
 from callguide.flow.guards import PAYMENT_OUTCOMES
 from callguide.flow.model import PRIORITIES, Flow
+from callguide.store.sealing import REASON_HELD_BACK
+
+# What an escalation journals instead of a typed reason that may hold health or life-event details
+# while no consent covers them (`REASON_HELD_BACK`) is declared with the other markers a reader sees
+# instead of a value, in `store.sealing`, which says it in the reader's language (`held_back_text`).
 
 
 @dataclass
@@ -212,32 +217,6 @@ def reason_purpose(matched: list[str], words_purpose: str, consent_in_force: Cal
     reason matches nothing (sealed under the account's personal key), or no consent covers it (an
     escalation then saves a neutral marker instead: `REASON_HELD_BACK`)."""
     return words_purpose if matched and consent_in_force(words_purpose) else None
-
-
-#: What an escalation journals instead of a typed reason that may hold health or life-event details
-#: while no consent covers them: a language-neutral code, said in the reader's language where it is
-#: shown (`held_back_text`).
-REASON_HELD_BACK = "$reason-held-back"
-#: The marker as journals before the code wrote it (English): still read as the marker.
-LEGACY_REASON_HELD_BACK = "reason held back: it may hold health details without consent"
-_HELD_BACK_TEXTS = {
-    "en": "reason held back: it may hold health details without consent",
-    "da": "begrundelsen er tilbageholdt: den kan indeholde helbredsoplysninger uden samtykke",
-    "cs": "důvod zadržen: může obsahovat zdravotní údaje bez souhlasu",
-}
-
-
-def is_held_back(value: object) -> bool:
-    """Is `value` the held-back marker (the code, or the English text older journals hold)?"""
-    return isinstance(value, str) and value.strip() in (REASON_HELD_BACK, LEGACY_REASON_HELD_BACK)
-
-
-def held_back_text(value: object, lang: str | None = "en") -> object:
-    """`value` as a reader sees it: the held-back marker said in `lang` (en, da, cs; English for
-    another), anything else as it is."""
-    if not is_held_back(value):
-        return value
-    return _HELD_BACK_TEXTS.get(lang or "en", _HELD_BACK_TEXTS["en"])
 
 
 @dataclass(frozen=True)

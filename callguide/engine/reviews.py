@@ -66,9 +66,12 @@ def record_review(store: JournalStore, kind: str, account_id: str, result: str, 
     state = store.account_state(account_id, when.date())
     if not getattr(state, spec.open_attr):
         raise ReviewError(f"Account {account_id} has no open {spec.what} to review.")
+    note = (note or "").strip()
+    if note:  # every door: a note that may hold health details needs their consent in force
+        _check_note(kind, account_id, note, state)
     data: dict[str, Any] = {"result": result, "meaning": spec.results[result], "by": by.id,
                             "name": by.display_name, "role": next(r for r in spec.roles if by.has(r)),
-                            "note": (note or "").strip()}
+                            "note": note}
     if kind == "crisis" and result == "continue":
         days = review_in_days if review_in_days is not None else 30
         if not 1 <= days <= 365:
@@ -76,3 +79,22 @@ def record_review(store: JournalStore, kind: str, account_id: str, result: str, 
         data["review_date"] = (when.date() + dt.timedelta(days=days)).isoformat()
     return store.append(NewEntry(type=spec.entry_type, call_id=f"review-{uuid.uuid4().hex}", account_id=account_id,
                                  agent=by.id, flow_id=None, flow_hash=None, step_id=None, data=data, ts=iso(when)))
+
+
+def _check_note(kind: str, account_id: str, note: str, state: Any) -> None:
+    """The typed-text rule (`policy.typed_text`) for a review's note, from the account's consents
+    as `store` knows them: ReviewError (one line) when it may hold health or life-event details and
+    no consent for them is in force, or when the word lists cannot be read (nothing is saved). The
+    doors seal an allowed note under that consent before it reaches the journal (the console,
+    `callguide review`); this is the check no door can leave out."""
+    from callguide.engine import sensitive
+
+    in_force = {str(c.get("purpose")) for c in getattr(state, "consents_in_force", []) or []}
+    try:
+        kept = sensitive.check(f"{kind}_review", note, in_force.__contains__)
+    except sensitive.SensitiveWordsError as e:
+        raise ReviewError(str(e)) from None
+    if kept.refusal is not None:
+        purpose = str(kept.refusal.params.get("purpose") or "").replace("_", " ")
+        raise ReviewError(f"Not saved: this note may hold health or life-event details and no consent for {purpose}"
+                          f" is in force on account {account_id}; write it without them.")

@@ -189,6 +189,32 @@ def say(key: str, lang: str | None, **fmt: Any) -> str:
     return text
 
 
+#: What an escalation journals instead of a typed reason that may hold health or life-event details
+#: while no consent covers them: a language-neutral code, said in the reader's language where it is
+#: shown (`held_back_text`; the JSON outputs in English, `readable`).
+REASON_HELD_BACK = "$reason-held-back"
+#: The marker as journals before the code wrote it (English): still read as the marker.
+LEGACY_REASON_HELD_BACK = "reason held back: it may hold health details without consent"
+_HELD_BACK_TEXTS = {
+    "en": "reason held back: it may hold health details without consent",
+    "da": "begrundelsen er tilbageholdt: den kan indeholde helbredsoplysninger uden samtykke",
+    "cs": "důvod zadržen: může obsahovat zdravotní údaje bez souhlasu",
+}
+
+
+def is_held_back(value: object) -> bool:
+    """Is `value` the held-back marker (the code, or the English text older journals hold)?"""
+    return isinstance(value, str) and value.strip() in (REASON_HELD_BACK, LEGACY_REASON_HELD_BACK)
+
+
+def held_back_text(value: object, lang: str | None = "en") -> object:
+    """`value` as a reader sees it: the held-back marker said in `lang` (en, da, cs; English for
+    another), anything else as it is."""
+    if not is_held_back(value):
+        return value
+    return _HELD_BACK_TEXTS.get(lang or "en", _HELD_BACK_TEXTS["en"])
+
+
 def relocalize(value: Any, lang: str | None) -> Any:
     """`value` with every `Gone` in it said in `lang`."""
     if isinstance(value, Gone):
@@ -679,11 +705,14 @@ def readable(value: Any) -> Any:
     """Journal data as a JSON output prints it (`history --json`, `privacy export`, `audit export`):
     a value whose key was destroyed as `{"destroyed": how, "on": date}`, a value still sealed as the
     plain word "sealed" (never its ciphertext), and the store's `$sealed` note of which keys were
-    sealed left out (their values are shown opened). References (`$ref`) stay: they are not values."""
+    sealed left out (their values are shown opened), a held-back reason in words. References
+    (`$ref`) stay: they are not values."""
     if isinstance(value, Gone):
         return value.as_json()
     if is_sealed(value):
         return STILL_SEALED
+    if isinstance(value, str) and value == REASON_HELD_BACK:
+        return held_back_text(value)
     if isinstance(value, dict):
         return {k: readable(v) for k, v in value.items() if not (k == SEALED and isinstance(v, list))}
     if isinstance(value, (list, tuple)):
@@ -692,4 +721,5 @@ def readable(value: Any) -> Any:
 
 
 __all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "Gone", "KeySource", "Sealer",
+           "LEGACY_REASON_HELD_BACK", "REASON_HELD_BACK", "held_back_text", "is_held_back",
            "STILL_SEALED", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "readable", "relocalize", "say", "sealed_keys"]

@@ -446,7 +446,7 @@ class ActionResult:
     entry: Entry
     synced: bool       # in the team store already (else the sync sends it when it can)
     sealed_under: str | None = None   # the consent its typed text is sealed under (None: the personal key)
-    held_back: bool = False           # its typed text was held back (`policy.REASON_HELD_BACK` written)
+    held_back: bool = False           # its typed text was held back (`sealing.REASON_HELD_BACK` written)
 
 
 def check_typed(action: str, text: str, consent_in_force: Callable[[str], bool], *, escalation: bool = False,
@@ -727,7 +727,7 @@ class Console:
     def note(self, item: QueueItem, text: str) -> ActionResult:
         """A note on an escalation. Its text follows the typed-text rule as an escalation's reason
         does (`check_typed`): never refused for what it says; sealed under the consent in force when
-        it may hold health or life-event details, else held back (`policy.REASON_HELD_BACK` is
+        it may hold health or life-event details, else held back (`sealing.REASON_HELD_BACK` is
         written, `ActionResult.held_back`; the window keeps the typed text)."""
         text = (text or "").strip()
         if not text:

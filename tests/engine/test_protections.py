@@ -154,3 +154,19 @@ def test_local_time_is_in_templates_and_the_time_jumps_with_the_clock(start, clo
     assert ns["today"] == dt.date(2026, 11, 23) and ns["local_time"] == "10:00"
     clock.advance(hours=5)
     assert s.namespace()["local_time"] == "15:00"
+
+
+def test_a_review_note_with_health_details_needs_their_consent_at_every_door(start, clock, store):
+    """`record_review` itself applies the typed-text rule: a door that calls it without checking
+    (a script, a future window) still cannot save health details the customer did not agree to."""
+    s = start()
+    assert s.apply(Action("record_dispute", {"reason": "Says it was paid in 2024"})).ok
+    s.apply(EndCall("disputed"))
+    before = store.count()
+    with pytest.raises(ReviewError, match="no consent for health disclosure is in force on account A1"):
+        record_review(store, "dispute", "A1", "upheld", SUPERVISOR, note="Customer has cancer and is on chemo",
+                      now=clock.now())
+    assert store.count() == before  # nothing written
+    assert later(start, clock).state.dispute
+    entry = record_review(store, "dispute", "A1", "upheld", SUPERVISOR, note="Statement checked", now=clock.now())
+    assert entry.data["result"] == "upheld"

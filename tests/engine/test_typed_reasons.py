@@ -19,11 +19,10 @@ from callguide.cli import main
 from callguide.engine.clock import FixedClock
 from callguide.engine.commands import Action, Consent, Next, Withdraw
 from callguide.engine.localtime import ContactRules
-from callguide.engine.policy import REASON_HELD_BACK
 from callguide.engine.session import Account, CallSession
 from callguide.flow.actions import ACTION_SPECS, ESCALATIONS, free_text_params
 from callguide.flow.loader import load_library
-from callguide.store.sealing import Gone, is_sealed, purposes_of
+from callguide.store.sealing import REASON_HELD_BACK, Gone, is_sealed, purposes_of
 from callguide.store.sqlite import SQLiteJournal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,3 +203,11 @@ def test_what_the_agent_types_is_never_run_as_a_template_or_an_expression(lib, s
     cb = _entries(store, s, "callback")[-1].data
     assert s.open_value(cb["reason"]) == "asked for {{ 1 + 1 }}"
     assert cb["due"] == "2026-11-24"  # not a number: the default day, never 2 + 5 worked out
+
+
+def test_the_json_outputs_say_a_held_back_reason_in_words():
+    from callguide.store.sealing import held_back_text, readable
+
+    out = readable({"reason": REASON_HELD_BACK, "other": ["$reason-held-back-not", 1]})
+    assert out["reason"] == held_back_text(REASON_HELD_BACK, "en") and out["reason"].startswith("reason held back")
+    assert out["other"] == ["$reason-held-back-not", 1]

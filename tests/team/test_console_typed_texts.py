@@ -14,9 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from callguide.engine.policy import LEGACY_REASON_HELD_BACK, REASON_HELD_BACK, held_back_text, is_held_back
 from callguide.store.postgres.connect import TeamTarget
-from callguide.store.sealing import is_sealed, purposes_of
+from callguide.store.sealing import (
+    LEGACY_REASON_HELD_BACK,
+    REASON_HELD_BACK,
+    held_back_text,
+    is_held_back,
+    is_sealed,
+    purposes_of,
+)
 from callguide.team.console import Console, ConsoleError
 
 from .test_console import T0, World, make_world

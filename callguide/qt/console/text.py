@@ -10,10 +10,9 @@ from callguide.team.console import QueueItem
 
 def sealed_text(value: str | None, empty: str = "") -> str:
     """A text the reader may not read says so: sealed on the agent's desktop (None), or withdrawn
-    (erased, purged) on DATE in the UI language (a `Gone`), or held back (`policy.REASON_HELD_BACK`,
+    (erased, purged) on DATE in the UI language (a `Gone`), or held back (`sealing.REASON_HELD_BACK`,
     in the UI language); else the text."""
-    from callguide.engine.policy import held_back_text
-    from callguide.store.sealing import Gone
+    from callguide.store.sealing import Gone, held_back_text
 
     if value is None:
         return tr("console.sealed")

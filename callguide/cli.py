@@ -1223,9 +1223,18 @@ def privacy_export(account_id: str, fmt: str, lang: str, db: str | None) -> None
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
 def privacy_erase(account_id: str, reason: str, by: str | None, db: str | None) -> None:
     """Erase an account's personal and special-category data: its keys are destroyed, a tombstone
-    is journalled; `audit verify` still passes."""
+    is journalled; `audit verify` still passes. The reason stays readable for ever (it is the
+    tombstone's): one that may hold health or life-event details is refused (nothing is erased)."""
+    from callguide.engine import sensitive
     from callguide.store.privacy import erase
 
+    try:  # no consent covers the tombstone: an erased account keeps none
+        kept = sensitive.check("erasure", reason, lambda _purpose: False)
+    except sensitive.SensitiveWordsError as e:
+        _fail(str(e))
+    if kept.refusal is not None:
+        _fail("not erased: the reason is kept readable in the tombstone for ever and may hold health or "
+              "life-event details; write it without them (for example 'customer request, Art. 17')")
     who = _privacy_person(by)
     store = _open_store(db)
     try:

@@ -211,7 +211,13 @@ def test_cli_withdraw_erase_export_purge_report(lib, db, clock, tmp_path, monkey
     again = run(main, ["privacy", "withdraw", "--account", "TX-1", "--purpose", PURPOSE, "--by", "bo", "--db", str(db)])
     assert again.exit_code == 2 and "no consent" in again.output
 
-    # erasure: every key of the account; a tombstone; audit verify still passes
+    # erasure: the reason stays readable in the tombstone, so health details in it are refused
+    # (nothing erased); then every key of the account goes; a tombstone; audit verify still passes
+    health = run(main, ["privacy", "erase", "--account", "TX-2", "--reason", "customer has cancer", "--by", "bo",
+                        "--db", str(db)])
+    assert health.exit_code == 2 and "not erased" in health.output and "Traceback" not in health.output
+    with SQLiteJournal.open(db) as j:
+        assert not any(e.type == et.ERASURE for e in j.account_entries("TX-2"))
     erased = run(main, ["privacy", "erase", "--account", "TX-2", "--reason", "Art. 17 request", "--by", "bo",
                         "--db", str(db)])
     assert erased.exit_code == 0, erased.output

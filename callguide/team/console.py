@@ -672,12 +672,9 @@ class Console:
                            and own[1].get("account_id") == r.account_id})
         if not accounts:
             return
-        # TODO(store): this query belongs in store/postgres/console.py (`withdrawals`), with the console's others.
-        with self.team._conn() as conn:
-            found = conn.execute("SELECT account_id, data->>'purpose', at, ts FROM entries WHERE type = %s"
-                                 " AND account_id = ANY(%s)", (et.CONSENT_WITHDRAWN, accounts)).fetchall()
+        found = q.withdrawals(self.team, accounts)
         for account in accounts:
-            self._shred_withdrawn(account, [(str(p), at, str(ts)) for a, p, at, ts in found if a == account])
+            self._shred_withdrawn(account, [(p, at, ts) for a, p, at, ts in found if a == account])
 
     def _shred_withdrawn(self, account_id: str, withdrawals: list[tuple[str, dt.datetime, str]]) -> None:
         """A consent withdrawn (anywhere: the team store's rows say so) destroys this console's own

@@ -117,6 +117,15 @@ def account_rows(team: PostgresJournal, account_id: str) -> list[Row]:
     return [_row(r) for r in rows]
 
 
+def withdrawals(team: PostgresJournal, accounts: list[str]) -> list[tuple[str, str, dt.datetime, str]]:
+    """(account, purpose, when it reached the team store, its ts) of every consent withdrawal the
+    person may see on `accounts` (row-level security: a protection row of an account they opened)."""
+    with team._conn() as conn:
+        rows = conn.execute("SELECT account_id, data->>'purpose', at, ts FROM entries WHERE type = %s"
+                            " AND account_id = ANY(%s)", (et.CONSENT_WITHDRAWN, accounts)).fetchall()
+    return [(str(a), str(p), at, str(ts)) for a, p, at, ts in rows]
+
+
 def state_rows(rows: list[Row]) -> list[StateRow]:
     from callguide.store.derive import STATE_TYPES
 

@@ -16,6 +16,7 @@ from tests.qt.test_screens import seed_history
 pytestmark = pytest.mark.qt
 
 SIZE = (1366, 768)
+SIZES = [(960, 640), (1366, 768)]  # the window's smallest size, and a contact centre's thin client
 LANGS = [("en", "UK", "Sam Patel"), ("da", "DK", "Kim Larsen"), ("cs", "CZ", "Petra Nováková")]
 
 
@@ -29,16 +30,17 @@ def _check(widget, shots, name: str, problems: dict[str, list[str]]) -> None:
         problems[name] = found
 
 
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 @pytest.mark.parametrize("lang,country,name", LANGS, ids=[x[0] for x in LANGS])
-def test_nothing_is_cut_off(open_window, library, store, shots_dir, lang, country, name, large):
+def test_nothing_is_cut_off(open_window, library, store, shots_dir, lang, country, name, large, size):
     shots = shots_dir / "layout"
     shots.mkdir(exist_ok=True)
-    tag = f"{lang}{'_large' if large else ''}"
+    tag = f"{size[0]}_{lang}{'_large' if large else ''}"
     problems: dict[str, list[str]] = {}
     seed_history(library, store)  # an earlier call: the banner and the side column have history
     d = open_window(account_id="A-500", name=name, country=country, lang=lang, balance="1234.50", large_text=large)
-    d.w.resize(*SIZE)
+    d.w.resize(*size)
     _check(d.w, shots, f"{tag}_1_banner", problems)
     open_to_affordability(d)
     d.fill_all({"employment": "employed", "finance_difficulty": False})

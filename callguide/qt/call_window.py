@@ -298,6 +298,8 @@ class CallWindow(QMainWindow):
         # would take the focus away from the step; the call bar only by its F-keys
         for w in (self.lang_button, self.large_check, self.wrap_button):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        header_row = self.wrap_button.parentWidget().layout()
+        header_row.setAlignment(self.wrap_button, Qt.AlignmentFlag.AlignVCenter)  # two lines when narrow, never stretched
         self.step_panel.painted.connect(self._fix_tab_order)
         self.side.note_saved.connect(self.step_panel.restore_focus)
         self.wrap_panel.back_to_call.clicked.connect(self.step_panel.focus_step)

@@ -32,7 +32,6 @@ KEY_RETURN, KEY_ENTER, KEY_SPACE = 0x01000004, 0x01000005, 0x20
 ENTER_KEYS = (KEY_RETURN, KEY_ENTER)
 _KEYPAD_MODIFIER = 0x20000000
 _LEFT_BUTTON = 0x1
-_ELIDE_RIGHT = 1  # Qt.TextElideMode.ElideRight
 
 
 def _int(flag: Any) -> int:
@@ -60,6 +59,12 @@ def _normal(text: str) -> str:
     return " ".join(text.split())
 
 
+def _elided(fm: Any, text: str, room: int) -> str:
+    from PySide6.QtCore import Qt  # only when something is too narrow (see the key codes above)
+
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
+
+
 class FitButton(EnterButton):
     """A push button that wraps its text (at spaces) to the width it is given, elides a word only
     when that word alone is wider, and then shows the full text as its tooltip. `text()` is always
@@ -70,7 +75,9 @@ class FitButton(EnterButton):
         super().__init__(parent)
         self._full = ""
         self._tip_is_ours = False
-        sp = self.sizePolicy()
+        sp = self.sizePolicy()  # narrower than its one line when it must (Qt's buttons never are), taller then
+        sp.setHorizontalPolicy(sp.Policy.Preferred)
+        sp.setVerticalPolicy(sp.Policy.Minimum)
         sp.setHeightForWidth(True)
         self.setSizePolicy(sp)
         self.setText(text)
@@ -136,7 +143,7 @@ class FitButton(EnterButton):
                 continue
             if line:
                 lines.append(line)
-            line = word if fm.horizontalAdvance(word) <= room else fm.elidedText(word, _ELIDE_RIGHT, room)
+            line = word if fm.horizontalAdvance(word) <= room else _elided(fm, word, room)
         if line:
             lines.append(line)
         return "\n".join(lines)
@@ -197,7 +204,7 @@ class FitLabel(QLabel):
     def _fit(self, room: int | None) -> None:
         fm = self.fontMetrics()
         shown = self._full if room is None or fm.horizontalAdvance(self._full) <= room else \
-            fm.elidedText(self._full, _ELIDE_RIGHT, room)
+            _elided(fm, self._full, room)
         if shown != QLabel.text(self):
             QLabel.setText(self, shown)
         self.setToolTip(self._full if shown != self._full else "")

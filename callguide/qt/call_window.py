@@ -167,8 +167,8 @@ class CallWindow(QMainWindow):
         # ---------------------------------------------------------------- pages (the banner first)
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
-        # the banner page scrolls (a long history at 960x640 with large text); "Begin the call" stays
-        # under it, always on screen
+        # the banner page scrolls (a long history at 960x640 with large text); "Begin the call" is in a
+        # bar at its foot, always on screen, where the call page has its Next button
         banner_page = QWidget()
         banner_page.setObjectName("stepInner")
         page_col = QVBoxLayout(banner_page)
@@ -198,12 +198,14 @@ class CallWindow(QMainWindow):
         self.begin_button.setObjectName("nextButton")
         self.begin_button.clicked.connect(self.begin_call)
         self.begin_button.setEnabled(False)
-        begin_row = QHBoxLayout()  # (left-aligned by a stretch: the Qt enum namespace costs ~15 ms to import)
-        begin_row.setContentsMargins(48, 12, 48, 18)
+        begin_bar = QFrame()
+        begin_bar.setObjectName("navBar")
+        begin_row = QHBoxLayout(begin_bar)  # (left-aligned by a stretch: the Qt enum namespace costs ~15 ms to import)
+        begin_row.setContentsMargins(48, 10, 48, 12)
         begin_row.addWidget(self.begin_button)
         begin_row.addStretch(1)
         bl.addStretch(1)
-        page_col.addLayout(begin_row)
+        page_col.addWidget(begin_bar)
         self.pages.addWidget(banner_page)
         root.addWidget(self.pages, 1)
 

@@ -259,7 +259,7 @@ def _vulnerability_lines(banner) -> list[str]:
 
 
 def test_the_care_team_reads_the_escrowed_details_in_the_agent_window(qtbot, team: TeamServer, tmp_path: Path,
-                                                                     monkeypatch) -> None:
+                                                                     monkeypatch, shots_dir: Path) -> None:
     """A care-team member opens the agent window on an account referred to the care team: the sealed
     detail the customer consented to share with it (the record's category) is read as the console
     reads it, with the key the team store escrows, through their own connection. A supervisor on the
@@ -287,12 +287,19 @@ def test_the_care_team_reads_the_escrowed_details_in_the_agent_window(qtbot, tea
         want = ["Vulnerability on record (Health); review by 22 February 2027."]
         assert _vulnerability_lines(d.w.banner) == want, d.w.banner.lines()
         assert _vulnerability_lines(d.w.side.history) == want
+        assert d.w.grab().save(str(shots_dir / "team_care_escrowed_details.png"))
         # for the screen only: the call's own register keeps it sealed, so the journal never holds it
         assert "not readable here" in str(d.session.history.vulnerabilities[0].get("category"))
         d.w.set_language("da")  # the details follow the window's language
         assert _vulnerability_lines(d.w.banner) == ["Registreret sårbarhed (Helbred); revurderes senest "
                                                     "22. februar 2027."], d.w.banner.lines()
-        d.w.banner.grab().save(str(tmp_path / "care_banner.png"))
+        d.w.set_language("en")
+        qtbot.waitUntil(lambda: d.w.launcher.desktop.notices.connected.is_set(), timeout=5000)
+        # The customer withdraws on a later call on anna's desktop: the key is destroyed in the team
+        # store, and the detail leaves carla's open window with the next read.
+        _withdraw_on(tmp_path / "anna.db", anna, "ACC-T")
+        qtbot.waitUntil(lambda: not any("Health" in line for line in _vulnerability_lines(d.w.banner)), timeout=5000)
+        assert not any("Health" in line for line in _vulnerability_lines(d.w.side.history))
     finally:
         close(d)
     journal = SQLiteJournal.open(tmp_path / "carla.db")
@@ -300,4 +307,28 @@ def test_the_care_team_reads_the_escrowed_details_in_the_agent_window(qtbot, tea
         text = str([e.data for e in journal.iter_entries(0)])
     finally:
         journal.close()
-    assert "Hospital ZQ-7731" not in text and "'health'" not in text
+    cache = (tmp_path / "carla.db.team-cache").read_bytes()
+    for where in (text.encode(), cache):  # the journal and the offline cache never hold it open
+        assert b"Hospital ZQ-7731" not in where and b"'health'" not in where and b'"health"' not in where
+
+
+def _withdraw_on(path: Path, who: TeamTarget, account: str) -> None:
+    from callguide.engine.clock import FixedClock
+    from callguide.engine.session import Account, CallSession
+    from callguide.flow.loader import load_library
+
+    library, _ = load_library([FLOWS])
+    store = SQLiteJournal.open(path)
+    try:
+        clock = FixedClock("2026-11-25T10:00:00+00:00", step_seconds=1)
+        later = CallSession.start(library, store, Account(account, "Jana Nováková", "CZ", lang="en"), "anna",
+                                  start_flow="texas", clock=clock, auto_wrap_up=False)
+        assert later.withdraw_consent("health_disclosure").ok
+        assert later.end_call("other").ok
+        sync = TeamSync(path, who).start()
+        try:
+            assert sync.wait_synced(20), sync.status
+        finally:
+            sync.stop()
+    finally:
+        store.close()

@@ -144,7 +144,11 @@ class CallWindow(QMainWindow):
         self.wrap_button.setObjectName("quietButton")
         self.wrap_button.clicked.connect(self.show_wrap_up)
         self.wrap_button.setEnabled(False)
-        hl.addWidget(self.wrap_button)
+        wrap_col = QVBoxLayout()  # centred, as tall as its lines (two when narrow), never stretched to the header
+        wrap_col.addStretch(1)
+        wrap_col.addWidget(self.wrap_button)
+        wrap_col.addStretch(1)
+        hl.addLayout(wrap_col)
         root.addWidget(header)
         self.demo_strip = QLabel()
         self.demo_strip.setObjectName("demoStrip")
@@ -300,8 +304,6 @@ class CallWindow(QMainWindow):
         # would take the focus away from the step; the call bar only by its F-keys
         for w in (self.lang_button, self.large_check, self.wrap_button):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        header_row = self.wrap_button.parentWidget().layout()
-        header_row.setAlignment(self.wrap_button, Qt.AlignmentFlag.AlignVCenter)  # two lines when narrow, never stretched
         self.step_panel.painted.connect(self._fix_tab_order)
         self.side.note_saved.connect(self.step_panel.restore_focus)
         self.wrap_panel.back_to_call.clicked.connect(self.step_panel.focus_step)

@@ -280,3 +280,35 @@ def test_fit_button_wraps_then_elides_and_the_checker_wants_the_full_text(qtbot)
         assert any("FitLabel" in p and "tooltip" in p for p in found), found
     finally:
         style.apply(False)
+
+
+@pytest.mark.parametrize("lang,country", [("da", "DK"), ("cs", "CZ")])
+def test_a_long_name_and_account_in_the_header_at_960_large(qtbot, shots_dir, lang, country):
+    """The header at its narrowest: a long name is elided with the full name in its tooltip and
+    accessible name, the account line wraps, the wrap-up button is whole and no taller than its lines."""
+    from callguide.qt.call_window import CallWindow
+
+    name = "Maria Kristensen-Østergaard Villadsen-Høj"
+    w = CallWindow(None, account={"account_id": "A-2026-000123456", "name": name, "country": country,
+                                  "balance": "123456.78"}, large_text=True)
+    qtbot.addWidget(w)
+    w.resize(960, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    for _ in range(3):
+        QApplication.processEvents()
+    try:
+        assert w.customer.text() == w.customer.toolTip() == w.customer.accessibleName() == name
+        assert w.customer.shown_text().endswith("\u2026")
+        assert w.account_line.heightForWidth(w.account_line.width()) <= w.account_line.height() + 2
+        assert w.account_line.toolTip() == w.account_line.accessibleName() == w.account_line.text()
+        assert _inside_window(w.wrap_button, w)
+        assert w.wrap_button.height() <= w.wrap_button.heightForWidth(w.wrap_button.width()) + 2
+        shots = shots_dir / "layout"
+        shots.mkdir(exist_ok=True)
+        assert w.grab().save(str(shots / f"960_{lang}_large_long_name.png"))
+        assert clipped(w) == []
+    finally:
+        from callguide.qt import style
+
+        style.apply(False)

@@ -13,6 +13,11 @@ walks the step, then the side column, then the header, and never into the call b
 buttons have F-keys); the call's language changes only from its menu (Ctrl+L opens it), never
 from an arrow key on a focused box.
 
+Narrow windows (960x640, large text, Danish and Czech): nothing an agent needs is cut. The header's
+name is elided with the full name in its tooltip and accessible name, the account line wraps, the
+wrap-up button puts its keys under its words (`FitButton`); the banner page scrolls with "Begin the
+call" in a bar at its foot; the side column's minimum width follows the text size.
+
 Staged start: `CallWindow(None, account={...})` is the window before the engine exists
 (header and the banner page with "Loading flows…", "Begin the call" disabled), built from
 light imports only; `attach(session)` adds the call itself once the journal, flows and

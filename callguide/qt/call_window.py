@@ -391,8 +391,10 @@ class CallWindow(QMainWindow):
         style.apply(on)
         if self.session is not None:
             self.side.fit_to_font(on)
-        for w in [*self.findChildren(FitButton), *self.findChildren(FitLabel)]:  # wrap for the new font
-            w.refit()
+        for b in self.findChildren(FitButton):  # wrap (and elide) again for the new font
+            b.refit()
+        for lab in self.findChildren(FitLabel):
+            lab.refit()
         self._update_state_chip()
         if self.large_check.isChecked() != on:
             self.large_check.setChecked(on)

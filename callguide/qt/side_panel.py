@@ -144,7 +144,7 @@ class SidePanel(QScrollArea):
         longer texts wrap."""
         from callguide.qt import style
 
-        base = int((style.LARGE if large else style.NORMAL)["base"])
+        base = int(str((style.LARGE if large else style.NORMAL)["base"]))
         self.setMinimumWidth(max(260, 16 * base + 16))
 
     def retranslate(self) -> None:

@@ -36,7 +36,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from callguide.store.base import (
     AccountState,
@@ -264,7 +264,8 @@ class TeamDesktop:
             raise
         kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
         self.escrowed = EscrowedDetails(self.reader, self.local)
-        self.protections = TeamProtections(self.local, _TappedReader(self.reader, self.escrowed.remember), self.cache,
+        tapped = cast(PostgresJournal, _TappedReader(self.reader, self.escrowed.remember))  # the reader, as read
+        self.protections = TeamProtections(self.local, tapped, self.cache,
                                            offline_hint=lambda: self.sync.status.state == "offline", **kwargs)
         self.notices = TeamNotices(target, backoff=backoff)
         self.store = TeamJournal(self.local, self.protections, on_append=self.sync.wake)

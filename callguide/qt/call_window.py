@@ -13,6 +13,11 @@ walks the step, then the side column, then the header, and never into the call b
 buttons have F-keys); the call's language changes only from its menu (Ctrl+L opens it), never
 from an arrow key on a focused box.
 
+Narrow windows (960x640, large text, Danish and Czech): nothing an agent needs is cut. The header's
+name is elided with the full name in its tooltip and accessible name, the account line wraps, the
+wrap-up button puts its keys under its words (`FitButton`); the banner page scrolls with "Begin the
+call" in a bar at its foot; the side column's minimum width follows the text size.
+
 Staged start: `CallWindow(None, account={...})` is the window before the engine exists
 (header and the banner page with "Loading flows…", "Begin the call" disabled), built from
 light imports only; `attach(session)` adds the call itself once the journal, flows and
@@ -33,6 +38,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QScrollArea,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -41,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from callguide.qt import i18n, style
 from callguide.qt.i18n import tr
-from callguide.qt.widgets import EnterButton
+from callguide.qt.widgets import EnterButton, FitButton, FitLabel
 
 if TYPE_CHECKING:  # the engine stack loads after the first paint (see attach)
     from callguide.engine.session import CallSession
@@ -95,10 +101,14 @@ class CallWindow(QMainWindow):
         hl = QHBoxLayout(header)
         hl.setContentsMargins(20, 10, 20, 10)
         hl.setSpacing(14)
-        self.customer = QLabel()
+        # at a 960 px window with large text the header is narrow: the name is elided (the full name in
+        # its tooltip), the account line wraps, the wrap-up button puts its keys under its words
+        self.customer = FitLabel()
         self.customer.setObjectName("customerName")
         self.account_line = QLabel()
         self.account_line.setObjectName("accountLine")
+        self.account_line.setWordWrap(True)
+        self.account_line.setMinimumWidth(120)
         who = QVBoxLayout()
         who.setSpacing(0)
         who.addWidget(self.customer)
@@ -135,11 +145,15 @@ class CallWindow(QMainWindow):
         self.large_check.setChecked(large_text)
         self.large_check.toggled.connect(self.set_large_text)
         hl.addWidget(self.large_check)
-        self.wrap_button = EnterButton()
+        self.wrap_button = FitButton()
         self.wrap_button.setObjectName("quietButton")
         self.wrap_button.clicked.connect(self.show_wrap_up)
         self.wrap_button.setEnabled(False)
-        hl.addWidget(self.wrap_button)
+        wrap_col = QVBoxLayout()  # centred, as tall as its lines (two when narrow), never stretched to the header
+        wrap_col.addStretch(1)
+        wrap_col.addWidget(self.wrap_button)
+        wrap_col.addStretch(1)
+        hl.addLayout(wrap_col)
         root.addWidget(header)
         self.demo_strip = QLabel()
         self.demo_strip.setObjectName("demoStrip")
@@ -162,9 +176,22 @@ class CallWindow(QMainWindow):
         # ---------------------------------------------------------------- pages (the banner first)
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
+        # the banner page scrolls (a long history at 960x640 with large text); "Begin the call" is in a
+        # bar at its foot, always on screen, where the call page has its Next button
         banner_page = QWidget()
         banner_page.setObjectName("stepInner")
-        bl = QVBoxLayout(banner_page)
+        page_col = QVBoxLayout(banner_page)
+        page_col.setContentsMargins(0, 0, 0, 0)
+        page_col.setSpacing(0)
+        self.banner_scroll = QScrollArea()
+        self.banner_scroll.setObjectName("stepScroll")
+        self.banner_scroll.setWidgetResizable(True)
+        self.banner_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        banner_inner = QWidget()
+        banner_inner.setObjectName("stepInner")
+        self.banner_scroll.setWidget(banner_inner)
+        page_col.addWidget(self.banner_scroll, 1)
+        bl = QVBoxLayout(banner_inner)
         bl.setContentsMargins(48, 32, 48, 32)
         bl.setSpacing(18)
         self._banner_layout = bl
@@ -180,11 +207,14 @@ class CallWindow(QMainWindow):
         self.begin_button.setObjectName("nextButton")
         self.begin_button.clicked.connect(self.begin_call)
         self.begin_button.setEnabled(False)
-        begin_row = QHBoxLayout()  # (left-aligned by a stretch: the Qt enum namespace costs ~15 ms to import)
+        begin_bar = QFrame()
+        begin_bar.setObjectName("navBar")
+        begin_row = QHBoxLayout(begin_bar)  # (left-aligned by a stretch: the Qt enum namespace costs ~15 ms to import)
+        begin_row.setContentsMargins(48, 10, 48, 12)
         begin_row.addWidget(self.begin_button)
         begin_row.addStretch(1)
-        bl.addLayout(begin_row)
         bl.addStretch(1)
+        page_col.addWidget(begin_bar)
         self.pages.addWidget(banner_page)
         root.addWidget(self.pages, 1)
 
@@ -255,7 +285,9 @@ class CallWindow(QMainWindow):
         self.split.setStretchFactor(1, 1)
         self.split.setSizes([900, 340])
         self.split.setChildrenCollapsible(False)
+        self.side.fit_to_font(self.large_check.isChecked())
         self.pages.addWidget(self.split)
+        self.banner_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.wrap_panel = WrapUpPanel(self.bridge)
         self.wrap_panel.back_to_call.clicked.connect(lambda: self.pages.setCurrentIndex(PAGE_CALL))
@@ -357,6 +389,12 @@ class CallWindow(QMainWindow):
 
     def set_large_text(self, on: bool) -> None:
         style.apply(on)
+        if self.session is not None:
+            self.side.fit_to_font(on)
+        for b in self.findChildren(FitButton):  # wrap (and elide) again for the new font
+            b.refit()
+        for lab in self.findChildren(FitLabel):
+            lab.refit()
         self._update_state_chip()
         if self.large_check.isChecked() != on:
             self.large_check.setChecked(on)
@@ -400,9 +438,11 @@ class CallWindow(QMainWindow):
         title = tr("win.title", name=name or aid)
         self.setWindowTitle(f"DEMO · {title}" if self.demo else title)
         self.customer.setText(name or aid)
-        self.account_line.setText(tr("win.account_line", id=aid,
-                                     country=tr(f"country.{country}") if i18n.has(f"country.{country}") else country,
-                                     balance=balance))
+        line = tr("win.account_line", id=aid,
+                  country=tr(f"country.{country}") if i18n.has(f"country.{country}") else country, balance=balance)
+        self.account_line.setText(line)
+        self.account_line.setAccessibleName(line)
+        self.account_line.setToolTip(line)
         self.lang_button.setText(LANG_NAMES.get(i18n.language(), i18n.language()))
         self.lang_button.setAccessibleName(tr("win.language") + ": " + LANG_NAMES.get(i18n.language(), ""))
         self.lang_button.setToolTip(tr("win.language") + "  (Ctrl+L)")

@@ -7,7 +7,9 @@ force and whether the call has ended) and the call's summary; each part is repai
 changed (the summary only when an entry the summary lists was written), so a click on Next that
 records nothing new leaves the column alone.
 
-It scrolls vertically and never horizontally: everything in it wraps to the column's width.
+It scrolls vertically and never horizontally: everything in it wraps to the column's width, its
+buttons too (`FitButton`: "Přidat poznámku" over "Alt+A" when one line is too wide); its minimum
+width follows the text size (`fit_to_font`).
 After a note is saved (Alt+A) the focus goes back to the step (`note_saved`), so Ctrl+Enter
 moves the call on again.
 """
@@ -36,7 +38,7 @@ from callguide.qt.banner import AccountBanner, _name
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
 from callguide.qt.notices import CallNotices
-from callguide.qt.widgets import EnterButton
+from callguide.qt.widgets import FitButton
 from callguide.qt.wrap_up import summary_items
 from callguide.store import entry_types as et
 
@@ -52,7 +54,7 @@ class SidePanel(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(260)
+        self.fit_to_font(False)
         inner = QWidget()
         inner.setObjectName("sideInner")
         col = QVBoxLayout(inner)
@@ -90,7 +92,7 @@ class SidePanel(QScrollArea):
         self.note_edit.setTabChangesFocus(True)
         self.note_edit.setFixedHeight(84)
         col.addWidget(self.note_edit)
-        self.note_button = EnterButton()
+        self.note_button = FitButton()
         self.note_button.setObjectName("quietButton")
         self.note_button.clicked.connect(self._on_note)
         col.addWidget(self.note_button, 0, Qt.AlignmentFlag.AlignRight)
@@ -109,7 +111,7 @@ class SidePanel(QScrollArea):
         self.flag_edit.setObjectName("flagEdit")
         self.flag_edit.setMinimumWidth(0)
         self.flag_edit.returnPressed.connect(self._on_flag)
-        self.flag_button = EnterButton()
+        self.flag_button = FitButton()
         self.flag_button.setObjectName("quietButton")
         self.flag_button.clicked.connect(self._on_flag)
         col.addWidget(self.flag_edit)
@@ -135,6 +137,15 @@ class SidePanel(QScrollArea):
         self._summarised = -1  # how many of the call's records the "recorded" list was made from
         bridge.view_changed.connect(self._on_view)
         self.retranslate()
+
+    def fit_to_font(self, large: bool) -> None:
+        """The column's minimum width for the text size: about 16 characters of the base font
+        (never under 260 px), so a word, a tag or a button's longest word always fits in it;
+        longer texts wrap."""
+        from callguide.qt import style
+
+        base = int(str((style.LARGE if large else style.NORMAL)["base"]))
+        self.setMinimumWidth(max(260, 16 * base + 16))
 
     def retranslate(self) -> None:
         self.notices.retranslate()
@@ -198,7 +209,7 @@ class SidePanel(QScrollArea):
             rl.setSpacing(4)
             lab = QLabel(_name(purpose))
             lab.setWordWrap(True)
-            b = EnterButton(tr("consent.withdraw"))
+            b = FitButton(tr("consent.withdraw"))
             b.setObjectName("withdrawConsent")
             b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
             b.setEnabled(not view.ended)

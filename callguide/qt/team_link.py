@@ -7,6 +7,12 @@ raised elsewhere into the running call (`apply_protections`: the session's own s
 refuses what they forbid, exactly as for protections recorded on this desktop); and it puts the
 console's acknowledgements of this call's escalations under the window's header, on every page
 (`AckNotice`: "Supervisor acknowledged: NAME", also over the emergency script).
+
+A person whose role may read the keys the team store escrows (the care team, on accounts referred
+to it; the server's row-level security decides) sees the sealed details the customer consented to
+share with them in the banners, opened as the console opens them (`TeamDesktop.escrowed`); the
+read goes to the network, so it runs off the Qt thread, and the details are for the screen only
+(the call's own register is left as it was). For every other role nothing changes.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ class TeamLink(QObject):
     status_changed = Signal(object)      # callguide.team.sync.SyncStatus
     protections_read = Signal(object)    # callguide.team.protections.ProtectionsRead
     protections_applied = Signal(list)   # what was newly raised in the call (["hold", ...])
+    details_read = Signal(object)        # AccountState with the escrowed details opened (or None)
 
     def __init__(self, desktop: Any, window: Any, parent: QObject | None = None) -> None:
         super().__init__(parent or window)
@@ -31,12 +38,14 @@ class TeamLink(QObject):
         self.session = window.session
         self.status_changed.connect(self._on_status)
         self.protections_read.connect(self._on_read)
+        self.details_read.connect(self._on_details)
+        self.details: Any = None  # the register with escrowed details opened, as shown (None: as the call has it)
         self._unfollow: Any = None
         desktop.add_status_listener(self.status_changed.emit)   # from the sync thread: queued
         read = getattr(desktop.store, "last_read", None)
         if read is not None:
             self._show_source(read)
-        self._unfollow = desktop.follow(self.session, lambda r, _notice: self.protections_read.emit(r))
+        self._unfollow = desktop.follow(self.session, self._read_elsewhere)
         self._on_status(desktop.status)
         from callguide.qt.ack_notice import AckNotice
 
@@ -50,6 +59,8 @@ class TeamLink(QObject):
         threading.Thread(target=self.ack_notice.watch, name="callguide-acks", daemon=True,
                          args=(desktop.reader, desktop.notices, self.session.call_id,
                                self.session.account.id)).start()
+        if read is not None and getattr(read, "source", None) == "team":  # the escrowed details: off the Qt thread
+            threading.Thread(target=self._read_details, name="callguide-escrow", daemon=True).start()
         window.bridge.changed.connect(self._on_changed)
         window.destroyed.connect(lambda *_: self.detach())
 
@@ -60,9 +71,52 @@ class TeamLink(QObject):
         with contextlib.suppress(RuntimeError):  # the widget may be gone with its window
             self.ack_notice.stop()
 
+    def _read_elsewhere(self, read: Any, _notice: Any = None) -> None:
+        """On the listener thread: the protections read again after a notice, and the details opened
+        from the same read (both reach the Qt thread one after the other)."""
+        details = self._details() if getattr(read, "source", None) == "team" else None
+        with contextlib.suppress(RuntimeError):  # the window may be gone meanwhile
+            self.protections_read.emit(read)
+            self.details_read.emit(details)
+
+    def _read_details(self) -> None:
+        """Off the Qt thread: the register with the escrowed details this person may read opened."""
+        details = self._details()
+        with contextlib.suppress(RuntimeError):
+            self.details_read.emit(details)
+
+    def _details(self) -> Any:
+        escrowed = getattr(self.desktop, "escrowed", None)
+        if escrowed is None:
+            return None
+        try:
+            return escrowed.readable_state(self.session.account.id, self.session.facts.today(),
+                                           exclude_call=self.session.call_id, lang=self.session.lang)
+        except Exception:  # noqa: BLE001 - a failed read leaves the window as it was ("not readable here")
+            return None
+
+    def _on_details(self, state: Any) -> None:
+        """Show the opened register; None (no key served now, or offline) shows the call's own again:
+        a detail is never shown longer than the team store serves its key."""
+        if state is None and self.details is None:
+            return
+        self.details = state
+        self._show_details()
+
+    def _show_details(self) -> None:
+        for banner in (self.window.banner, getattr(self.window.side, "history", None)):
+            if banner is not None:
+                banner.state = self.details if self.details is not None else self.session.history
+                banner.retranslate()
+
     def _on_changed(self, op: str) -> None:
         if op == "lang":
             self.ack_notice.retranslate()
+            if self.details is not None:
+                from callguide.engine.protections import localize_history
+
+                localize_history(self.details, self.session.lang)
+                self._show_details()
 
     def _on_status(self, status: Any) -> None:
         self.window.call_bar.set_team_status(status)

@@ -7,6 +7,12 @@
   the agent chose, never what the arrows passed over.
 - `ChoiceCombo`: a choice field with many options. The wheel and the arrow keys move the
   selection; choosing from the open list, or Enter, commits it; leaving the field commits too.
+- `FitButton`: an `EnterButton` whose text wraps (at spaces: "Přidat poznámku" over "Alt+A") when
+  the button is given less than one line's width, and is elided only when a single word alone is
+  wider than it; then its tooltip holds the full text. Large text at a 960 px window, in Danish
+  and Czech, must never cut a button.
+- `FitLabel`: one line of text, elided (…) when its room is too narrow, the full text in its
+  tooltip and accessible name (a long customer name in the header).
 
 These widgets decide nothing about the call: they say "picked" or "commit" and the step
 panel sends the answer through the bridge.
@@ -14,10 +20,11 @@ panel sends the answer through the bridge.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QPushButton, QRadioButton
+from PySide6.QtCore import QSize, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QRadioButton, QStyle, QStyleOptionButton
 
 # Qt's key codes as plain numbers: the `Qt` namespace costs ~20 ms to import, and the call window's
 # first paint (which uses `EnterButton`) does without it
@@ -46,6 +53,170 @@ class EnterButton(QPushButton):
                 self.click()
             return
         super().keyPressEvent(event)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _elided(fm: Any, text: str, room: int) -> str:
+    from PySide6.QtCore import Qt  # only when something is too narrow (see the key codes above)
+
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
+
+
+class FitButton(EnterButton):
+    """A push button that wraps its text (at spaces) to the width it is given, elides a word only
+    when that word alone is wider, and then shows the full text as its tooltip. `text()` is always
+    the full text; `shown_text()` is what is painted. Its size hint is one line (layouts give it
+    that when there is room); its minimum is its longest word."""
+
+    def __init__(self, text: str = "", parent: Any = None):
+        super().__init__(parent)
+        self._full = ""
+        self._tip_is_ours = False
+        sp = self.sizePolicy()  # narrower than its one line when it must (Qt's buttons never are), taller then
+        sp.setHorizontalPolicy(sp.Policy.Preferred)
+        sp.setVerticalPolicy(sp.Policy.Minimum)
+        sp.setHeightForWidth(True)
+        self.setSizePolicy(sp)
+        self.setText(text)
+
+    # the full text, whatever is painted
+    def setText(self, text: str | None) -> None:  # noqa: N802 (Qt name)
+        self._full = text or ""
+        if not self.accessibleName():
+            self.setAccessibleName(_normal(self._full))
+        self.updateGeometry()
+        self._fit(self.width() if self.isVisible() else None)
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        return QPushButton.text(self)
+
+    # sizes
+    def _size_for(self, text: str) -> QSize:
+        opt = QStyleOptionButton()
+        self.initStyleOption(opt)
+        opt.text = text
+        fm = self.fontMetrics()
+        lines = text.split("\n") if text else [""]
+        w = max(fm.horizontalAdvance(line) for line in lines)
+        h = len(lines) * fm.height() + (len(lines) - 1) * max(fm.leading(), 0)
+        return self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, opt, QSize(w, h), self)
+
+    def _chrome(self) -> int:
+        return self._size_for("").width()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return self._size_for(self._full)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        fm = self.fontMetrics()
+        longest = max((fm.horizontalAdvance(w) for w in self._full.split()), default=0)
+        one = self._size_for(self._full)
+        return QSize(min(one.width(), self._chrome() + longest), one.height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return bool(self._full)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return self._size_for(self.wrapped(width)).height()
+
+    def wrapped(self, width: int) -> str:
+        """The text as painted in `width` px: whole when it fits, else broken at spaces, a word too
+        wide for a line of its own elided."""
+        fm = self.fontMetrics()
+        room = max(width - self._chrome(), 1)
+        if fm.horizontalAdvance(self._full) <= room or not self._full:
+            return self._full
+        lines: list[str] = []
+        line = ""
+        parts = re.split(r"( +)", self._full.strip())
+        for i in range(0, len(parts), 2):
+            word = parts[i]
+            gap = parts[i - 1] if i else ""
+            if line and fm.horizontalAdvance(line + gap + word) <= room:
+                line += gap + word
+                continue
+            if line:
+                lines.append(line)
+            line = word if fm.horizontalAdvance(word) <= room else _elided(fm, word, room)
+        if line:
+            lines.append(line)
+        return "\n".join(lines)
+
+    def _fit(self, width: int | None) -> None:
+        shown = self._full if width is None else self.wrapped(width)
+        if shown != QPushButton.text(self):
+            QPushButton.setText(self, shown)
+        cut = _normal(shown) != _normal(self._full)
+        if cut:
+            self.setToolTip(self._full)
+            self._tip_is_ours = True
+        elif self._tip_is_ours:
+            self.setToolTip("")
+            self._tip_is_ours = False
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit(event.size().width())
+
+    def refit(self) -> None:
+        """Wrap again for the font now in use (after the text size changed)."""
+        self.updateGeometry()
+        self._fit(self.width() if self.isVisible() else None)
+
+
+class FitLabel(QLabel):
+    """One line of text, elided (…) when the room is too narrow; then the full text is its tooltip.
+    `text()` is the full text; the accessible name always is."""
+
+    def __init__(self, text: str = "", parent: Any = None):
+        super().__init__(parent)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str | None) -> None:  # noqa: N802
+        self._full = text or ""
+        self.setAccessibleName(self._full)
+        self.updateGeometry()
+        self._fit(self.contentsRect().width() if self.isVisible() else None)
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        return QLabel.text(self)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        m = self.contentsMargins()
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + m.left() + m.right() + 2,
+                     super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        m = self.contentsMargins()
+        return QSize(min(self.sizeHint().width(), self.fontMetrics().horizontalAdvance("MMMMMM…") + m.left() + m.right()),
+                     super().minimumSizeHint().height())
+
+    def _fit(self, room: int | None) -> None:
+        fm = self.fontMetrics()
+        shown = self._full if room is None or fm.horizontalAdvance(self._full) <= room else \
+            _elided(fm, self._full, room)
+        if shown != QLabel.text(self):
+            QLabel.setText(self, shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit(self.contentsRect().width())
+
+    def refit(self) -> None:
+        """Elide again for the font now in use (after the text size changed)."""
+        self.updateGeometry()
+        self._fit(self.contentsRect().width() if self.isVisible() else None)
 
 
 class AnswerRadio(QRadioButton):

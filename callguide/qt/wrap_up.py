@@ -29,7 +29,7 @@ from callguide.engine.commands import EndCall
 from callguide.qt.banner import _name, _value, date_text
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import engine_text, has, tr
-from callguide.qt.widgets import EnterButton
+from callguide.qt.widgets import FitButton
 from callguide.store import entry_types as et
 
 FOLLOW_UP_KINDS = {et.CALLBACK, et.HOLD_STARTED, et.VULNERABILITY, et.DISCLOSURE, et.ESCALATION, et.SMS_SURVEY,
@@ -196,11 +196,11 @@ class WrapUpPanel(QWidget):
         bl = QHBoxLayout(bar)
         bl.setContentsMargins(28, 10, 28, 12)
         bl.setSpacing(12)
-        self.back_to_call = EnterButton()
+        self.back_to_call = FitButton()
         self.back_to_call.setObjectName("backButton")
         self.confirm = QCheckBox()
         self.confirm.setObjectName("confirmCheck")
-        self.close_button = EnterButton()
+        self.close_button = FitButton()
         self.close_button.setObjectName("nextButton")
         self.close_button.clicked.connect(self._on_close)
         self.confirm.toggled.connect(lambda on: self.close_button.setEnabled(on and not self.bridge.session.ended))
@@ -208,7 +208,7 @@ class WrapUpPanel(QWidget):
         bl.addStretch(1)
         bl.addWidget(self.confirm)
         bl.addWidget(self.close_button)
-        self.done_button = EnterButton()
+        self.done_button = FitButton()
         self.done_button.setObjectName("nextButton")
         bl.addWidget(self.done_button)
         outer.addWidget(bar)

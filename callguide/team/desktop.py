@@ -14,6 +14,13 @@ maps the callbacks here to signals); the window and `callguide walk --db postgre
   the window) puts them into the call: `add_newer_protections` (the same function a resumed call
   uses: protections are added, never removed), the banner's history, and the gate's re-check of
   the step on screen, all in one operation of the call.
+- `EscrowedDetails`: for the screen only, the account's register with the sealed special-category
+  details this person may read opened, with the keys the team store escrows (`TeamKeys`, read
+  through this person's own connection: row-level security decides, the care team on accounts
+  referred to it; every other role gets no key and sees exactly what it saw before). Opened from
+  the rows of the latest online read (kept sealed, as read: the local cache never holds them
+  open), never put into the call: the call's register, and so the `call_started` snapshot, stays
+  as before, so nothing opened here is ever copied into a journal.
 
 About ids: the journal's own id when it has one (`journal.journal_id`). Until then the id is
 derived from the journal itself: "j" + the first 32 hex digits of the hash of entry 1. That hash
@@ -24,11 +31,12 @@ never changes, and needs no new column. A journal with no entries and no id has 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from callguide.store.base import (
     AccountState,
@@ -127,6 +135,109 @@ class TeamJournal:
         return getattr(self.local, name)
 
 
+class _TappedReader:
+    """The team store's reader as `TeamProtections` uses it; hands each account's rows, as read
+    (sealed), to `on_rows` as well."""
+
+    def __init__(self, reader: Any, on_rows: Callable[[str, list[Any]], None]) -> None:
+        self.reader = reader
+        self.on_rows = on_rows
+
+    def state_rows(self, account_id: str) -> list[Any]:
+        rows = self.reader.state_rows(account_id)
+        self.on_rows(account_id, rows)
+        return rows
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "reader":
+            raise AttributeError(name)
+        return getattr(self.reader, name)
+
+
+class EscrowedDetails:
+    """The sealed details of an account's register that this person may read (see the module doc).
+    `remember(account, rows)` keeps the rows of the latest online read; `readable_state(...)` opens
+    them with the escrowed keys the team store serves this person, or gives None when it serves
+    none of the keys they need (every role but the care team, an account not referred to it, the
+    team store out of reach): then the window shows what it showed before."""
+
+    def __init__(self, reader: Any, local: JournalStore) -> None:
+        from callguide.store.postgres.keys import TeamKeys
+
+        self.keys = TeamKeys(reader)
+        self.local = local
+        self._rows: dict[str, list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, account_id: str, rows: list[Any]) -> None:
+        with self._lock:
+            self._rows[account_id] = list(rows)
+
+    def readable_state(self, account_id: str, today: dt.date, *, exclude_call: str | None = None,
+                       lang: str | None = None) -> AccountState | None:
+        """The register of the latest online read (this call's own rows left out with `exclude_call`)
+        with the values the escrowed keys open; a destroyed key reads "withdrawn on DATE" in `lang`.
+        None when no key was served for any sealed value."""
+        from callguide.engine.protections import localize_history
+        from callguide.store.postgres.journal import derive_team_state
+        from callguide.store.postgres.keys import sealed_kids
+        from callguide.store.sealing import Sealer, has_sealed, open_all
+
+        with self._lock:
+            rows = [r for r in self._rows.get(account_id, []) if r.call_id != exclude_call]
+            sealed = {id(r) for r in rows if any(has_sealed(v) for v in r.data.values())}
+            if not sealed:
+                return None
+            try:
+                self.keys.load(kid for r in rows if id(r) in sealed for kid, _ in sealed_kids(r.data))
+            except StoreError:
+                return None  # out of reach now: the values stay "not readable here"
+            try:
+                sealer = Sealer(self.keys)
+                opened: list[Any] = []
+                served = False
+                for r in rows:
+                    if id(r) in sealed and self._served(r):
+                        served = True
+                        r = dataclasses.replace(r, data=open_all(sealer, account_id, r.data))
+                    opened.append(r)
+            finally:
+                self.keys.forget()  # nothing held after the read (a key destroyed since is never reused)
+        if not served:
+            return None
+        state = derive_team_state(account_id, [*opened, *self._local_rows(account_id, exclude_call)], today)
+        return localize_history(state, lang)
+
+    def _served(self, row: Any) -> bool:
+        """A key of the row's sealed values came back: its bytes, or its tombstone."""
+        from callguide.store.postgres.keys import sealed_kids
+
+        for kid, _ in sealed_kids(row.data):
+            key, info = self.keys.get(kid)
+            if key is not None or info.get("destroyed"):
+                return True
+        return False
+
+    def _local_rows(self, account_id: str, exclude_call: str | None) -> list[Any]:
+        """This desktop's own rows (they win over the team store's copies of them), opened with its
+        own keys, as `TeamProtections` reads them."""
+        from callguide.store.derive import STATE_TYPES
+        from callguide.store.postgres.journal import StateRow
+        from callguide.store.sealing import open_all
+
+        own = desktop_id(self.local)
+        if own is None:
+            return []
+        sealer = getattr(self.local, "sealer", None)
+        return [StateRow(own, e.seq, e.ts, e.type, e.call_id, open_all(sealer, account_id, e.data))
+                for e in self.local.account_entries(account_id) if e.type in STATE_TYPES and e.call_id != exclude_call]
+
+    def close(self) -> None:
+        with self._lock:
+            self._rows.clear()
+            self.keys.close()
+
+
 class TeamDesktop:
     """One desktop in team mode. `start()` the threads, `store` is what calls write to, `close()`."""
 
@@ -152,7 +263,9 @@ class TeamDesktop:
             self.local.close()
             raise
         kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        self.protections = TeamProtections(self.local, self.reader, self.cache,
+        self.escrowed = EscrowedDetails(self.reader, self.local)
+        tapped = cast(PostgresJournal, _TappedReader(self.reader, self.escrowed.remember))  # the reader, as read
+        self.protections = TeamProtections(self.local, tapped, self.cache,
                                            offline_hint=lambda: self.sync.status.state == "offline", **kwargs)
         self.notices = TeamNotices(target, backoff=backoff)
         self.store = TeamJournal(self.local, self.protections, on_append=self.sync.wake)
@@ -216,6 +329,7 @@ class TeamDesktop:
         with contextlib.suppress(StoreError):
             self.reader.close()
         self.cache.close()
+        self.escrowed.close()
         with contextlib.suppress(StoreError):
             self.local.close()
 

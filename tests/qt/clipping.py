@@ -4,6 +4,10 @@ widget, and widgets lying outside the visible area of their parent.
 `clipped(window)` walks every visible widget after the layouts settled and returns one line per
 problem ("QLabel#tag 'SIDSTE OPKALD': text 104px wide in 96px"). Widgets inside a scroll area may
 extend below its viewport (they scroll); never sideways when the horizontal scroll bar is off.
+
+A widget that shortens its own text to fit (`FitButton` wraps and elides, `FitLabel` elides;
+both have `shown_text()`) is checked on the text it paints, and passes only when whatever it left
+out is in its tooltip: the full text must always be one hover away (and in its accessible name).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QPushButton,
     QScrollBar,
     QWidget,
 )
@@ -53,8 +58,21 @@ def _text_width(w: QWidget, text: str) -> int:
     return max((fm.horizontalAdvance(line) for line in text.split("\n")), default=0)
 
 
+def _shortened_problem(w: QWidget, full: str) -> str | None:
+    """A self-fitting widget that paints less than its text: the full text must be its tooltip."""
+    shown = w.shown_text()
+    if shown.split() != full.split() and w.toolTip() != full:
+        return f"shows {' '.join(shown.split())[:40]!r} without the full text in its tooltip"
+    return None
+
+
 def _label_problem(lab: QLabel) -> str | None:
     text = lab.text()
+    if hasattr(lab, "shown_text"):
+        problem = _shortened_problem(lab, text)
+        if problem:
+            return problem
+        text = lab.shown_text()
     if not text or lab.pixmap() is not None and not lab.pixmap().isNull():
         return None
     rect = lab.contentsRect()
@@ -87,6 +105,11 @@ def _button_problem(b: QAbstractButton) -> str | None:
     if not b.text():
         return None
     hint = b.sizeHint()
+    if hasattr(b, "shown_text") and isinstance(b, QPushButton):
+        problem = _shortened_problem(b, b.text())
+        if problem:
+            return problem
+        hint = QPushButton.sizeHint(b)  # Qt's own hint for the text as painted (wrapped or elided)
     if hint.width() > b.width() + TOLERANCE:
         return f"needs {hint.width()}px, has {b.width()}px"
     if hint.height() > b.height() + TOLERANCE:

@@ -39,9 +39,13 @@ def test_the_flag_box_question_is_never_cut_at_960_px(open_window, library, stor
     hint = side.flag_hint
     assert hint.text() == HINT[lang] and hint.isVisible() and hint.wordWrap()
     assert hint.heightForWidth(hint.width()) <= hint.height() + 2  # all its lines are shown
-    if not large:  # (large text at 960 px: the side column's own buttons are wider than it; see the report)
-        right = hint.mapTo(side.viewport(), hint.rect().topRight()).x()
-        assert right <= side.viewport().width(), (right, side.viewport().width())
+    right = hint.mapTo(side.viewport(), hint.rect().topRight()).x()
+    assert right <= side.viewport().width(), (right, side.viewport().width())
+    for b in (side.note_button, side.flag_button):  # the column's own buttons: inside it, their words whole
+        right = b.mapTo(side.viewport(), b.rect().topRight()).x()
+        assert right <= side.viewport().width(), (b.text(), right, side.viewport().width())
+        assert b.shown_text().split() == b.text().split() or b.toolTip() == b.text(), (b.shown_text(), b.text())
+    assert not [p for p in clipped(d.w) if "#sideInner" in p or "#quietButton" in p], clipped(d.w)
     edit = side.flag_edit
     assert not edit.placeholderText() or \
         edit.fontMetrics().horizontalAdvance(edit.placeholderText()) <= edit.width() - 16

@@ -230,3 +230,105 @@ def test_calls_in_another_persons_name_are_refused(qtbot, team: TeamServer, tmp_
     w, code = open_call(tmp_path / "agent.db", FLOWS, "ben", dict(ACCOUNT), team=anna)
     assert w is None and code == 2
     assert no_modal == ["You are connected to the team store as anna; calls cannot be made in the name of ben."]
+
+
+def _referred_with_consent(team: TeamServer, tmp_path: Path, anna: TeamTarget, account: str) -> None:
+    """anna's desktop: TEXAS with the real engine (consent given for the care team, a health detail
+    recorded, then the care referral), synced: the team store escrows the consented purpose's key."""
+    from callguide.engine.clock import FixedClock
+    from callguide.flow.loader import load_library
+    from tests.team.test_key_escrow import texas_referred
+
+    library, _ = load_library([FLOWS])
+    store = SQLiteJournal.open(tmp_path / "anna.db")
+    try:
+        clock = FixedClock("2026-11-24T10:00:00+00:00", step_seconds=1)
+        assert texas_referred(library, store, clock, account, "anna").end_call("referred").ok
+        sync = TeamSync(tmp_path / "anna.db", anna).start()
+        try:
+            assert sync.wait_synced(20), sync.status
+            assert sync.keys_deposited == 1
+        finally:
+            sync.stop()
+    finally:
+        store.close()
+
+
+def _vulnerability_lines(banner) -> list[str]:
+    return [line for kind, line in banner.lines() if kind == "vulnerability"]
+
+
+def test_the_care_team_reads_the_escrowed_details_in_the_agent_window(qtbot, team: TeamServer, tmp_path: Path,
+                                                                     monkeypatch, shots_dir: Path) -> None:
+    """A care-team member opens the agent window on an account referred to the care team: the sealed
+    detail the customer consented to share with it (the record's category) is read as the console
+    reads it, with the key the team store escrows, through their own connection. A supervisor on the
+    same account still sees it "not readable here"; nothing opened is copied into a journal."""
+    anna = team.person("anna", "agent")
+    carla = team.person("carla", "care_team")
+    sam = team.person("sam", "supervisor")
+    _referred_with_consent(team, tmp_path, anna, "ACC-T")
+    monkeypatch.setitem(ACCOUNT, "account_id", "ACC-T")
+
+    d = open_team_window(qtbot, tmp_path, sam, "sam.db")
+    try:
+        assert d.w.banner.source == "team"
+        qtbot.wait(500)  # the escrow read is off the Qt thread: give it time to (not) arrive
+        seen = _vulnerability_lines(d.w.banner)  # as before: the supervisor's rows come redacted
+        assert seen == ["Vulnerability on record ([redacted]); review by 22 February 2027."], d.w.banner.lines()
+        assert d.w.launcher.team_link.details is None
+    finally:
+        close(d)
+
+    d = open_team_window(qtbot, tmp_path, carla, "carla.db")
+    try:
+        link = d.w.launcher.team_link
+        qtbot.waitUntil(lambda: link.details is not None, timeout=5000)
+        want = ["Vulnerability on record (Health); review by 22 February 2027."]
+        assert _vulnerability_lines(d.w.banner) == want, d.w.banner.lines()
+        assert _vulnerability_lines(d.w.side.history) == want
+        assert d.w.grab().save(str(shots_dir / "team_care_escrowed_details.png"))
+        # for the screen only: the call's own register keeps it sealed, so the journal never holds it
+        assert "not readable here" in str(d.session.history.vulnerabilities[0].get("category"))
+        d.w.set_language("da")  # the details follow the window's language
+        assert _vulnerability_lines(d.w.banner) == ["Registreret sårbarhed (Helbred); revurderes senest "
+                                                    "22. februar 2027."], d.w.banner.lines()
+        d.w.set_language("en")
+        qtbot.waitUntil(lambda: d.w.launcher.desktop.notices.connected.is_set(), timeout=5000)
+        # The customer withdraws on a later call on anna's desktop: the key is destroyed in the team
+        # store, and the detail leaves carla's open window with the next read.
+        _withdraw_on(tmp_path / "anna.db", anna, "ACC-T")
+        qtbot.waitUntil(lambda: not any("Health" in line for line in _vulnerability_lines(d.w.banner)), timeout=5000)
+        assert not any("Health" in line for line in _vulnerability_lines(d.w.side.history))
+    finally:
+        close(d)
+    journal = SQLiteJournal.open(tmp_path / "carla.db")
+    try:
+        text = str([e.data for e in journal.iter_entries(0)])
+    finally:
+        journal.close()
+    cache = (tmp_path / "carla.db.team-cache").read_bytes()
+    for where in (text.encode(), cache):  # the journal and the offline cache never hold it open
+        assert b"Hospital ZQ-7731" not in where and b"'health'" not in where and b'"health"' not in where
+
+
+def _withdraw_on(path: Path, who: TeamTarget, account: str) -> None:
+    from callguide.engine.clock import FixedClock
+    from callguide.engine.session import Account, CallSession
+    from callguide.flow.loader import load_library
+
+    library, _ = load_library([FLOWS])
+    store = SQLiteJournal.open(path)
+    try:
+        clock = FixedClock("2026-11-25T10:00:00+00:00", step_seconds=1)
+        later = CallSession.start(library, store, Account(account, "Jana Nováková", "CZ", lang="en"), "anna",
+                                  start_flow="texas", clock=clock, auto_wrap_up=False)
+        assert later.withdraw_consent("health_disclosure").ok
+        assert later.end_call("other").ok
+        sync = TeamSync(path, who).start()
+        try:
+            assert sync.wait_synced(20), sync.status
+        finally:
+            sync.stop()
+    finally:
+        store.close()

@@ -115,3 +115,46 @@ def test_a_call_rerouted_by_a_protection_from_elsewhere_resumes_where_it_was(tea
         assert resumed.state.hold_active
     finally:
         desktop.close()
+
+
+def test_escrowed_details_open_for_the_care_team_only_and_never_leave_the_screen(team: TeamServer,
+                                                                                 tmp_path: Path) -> None:
+    """`TeamDesktop.escrowed`: the care team (on a referred account) gets the register with the
+    consented detail opened by the key the team store escrows for it; an agent and a supervisor get
+    None (the window then shows what it showed before); the protection cache keeps the rows sealed."""
+    from callguide.engine.clock import FixedClock
+    from callguide.flow.loader import load_library
+
+    from .test_key_escrow import MARK, texas_referred
+
+    anna = team.person("anna", "agent")
+    ben = team.person("ben", "agent")
+    carla = team.person("carla", "care_team")
+    sam = team.person("sam", "supervisor")
+    lib, _ = load_library([ROOT / "flows"])
+    store = SQLiteJournal.open(tmp_path / "anna.db")
+    try:
+        clock = FixedClock("2026-11-24T10:00:00+00:00", step_seconds=1)
+        assert texas_referred(lib, store, clock, "ACC-T", "anna").end_call("referred").ok
+    finally:
+        store.close()
+    sync = TeamSync(tmp_path / "anna.db", anna).start()
+    assert sync.wait_synced(20), sync.status
+    sync.stop()
+    today = dt.date(2026, 11, 26)
+    for who, name, opened in ((carla, "carla", True), (ben, "ben", False), (sam, "sam", False)):
+        desktop = TeamDesktop(tmp_path / f"{name}.db", who).start()
+        try:
+            state = desktop.store.account_state("ACC-T", today)  # the call's register: as before, for everyone
+            assert desktop.store.last_read.source == "team"
+            assert all(v.get("category") != "health" for v in state.vulnerabilities), name
+            shown = desktop.escrowed.readable_state("ACC-T", today, lang="da")
+            if opened:
+                assert shown is not None and [v.get("category") for v in shown.vulnerabilities] == ["health"]
+                assert [v["fields"]["impact"] for v in shown.vulnerabilities] == [MARK]
+            else:
+                assert shown is None, name
+            cache = (tmp_path / f"{name}.db.team-cache").read_bytes()
+            assert MARK.encode() not in cache and b'"health"' not in cache
+        finally:
+            desktop.close()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from callguide.store.base import AccountState
-from callguide.store.sealing import REF, SEALED, is_ref, relocalize
+from callguide.store.sealing import ENTRY_SEQ, REF, SEALED, is_ref, relocalize
 
 #: The fields of `AccountState` kept in the `call_started` snapshot.
 SNAPSHOT_FIELDS = ("holds", "vulnerabilities", "disclosures", "adjustments", "adjustment_records", "consents",
@@ -35,14 +35,20 @@ def _ref_item(item: Any) -> Any:
     if not isinstance(item, dict) or SEALED not in item:
         return item
     sealed = set(item[SEALED])
-    seq = item.get("seq")
+    seq = _entry_seq(item)
 
     def ref(k: str, v: Any) -> Any:
         if isinstance(v, dict):  # a record's fields: their ids stay, each value a reference
             return {sk: {REF: {"seq": seq, "key": k, "sub": sk}} for sk in v}
         return {REF: {"seq": seq, "key": k}}
 
-    return {k: (ref(k, v) if k in sealed else v) for k, v in item.items() if k != SEALED}
+    return {k: (ref(k, v) if k in sealed else v) for k, v in item.items() if k not in (SEALED, ENTRY_SEQ)}
+
+
+def _entry_seq(item: dict[str, Any]) -> Any:
+    """The journal entry that holds an item's sealed values: its own seq, or (team mode, rows of
+    several journals merged) the seq in this desktop's journal (`sealing.ENTRY_SEQ`)."""
+    return item.get(ENTRY_SEQ, item.get("seq"))
 
 
 def history_snapshot(h: AccountState) -> dict[str, Any]:
@@ -59,7 +65,7 @@ def history_snapshot(h: AccountState) -> dict[str, Any]:
             for rec in h.adjustment_records:
                 if isinstance(rec.get("fields"), dict):
                     for name in rec["fields"]:
-                        where[name] = {REF: {"seq": rec.get("seq"), "key": "fields", "sub": name}} \
+                        where[name] = {REF: {"seq": _entry_seq(rec), "key": "fields", "sub": name}} \
                             if SEALED in rec else rec["fields"][name]
             v = {name: where.get(name, val) for name, val in v.items()}
         out[k] = v

@@ -44,6 +44,10 @@ from .base import StoreError, canonical_json
 
 SEALED = "$sealed"
 REF = "$ref"
+#: Beside `$sealed` in a register item read from several journals (team mode): the seq of the entry
+#: in this desktop's journal that holds the item's sealed values, when the item's own `seq` is its
+#: place among the merged rows. A history snapshot refers to that entry (`$ref`), never copies.
+ENTRY_SEQ = "$entry_seq"
 #: The account's own key: personal data, and special-category text no consent purpose covers
 #: (free text, rendered text). Every erasure of the account destroys it.
 PERSONAL = "personal"
@@ -714,12 +718,13 @@ def readable(value: Any) -> Any:
     if isinstance(value, str) and value == REASON_HELD_BACK:
         return held_back_text(value)
     if isinstance(value, dict):
-        return {k: readable(v) for k, v in value.items() if not (k == SEALED and isinstance(v, list))}
+        return {k: readable(v) for k, v in value.items()
+                if not (k == SEALED and isinstance(v, list)) and k != ENTRY_SEQ}
     if isinstance(value, (list, tuple)):
         return [readable(v) for v in value]
     return value
 
 
-__all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "Gone", "KeySource", "Sealer",
+__all__ = ["REDACTED", "auditor_data", "ERASED", "HOWS", "PERSONAL", "PURGED", "REF", "SEALED", "WITHDRAWN", "DataKeys", "ENTRY_SEQ", "Gone", "KeySource", "Sealer",
            "LEGACY_REASON_HELD_BACK", "REASON_HELD_BACK", "held_back_text", "is_held_back",
            "STILL_SEALED", "has_sealed", "is_ref", "is_sealed", "keys_path", "open_all", "purposes_of", "readable", "relocalize", "say", "sealed_keys"]

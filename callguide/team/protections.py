@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from callguide.store.base import AccountState, JournalStore, StoreError
 from callguide.store.postgres.cache import ProtectionCache
@@ -57,11 +58,9 @@ class TeamProtections:
             self._desktop = derive_desktop_id(self.local)
         if self._desktop is None:
             return []
-        from callguide.store.sealing import open_all
-
         wanted = set(STATE_TYPES)
         sealer = getattr(self.local, "sealer", None)  # this desktop's own sealed values open here
-        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, open_all(sealer, account_id, e.data))
+        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, _opened(sealer, account_id, e.seq, e.data))
                 for e in self.local.account_entries(account_id) if e.type in wanted and e.call_id != exclude_call]
 
     def read(self, account_id: str, today: dt.date, *, exclude_call: str | None = None) -> ProtectionsRead:
@@ -102,3 +101,16 @@ class TeamProtections:
             callback(read, notice)
 
         return notices.subscribe(account_id, on_notice)
+
+
+def _opened(sealer: object, account_id: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
+    """This desktop's own entry with its sealed values opened for the agent, marked as the desktop
+    journal marks them (`$sealed`: which keys were sealed; `$entry_seq`: the entry, since the merged
+    rows renumber it), so a call's history snapshot refers to the entry, never copies the values
+    (a withdrawal or an erasure later leaves nothing readable in the snapshot)."""
+    from callguide.store.sealing import ENTRY_SEQ, SEALED, has_sealed, open_all
+
+    sealed = [k for k, v in data.items() if has_sealed(v)]
+    if not sealed:
+        return data
+    return {**open_all(sealer, account_id, data), SEALED: sealed, ENTRY_SEQ: seq}

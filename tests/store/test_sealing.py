@@ -166,3 +166,21 @@ def test_a_batch_trusts_its_cached_keys_in_its_own_thread_only(tmp_path):
         assert is_sealed(sealer.seal("A1", (), "x"))
     assert seen == [False] and keys._trust == 0
     keys.close()
+
+
+def test_a_key_destroyed_elsewhere_is_never_sealed_under_again(tmp_path):
+    """The sealing cache (key ids, cipher) is forgotten with the keys: a withdrawal in another
+    process (another connection to the same keys file) is seen at the next batch's one check."""
+    path = keys_path(tmp_path / "journal.db")
+    here, there = DataKeys(path), DataKeys(path)
+    sealer = Sealer(here)
+    with here.checked():
+        first = sealer.seal("A1", ["health_disclosure"], "chemo")["$sealed"]["k"]
+    with here.checked():  # cached: the same key
+        assert sealer.seal("A1", ["health_disclosure"], "chemo")["$sealed"]["k"] == first
+    assert [g["kid"] for g in there.destroy("A1", ["health_disclosure"], "withdrawn", "test")] == first
+    with here.checked():
+        again = sealer.seal("A1", ["health_disclosure"], "chemo")["$sealed"]["k"]
+    assert again != first and here.get(first[0])[0] is None
+    here.close()
+    there.close()

@@ -187,6 +187,7 @@ class TeamSync:
         self._progress: EscrowProgress | None = None
         self._covered: dict[str, int] = {}  # purpose -> seq its keys are deposited up to (see EscrowProgress)
         self._catchup: _CatchUp | None = None
+        self._confirmed = 0
         self._caught_up = threading.Event()
         self.catchup_read = 0       # entries the escrow catch-up read (tests, benchmarks)
         self.catchup_deposited = 0  # keys it stored or destroyed in the team store
@@ -360,8 +361,8 @@ class TeamSync:
                     raise classify(e, self.target) from None
                 self._contact = time.monotonic()
                 if admitted != self._escrow:  # consent_scopes changed: escrow (and catch up) what it admits now
-                    self._escrow = admitted
-                    self._plan_catchup(server_seq)
+                    self._scopes_changed(admitted, server_seq)
+                self._confirmed = server_seq
             if self._catchup is not None:
                 return self._catch_up(local)
             return False
@@ -417,6 +418,7 @@ class TeamSync:
         self._conn = conn
         self._contact = time.monotonic()
         self._set(server_seq=server_seq)
+        self._confirmed = server_seq  # the head when the admitted purposes were last read
         self._plan_catchup(server_seq)
 
     def _key_deposits(self, local: Any, batch: list[Entry]) -> list[Deposit]:
@@ -449,6 +451,19 @@ class TeamSync:
             self._catchup_failed(e)
         if self._catchup is None:
             self._caught_up.set()
+
+    def _scopes_changed(self, admitted: frozenset[str] | None, server_seq: int) -> None:
+        """`consent_scopes` changed while connected. A purpose no longer admitted: the batches pushed
+        since it was last seen admitted may have had its keys skipped by the server, so it counts as
+        covered only up to then (a later re-admission catches up from there). Then plan a catch-up
+        for the purposes admitted now."""
+        if self._progress is not None:
+            for p in (self._escrow or frozenset()) - (admitted or frozenset()):
+                if self._covered.get(p, 0) > self._confirmed:
+                    self._covered[p] = self._confirmed
+            self._progress.save(self._covered)
+        self._escrow = admitted
+        self._plan_catchup(server_seq)
 
     def _advance(self, before: int, head: int) -> None:
         """A batch (entries before+1..head) was pushed with the keys of the purposes escrowed now:

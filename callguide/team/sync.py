@@ -132,10 +132,11 @@ class EscrowProgress:
 
 @dataclass
 class _CatchUp:
-    """One escrow catch-up under way: the purposes to cover from their seq up to `upto` (the team
-    store's head when it was planned), the next seq to read after, and the kids met so far."""
+    """One escrow catch-up under way: the purposes to cover, each from the seq it is covered to
+    (`since`), up to `upto` (the team store's head when it was planned); the seq read up to
+    (`after`), and the kids met so far."""
 
-    covered: dict[str, int]
+    since: dict[str, int]
     upto: int
     after: int
     seen: set[str]
@@ -495,7 +496,7 @@ class TeamSync:
             chunk = [e for e in itertools.islice(local.iter_entries(plan.after), self.catchup_batch)
                      if e.seq <= plan.upto]
             self.catchup_read += len(chunk)
-            rows = catch_up_deposits(sealer.keys, chunk, plan.covered, plan.seen)
+            rows = catch_up_deposits(sealer.keys, chunk, plan.since, plan.seen)
             deposited = 0
             for i in range(0, len(rows), self.catchup_keys):
                 with self._conn.transaction():
@@ -507,7 +508,7 @@ class TeamSync:
             self.keys_deposited += deposited
             plan.after = chunk[-1].seq if len(chunk) == self.catchup_batch and chunk[-1].seq < plan.upto \
                 else plan.upto
-            for p in plan.covered:
+            for p in plan.since:
                 self._covered[p] = max(self._covered.get(p, 0), plan.after)
             if plan.after >= plan.upto:
                 self._finish_catchup()
@@ -530,7 +531,7 @@ class TeamSync:
         if plan is not None:
             # entries pushed since the plan carried these purposes' keys (they are escrowed now)
             head = self.status.server_seq
-            for p in plan.covered:
+            for p in plan.since:
                 if self._escrow and p in self._escrow:
                     self._covered[p] = max(self._covered.get(p, 0), head)
             if self._progress is not None:

@@ -16,11 +16,17 @@ blocks a call. The protocol:
    admits some reader (key escrow, migration 0006: never the `personal` key), and the tombstones
    of keys the batch's withdrawals, erasures and purges destroyed; the server also destroys its
    copies itself when such an entry arrives. Idempotent like the entries.
+   Escrow catch-up: keys of entries pushed before the team store escrowed their purpose (before
+   0006, or before `consent_scopes` admitted it) are deposited afterwards, when there is nothing to
+   push, a chunk of the journal per round (`EscrowProgress`, `<journal>.escrow`, remembers how far
+   each purpose is covered, so a connect with nothing to catch up reads no entry). A failure is
+   logged and retried at the next connect; the push goes on.
 4. Nothing new: wait for `wake()` or the poll interval; every `heartbeat` seconds of idling, a
    `SELECT 1` on the connection, so a lost server shows as offline without waiting for a push. Any failure (connection refused, killed,
    server restart, timeout): close, mark "offline since T", retry with exponential backoff and
    jitter, and start again at 1. Nothing is kept on the desktop about what was sent: the server's
-   head is the only truth, so a crash anywhere loses nothing and sends nothing twice.
+   head is the only truth, so a crash anywhere loses nothing and sends nothing twice (the escrow
+   catch-up's `<journal>.escrow` only saves reading the journal again; lost, it reads it once more).
 
 Status (`TeamSync.status`, and listeners called from the sync thread): "synced", "sending"
 (connected, N waiting), "offline" (since T, N waiting), "refused" (the server or the check refused,
@@ -32,6 +38,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import json
+import logging
+import os
 import random
 import threading
 import time
@@ -44,11 +53,19 @@ from callguide.store import entry_types as et
 from callguide.store.base import GENESIS_HASH, Entry, StoreError
 from callguide.store.postgres.connect import TeamStoreError, TeamTarget, classify, connect, quote_ident
 from callguide.store.postgres.journal import ingest
-from callguide.store.postgres.keys import Deposit, admitted_purposes, deposit_keys, deposits
+from callguide.store.postgres.keys import (
+    Deposit,
+    admitted_purposes,
+    catch_up_deposits,
+    deposit_keys,
+    deposits,
+)
+from callguide.store.sealing import PERSONAL
 
 from .desktop import desktop_id as derive_desktop_id
 
 SyncListener = Callable[["SyncStatus"], None]
+log = logging.getLogger(__name__)
 
 
 def _now() -> dt.datetime:
@@ -72,6 +89,69 @@ class SyncStatus:
     @property
     def connected(self) -> bool:
         return self.state in ("synced", "sending")
+
+
+class EscrowProgress:
+    """How far the key escrow covers this journal, per team store, desktop and consent purpose: for
+    each purpose, the seq up to which every key first used by an entry is deposited in the team store
+    (by the push, or by the catch-up). A small JSON file beside the journal (`<journal>.escrow`; the
+    journal's own tables are append-only and not the sync's to write). It holds no key and no
+    customer data; a missing or unreadable file means "nothing covered yet" (the catch-up reads the
+    journal once more and deposits nothing twice: the team store keeps the first copy of a kid)."""
+
+    def __init__(self, journal_path: Path, scope: str) -> None:
+        self.path = journal_path.with_name(journal_path.name + ".escrow")
+        self.scope = scope
+
+    def _all(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            log.warning("key escrow progress %s unreadable (%s): the catch-up reads the journal again", self.path, e)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def load(self) -> dict[str, int]:
+        mine = self._all().get(self.scope)
+        if not isinstance(mine, dict):
+            return {}
+        return {str(p): int(n) for p, n in mine.items() if isinstance(n, int) and not isinstance(n, bool) and n > 0}
+
+    def save(self, covered: dict[str, int]) -> None:
+        data = self._all()
+        data[self.scope] = dict(sorted(covered.items()))
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as e:  # only costs a second read of the journal at the next connect
+            log.warning("key escrow progress %s not saved: %s", self.path, e)
+
+
+@dataclass
+class _CatchUp:
+    """One escrow catch-up under way: the purposes to cover, each from the seq it is covered to
+    (`since`), up to `upto` (the team store's head when it was planned); the seq read up to
+    (`after`), and the kids met so far."""
+
+    since: dict[str, int]
+    upto: int
+    after: int
+    seen: set[str]
+
+
+def _scope(target: TeamTarget, desktop: str) -> str:
+    """The team store (host, port, database, schema) and desktop the progress is about."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(target.url)
+        where = f"{info.get('host') or ''}:{info.get('port') or ''}/{info.get('dbname') or ''}"
+    except Exception:  # noqa: BLE001 (an unparsable URL never connects anyway)
+        where = target.url
+    return f"{where}/{target.schema}/{desktop}"
 
 
 class TeamSync:
@@ -103,6 +183,16 @@ class TeamSync:
         self._escrow: frozenset[str] | None = None  # purposes the team store escrows keys of (None: no escrow)
         self.keys_deposited = 0
         self.batches = 0  # batches the server accepted (for benchmarks)
+        self.catchup_batch = 2000   # entries the escrow catch-up reads per round
+        self.catchup_keys = 500     # keys it deposits per transaction
+        self._progress: EscrowProgress | None = None
+        self._covered: dict[str, int] = {}  # purpose -> seq its keys are deposited up to (see EscrowProgress)
+        self._catchup: _CatchUp | None = None
+        self._confirmed = 0
+        self._caught_up = threading.Event()
+        self.catchup_read = 0       # entries the escrow catch-up read (tests, benchmarks)
+        self.catchup_deposited = 0  # keys it stored or destroyed in the team store
+        self.catchup_error: str | None = None
         self._rounds = 0  # completed rounds (each reads the local journal's head afresh)
 
     # ---------------------------------------------------------------- API
@@ -160,6 +250,12 @@ class TeamSync:
                     return False
                 self._changed.wait(min(left, 0.5))
                 self.wake()
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        """Wait until the escrow catch-up planned at the last connect (or change of the admitted
+        purposes) has finished, or failed (`catchup_error`), or `timeout` seconds pass."""
+        self.wake()
+        return self._caught_up.wait(timeout)
 
     # ---------------------------------------------------------------- the loop
 
@@ -259,12 +355,17 @@ class TeamSync:
                 self._set(state="synced", local_seq=local_seq, waiting=0, offline_since=None, error=None,
                           last_synced=_now())
             elif self.heartbeat and time.monotonic() - self._contact > self.heartbeat:
-                try:  # nothing to push for a while: is the team store still there?
-                    self._conn.execute("SELECT 1")
+                try:  # nothing to push for a while: is the team store still there (and what does it escrow)?
+                    admitted = admitted_purposes(self._conn, self.target.schema)
                     self._conn.commit()
                 except psycopg.Error as e:
                     raise classify(e, self.target) from None
                 self._contact = time.monotonic()
+                if admitted != self._escrow:  # consent_scopes changed: escrow (and catch up) what it admits now
+                    self._scopes_changed(admitted, server_seq)
+                self._confirmed = server_seq
+            if self._catchup is not None:
+                return self._catch_up(local)
             return False
         self._set(state="sending", local_seq=local_seq, waiting=local_seq - server_seq, offline_since=None,
                   error=None)
@@ -281,6 +382,7 @@ class TeamSync:
         self._snapshots_sent |= sent
         self.keys_deposited += deposited
         self.batches += 1
+        self._advance(server_seq, head_seq)
         self._contact = time.monotonic()
         self._set(server_seq=head_seq, waiting=max(0, local_seq - head_seq))
         return True
@@ -317,6 +419,8 @@ class TeamSync:
         self._conn = conn
         self._contact = time.monotonic()
         self._set(server_seq=server_seq)
+        self._confirmed = server_seq  # the head when the admitted purposes were last read
+        self._plan_catchup(server_seq)
 
     def _key_deposits(self, local: Any, batch: list[Entry]) -> list[Deposit]:
         """The keys to deposit with the batch (after its entries, same transaction); none when the
@@ -325,6 +429,124 @@ class TeamSync:
         if not self._escrow or sealer is None:
             return []
         return deposits(sealer.keys, batch, self._escrow)
+
+    # ---------------------------------------------------------------- escrow catch-up
+
+    def _plan_catchup(self, server_seq: int) -> None:
+        """After a connect (or a change of what `consent_scopes` admits): which admitted purposes'
+        keys of entries 1..server_seq may be missing from the team store, per `<journal>.escrow`."""
+        self._catchup = None
+        self._caught_up.clear()
+        try:
+            if self._progress is None and self._desktop is not None:
+                self._progress = EscrowProgress(self.journal_path, _scope(self.target, self._desktop))
+            # what the store holds of this desktop is its head at most (a store restored from a backup)
+            self._covered = {p: min(n, server_seq) for p, n in (self._progress.load() if self._progress else {}).items()}
+            wanted = {p: self._covered.get(p, 0) for p in (self._escrow or ()) if p != PERSONAL}
+            todo = {p: n for p, n in wanted.items() if n < server_seq}
+            if todo:
+                self._catchup = _CatchUp(todo, server_seq, min(todo.values()), set())
+                log.info("key escrow catch-up of %s: entries %d..%d", self.journal_path, min(todo.values()) + 1,
+                         server_seq)
+        except Exception as e:  # noqa: BLE001 (never stops the push)
+            self._catchup_failed(e)
+        if self._catchup is None:
+            self._caught_up.set()
+
+    def _scopes_changed(self, admitted: frozenset[str] | None, server_seq: int) -> None:
+        """`consent_scopes` changed while connected. A purpose no longer admitted: the batches pushed
+        since it was last seen admitted may have had its keys skipped by the server, so it counts as
+        covered only up to then (a later re-admission catches up from there). Then plan a catch-up
+        for the purposes admitted now."""
+        if self._progress is not None:
+            for p in (self._escrow or frozenset()) - (admitted or frozenset()):
+                if self._covered.get(p, 0) > self._confirmed:
+                    self._covered[p] = self._confirmed
+            self._progress.save(self._covered)
+        self._escrow = admitted
+        self._plan_catchup(server_seq)
+
+    def _advance(self, before: int, head: int) -> None:
+        """A batch (entries before+1..head) was pushed with the keys of the purposes escrowed now:
+        those purposes covered up to `before` are covered up to `head`."""
+        if not self._escrow or self._progress is None:
+            return
+        moved = False
+        for p in self._escrow - {PERSONAL}:
+            if self._covered.get(p, 0) >= before and self._covered.get(p, 0) < head:
+                self._covered[p] = head
+                moved = True
+        if moved:
+            self._progress.save(self._covered)
+
+    def _catch_up(self, local: Any) -> bool:
+        """One round of the escrow catch-up (the push has nothing waiting): read the next chunk of
+        entries the team store holds, deposit the keys first used there that it may not hold (live,
+        or the tombstone of a key the desktop destroyed: the server never revives one), in
+        transactions of `catchup_keys`. Returns True while there is more to do."""
+        import psycopg
+
+        plan = self._catchup
+        assert plan is not None
+        try:
+            sealer = getattr(local, "sealer", None)
+            if sealer is None:  # a journal without keys: nothing sealed, nothing to deposit
+                self._finish_catchup()
+                return False
+            chunk = [e for e in itertools.islice(local.iter_entries(plan.after), self.catchup_batch)
+                     if e.seq <= plan.upto]
+            self.catchup_read += len(chunk)
+            rows = catch_up_deposits(sealer.keys, chunk, plan.since, plan.seen)
+            deposited = 0
+            for i in range(0, len(rows), self.catchup_keys):
+                with self._conn.transaction():
+                    self._conn.execute("SET LOCAL statement_timeout = '60s'")
+                    deposited += deposit_keys(self._conn, self._desktop, rows[i:i + self.catchup_keys],
+                                              self.target.schema)
+                self._contact = time.monotonic()
+            self.catchup_deposited += deposited
+            self.keys_deposited += deposited
+            plan.after = chunk[-1].seq if len(chunk) == self.catchup_batch and chunk[-1].seq < plan.upto \
+                else plan.upto
+            for p in plan.since:
+                self._covered[p] = max(self._covered.get(p, 0), plan.after)
+            if plan.after >= plan.upto:
+                self._finish_catchup()
+                return False
+            if self._progress is not None:
+                self._progress.save(self._covered)
+            return True
+        except psycopg.Error as e:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._catchup = None  # planned again at the reconnect
+                raise classify(e, self.target) from None
+            self._catchup_failed(e)
+        except Exception as e:  # noqa: BLE001 (a local problem or a bug: the push goes on)
+            self._catchup_failed(e)
+        return False
+
+    def _finish_catchup(self) -> None:
+        plan = self._catchup
+        self._catchup = None
+        if plan is not None:
+            # entries pushed since the plan carried these purposes' keys (they are escrowed now)
+            head = self.status.server_seq
+            for p in plan.since:
+                if self._escrow and p in self._escrow:
+                    self._covered[p] = max(self._covered.get(p, 0), head)
+            if self._progress is not None:
+                self._progress.save(self._covered)
+            log.info("key escrow catch-up of %s done: %d entries read, %d keys deposited", self.journal_path,
+                     self.catchup_read, self.catchup_deposited)
+        self.catchup_error = None
+        self._caught_up.set()
+
+    def _catchup_failed(self, e: BaseException) -> None:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        self.catchup_error = msg
+        self._catchup = None
+        log.warning("key escrow catch-up of %s failed (retried at the next connect): %s", self.journal_path, msg)
+        self._caught_up.set()
 
     def _push_snapshots(self, local: Any, batch: list[Entry]) -> set[str]:
         """The flow texts the batch's calls ran, once per hash (the server ignores repeats)."""

@@ -7,6 +7,9 @@ care team can read what the customer consented to share with it. Two sides:
 - `deposits(...)` and `deposit_keys(...)`: what a desktop's sync sends after the entries that use
   the keys, in the same transaction (kids found in the batch's sealed values; the local tombstones
   of accounts the batch withdraws, erases or purges). Never the account's `personal` key.
+- `catch_up_deposits(...)`: the keys of entries the team store already holds that were never
+  deposited (pushed before 0006, or before their purpose was admitted in `consent_scopes`); the
+  sync's escrow catch-up sends them with their first use's journal time.
 - `TeamKeys`: a read-only key source with the interface `Sealer` opens with (`get`, `aead`,
   `checked`), reading `data_keys` through the reader's own connection, so row-level security
   decides which keys come back. A destroyed key gives its tombstone (`Gone`: "withdrawn on DATE");
@@ -19,7 +22,7 @@ Never imports Qt; owns the escrow's SQL.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +91,19 @@ def deposits(keys: DataKeys, batch: Sequence[Entry], admitted: Iterable[str]) ->
         for kid, purpose in sealed_kids(e.data):
             if purpose in allowed and kid not in first:
                 first[kid] = (e.account_id, purpose, e.ts)
+    out = _as_deposits(keys, first)
+    for account in dict.fromkeys(e.account_id for e in batch if e.type in DESTROYING_TYPES):
+        for r in keys.rows(account):
+            if r["destroyed"] and r["purpose"] in allowed and r["kid"] not in first:
+                out.append(Deposit(r["kid"], account, r["purpose"], None, str(r["created"]), r["destroyed"],
+                                   r["how"], r["reason"]))
+    return out
+
+
+def _as_deposits(keys: DataKeys, first: dict[str, tuple[str, str, str]]) -> list[Deposit]:
+    """Each kid (account, purpose, journal ts of its first use) as this journal's key file holds it:
+    live, or its tombstone (a destroyed key is never sent live again). Kids the file does not hold,
+    or holds for another account or purpose than the value says, are left out."""
     out: list[Deposit] = []
     with keys.checked():
         for kid, (account, purpose, ts) in first.items():
@@ -96,12 +112,26 @@ def deposits(keys: DataKeys, batch: Sequence[Entry], admitted: Iterable[str]) ->
                 continue  # not this journal's key (or not what the value says): nothing to deposit
             out.append(Deposit(kid, account, purpose, key, ts, info.get("destroyed"), info.get("how"),
                                info.get("reason")))
-    for account in dict.fromkeys(e.account_id for e in batch if e.type in DESTROYING_TYPES):
-        for r in keys.rows(account):
-            if r["destroyed"] and r["purpose"] in allowed and r["kid"] not in first:
-                out.append(Deposit(r["kid"], account, r["purpose"], None, str(r["created"]), r["destroyed"],
-                                   r["how"], r["reason"]))
     return out
+
+
+def catch_up_deposits(keys: DataKeys, entries: Iterable[Entry], covered: Mapping[str, int],
+                      seen: set[str]) -> list[Deposit]:
+    """The escrow catch-up (`TeamSync`): the keys first used in `entries` (already in the team store,
+    read in seq order) whose purpose is in `covered` and whose use lies after the seq `covered` gives
+    for that purpose (every earlier use of it was deposited already). `seen` holds the kids met in
+    earlier chunks of the same catch-up (they are skipped, and this chunk's are added), so each key
+    goes once, with the journal time of its first use as `created`, like `deposits()`. Live, or the
+    tombstone when the desktop destroyed it. Never the personal key."""
+    first: dict[str, tuple[str, str, str]] = {}
+    for e in entries:
+        for kid, purpose in sealed_kids(e.data):
+            after = covered.get(purpose)
+            if after is None or purpose == PERSONAL or e.seq <= after or kid in seen:
+                continue
+            seen.add(kid)
+            first[kid] = (e.account_id, purpose, e.ts)
+    return _as_deposits(keys, first) if first else []
 
 
 def deposit_keys(conn: Any, desktop_id: str, rows: Sequence[Deposit], schema: str) -> int:
@@ -194,4 +224,5 @@ class TeamKeys:
         self.forget()
 
 
-__all__ = ["DESTROYING_TYPES", "Deposit", "TeamKeys", "admitted_purposes", "deposit_keys", "deposits", "sealed_kids"]
+__all__ = ["DESTROYING_TYPES", "Deposit", "TeamKeys", "admitted_purposes", "catch_up_deposits", "deposit_keys", "deposits",
+           "sealed_kids"]

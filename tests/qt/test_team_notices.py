@@ -24,11 +24,13 @@ psycopg = pytest.importorskip("psycopg")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from callguide.store.postgres.connect import TeamTarget  # noqa: E402
-from tests.qt.test_team_window import close, open_team_window, team  # noqa: E402,F401
+from tests.qt import test_team_window as tw  # noqa: E402
+from tests.qt.test_team_window import close, open_team_window  # noqa: E402
 from tests.team.conftest import TeamServer  # noqa: E402
 
 pytestmark = pytest.mark.qt
 SHOTS = Path("/tmp/teamnotices-shots")
+team = tw.team  # the team store with the shipped flows adopted (HARMED practice only)
 
 
 def loaded(qtbot, d) -> None:
@@ -45,7 +47,6 @@ def test_harmed_withheld_in_the_team_store_is_named_and_f4_says_what_to_do(qtbot
                                                                            monkeypatch, lang, country, start) -> None:
     from callguide.library.live import publications_of, withheld_flows
     from callguide.qt import i18n
-    from tests.qt import test_team_window as tw
 
     anna = team.person("anna", "agent")
     monkeypatch.setattr(tw, "ACCOUNT", {**tw.ACCOUNT, "country": country, "lang": lang})

@@ -128,7 +128,7 @@ def open_store(db: Any = None, *, timeout: float | None = None) -> Iterator[Publ
     bounds the connect; default: the team store's usual 5 s."""
     from callguide.store.postgres.connect import is_team_url, resolve
 
-    team = is_team_target(db) or bool(db and isinstance(db, str) and is_team_url(db))
+    team = is_team_target(db) or bool(db and is_team_url(str(db)))
     where: Any = db if is_team_target(db) else str(db) if team else (Path(db) if db else paths.default_db_path())
     try:
         if team and timeout is not None:

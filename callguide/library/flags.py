@@ -18,7 +18,7 @@ from pathlib import Path
 
 from callguide.identity import IdentityError, Person, require_role
 from callguide.library.publish import PublishError, all_status, iso, now_utc, open_store
-from callguide.store.publications import FlagDecision, FlagEntry
+from callguide.store.publications import FlagDecision, FlagEntry, PublicationStore
 
 TRIAGE_ROLES = ("trainer",)
 STATE_WORDS = {"open": "open", "accepted": "accepted", "rejected": "rejected", "fixed": "fixed"}
@@ -76,10 +76,15 @@ def list_flags(db: str | Path | None = None, flow_id: str | None = None) -> list
     """Every flag (of one flow, or all), newest first, with its latest triage decision."""
     try:
         with open_store(db) as store:
-            entries = store.flag_entries(flow_id)
-            decisions = store.flag_decisions()
+            return flags_in(store, flow_id)
     except PublishError as e:
         raise FlagsError(str(e)) from None
+
+
+def flags_in(store: PublicationStore, flow_id: str | None = None) -> list[Flag]:
+    """`list_flags` on an open publication store (a StoreError goes to the caller)."""
+    entries = store.flag_entries(flow_id)
+    decisions = store.flag_decisions()
     latest: dict[str, FlagDecision] = {}
     for d in decisions:
         latest[d.flag_id] = d
@@ -173,19 +178,44 @@ def notices_for_call(db: str | Path | None, agent: str, call_id: str,
                      now: dt.datetime | None = None) -> list[FixedNotice]:
     """Flags this agent raised that a version fixed, whose fix went live (or was marked fixed) after
     the agent's previous call: the first call since the fix shows them, later calls do not."""
-    at = iso(now or now_utc())
-    out: list[FixedNotice] = []
-    flags = [f for f in list_flags(db) if f.entry.agent == agent and f.state == "fixed" and f.fixed_version]
-    if not flags:
-        return out
+    if not any(f.entry.agent == agent and f.state == "fixed" for f in list_flags(db)):
+        return []
     with open_store(db) as store:
         start = store.call_start(agent, call_id)
-        status = all_status(store, now)
-    if start is None:
+        if start is None:
+            return []
+        return fixed_notices(store, agent, call_id, start[1], this_seq=start[0], now=now)
+
+
+def previous_call_start(journal: str | Path, agent: str, call_id: str) -> tuple[bool, str | None]:
+    """From this desktop's own journal (its call index): (whether it holds `call_id`'s start, when
+    `agent` started the call before it here, or None). The journal has this desktop's calls the
+    moment they start, synced or not."""
+    with open_store(Path(journal)) as store:
+        start = store.call_start(agent, call_id)
+    return (False, None) if start is None else (True, start[1])
+
+
+def later(a: str | None, b: str | None) -> str | None:
+    """The later of two journal times (None: unknown)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return a if _norm(a) >= _norm(b) else b
+
+
+def fixed_notices(store: PublicationStore, agent: str, call_id: str, since: str | None, *,
+                  this_seq: int | None = None, now: dt.datetime | None = None) -> list[FixedNotice]:
+    """`notices_for_call` on an open publication store, with the previous call's start (`since`,
+    None: no earlier call) given: a flag raised on this very call (`call_id`, or an entry after
+    `this_seq` in the same store) is never shown."""
+    at = iso(now or now_utc())
+    out: list[FixedNotice] = []
+    flags = [f for f in flags_in(store) if f.entry.agent == agent and f.state == "fixed" and f.fixed_version]
+    if not flags:
         return out
-    this_call, since = start
+    status = all_status(store, now)
     for f in flags:
-        if f.entry.seq > this_call:
+        if f.entry.call_id == call_id or (this_seq is not None and f.entry.seq > this_seq):
             continue  # raised on this very call
         st = status.get(f.entry.flow_id)
         vs = st.by_label(f.fixed_version or "") if st else None

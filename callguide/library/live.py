@@ -200,13 +200,117 @@ class Withheld:
 
 def withheld_flows(db_path: str | Path | None = None, now: dt.datetime | None = None) -> list[Withheld]:
     """Flows published for practice only, with no live version: live calls run without them."""
-    from callguide.library.publish import all_status, open_store
+    from callguide.library.publish import open_store
+
+    with open_store(db_path) as store:
+        return _withheld(store, now)
+
+
+def _withheld(store: Any, now: dt.datetime | None = None) -> list[Withheld]:
+    from callguide.library.publish import all_status
 
     out = []
-    with open_store(db_path) as store:
-        for fid, st in all_status(store, now).items():
-            if st.live is None or st.live.review_needed:
-                v = st.practice
-                if v is not None and v.review_needed:
-                    out.append(Withheld(fid, v.version_label, v.review_needed))
+    for fid, st in all_status(store, now).items():
+        if st.live is None or st.live.review_needed:
+            v = st.practice
+            if v is not None and v.review_needed:
+                out.append(Withheld(fid, v.version_label, v.review_needed))
+    return out
+
+
+# ---------------------------------------------------------------------- the call window's notices
+
+
+@dataclass(frozen=True)
+class Publications:
+    """Where the publications a call's live flows came from: the team store (`where` is its
+    TeamTarget, `team` True) in team mode, else the local journal file. `journal` is this
+    desktop's own journal file (its call index: which calls started here, and when)."""
+
+    where: Any
+    team: bool
+    journal: Path | None
+
+
+def publications_of(store: Any) -> Publications | None:
+    """The publications of a call journalled to `store` (the engine's store): in team mode
+    (`callguide.team.desktop.TeamJournal`, which names its `team_target`) the team store, the
+    same place `load_for_team_calls` read the live flows from; else the journal file itself, as
+    `load_for_calls` did. None: a store with no file (nothing to read)."""
+    path = getattr(store, "path", None)
+    journal = Path(path) if path else None
+    target = getattr(store, "team_target", None)
+    if target is not None:
+        return Publications(target, True, journal)
+    return Publications(journal, False, journal) if journal is not None else None
+
+
+@dataclass
+class CallNoticeFacts:
+    """What the call window's notices show: the protocols held back (not in the call), the flags
+    this agent raised that a live version fixed since their previous call, and the hotkeys of the
+    held-back protocols' practice versions (key -> flow) that no live protocol uses. `problem`:
+    why nothing could be read (one line; the facts are then empty)."""
+
+    withheld: list[Withheld]
+    fixed: list[Any]
+    hotkeys: dict[str, str]
+    problem: str = ""
+
+
+TEAM_NOTICE_TIMEOUT = 2.0  # seconds: a call never waits longer for the team store (and not on the Qt thread)
+
+
+def call_notices(pubs: Publications, agent: str, call_id: str, running: set[str], taken_keys: set[str], *,
+                 timeout: float = TEAM_NOTICE_TIMEOUT, now: dt.datetime | None = None) -> CallNoticeFacts:
+    """The notices for a call that runs the flows `running` with the hotkeys `taken_keys`, read
+    from `pubs` over one connection. Never raises for a store that cannot be read: the facts are
+    then empty and `problem` says why (offline team store, damaged file).
+
+    The agent's previous call: in team mode the current call's `call_started` is written to the
+    local journal first and synced in the background, so the team store usually does not know it
+    yet when the window opens. The previous start is therefore the later of this desktop's own
+    previous call (the local journal's call index, which holds every call started here, synced or
+    not) and, once the team store holds this call, the agent's previous call there (their calls on
+    other desktops)."""
+    from callguide.library.flags import FlagsError, fixed_notices, later, previous_call_start
+    from callguide.library.publish import PublishError, open_store, published_versions
+    from callguide.store.base import StoreError
+
+    empty = CallNoticeFacts([], [], {})
+    try:
+        known, since = (True, None)
+        if pubs.team:
+            known, since = previous_call_start(pubs.journal, agent, call_id) if pubs.journal else (False, None)
+        with open_store(pubs.where, timeout=timeout if pubs.team else None) as store:
+            withheld = [w for w in _withheld(store, now) if w.flow_id not in running]
+            versions = published_versions(store, now) if withheld else {}
+            if pubs.team:
+                there = store.call_start(agent, call_id)
+                if there is not None:
+                    known, since = True, later(since, there[1])
+                fixed = fixed_notices(store, agent, call_id, since, now=now) if known else []
+            else:
+                start = store.call_start(agent, call_id)
+                fixed = [] if start is None else fixed_notices(store, agent, call_id, start[1], this_seq=start[0],
+                                                               now=now)
+    except (PublishError, FlagsError, StoreError, OSError) as e:
+        empty.problem = " ".join(str(e).split()) or type(e).__name__
+        return empty
+    return CallNoticeFacts(withheld, fixed, withheld_hotkeys(versions, {w.flow_id for w in withheld}, taken_keys))
+
+
+def withheld_hotkeys(versions: dict[str, Any], flow_ids: set[str], taken: set[str]) -> dict[str, str]:
+    """The hotkeys the withheld flows' practice versions declare, that no live protocol uses."""
+    from callguide.flow import yamlsafe
+
+    out: dict[str, str] = {}
+    for fid in sorted(flow_ids):
+        v = versions.get(fid)
+        data, _ = yamlsafe.parse_text(v.text, v.file_name) if v is not None else (None, [])
+        declared = data.get("interrupts") if isinstance(data, dict) else None
+        for iv in declared if isinstance(declared, list) else []:
+            key = iv.get("hotkey") if isinstance(iv, dict) else None
+            if isinstance(key, str) and key not in taken:
+                out.setdefault(key, fid)
     return out

@@ -116,15 +116,28 @@ def read_flow_text(path: str | Path) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-@contextmanager
-def open_store(db: str | Path | None = None) -> Iterator[PublicationStore]:
-    """The publication store of `db` (default: the live journal file; a PostgreSQL URL: the team
-    store's), as a context manager."""
-    from callguide.store.postgres.connect import is_team_url
+def is_team_target(db: Any) -> bool:
+    """A team store's TeamTarget (not a file path, not a URL string)."""
+    return hasattr(db, "schema") and hasattr(db, "url")
 
-    where: str | Path = str(db) if db and is_team_url(str(db)) else (Path(db) if db else paths.default_db_path())
+
+@contextmanager
+def open_store(db: Any = None, *, timeout: float | None = None) -> Iterator[PublicationStore]:
+    """The publication store of `db` (default: the live journal file; a PostgreSQL URL or a
+    TeamTarget: the team store's), as a context manager. `timeout` (seconds, team store only)
+    bounds the connect; default: the team store's usual 5 s."""
+    from callguide.store.postgres.connect import is_team_url, resolve
+
+    team = is_team_target(db) or bool(db and is_team_url(str(db)))
+    where: Any = db if is_team_target(db) else str(db) if team else (Path(db) if db else paths.default_db_path())
     try:
-        store = open_publications(where)
+        if team and timeout is not None:
+            from callguide.store.postgres.publications import PostgresPublications
+
+            store: PublicationStore = PostgresPublications(where if is_team_target(where) else resolve(where),
+                                                           timeout=timeout)
+        else:
+            store = open_publications(where)
     except StoreError as e:
         raise PublishError(f"cannot open the publications: {e}") from None
     try:

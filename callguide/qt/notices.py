@@ -7,13 +7,17 @@
 - A flag this agent raised that a published version has fixed is shown on their next call
   ("The step you flagged … is changed in version X").
 
-The facts come from the core (`callguide.library.flags.notices_for_call`,
-`callguide.library.live.withheld_flows`); this widget only renders them. It never stops a call:
-when the publications cannot be read it shows nothing.
+The facts come from the core (`callguide.library.live.call_notices`, read from where
+`callguide.library.live.publications_of` says the call's live flows came from: the team store in
+team mode, the local journal otherwise); this widget only renders them. It never stops a call: when
+the publications cannot be read it shows nothing (and logs one line). The team store is read off
+the Qt thread, with a short timeout; the notices and F4 appear when the read is back.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -23,12 +27,15 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 from callguide.qt.banner import date_text
 from callguide.qt.i18n import has, tr
 
+log = logging.getLogger(__name__)
+
 
 class CallNotices(QFrame):
     """The notices. A withheld protocol's hotkey (HARMED's F4) is not a dead key on a live call: it
     emits `withheld_key(text)` with what to do instead, which the window shows."""
 
     withheld_key = Signal(str)
+    facts_read = Signal(object)  # CallNoticeFacts, read off the Qt thread (team mode)
 
     def __init__(self, bridge: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,38 +60,56 @@ class CallNotices(QFrame):
         self.withheld: list[Any] = []
         self.fixed: list[Any] = []
         self.hotkeys: dict[str, str] = {}  # hotkey -> a withheld flow that would have it
+        self.problem = ""                  # why the publications could not be read ("" : they were, or none)
+        self.loaded = threading.Event()    # the facts are in (or there are none to read)
+        self._keys: list[QShortcut] = []
+        self.facts_read.connect(self._apply)
+        bridge.changed.connect(lambda _op: self._show())
+        self.retranslate()
         self._load()
-        self._keys = []
+
+    def _load(self) -> None:
+        from callguide.library.live import call_notices, publications_of
+
+        s = self.bridge.session
+        pubs = publications_of(s.store)
+        if getattr(s, "practice", False) or pubs is None:
+            self.loaded.set()
+            return
+        running = set(s.flows)
+        taken = {iv.hotkey for iv in s.library.interrupts.values() if iv.hotkey}
+        args = (pubs, s.agent, s.call_id, running, taken)
+        if not pubs.team:  # a local file: read at once
+            self._apply(call_notices(*args))
+            return
+
+        def read() -> None:  # the team store: never on the Qt thread, never longer than the timeout
+            facts = call_notices(*args)
+            try:
+                self.facts_read.emit(facts)
+            except RuntimeError:  # the window is gone meanwhile
+                pass
+
+        threading.Thread(target=read, name="callguide-call-notices", daemon=True).start()
+
+    def _apply(self, facts: Any) -> None:
+        """On the Qt thread: show the facts and give the withheld protocols' hotkeys their words."""
+        if facts.problem:
+            log.warning("call notices: the publications cannot be read, no notice shown: %s", facts.problem)
+        self.withheld, self.fixed, self.hotkeys, self.problem = facts.withheld, facts.fixed, facts.hotkeys, facts.problem
         for key, flow_id in self.hotkeys.items():
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(lambda f=flow_id: None if self.in_crisis() else
                                  self.withheld_key.emit(self.withheld_text(f)))
             self._keys.append(sc)
-        bridge.changed.connect(lambda _op: self._show())
         self.retranslate()
+        self.loaded.set()
 
     def in_crisis(self) -> bool:
         """BLAKE is running or a crisis is in force: the emergency path comes first, nothing else."""
         s = self.bridge.session
         return bool(s.state.crisis) or any(f.flow.priority == "blake" for f in s.stack)
-
-    def _load(self) -> None:
-        s = self.bridge.session
-        db = getattr(s.store, "path", None)
-        if getattr(s, "practice", False) or db is None:
-            return
-        from callguide.library.flags import FlagsError, notices_for_call
-        from callguide.library.live import withheld_flows
-        from callguide.library.publish import PublishError
-        from callguide.store.base import StoreError
-
-        try:
-            self.withheld = [w for w in withheld_flows(db) if w.flow_id not in s.flows]
-            self.fixed = notices_for_call(db, s.agent, s.call_id)
-            self.hotkeys = _hotkeys(db, {w.flow_id for w in self.withheld}, s)
-        except (PublishError, FlagsError, StoreError, OSError):
-            self.withheld, self.fixed, self.hotkeys = [], [], {}
 
     def withheld_text(self, flow_id: str) -> str:
         key = f"notice.withheld.{flow_id}"
@@ -109,24 +134,3 @@ class CallNotices(QFrame):
         self.fixed_label.setVisible(fixed)
         self.setVisible(withheld or fixed)
 
-
-def _hotkeys(db: Any, flow_ids: set[str], session: Any) -> dict[str, str]:
-    """The hotkeys the withheld flows' practice versions declare, that no live protocol uses."""
-    if not flow_ids:
-        return {}
-    from callguide.flow import yamlsafe
-    from callguide.library.publish import open_store, published_versions
-
-    taken = {iv.hotkey for iv in session.library.interrupts.values() if iv.hotkey}
-    out: dict[str, str] = {}
-    with open_store(db) as store:
-        versions = published_versions(store)
-    for fid in sorted(flow_ids):
-        v = versions.get(fid)
-        data, _ = yamlsafe.parse_text(v.text, v.file_name) if v is not None else (None, [])
-        declared = data.get("interrupts") if isinstance(data, dict) else None
-        for iv in declared if isinstance(declared, list) else []:
-            key = iv.get("hotkey") if isinstance(iv, dict) else None
-            if isinstance(key, str) and key not in taken:
-                out.setdefault(key, fid)
-    return out

@@ -66,9 +66,13 @@ def default_cache_path(journal_path: str | Path) -> Path:
 class TeamJournal:
     """The local journal, with protections read through the team store (see the module doc)."""
 
-    def __init__(self, local: Any, protections: Any, *, on_append: Callable[[], None] | None = None) -> None:
+    def __init__(self, local: Any, protections: Any, *, on_append: Callable[[], None] | None = None,
+                 team_target: Any = None) -> None:
         self.local = local
         self.protections = protections
+        # The team store (its TeamTarget): where this desktop's live flows and the trainers'
+        # publications come from (`callguide.library.live.publications_of`).
+        self.team_target = team_target
         self.on_append = on_append
         self.last_read: Any = None          # the latest ProtectionsRead (source, as_of)
         self._listeners: list[Callable[[Any], None]] = []
@@ -268,7 +272,7 @@ class TeamDesktop:
         self.protections = TeamProtections(self.local, tapped, self.cache,
                                            offline_hint=lambda: self.sync.status.state == "offline", **kwargs)
         self.notices = TeamNotices(target, backoff=backoff)
-        self.store = TeamJournal(self.local, self.protections, on_append=self.sync.wake)
+        self.store = TeamJournal(self.local, self.protections, on_append=self.sync.wake, team_target=target)
         self._follows: list[Callable[[], None]] = []
         self._closed = False
         self._lock = threading.Lock()

@@ -227,13 +227,14 @@ class EscrowedDetails:
         own keys, as `TeamProtections` reads them."""
         from callguide.store.derive import STATE_TYPES
         from callguide.store.postgres.journal import StateRow
-        from callguide.store.sealing import open_all
+
+        from .protections import opened_own
 
         own = desktop_id(self.local)
         if own is None:
             return []
         sealer = getattr(self.local, "sealer", None)
-        return [StateRow(own, e.seq, e.ts, e.type, e.call_id, open_all(sealer, account_id, e.data))
+        return [StateRow(own, e.seq, e.ts, e.type, e.call_id, opened_own(sealer, account_id, e.seq, e.data))
                 for e in self.local.account_entries(account_id) if e.type in STATE_TYPES and e.call_id != exclude_call]
 
     def close(self) -> None:

@@ -60,7 +60,7 @@ class TeamProtections:
             return []
         wanted = set(STATE_TYPES)
         sealer = getattr(self.local, "sealer", None)  # this desktop's own sealed values open here
-        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, _opened(sealer, account_id, e.seq, e.data))
+        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, opened_own(sealer, account_id, e.seq, e.data))
                 for e in self.local.account_entries(account_id) if e.type in wanted and e.call_id != exclude_call]
 
     def read(self, account_id: str, today: dt.date, *, exclude_call: str | None = None) -> ProtectionsRead:
@@ -103,7 +103,7 @@ class TeamProtections:
         return notices.subscribe(account_id, on_notice)
 
 
-def _opened(sealer: object, account_id: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
+def opened_own(sealer: object, account_id: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
     """This desktop's own entry with its sealed values opened for the agent, marked as the desktop
     journal marks them (`$sealed`: which keys were sealed; `$entry_seq`: the entry, since the merged
     rows renumber it), so a call's history snapshot refers to the entry, never copies the values

@@ -360,13 +360,15 @@ class DataKeys:
     def sealing_key(self, account_id: str, wanted: tuple[str, ...]) -> tuple[list[str], Any, bytes]:
         """(key ids, AES-GCM cipher, associated data) to seal a value of `account_id` under the
         purposes `wanted` (sorted): kept while the keys are (forgotten with the key cache)."""
-        hit = self._sealing.get((account_id, wanted)) if self._trust == threading.get_ident() else None
+        trusted = self._trust == threading.get_ident()  # inside a batch: the keys' lock is held
+        hit = self._sealing.get((account_id, wanted)) if trusted else None
         if hit is None:
             pairs = [self.live(account_id, p) for p in wanted]
             kids = [k for k, _ in pairs]
             key = pairs[0][1] if len(pairs) == 1 else hashlib.sha256(b"".join(b for _, b in pairs)).digest()
             hit = (kids, self.aead(key), f"{account_id}|{','.join(kids)}".encode())
-            self._sealing[(account_id, wanted)] = hit
+            if trusted:  # kept only under the lock (a destruction meanwhile forgets it, never misses it)
+                self._sealing[(account_id, wanted)] = hit
         return hit
 
     def live(self, account_id: str, purpose: str) -> tuple[str, bytes]:

@@ -132,6 +132,9 @@ _TEXTS = {
              "cs": "smazáno {date} (doba uchování)"},
     "missing": {"en": "not readable here (no key)", "da": "kan ikke læses her (ingen nøgle)",
                 "cs": "zde nečitelné (chybí klíč)"},
+    "held_back": {"en": "reason held back: it may hold health details without consent",
+                  "da": "begrundelsen er tilbageholdt: den kan indeholde helbredsoplysninger uden samtykke",
+                  "cs": "důvod zadržen: může obsahovat zdravotní údaje bez souhlasu"},
 }
 
 
@@ -199,11 +202,6 @@ def say(key: str, lang: str | None, **fmt: Any) -> str:
 REASON_HELD_BACK = "$reason-held-back"
 #: The marker as journals before the code wrote it (English): still read as the marker.
 LEGACY_REASON_HELD_BACK = "reason held back: it may hold health details without consent"
-_HELD_BACK_TEXTS = {
-    "en": "reason held back: it may hold health details without consent",
-    "da": "begrundelsen er tilbageholdt: den kan indeholde helbredsoplysninger uden samtykke",
-    "cs": "důvod zadržen: může obsahovat zdravotní údaje bez souhlasu",
-}
 
 
 def is_held_back(value: object) -> bool:
@@ -216,7 +214,8 @@ def held_back_text(value: object, lang: str | None = "en") -> object:
     another), anything else as it is."""
     if not is_held_back(value):
         return value
-    return _HELD_BACK_TEXTS.get(lang or "en", _HELD_BACK_TEXTS["en"])
+    texts = _catalogue().get("held_back") or _TEXTS["held_back"]  # the `privacy.*` texts, like "withdrawn on"
+    return texts.get(lang or "en") or texts["en"]
 
 
 def relocalize(value: Any, lang: str | None) -> Any:

@@ -225,17 +225,9 @@ class EscrowedDetails:
     def _local_rows(self, account_id: str, exclude_call: str | None) -> list[Any]:
         """This desktop's own rows (they win over the team store's copies of them), opened with its
         own keys, as `TeamProtections` reads them."""
-        from callguide.store.derive import STATE_TYPES
-        from callguide.store.postgres.journal import StateRow
+        from .protections import own_rows
 
-        from .protections import opened_own
-
-        own = desktop_id(self.local)
-        if own is None:
-            return []
-        sealer = getattr(self.local, "sealer", None)
-        return [StateRow(own, e.seq, e.ts, e.type, e.call_id, opened_own(sealer, account_id, e.seq, e.data))
-                for e in self.local.account_entries(account_id) if e.type in STATE_TYPES and e.call_id != exclude_call]
+        return own_rows(self.local, desktop_id(self.local), account_id, exclude_call)
 
     def close(self) -> None:
         with self._lock:

@@ -52,16 +52,9 @@ class TeamProtections:
         self._desktop: str | None = None
 
     def _local_rows(self, account_id: str, exclude_call: str | None = None) -> list[StateRow]:
-        from callguide.store.derive import STATE_TYPES
-
         if self._desktop is None:
             self._desktop = derive_desktop_id(self.local)
-        if self._desktop is None:
-            return []
-        wanted = set(STATE_TYPES)
-        sealer = getattr(self.local, "sealer", None)  # this desktop's own sealed values open here
-        return [StateRow(self._desktop, e.seq, e.ts, e.type, e.call_id, opened_own(sealer, account_id, e.seq, e.data))
-                for e in self.local.account_entries(account_id) if e.type in wanted and e.call_id != exclude_call]
+        return own_rows(self.local, self._desktop, account_id, exclude_call)
 
     def read(self, account_id: str, today: dt.date, *, exclude_call: str | None = None) -> ProtectionsRead:
         """The account's protections (see the module doc). `exclude_call`: leave out that call's
@@ -101,6 +94,18 @@ class TeamProtections:
             callback(read, notice)
 
         return notices.subscribe(account_id, on_notice)
+
+
+def own_rows(local: JournalStore, desktop: str | None, account_id: str, exclude_call: str | None) -> list[StateRow]:
+    """This desktop's own rows of the account (they win over the team store's copies of them), its
+    sealed values opened with its own keys and marked (`opened_own`); none without a desktop id."""
+    from callguide.store.derive import STATE_TYPES
+
+    if desktop is None:
+        return []
+    sealer = getattr(local, "sealer", None)
+    return [StateRow(desktop, e.seq, e.ts, e.type, e.call_id, opened_own(sealer, account_id, e.seq, e.data))
+            for e in local.account_entries(account_id) if e.type in STATE_TYPES and e.call_id != exclude_call]
 
 
 def opened_own(sealer: object, account_id: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -299,6 +299,24 @@ def test_new_journal_has_small_pages(journal, db_path, make_entry):
     assert journal.verify().ok
 
 
+def test_write_ahead_log_stays_small(journal, db_path, make_entry):
+    """The log is copied back into the file every WAL_AUTOCHECKPOINT pages, so it stops growing
+    after a few dozen appends and is rewritten in place (docs/journal.md, "Durability")."""
+    from callguide.store.sqlite import PAGE_SIZE, WAL_AUTOCHECKPOINT
+
+    assert journal.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT
+    wal = db_path.with_name(db_path.name + "-wal")
+    sizes = []
+    for i in range(600):
+        journal.append(make_entry("note", {"text": f"note {i} " + "x" * 300}))
+        sizes.append(wal.stat().st_size)
+    frame = PAGE_SIZE + 24
+    # Bounded by the limit plus one commit's pages; it reached its size and stopped growing.
+    assert max(sizes) <= 32 + (WAL_AUTOCHECKPOINT + 20) * frame
+    assert sizes[-1] == max(sizes[:300])
+    assert journal.verify().ok
+
+
 def test_existing_journal_keeps_its_page_size(db_path, make_entry):
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(db_path)

@@ -28,7 +28,7 @@ from callguide.engine.policy import (
     typed_text,
 )
 from callguide.flow import expr
-from callguide.flow.actions import ESCALATIONS, free_text_params, free_text_sealable
+from callguide.flow.actions import ACTION_SPECS, ESCALATIONS, free_text_params, free_text_sealable
 from callguide.flow.guards import protocol_requirements
 from callguide.flow.model import Action, Flow, Step
 
@@ -92,6 +92,9 @@ class Gate:
         name = action.name
         if name not in EXECUTORS:
             return Refusal("unknown-action", f"No action {name!r}.", {"action": name})
+        refusal = _number_refusal(name, action.params)
+        if refusal is not None:
+            return refusal
         roles = ACTION_ROLES.get(name)
         if roles and not any(s.person.has(r) for r in roles):
             return Refusal("review-role", f"Only the {' or '.join(r.replace('_', ' ') for r in roles)} can do "
@@ -156,8 +159,8 @@ class Gate:
             return self.action(Action(cmd.name, dict(cmd.params))) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)
-        if isinstance(cmd, c.EndCall):
-            return self.outcome(cmd.outcome) if cmd.outcome else None
+        if isinstance(cmd, c.EndCall):  # without a code the call ends with the one chosen before: asked again now
+            return self.outcome(cmd.outcome or self.state.call_outcome)
         if isinstance(cmd, c.Withdraw) and not s.facts.consent_in_force(cmd.purpose):
             return Refusal("no-consent", "There is no consent in force to withdraw for that purpose.",
                            {"purpose": cmd.purpose})
@@ -226,6 +229,28 @@ class Gate:
             return sensitive.load()
         except sensitive.SensitiveWordsError as e:
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
+
+
+def _number_refusal(name: str, params: Any) -> Refusal | None:
+    """A number of days (a bar's or a script's action, or a flow's) outside the range its action declares
+    (`flow.actions.ACTION_SPECS`: 0 to 3650): refused in one line, before anything is journalled (a
+    date that far away cannot be worked out, and a call whose journal held it could not resume)."""
+    props = ACTION_SPECS.get(name, {}).get("params", {}).get("properties", {})
+    for key, spec in props.items():
+        if spec.get("type") != "integer" or key not in params:
+            continue
+        value = params[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            continue  # not a number: the action takes its default (a typed value is never worked out)
+        try:
+            number = int(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            continue  # a flow's expression, or text: as before
+        lo, hi = spec.get("minimum", 0), spec.get("maximum", 3650)
+        if not lo <= number <= hi:
+            return Refusal("bad-param", f"{name.replace('_', ' ').capitalize()}: {key.replace('_', ' ')} must be a "
+                           f"whole number from {lo} to {hi}.", {"action": name, "param": key, "min": lo, "max": hi})
+    return None
 
 
 def _typed(cmd: c.Action) -> list[tuple[str, str]]:

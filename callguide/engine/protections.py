@@ -130,3 +130,16 @@ def add_newer_protections(state: Any, history: AccountState) -> None:
     if history.holds and not state.hold_active:
         state.hold_active = True
         state.hold_until = max(str(h.get("until") or "") for h in history.holds) or None
+
+
+def end_lapsed_consents(facts: Any, history: AccountState) -> None:
+    """After a resume: a consent the register no longer holds in force (withdrawn or erased since, on
+    another call or from the command line, or expired) is not in force on the resumed call either,
+    and the special-category values it covered are forgotten (their key is gone). Never adds one:
+    consents are permissions, so here the safe side is to remove (protections are only added)."""
+    in_force = {str(c.get("purpose")) for c in history.consents_in_force}
+    for purpose, given in list(facts.consents.items()):
+        if given is True and purpose not in in_force:
+            facts.consents[purpose] = False
+            facts.consent_records.pop(purpose, None)
+            facts.drop_special(purpose)

@@ -20,6 +20,7 @@ from callguide.engine.localtime import ContactRules, ContactRulesError
 from callguide.engine.protections import (
     add_newer_protections,
     apply_contact,
+    end_lapsed_consents,
     history_from_snapshot,
     localize_history,
 )
@@ -110,7 +111,9 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     with s.journal.operation("resume"):
         top = s.stack.top
         s.emit(et.CALL_RESUMED, {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
-        add_newer_protections(s.facts.state, store.account_state(account.id, s.facts.today()))
+        register = store.account_state(account.id, s.facts.today())
+        add_newer_protections(s.facts.state, register)
+        end_lapsed_consents(s.facts, register)  # a consent withdrawn since (on another call) ends here too
         s.nav.recheck()  # a resumed step goes through the gate like any other
     return s
 

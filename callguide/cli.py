@@ -197,7 +197,7 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
     a JSON trace. With --db postgresql://… the call runs as a desktop in team mode (docs/team.md)."""
     import tempfile
 
-    from callguide.engine.script import ScriptError, run_events
+    from callguide.engine.script import ScriptError, read_events, run_events
     from callguide.engine.session import Account, CallSession, EngineError
     from callguide.store.base import StoreError
     from callguide.store.postgres.connect import is_team_url
@@ -213,6 +213,10 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
     if not resume_id and (not flow or not script):
         _fail("walk needs FLOW and --script (or --resume CALL_ID --db PATH)")
     events = _read_events(script)
+    try:
+        read_events(events)  # every event readable before the call starts (or resumes): else nothing is done
+    except ScriptError as e:
+        _fail(f"{script}: {e}")
     clock = _clock(now)
     lib = _load_library(_flows_dir_for(flow) if flow else None)
     with tempfile.TemporaryDirectory(prefix="callguide-walk-") as tmp:

@@ -11,6 +11,7 @@ never changes anything itself. Rules and their ids: docs/engine.md.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from callguide.engine import commands as c
@@ -156,7 +157,7 @@ class Gate:
                 return Refusal("unknown-flow", f"No protocol {cmd.protocol!r}.", {"flow": cmd.protocol})
             return self.interrupt(flow)
         if isinstance(cmd, c.Action):
-            return self.action(Action(cmd.name, dict(cmd.params))) or self.typed_reason(cmd)
+            return self.action(Action(cmd.name, dict(cmd.params))) or _text_refusal(cmd) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)
         if isinstance(cmd, c.EndCall):  # without a code the call ends with the one chosen before: asked again now
@@ -211,8 +212,8 @@ class Gate:
             kept = self._typed_text(cmd.name, text, words)
             if kept.purpose is not None:
                 purpose = kept.purpose
-            elif kept.held_back:
-                params[name] = kept.text
+            if kept.held_back or not isinstance(params.get(name), str):
+                params[name] = kept.text  # held back, or the text of what came (never a list kept as it came)
         return params, purpose
 
     def _typed_text(self, action: str, text: str, words: Any) -> TypedText:
@@ -253,9 +254,31 @@ def _number_refusal(name: str, params: Any) -> Refusal | None:
     return None
 
 
+def _text_refusal(cmd: c.Action) -> Refusal | None:
+    """What a person types (a reason) is text: a list or a mapping there would go round the word lists
+    (`typed_reason` reads text) and be kept as it came, even in clear (a collection block's label). An
+    escalation is never refused: its reason is read as the text of what came (`_typed`)."""
+    if cmd.name in ESCALATIONS:
+        return None
+    for name in free_text_params(cmd.name):
+        value = cmd.params.get(name)
+        if value is not None and not isinstance(value, str):
+            return Refusal("bad-text", f"{cmd.name.replace('_', ' ').capitalize()}: the {name} is typed text, not "
+                           f"{type(value).__name__}.", {"action": cmd.name, "param": name})
+    return None
+
+
 def _typed(cmd: c.Action) -> list[tuple[str, str]]:
-    """The action's declared free-text params the agent filled in, with their text."""
-    return [(n, v) for n in free_text_params(cmd.name) if isinstance(v := cmd.params.get(n), str) and v.strip()]
+    """The action's declared free-text params the agent filled in, with their text (an escalation's
+    reason that came as a list or a number: its JSON text, checked and kept as text)."""
+    out = []
+    for n in free_text_params(cmd.name):
+        v = cmd.params.get(n)
+        if v is not None and not isinstance(v, str):
+            v = json.dumps(v, ensure_ascii=False, default=str)
+        if v is not None and v.strip():
+            out.append((n, v))
+    return out
 
 
 def _lists_ok() -> bool:

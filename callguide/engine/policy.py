@@ -9,6 +9,7 @@ the window translates the rule id. The rules table is in docs/engine.md. No I/O,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -122,10 +123,21 @@ def requirement_refusal(requirements: Iterable[str], state: CallState) -> Refusa
     return None
 
 
+#: What an outcome code looks like (the flows' and the wrap-up's: `arrangement_agreed`, `on_hold`).
+OUTCOME_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
 def outcome_refusal(code: str | None, state: CallState, recorded: set[str]) -> Refusal | None:
-    """May the call's outcome be `code`? A payment outcome needs payment to be allowed, and an
-    arrangement actually recorded on this call (never wrong information shown as right)."""
-    if not code or code not in PAYMENT_OUTCOMES:
+    """May the call's outcome be `code`? A code is a lowercase id (so no other spelling of a payment
+    outcome gets round this rule: `Promise_To_Pay`, `arrangement-agreed`); a payment outcome needs
+    payment to be allowed, and an arrangement actually recorded on this call (never wrong
+    information shown as right)."""
+    if not code:
+        return None
+    if not isinstance(code, str) or not OUTCOME_CODE.fullmatch(code):
+        return Refusal("bad-outcome", "An outcome code is a lowercase id such as on_hold or referred.",
+                       {"outcome": str(code)[:64]})
+    if code not in PAYMENT_OUTCOMES:
         return None
     refusal = payment_refusal(state)
     if refusal is not None:

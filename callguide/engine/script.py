@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from callguide.engine.commands import EVENT_KEYS, CommandError, EngineError, Result, command_from_event
+from callguide.engine.commands import EVENT_KEYS, Command, CommandError, EngineError, Result, command_from_event
 from callguide.engine.session import CallSession
 
-__all__ = ["EVENT_KEYS", "ScriptError", "apply_event", "public_record", "run_events", "trace"]
+__all__ = ["EVENT_KEYS", "ScriptError", "apply_event", "public_record", "read_events", "run_events", "trace"]
 
 
 class ScriptError(ValueError):
     """An event the runner cannot read (one line, names the event's index)."""
 
 
+def read_events(events: list[Any] | None) -> list[Any]:
+    """Every event of a script as its command, read before any is applied: ScriptError (one line, naming
+    the event) for the first that cannot be read, so a script is never half carried out."""
+    try:
+        return [command_from_event(ev, i) for i, ev in enumerate(events or [])]
+    except CommandError as e:
+        raise ScriptError(str(e)) from None
+
+
 def apply_event(session: CallSession, event: Any, index: int = 0) -> Result:
     try:
-        command = command_from_event(event, index)
+        command = event if isinstance(event, Command) else command_from_event(event, index)
     except CommandError as e:
         raise ScriptError(str(e)) from None
     try:
@@ -39,8 +48,9 @@ def public_record(r: dict[str, Any], open_value: Any = None) -> dict[str, Any]:
 def run_events(session: CallSession, events: list[Any]) -> dict[str, Any]:
     """Apply events in order; failures are collected, never raised (except unreadable events)."""
     errors: list[dict[str, Any]] = []
-    for i, ev in enumerate(events or []):
-        res = apply_event(session, ev, i)
+    commands = read_events(events)  # all of them first: an unreadable one changes nothing
+    for i, (ev, command) in enumerate(zip(events or [], commands, strict=True)):
+        res = apply_event(session, command, i)
         if not res.ok:
             errors.append({"event": i + 1, "input": ev, "rule": res.rule, "reason": res.reason,
                            "fields": res.errors})

@@ -121,3 +121,74 @@ def test_a_number_of_days_out_of_its_range_is_refused_in_one_line_and_the_call_s
     assert not s.state.hold_active
     resumed = CallSession.resume(lib, store, s.call_id, clock=clock)
     assert resumed.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+
+
+# ---------------------------------------------------------------------------- outcome codes spelt another way
+
+@pytest.mark.parametrize("code", ["Promise_To_Pay", " promise_to_pay", "arrangement-agreed", "PAYMENT_TAKEN",
+                                  "promise_to_pay\n", "x" * 500])
+def test_an_outcome_code_spelt_another_way_is_not_a_way_round_the_payment_rule(lib, store, clock, code):
+    s = call(lib, store, clock, start="wrap-up")
+    assert s.apply(Action("record_dispute", {"reason": "Says it is not their debt"})).ok
+    for cmd in (SetOutcome(code), EndCall(code), Action("set_outcome", {"code": code})):
+        res = s.apply(cmd)
+        assert not res.ok and res.rule in ("dispute", "bad-outcome") and "\n" not in res.reason
+    assert not [e for e in store.call_entries(s.call_id) if e.type in ("outcome", "call_ended")]
+
+
+# ---------------------------------------------------------------------------- a walk script that cannot be read
+
+@pytest.mark.parametrize("bad", ["{frobnicate: 1}", "{cmd: teleport}", "{back: many}", "{cmd: next, choice: 5}"])
+def test_a_walk_script_with_an_unreadable_event_changes_nothing(tmp_path, bad):
+    """Every event is read before the call starts: one line naming the event, and nothing journalled
+    (not a call half-walked up to that event, left unfinished in the journal)."""
+    from click.testing import CliRunner
+
+    from callguide.cli import main
+
+    script = tmp_path / "s.yaml"
+    script.write_text("- {answer: {identity_check: confirmed}}\n- {next: null}\n- {next: null}\n- " + bad + "\n",
+                      encoding="utf-8")
+    db = tmp_path / "walk.db"
+    res = CliRunner().invoke(main, ["walk", str(ROOT / "flows" / "call-opening.yaml"), "--script", str(script),
+                                    "--db", str(db), "--now", MONDAY])
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1 and "event 4" in lines[0] and "Traceback" not in res.output
+    if db.exists():
+        s = SQLiteJournal.open(db)
+        try:
+            assert s.unfinished_calls() == []
+        finally:
+            s.close()
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("block_collection", ["Customer has cancer"]),
+    ("record_dispute", {"why": "Customer has cancer"}),
+    ("start_hold", ["Customer has cancer"]),
+    ("unblock_collection", 12),
+])
+def test_a_typed_reason_that_is_not_text_does_not_go_round_the_word_lists(lib, store, clock, name, reason):
+    """A health word inside a list or a mapping was not read by the word check (it reads text) and was
+    kept as it came: a collection block's label in clear."""
+    s = call(lib, store, clock)
+    params = {"reason": reason, **({"days": 30} if name == "start_hold" else {})}
+    res = s.apply(Action(name, params))
+    assert not res.ok and res.rule == "bad-text"
+    assert not [e for e in store.call_entries(s.call_id) if e.type not in ("call_started", "protocol_started",
+                                                                            "step_shown", "blocked")]
+    raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
+    assert b"cancer" not in raw.lower()
+
+
+@pytest.mark.parametrize("reason,kept", [(["Customer has cancer"], None), (12, "12"), ({"a": "b"}, '{"a": "b"}')])
+def test_an_escalation_goes_whatever_its_reason_came_as_and_keeps_it_as_checked_text(lib, store, clock, reason,
+                                                                                     kept):
+    from callguide.store.sealing import REASON_HELD_BACK
+
+    s = call(lib, store, clock)
+    assert s.apply(Action("refer_care_team", {"reason": reason})).ok
+    esc = [e for e in store.call_entries(s.call_id) if e.type == "escalation"][-1]
+    assert s.open_value(esc.data["reason"]) == (kept if kept is not None else REASON_HELD_BACK)
+    raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
+    assert b"cancer" not in raw.lower()

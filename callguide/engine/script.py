@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from callguide.engine.commands import EVENT_KEYS, Command, CommandError, EngineError, Result, command_from_event
+from callguide.engine.commands import (
+    EVENT_KEYS,
+    Command,
+    CommandError,
+    EngineError,
+    Result,
+    command_from_event,
+)
 from callguide.engine.session import CallSession
 
 __all__ = ["EVENT_KEYS", "ScriptError", "apply_event", "public_record", "read_events", "run_events", "trace"]

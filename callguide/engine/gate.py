@@ -26,6 +26,7 @@ from callguide.engine.policy import (
     outcome_refusal,
     payment_refusal,
     requirement_refusal,
+    survey_refusal,
     typed_text,
 )
 from callguide.flow import expr
@@ -111,6 +112,8 @@ class Gate:
             return self.protocol(flow)
         if name == "set_outcome":
             return self.outcome(str(action.params.get("code")))
+        if name == "queue_sms_survey" and survey_refusal(self.state) is not None:
+            return survey_refusal(self.state)
         if name == "queue_sms_survey" and not s.facts.consent_in_force("sms_survey"):
             return Refusal("consent-missing", "The customer has not agreed to an SMS survey.",
                            {"purpose": "sms_survey"})

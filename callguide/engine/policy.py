@@ -113,6 +113,15 @@ def payment_refusal(state: CallState) -> Refusal | None:
     return collection_refusal(state)
 
 
+def survey_refusal(state: CallState) -> Refusal | None:
+    """The SMS satisfaction survey is never sent after a crisis or while a doubt about the customer's
+    capacity is open (wrap-up's `survey-check`), whichever door asks: the flow's step or the bar."""
+    if state.crisis or state.capacity_doubt:
+        return Refusal("survey-not-now", "No SMS survey after a crisis or while a capacity doubt is open.",
+                       {"crisis": state.crisis, "capacity_doubt": state.capacity_doubt})
+    return None
+
+
 def requirement_refusal(requirements: Iterable[str], state: CallState) -> Refusal | None:
     """The first refusal of a set of requirements (`payment_allowed`, `collection_allowed`)."""
     reqs = set(requirements)

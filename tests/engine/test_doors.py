@@ -192,3 +192,22 @@ def test_an_escalation_goes_whatever_its_reason_came_as_and_keeps_it_as_checked_
     assert s.open_value(esc.data["reason"]) == (kept if kept is not None else REASON_HELD_BACK)
     raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
     assert b"cancer" not in raw.lower()
+
+
+# ---------------------------------------------------------------------------- the SMS survey from the bar
+
+def test_no_sms_survey_from_the_bar_after_a_crisis_even_with_its_consent_in_force(lib, store, clock):
+    """Wrap-up never asks for the survey after a crisis or with a capacity doubt (`survey-check`); the
+    bar's `queue_sms_survey` with the consent given on an earlier call went round that."""
+    first = call(lib, store, clock, start="wrap-up")
+    play(first, [{"next": None}, {"next": "no-agreement"}, {"next": None}, {"next": "none"}])
+    assert first.top.step_id == "survey-consent"
+    first.apply({"cmd": "consent", "decision": "given"})
+    first.apply(EndCall("no_agreement"))
+    clock.advance(days=1)
+    s = call(lib, store, clock)
+    assert s.facts.consent_in_force("sms_survey")
+    assert s.apply(Action("emergency", {"reason": "Said they would harm themselves"})).ok
+    res = s.apply(Action("queue_sms_survey", {}))
+    assert not res.ok and res.rule == "survey-not-now"
+    assert not [e for e in store.call_entries(s.call_id) if e.type == "sms_survey"]

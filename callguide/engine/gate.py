@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 #: Who may do what (PROTOCOLS.md §3 rule 8).
 ACTION_ROLES = {"clear_capacity_doubt": ("care_team",)}
+#: Actions only a flow's step may take, never the bar or a script: an arrangement is recorded on the
+#: payment arrangement's own step, after identity, the budget and the terms read back (the order rules
+#: and the step's field checks), never straight from the identity check.
+STEP_ONLY_ACTIONS = frozenset({"record_arrangement"})
 MAX_LOOKAHEAD = 8
 
 
@@ -160,6 +164,9 @@ class Gate:
                 return Refusal("unknown-flow", f"No protocol {cmd.protocol!r}.", {"flow": cmd.protocol})
             return self.interrupt(flow)
         if isinstance(cmd, c.Action):
+            if cmd.name in STEP_ONLY_ACTIONS:
+                return Refusal("step-only", f"{cmd.name.replace('_', ' ').capitalize()} is done on its step in the "
+                               "flow, not from the bar.", {"action": cmd.name})
             return self.action(Action(cmd.name, dict(cmd.params))) or _text_refusal(cmd) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)

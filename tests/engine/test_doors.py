@@ -211,3 +211,16 @@ def test_no_sms_survey_from_the_bar_after_a_crisis_even_with_its_consent_in_forc
     res = s.apply(Action("queue_sms_survey", {}))
     assert not res.ok and res.rule == "survey-not-now"
     assert not [e for e in store.call_entries(s.call_id) if e.type == "sms_survey"]
+
+
+# ---------------------------------------------------------------------------- an arrangement from the bar
+
+def test_an_arrangement_is_never_recorded_from_the_bar_straight_after_hello(lib, store, clock):
+    """The bar's (or a script's) `record_arrangement` recorded an arrangement at the identity check, with
+    no budget and no terms, and then the call could end as `arrangement_agreed`."""
+    s = call(lib, store, clock)
+    res = s.apply(Action("record_arrangement", {"fields": ["arrangement_amount"]}))
+    assert not res.ok and res.rule == "step-only"
+    res = s.apply(EndCall("arrangement_agreed"))
+    assert not res.ok and res.rule == "outcome-unsupported"
+    assert not [e for e in store.call_entries(s.call_id) if e.type in ("arrangement", "call_ended")]

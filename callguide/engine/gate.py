@@ -164,10 +164,12 @@ class Gate:
                 return Refusal("unknown-flow", f"No protocol {cmd.protocol!r}.", {"flow": cmd.protocol})
             return self.interrupt(flow)
         if isinstance(cmd, c.Action):
-            if cmd.name in STEP_ONLY_ACTIONS:
+            new = s.journal.recording  # a resume replays what was accepted then, never refused again
+            if new and cmd.name in STEP_ONLY_ACTIONS:
                 return Refusal("step-only", f"{cmd.name.replace('_', ' ').capitalize()} is done on its step in the "
                                "flow, not from the bar.", {"action": cmd.name})
-            return self.action(Action(cmd.name, dict(cmd.params))) or _text_refusal(cmd) or self.typed_reason(cmd)
+            return self.action(Action(cmd.name, dict(cmd.params))) or (_text_refusal(cmd) if new else None) \
+                or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)
         if isinstance(cmd, c.EndCall):  # without a code the call ends with the one chosen before: asked again now

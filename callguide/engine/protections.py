@@ -135,11 +135,21 @@ def add_newer_protections(state: Any, history: AccountState) -> None:
 def end_lapsed_consents(facts: Any, history: AccountState) -> None:
     """After a resume: a consent the register no longer holds in force (withdrawn or erased since, on
     another call or from the command line, or expired) is not in force on the resumed call either,
-    and the special-category values it covered are forgotten (their key is gone). Never adds one:
-    consents are permissions, so here the safe side is to remove (protections are only added)."""
+    so nothing more is taken under it. What it covered and whose key is destroyed stays as the `Gone`
+    the replay put there ("withdrawn on DATE", never the text); a value still readable (a key kept on a
+    legal basis) is forgotten, as a withdrawal on the call forgets it. Never adds a consent: consents
+    are permissions, so here the safe side is to remove (protections are only added)."""
+    from callguide.store.sealing import Gone
+
     in_force = {str(c.get("purpose")) for c in history.consents_in_force}
     for purpose, given in list(facts.consents.items()):
-        if given is True and purpose not in in_force:
-            facts.consents[purpose] = False
-            facts.consent_records.pop(purpose, None)
-            facts.drop_special(purpose)
+        if given is not True or purpose in in_force:
+            continue
+        facts.consents[purpose] = False
+        facts.consent_records.pop(purpose, None)
+        for fid, f in facts.fields.items():
+            if f.sensitivity == "special" and f.consent == purpose and not isinstance(facts.values.get(fid), Gone):
+                facts.values.pop(fid, None)
+                facts.prefill.pop(fid, None)
+                facts.value_origin.pop(fid, None)
+        facts.invalidate()

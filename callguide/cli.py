@@ -424,16 +424,15 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
 def calls(unfinished: bool, db: str | None, abandon_hours: float | None, as_json: bool) -> None:
     """List calls that were killed and can be resumed (`walk --resume CALL_ID`); calls idle too long
     are first closed as abandoned, with the reason journalled."""
-    import datetime as dt
-
-    from callguide.engine.lifecycle import abandon_after, close_abandoned
+    from callguide.engine.lifecycle import abandon_after, close_abandoned, hours_delta
     from callguide.store.base import StoreError
 
+    try:
+        age = hours_delta(abandon_hours) if abandon_hours is not None else abandon_after()
+    except ValueError as e:
+        _fail(f"--abandon-after takes {e}")
     store = _open_store(db)
     try:
-        age = dt.timedelta(hours=abandon_hours) if abandon_hours is not None else abandon_after()
-        if age.total_seconds() < 0:
-            _fail("--abandon-after takes a number of hours, 0 or more")
         closed = close_abandoned(store, older_than=age)
         rows = store.unfinished_calls()
     except StoreError as e:

@@ -17,16 +17,25 @@ from callguide.store import entry_types as et
 from callguide.store.base import CallSummary, JournalStore, NewEntry
 
 DEFAULT_ABANDON_AFTER_HOURS = 72.0
+#: The longest wait that can be given (about a century); more, a negative or a non-number is refused.
+MAX_ABANDON_AFTER_HOURS = 1_000_000.0
+
+
+def hours_delta(hours: float) -> dt.timedelta:
+    """`hours` as a wait: ValueError (one line) unless it is a number from 0 to MAX_ABANDON_AFTER_HOURS."""
+    if not 0.0 <= hours <= MAX_ABANDON_AFTER_HOURS:  # also NaN and infinity
+        raise ValueError(f"a number of hours from 0 to {MAX_ABANDON_AFTER_HOURS:g}")
+    return dt.timedelta(hours=hours)
 
 
 def abandon_after() -> dt.timedelta:
-    """How long an unfinished call waits for a resume before it is closed as abandoned."""
+    """How long an unfinished call waits for a resume before it is closed as abandoned (an unreadable
+    CALLGUIDE_ABANDON_AFTER_HOURS: the default)."""
     raw = os.environ.get("CALLGUIDE_ABANDON_AFTER_HOURS")
     try:
-        hours = float(raw) if raw else DEFAULT_ABANDON_AFTER_HOURS
+        return hours_delta(max(float(raw), 0.0)) if raw else hours_delta(DEFAULT_ABANDON_AFTER_HOURS)
     except ValueError:
-        hours = DEFAULT_ABANDON_AFTER_HOURS
-    return dt.timedelta(hours=max(hours, 0.0))
+        return hours_delta(DEFAULT_ABANDON_AFTER_HOURS)
 
 
 def _ts(value: str) -> dt.datetime:

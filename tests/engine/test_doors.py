@@ -224,3 +224,35 @@ def test_an_arrangement_is_never_recorded_from_the_bar_straight_after_hello(lib,
     res = s.apply(EndCall("arrangement_agreed"))
     assert not res.ok and res.rule == "outcome-unsupported"
     assert not [e for e in store.call_entries(s.call_id) if e.type in ("arrangement", "call_ended")]
+
+
+# ---------------------------------------------------------------------------- calls --unfinished
+
+@pytest.mark.parametrize("hours", ["1e400", "nan", "-1", "99999999999"])
+def test_calls_unfinished_refuses_an_impossible_wait_in_one_line_and_closes_nothing(tmp_path, lib, clock, hours):
+    from click.testing import CliRunner
+
+    from callguide.cli import main
+
+    db = tmp_path / "journal.db"
+    store = SQLiteJournal.open(db)
+    call(lib, store, clock)  # killed
+    store.close()
+    res = CliRunner().invoke(main, ["calls", "--unfinished", "--db", str(db), "--abandon-after", hours])
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1 and "--abandon-after" in lines[0], res.output
+    store = SQLiteJournal.open(db)
+    try:
+        assert len(store.unfinished_calls()) == 1
+    finally:
+        store.close()
+
+
+def test_an_unreadable_abandon_after_setting_falls_back_to_the_default(monkeypatch):
+    import datetime as dt
+
+    from callguide.engine.lifecycle import abandon_after
+
+    for raw in ("1e400", "nan", "soon"):
+        monkeypatch.setenv("CALLGUIDE_ABANDON_AFTER_HOURS", raw)
+        assert abandon_after() == dt.timedelta(hours=72)

@@ -153,9 +153,12 @@ def _clock(now: str | None) -> Any:
     if not now:
         return SystemClock()
     try:
-        return FixedClock(now, step_seconds=1)
+        clock = FixedClock(now, step_seconds=1)
     except ValueError:
         _fail(f"--now {now!r} is not an ISO date-time such as 2026-11-23T22:30:00+01:00")
+    if not 1970 <= clock.now().year <= 2999:  # a hold's end or a review date must still be a date
+        _fail(f"--now {now!r} is out of range: give a date-time from 1970 to 2999")
+    return clock
 
 
 def _read_events(script: str | None) -> list[Any]:

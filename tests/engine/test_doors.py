@@ -256,3 +256,20 @@ def test_an_unreadable_abandon_after_setting_falls_back_to_the_default(monkeypat
     for raw in ("1e400", "nan", "soon"):
         monkeypatch.setenv("CALLGUIDE_ABANDON_AFTER_HOURS", raw)
         assert abandon_after() == dt.timedelta(hours=72)
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T12:00:00+00:00", "0001-01-01T00:30:00+00:00"])
+def test_walk_refuses_a_clock_no_date_can_be_worked_out_from_in_one_line(tmp_path, now):
+    """`--now 9999-12-31…` and a hold: its end date overflowed, a traceback, and a journal whose
+    resume crashed the same way."""
+    from click.testing import CliRunner
+
+    from callguide.cli import main
+
+    script = tmp_path / "s.yaml"
+    script.write_text("- {action: start_hold, params: {days: 30, reason: Lost their job}}\n", encoding="utf-8")
+    db = tmp_path / "walk.db"
+    res = CliRunner().invoke(main, ["walk", str(ROOT / "flows" / "call-opening.yaml"), "--script", str(script),
+                                    "--db", str(db), "--now", now])
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1 and "--now" in lines[0] and "Traceback" not in res.output

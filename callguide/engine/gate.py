@@ -116,6 +116,8 @@ class Gate:
             return self.protocol(flow)
         if name == "set_outcome":
             return self.outcome(str(action.params.get("code")))
+        if name == "withdraw_consent":  # a step's, the bar's or a script's: the Withdraw command's rule
+            return self.withdrawal(str(action.params.get("purpose") or ""))
         if name == "queue_sms_survey" and survey_refusal(self.state) is not None:
             return survey_refusal(self.state)
         if name == "queue_sms_survey" and not s.facts.consent_in_force("sms_survey"):
@@ -133,6 +135,14 @@ class Gate:
             if action.params.get("reason") not in reasons:
                 return Refusal("bad-reason", "That is not an allowed reason for contact outside the permitted "
                                "hours.", {"reasons": sorted(reasons)})
+        return None
+
+    def withdrawal(self, purpose: str) -> Refusal | None:
+        """May a consent be withdrawn (its key destroyed) now? Only one in force: never the account's
+        personal key or any other key by its name (that is an erasure, with its role and tombstone)."""
+        if not self._s.facts.consent_in_force(purpose):
+            return Refusal("no-consent", "There is no consent in force to withdraw for that purpose.",
+                           {"purpose": purpose})
         return None
 
     def actions(self, acts: tuple[Action, ...] | list[Action]) -> Refusal | None:
@@ -174,9 +184,8 @@ class Gate:
             return self.outcome(cmd.code)
         if isinstance(cmd, c.EndCall):  # without a code the call ends with the one chosen before: asked again now
             return self.outcome(cmd.outcome or self.state.call_outcome)
-        if isinstance(cmd, c.Withdraw) and not s.facts.consent_in_force(cmd.purpose):
-            return Refusal("no-consent", "There is no consent in force to withdraw for that purpose.",
-                           {"purpose": cmd.purpose})
+        if isinstance(cmd, c.Withdraw):
+            return self.withdrawal(cmd.purpose)
         if isinstance(cmd, c.ChangeLanguage) and cmd.lang not in ("en", "da", "cs"):
             return Refusal("bad-lang", f"Unknown language {cmd.lang!r}.")
         if isinstance(cmd, c.Note):

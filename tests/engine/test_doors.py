@@ -273,3 +273,36 @@ def test_walk_refuses_a_clock_no_date_can_be_worked_out_from_in_one_line(tmp_pat
                                     "--db", str(db), "--now", now])
     lines = res.output.strip().splitlines()
     assert res.exit_code == 2 and len(lines) == 1 and "--now" in lines[0] and "Traceback" not in res.output
+
+
+# ---------------------------------------------------------------------------- a withdrawal from the bar
+
+@pytest.mark.parametrize("purpose", ["personal", "health_disclosure", "anything"])
+def test_the_bar_cannot_destroy_a_key_no_consent_in_force_names(lib, store, clock, purpose):
+    """`Withdraw` needs a consent in force; the bar's `withdraw_consent` did not, so any agent could
+    destroy the account's personal key (an erasure, without the role or a tombstone): every earlier
+    note, name and answer then read "withdrawn"."""
+    first = call(lib, store, clock)
+    assert first.apply({"cmd": "note", "text": "Customer prefers email"}).ok
+    first.apply(EndCall("referred"))
+    s = call(lib, store, clock)
+    res = s.apply(Action("withdraw_consent", {"purpose": purpose}))
+    assert not res.ok and res.rule == "no-consent"
+    assert not [e for e in store.account_entries("D-1") if e.type == "consent_withdrawn"]
+    note = next(e for e in store.account_entries("D-1") if e.type == "note")
+    assert s.open_value(note.data["text"]) == "Customer prefers email"
+
+
+def test_a_consent_in_force_is_still_withdrawn_from_the_bar_and_on_texas_own_step(lib, store, clock):
+    first = call(lib, store, clock, start="texas")
+    play(first, [{"next": None}, {"next": None}, {"consent": "given"}])
+    assert first.apply(Action("withdraw_consent", {"purpose": "health_disclosure"})).ok
+    first.apply(EndCall("referred"))
+    second = call(lib, store, clock, start="texas")
+    play(second, [{"next": None}, {"next": None}, {"consent": "given"}])
+    third = call(lib, store, clock, start="texas")
+    play(third, [{"next": None}])
+    assert third.top.step_id == "consent-in-force"
+    play(third, [{"next": "withdraw"}, {"next": None}])
+    assert not third.facts.consent_in_force("health_disclosure")
+    assert len([e for e in store.account_entries("D-1") if e.type == "consent_withdrawn"]) == 2

@@ -11,6 +11,7 @@ never changes anything itself. Rules and their ids: docs/engine.md.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +99,7 @@ class Gate:
         name = action.name
         if name not in EXECUTORS:
             return Refusal("unknown-action", f"No action {name!r}.", {"action": name})
-        refusal = _number_refusal(name, action.params)
+        refusal = _number_refusal(name, action.params) or _shape_refusal(name, action.params)
         if refusal is not None:
             return refusal
         roles = ACTION_ROLES.get(name)
@@ -253,6 +254,35 @@ class Gate:
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
 
 
+#: Params another rule owns: an outcome code (`bad-outcome` and the payment rules), a protocol (`unknown-flow`).
+_OWN_RULE = frozenset({("set_outcome", "code"), ("start_protocol", "flow")})
+
+
+@functools.cache
+def _param_validator(name: str, key: str) -> Any:
+    """A JSON Schema validator for one declared param of an action (`flow.actions.ACTION_SPECS`)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(ACTION_SPECS[name]["params"]["properties"][key])
+
+
+def _shape_refusal(name: str, params: Any) -> Refusal | None:
+    """A declared param of the wrong shape (`fields: 5`, a contact reason that is a list): refused in one
+    line before anything runs, as the validator refuses it in a flow. Typed text has its own rule
+    (`_text_refusal`) and a number of days its range (`_number_refusal`); params the action does not
+    declare are ignored, as before."""
+    props = ACTION_SPECS.get(name, {}).get("params", {}).get("properties", {})
+    for key, value in params.items():
+        spec = props.get(key)
+        if spec is None or spec.get("type") == "integer" or key in free_text_params(name) or \
+                (name, key) in _OWN_RULE:
+            continue
+        if not _param_validator(name, key).is_valid(value):
+            return Refusal("bad-value", f"{name.replace('_', ' ').capitalize()}: that {key.replace('_', ' ')} is not "
+                           "valid here.", {"action": name, "param": key})
+    return None
+
+
 def _number_refusal(name: str, params: Any) -> Refusal | None:
     """A number of days (a bar's or a script's action, or a flow's) outside the range its action declares
     (`flow.actions.ACTION_SPECS`: 0 to 3650): refused in one line, before anything is journalled (a
@@ -284,8 +314,8 @@ def _text_refusal(cmd: c.Action) -> Refusal | None:
     for name in free_text_params(cmd.name):
         value = cmd.params.get(name)
         if value is not None and not isinstance(value, str):
-            return Refusal("bad-text", f"{cmd.name.replace('_', ' ').capitalize()}: the {name} is typed text, not "
-                           f"{type(value).__name__}.", {"action": cmd.name, "param": name})
+            return Refusal("bad-text", f"{cmd.name.replace('_', ' ').capitalize()}: the {name} is typed text, not a "
+                           "list, a mapping or a number.", {"action": cmd.name, "param": name})
     return None
 
 

@@ -306,3 +306,19 @@ def test_a_consent_in_force_is_still_withdrawn_from_the_bar_and_on_texas_own_ste
     play(third, [{"next": "withdraw"}, {"next": None}])
     assert not third.facts.consent_in_force("health_disclosure")
     assert len([e for e in store.account_entries("D-1") if e.type == "consent_withdrawn"]) == 2
+
+
+@pytest.mark.parametrize("name,params", [
+    ("record_vulnerability", {"fields": 5}),
+    ("record_vulnerability", {"fields": [["category"]]}),
+    ("record_contact_reason", {"reason": ["customer_request"]}),
+    ("record_adjustment", {"fields": "contact_times"}),
+])
+def test_an_action_param_of_the_wrong_shape_is_refused_before_anything_is_journalled(lib, store, clock, name, params):
+    """`fields: 5` crashed the executor with a traceback after `global_action` was journalled: the
+    call, and every resume of it, crashed the same way."""
+    s = call(lib, store, clock)
+    res = s.apply(Action(name, params))
+    assert not res.ok and res.rule == "bad-value"
+    assert not [e for e in store.call_entries(s.call_id) if e.type == "global_action"]
+    assert CallSession.resume(lib, store, s.call_id, clock=clock).top is not None

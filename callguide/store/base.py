@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -43,9 +44,36 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _json_str = json.encoder.encode_basestring
 
 
+def _c_encoder() -> Any:
+    """The C encoder `_CANONICAL.encode` builds afresh on every call (with a fresh `markers` dict for
+    its circular-reference check), built once per thread instead; None without the C accelerator."""
+    if _make_c_encoder is None:
+        return None
+    return _make_c_encoder({}, _CANONICAL.default, _json_str, None, ":", ",", True, False, False)
+
+
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encoders = threading.local()
+
+
 def canonical_json(value: Any) -> str:
-    """The one JSON spelling used for hashing and storage."""
-    return _CANONICAL.encode(value)
+    """The one JSON spelling used for hashing and storage: exactly `_CANONICAL.encode(value)`
+    (same text, same errors), without rebuilding its encoder on every call (~20% of an encoding
+    of an entry's data)."""
+    if isinstance(value, str):
+        return _json_str(value)
+    try:
+        enc = _encoders.enc
+    except AttributeError:
+        enc = _encoders.enc = _c_encoder()
+    if enc is None:
+        return _CANONICAL.encode(value)
+    try:
+        return "".join(enc(value, 0))
+    except BaseException:
+        # A failed encoding can leave ids in the encoder's circular-reference marks: start afresh.
+        _encoders.enc = _c_encoder()
+        raise
 
 
 def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:

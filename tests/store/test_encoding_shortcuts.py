@@ -1,0 +1,87 @@
+"""The append path's shortcuts (benchmarks/bench_step_cpu.py) spell and read exactly what the plain
+`json` calls do: the journal's bytes and hashes do not depend on them."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from callguide.store.base import canonical_json
+from callguide.store.sqlite import _read_back
+
+VALUES = [
+    {}, [], "", "æøå \u2028 \"q\" \\ \n\t\x01 😀", 0, -3, 1.5, -0.0, 1e300, 5e-324, 10**30, None, True, False,
+    {"b": 1, "a": [1, 2.5, None, True, "é"], "c": {"z": {}, "y": []}},
+    {2: "two", 10: "ten", 1.5: "x"}, {True: "t", False: "f"},
+    (1, 2), {"t": (1, (2, 3))},
+    {"say": {"$sealed": {"k": ["ab"], "p": ["personal"], "n": "AAAA", "c": "BBBB"}}, "flow_text": ["guidance"]},
+]
+
+
+def _plain(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_canonical_json_is_json_dumps(value):
+    assert canonical_json(value) == _plain(value)
+    text = canonical_json(value)
+    assert _read_back(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("bad", [{"x": float("nan")}, {"x": object()}, {(1, 2): 3}, [float("inf")]])
+def test_canonical_json_raises_what_json_dumps_raises(bad):
+    with pytest.raises((TypeError, ValueError)) as ours:
+        canonical_json(bad)
+    with pytest.raises((TypeError, ValueError)) as theirs:
+        _plain(bad)
+    assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+def test_a_failed_encoding_leaves_nothing_behind():
+    """The encoder is kept between calls: a circular value (or a value failing half-way) must not
+    leave marks that make a later, sound value look circular."""
+    loop: list[object] = []
+    loop.append(loop)
+    shared = {"k": [1]}
+    for _ in range(3):
+        with pytest.raises(ValueError, match="Circular"):
+            canonical_json({"a": shared, "b": loop})
+        with pytest.raises(TypeError):
+            canonical_json({"a": shared, "b": [shared, object()]})
+        assert canonical_json({"a": shared, "b": [shared]}) == '{"a":{"k":[1]},"b":[{"k":[1]}]}'
+
+
+def test_canonical_json_in_threads():
+    values = [{"i": i, "l": list(range(i % 7)), "s": "x" * i} for i in range(300)]
+    out: dict[int, list[str]] = {}
+
+    def work(n: int) -> None:
+        out[n] = [canonical_json(v) for v in values for _ in range(5)]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = [_plain(v) for v in values for _ in range(5)]
+    assert all(got == want for got in out.values())
+
+
+@pytest.mark.parametrize("text", ['{"a":1} x', ' {"a":1}', '{"a":', "", "\ufeff{}"])
+def test_read_back_of_what_is_not_canonical_is_json_loads(text):
+    try:
+        want = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            _read_back(text)
+    else:
+        assert _read_back(text) == want
+
+
+def test_appended_data_is_read_back_not_the_callers(journal, make_entry):
+    data = {"value": [1, 2], "n": {"x": 1}}
+    e = journal.append(make_entry("flag", data))
+    assert e.data == data and e.data is not data and e.data["n"] is not data["n"]

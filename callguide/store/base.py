@@ -87,6 +87,19 @@ def _json_opt(value: str | None) -> str:
     return "null" if value is None else _json_str(value)
 
 
+#: How `_json_str` spells the texts that come back entry after entry (the call, the account, the
+#: agent, the flow and its hash, the types): looked up, not escaped again (bounded; a memo only).
+_SPELT: dict[str | None, str] = {None: "null"}
+
+
+def _spelt(value: str | None) -> str:
+    if len(_SPELT) > 512:
+        _SPELT.clear()
+        _SPELT[None] = "null"
+    text = _SPELT[value] = _json_opt(value)
+    return text
+
+
 def hash_from_text(prev_hash: str, ts: str, type_: str, call_id: str, account_id: str, agent: str,
                    flow_id: str | None, flow_hash: str | None, step_id: str | None, data_text: str) -> str:
     """`compute_hash` of an entry whose data is stored as `data_text`, without serialising the data
@@ -94,9 +107,11 @@ def hash_from_text(prev_hash: str, ts: str, type_: str, call_id: str, account_id
     `compute_hash(prev_hash, {..., "data": json.loads(data_text)})` whenever `data_text` is canonical
     JSON that reads back to a value spelt the same way (the append path makes sure of it; a test
     compares the two)."""
-    body = (f'{{"account_id":{_json_str(account_id)},"agent":{_json_str(agent)},"call_id":{_json_str(call_id)},'
-            f'"data":{data_text},"flow_hash":{_json_opt(flow_hash)},"flow_id":{_json_opt(flow_id)},'
-            f'"step_id":{_json_opt(step_id)},"ts":{_json_str(ts)},"type":{_json_str(type_)}}}')
+    get = _SPELT.get
+    body = (f'{{"account_id":{get(account_id) or _spelt(account_id)},"agent":{get(agent) or _spelt(agent)},'
+            f'"call_id":{get(call_id) or _spelt(call_id)},"data":{data_text},'
+            f'"flow_hash":{get(flow_hash) or _spelt(flow_hash)},"flow_id":{get(flow_id) or _spelt(flow_id)},'
+            f'"step_id":{get(step_id) or _spelt(step_id)},"ts":{_json_str(ts)},"type":{get(type_) or _spelt(type_)}}}')
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 

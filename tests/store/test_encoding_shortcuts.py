@@ -85,3 +85,17 @@ def test_appended_data_is_read_back_not_the_callers(journal, make_entry):
     data = {"value": [1, 2], "n": {"x": 1}}
     e = journal.append(make_entry("flag", data))
     assert e.data == data and e.data is not data and e.data["n"] is not data["n"]
+
+
+def test_hash_from_text_with_remembered_spellings_is_compute_hash():
+    """`hash_from_text` remembers how it spelt the texts that repeat (call, account, flow, ...): the
+    hash stays `compute_hash`'s, for new texts, repeated ones and after the memo is emptied."""
+    from callguide.store.base import GENESIS_HASH, compute_hash, hash_from_text
+
+    for i in list(range(700)) + list(range(5)):
+        fields = {"ts": f"2026-11-26T06:{i % 60:02d}:00.000+00:00", "type": "step_shown", "call_id": f'C"{i % 3}é',
+                  "account_id": "B1", "agent": "a\u2028", "flow_id": None if i % 2 else f"f{i}",
+                  "flow_hash": "0" * 64, "step_id": "" if i % 5 else None, "data": {"i": i}}
+        text = canonical_json(fields["data"])
+        assert hash_from_text(GENESIS_HASH, *(fields[k] for k in list(fields)[:-1]), text) == \
+            compute_hash(GENESIS_HASH, fields)

@@ -528,53 +528,68 @@ class SQLiteJournal(JournalStore):
             return []
         if self.readonly or self.signing is None:
             raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
-        ends_call = any(p[1] == et.CALL_ENDED for p in prepared)
+        ends_call = et.CALL_ENDED in [p[1] for p in prepared]
         checkpoint: Checkpoint | None = None
-        with self._guard() as conn:
-            for attempt in (1, 2):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    version = self._version(conn)
-                    cached = version if attempt == 1 else None
-                    seq, prev_hash = self._tail(conn, cached)
-                    last_cp = self._checkpointed(conn, cached)
-                    written: list[Entry] = []
-                    rows = []
-                    for ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text, data in prepared:
-                        seq += 1
-                        hash_ = hash_from_text(prev_hash, ts, type_, call_id, account_id, agent, flow_id, flow_hash,
-                                               step_id, text)
-                        # An explicit seq: a stale cached tail hits the primary key instead of forking.
-                        rows.append((seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text,
-                                     prev_hash, hash_))
-                        written.append(Entry(seq, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data,
-                                             ts, prev_hash, hash_))
-                        prev_hash = hash_
-                    if len(rows) == 1:
-                        conn.execute(_INSERT, rows[0])
-                    else:
-                        conn.executemany(_INSERT, rows)  # one statement for the operation's entries
-                    checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
-                    conn.execute("COMMIT")
-                except sqlite3.IntegrityError:
-                    self._rollback(conn)
-                    if attempt == 2:
-                        raise
-                    continue
-                except BaseException:
-                    self._rollback(conn)
-                    raise
-                # data_version was read inside our write transaction: it changes only when another
-                # connection commits, so this cached tail stays valid until then.
-                self._last = (seq, prev_hash)
-                self._last_checkpoint = checkpoint.seq if checkpoint is not None else last_cp
-                self._data_version = version
-                break
+        with self._lock:  # what `_guard` does, without its generator (this runs every step)
+            if self._closed:
+                raise StoreError(f"The journal {self.path} is closed.", "closed")
+            try:
+                written, checkpoint = self._append_prepared(prepared, ends_call)
+            except (sqlite3.Error, OSError) as exc:
+                raise classify_error(exc, self.path) from None
             if checkpoint is not None and self.witness_in_background:
                 self._witness(checkpoint)  # queued while the lock is held: in commit order
         if checkpoint is not None and not self.witness_in_background:
             self._witness(checkpoint)
         return written
+
+    def _append_prepared(self, prepared: list[tuple[Any, ...]],
+                         ends_call: bool) -> tuple[list[Entry], Checkpoint | None]:
+        """Inside the lock: the chained entries written in one transaction (tried again once with the
+        tail read afresh when the cached one was stale), and the checkpoint written with them if one
+        was due (committed, not yet given to the witnesses)."""
+        conn = self._conn
+        checkpoint: Checkpoint | None = None
+        for attempt in (1, 2):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._version(conn)
+                cached = version if attempt == 1 else None
+                seq, prev_hash = self._tail(conn, cached)
+                last_cp = self._checkpointed(conn, cached)
+                written: list[Entry] = []
+                rows = []
+                for ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text, data in prepared:
+                    seq += 1
+                    hash_ = hash_from_text(prev_hash, ts, type_, call_id, account_id, agent, flow_id, flow_hash,
+                                           step_id, text)
+                    # An explicit seq: a stale cached tail hits the primary key instead of forking.
+                    rows.append((seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text,
+                                 prev_hash, hash_))
+                    written.append(Entry(seq, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data,
+                                         ts, prev_hash, hash_))
+                    prev_hash = hash_
+                if len(rows) == 1:
+                    conn.execute(_INSERT, rows[0])
+                else:
+                    conn.executemany(_INSERT, rows)  # one statement for the operation's entries
+                checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._rollback(conn)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self._rollback(conn)
+                raise
+            # data_version was read inside our write transaction: it changes only when another
+            # connection commits, so this cached tail stays valid until then.
+            self._last = (seq, prev_hash)
+            self._last_checkpoint = checkpoint.seq if checkpoint is not None else last_cp
+            self._data_version = version
+            break
+        return written, checkpoint
 
     def _checkpointed(self, conn: sqlite3.Connection, version: int | None) -> int:
         """Inside the write transaction: the newest checkpoint's seq (cached while no other

@@ -129,6 +129,13 @@ class NewEntry:
     data: dict[str, Any]
     ts: str  # ISO 8601 UTC, from the engine's injected clock
 
+    # The dataclass's own __init__ sets each field through `object.__setattr__` (frozen): one dict
+    # update instead, ~2.5x cheaper; two are made every step. Same signature (a test compares).
+    def __init__(self, type: str, call_id: str, account_id: str, agent: str, flow_id: str | None,  # noqa: A002
+                 flow_hash: str | None, step_id: str | None, data: dict[str, Any], ts: str) -> None:
+        self.__dict__.update(type=type, call_id=call_id, account_id=account_id, agent=agent, flow_id=flow_id,
+                             flow_hash=flow_hash, step_id=step_id, data=data, ts=ts)
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -146,6 +153,13 @@ class Entry:
     ts: str
     prev_hash: str
     hash: str
+
+    def __init__(self, seq: int, type: str, call_id: str, account_id: str, agent: str,  # noqa: A002
+                 flow_id: str | None, flow_hash: str | None, step_id: str | None, data: dict[str, Any], ts: str,
+                 prev_hash: str, hash: str) -> None:  # noqa: A002
+        self.__dict__.update(seq=seq, type=type, call_id=call_id, account_id=account_id, agent=agent,
+                             flow_id=flow_id, flow_hash=flow_hash, step_id=step_id, data=data, ts=ts,
+                             prev_hash=prev_hash, hash=hash)  # (as `NewEntry.__init__`)
 
 
 @dataclass

@@ -99,3 +99,26 @@ def test_hash_from_text_with_remembered_spellings_is_compute_hash():
         text = canonical_json(fields["data"])
         assert hash_from_text(GENESIS_HASH, *(fields[k] for k in list(fields)[:-1]), text) == \
             compute_hash(GENESIS_HASH, fields)
+
+
+@pytest.mark.parametrize("cls", ["NewEntry", "Entry"])
+def test_entry_classes_written_init_is_the_dataclass_one(cls):
+    """`NewEntry` and `Entry` write their own `__init__` (cheaper than a frozen dataclass's): the
+    same parameters, in the order of the fields, and the instances stay frozen dataclasses."""
+    import dataclasses
+    import inspect
+
+    from callguide.store import base
+
+    klass = getattr(base, cls)
+    names = [f.name for f in dataclasses.fields(klass)]
+    params = inspect.signature(klass.__init__).parameters
+    assert list(params)[1:] == names
+    assert all(p.default is inspect.Parameter.empty for p in list(params.values())[1:])
+    values = {n: f"v{i}" for i, n in enumerate(names)}
+    a, b = klass(**values), klass(*values.values())
+    assert a == b and hash(a) == hash(b) and dataclasses.asdict(a) == values
+    assert dataclasses.replace(a, ts="other").ts == "other" and a.ts == values["ts"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.ts = "x"  # type: ignore[misc]
+    assert repr(a).startswith(f"{cls}(")

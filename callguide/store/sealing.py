@@ -70,7 +70,10 @@ def sealed_keys(type_: str, data: dict[str, Any]) -> tuple[tuple[str, ...], tupl
     verbatim = data.get("flow_text")
     if verbatim:  # the flow's own text, word for word (`entry_types`: rendered keys only)
         rendered = _rendered(type_)
-        skip = {k for k in verbatim if isinstance(k, str) and k in rendered and isinstance(data.get(k), str)}
+        skip = set()
+        for k in verbatim:
+            if isinstance(k, str) and k in rendered and isinstance(data.get(k), str):
+                skip.add(k)
         if skip:
             return (tuple([k for k in special if k in data and k not in skip]),
                     tuple([k for k in personal if k in data and k not in skip]))
@@ -117,7 +120,11 @@ def purposes_of(value: Any) -> list[str]:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == {} or value == []
+    if value is None:
+        return True
+    if isinstance(value, (str, dict, list)):  # (what equals "", {} or [])
+        return not value
+    return value == "" or value == {} or value == []
 
 
 def _done(value: Any) -> bool:

@@ -568,7 +568,8 @@ class Sealer:
         value, or one already sealed, is returned as it is."""
         if _empty(value) or is_sealed(value) or is_ref(value):
             return value
-        wanted = tuple(sorted(set(purposes))) or (PERSONAL,)
+        wanted = tuple(sorted(set(purposes))) if purposes else (PERSONAL,)
+        wanted = wanted or (PERSONAL,)
         if not isinstance(self.keys, DataKeys):
             raise StoreError("These data keys can open values, not seal them.", "readonly")
         kids, cipher, aad = self.keys.sealing_key(account_id, wanted)

@@ -501,7 +501,8 @@ class SQLiteJournal(JournalStore):
                 # It reads back differently (keys that are not text, tuples): spell what is read back,
                 # which reads back as itself.
                 data_text = canonical_json(data)
-            data_text.encode("utf-8")
+            if not data_text.isascii():  # (ASCII text always encodes)
+                data_text.encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise StoreError(f"Journal entry data for {entry.type!r} is not plain JSON: {exc}.", "invalid") from None
         return (*head, *opt, data_text, data)
@@ -553,10 +554,14 @@ class SQLiteJournal(JournalStore):
         for attempt in (1, 2):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                version = self._version(conn)
-                cached = version if attempt == 1 else None
-                seq, prev_hash = self._tail(conn, cached)
-                last_cp = self._checkpointed(conn, cached)
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if attempt == 1 and self._last is not None and self._last_checkpoint is not None \
+                        and self._data_version == version:  # (what `_tail` and `_checkpointed` would return)
+                    (seq, prev_hash), last_cp = self._last, self._last_checkpoint
+                else:
+                    cached = version if attempt == 1 else None
+                    seq, prev_hash = self._tail(conn, cached)
+                    last_cp = self._checkpointed(conn, cached)
                 written: list[Entry] = []
                 rows = []
                 for ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text, data in prepared:

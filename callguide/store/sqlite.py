@@ -678,10 +678,6 @@ class SQLiteJournal(JournalStore):
         self.wait_for_witnesses()
         return cp
 
-    @staticmethod
-    def _version(conn: sqlite3.Connection) -> int:
-        return conn.execute("PRAGMA data_version").fetchone()[0]
-
     def _rollback(self, conn: sqlite3.Connection) -> None:
         self._last = None
         self._last_checkpoint = None

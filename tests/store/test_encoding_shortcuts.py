@@ -122,3 +122,17 @@ def test_entry_classes_written_init_is_the_dataclass_one(cls):
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.ts = "x"  # type: ignore[misc]
     assert repr(a).startswith(f"{cls}(")
+
+
+def test_canonical_json_called_again_while_encoding():
+    """A mapping whose own code encodes again (while the thread's kept encoder is at work) gets the
+    same text as json.dumps, and the kept encoder is fine afterwards."""
+
+    class Noisy(dict):
+        def items(self):  # the encoder asks a dict subclass for its items to sort them
+            canonical_json({"inner": [self.get("a")]})
+            return super().items()
+
+    value = {"x": Noisy(a=1, b=[2]), "y": Noisy(a=3)}
+    assert canonical_json(value) == _plain(value)
+    assert canonical_json({"z": [1, {"q": None}]}) == '{"z":[1,{"q":null}]}'

@@ -7,7 +7,7 @@ Timings on a shared machine are noisy; instruction counts are not. Each side run
 by `--steps`, so start-up, imports and set-up cancel out. The files are in /dev/shm (no disk
 waits; the instructions SQLite runs are the same). Needs `valgrind` on PATH.
 
-    python benchmarks/bench_step_cpu.py [--steps 200]
+    python benchmarks/bench_step_cpu.py [--steps 200] [--engine-only]
     python benchmarks/bench_step_cpu.py --profile [--steps 2000]   # cProfile of the engine's steps
     python benchmarks/bench_step_cpu.py --run engine|bare N         # (what valgrind runs)
 """

@@ -91,7 +91,7 @@ class JournalWriter:
             for e in pending:
                 written.append(self.store.append(e))
                 self._pending.pop(0)
-        self.records.extend(entry_dict(e) for e in written)
+        self.records.extend([entry_dict(e) for e in written])
         self.notify("entries_written", {"entries": written})
 
     @property

@@ -241,15 +241,20 @@ class CallSession:
     def emit(self, type_: str, data: dict[str, Any], frame: Frame | None = None, step_id: str | None = None,
              input: dict[str, Any] | None = None) -> None:
         self.recorded_types.add(type_)
-        sealer = self.sealer
-        if sealer is not None and type_ in _SEALED_TYPES and self.journal.recording:
-            # sealed before the append: special-category values under their consent purposes' keys
-            if input is not None:
-                data, input = {**data, "input": input}, None
-            data = sealer.seal_data(type_, self.account.id, data, self.facts.seal_purposes(type_, data))
-        flow = frame.flow if frame is not None else None
-        self.journal.emit(type_, data, flow.id if flow else None, flow.content_hash if flow else None,
-                          step_id if step_id is not None else (frame.step_id if frame is not None else None), input)
+        journal = self.journal
+        if type_ in _SEALED_TYPES and journal.recording:
+            sealer = getattr(journal.store, "sealer", None)
+            if sealer is not None:
+                # sealed before the append: special-category values under their consent purposes' keys
+                if input is not None:
+                    data, input = {**data, "input": input}, None
+                data = sealer.seal_data(type_, self.account.id, data, self.facts.seal_purposes(type_, data))
+        if frame is None:
+            journal.emit(type_, data, None, None, step_id, input)
+        else:
+            flow = frame.flow
+            journal.emit(type_, data, flow.id, flow.content_hash, step_id if step_id is not None else frame.step_id,
+                         input)
 
     def shred(self, purpose: str) -> dict[str, Any]:
         """A consent withdrawn: destroy the account's key for `purpose` (crypto-shredding: every value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -43,9 +44,36 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _json_str = json.encoder.encode_basestring
 
 
+def _c_encoder() -> Any:
+    """The C encoder `_CANONICAL.encode` builds afresh on every call (with a fresh `markers` dict for
+    its circular-reference check), built once per thread instead; None without the C accelerator."""
+    if _make_c_encoder is None:
+        return None
+    return _make_c_encoder({}, _CANONICAL.default, _json_str, None, ":", ",", True, False, False)
+
+
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encoders = threading.local()
+
+
 def canonical_json(value: Any) -> str:
-    """The one JSON spelling used for hashing and storage."""
-    return _CANONICAL.encode(value)
+    """The one JSON spelling used for hashing and storage: exactly `_CANONICAL.encode(value)`
+    (same text, same errors), without rebuilding its encoder on every call (~20% of an encoding
+    of an entry's data)."""
+    if isinstance(value, str):
+        return _json_str(value)
+    try:
+        enc = _encoders.enc
+    except AttributeError:
+        enc = _encoders.enc = _c_encoder()
+    if enc is None:
+        return _CANONICAL.encode(value)
+    try:
+        return "".join(enc(value, 0))
+    except BaseException:
+        # A failed encoding can leave ids in the encoder's circular-reference marks: start afresh.
+        _encoders.enc = _c_encoder()
+        raise
 
 
 def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -59,6 +87,19 @@ def _json_opt(value: str | None) -> str:
     return "null" if value is None else _json_str(value)
 
 
+#: How `_json_str` spells the texts that come back entry after entry (the call, the account, the
+#: agent, the flow and its hash, the types): looked up, not escaped again (bounded; a memo only).
+_SPELT: dict[str | None, str] = {None: "null"}
+
+
+def _spelt(value: str | None) -> str:
+    if len(_SPELT) > 512:
+        _SPELT.clear()
+        _SPELT[None] = "null"
+    text = _SPELT[value] = _json_opt(value)
+    return text
+
+
 def hash_from_text(prev_hash: str, ts: str, type_: str, call_id: str, account_id: str, agent: str,
                    flow_id: str | None, flow_hash: str | None, step_id: str | None, data_text: str) -> str:
     """`compute_hash` of an entry whose data is stored as `data_text`, without serialising the data
@@ -66,9 +107,11 @@ def hash_from_text(prev_hash: str, ts: str, type_: str, call_id: str, account_id
     `compute_hash(prev_hash, {..., "data": json.loads(data_text)})` whenever `data_text` is canonical
     JSON that reads back to a value spelt the same way (the append path makes sure of it; a test
     compares the two)."""
-    body = (f'{{"account_id":{_json_str(account_id)},"agent":{_json_str(agent)},"call_id":{_json_str(call_id)},'
-            f'"data":{data_text},"flow_hash":{_json_opt(flow_hash)},"flow_id":{_json_opt(flow_id)},'
-            f'"step_id":{_json_opt(step_id)},"ts":{_json_str(ts)},"type":{_json_str(type_)}}}')
+    get = _SPELT.get
+    body = (f'{{"account_id":{get(account_id) or _spelt(account_id)},"agent":{get(agent) or _spelt(agent)},'
+            f'"call_id":{get(call_id) or _spelt(call_id)},"data":{data_text},'
+            f'"flow_hash":{get(flow_hash) or _spelt(flow_hash)},"flow_id":{get(flow_id) or _spelt(flow_id)},'
+            f'"step_id":{get(step_id) or _spelt(step_id)},"ts":{_json_str(ts)},"type":{get(type_) or _spelt(type_)}}}')
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
@@ -85,6 +128,13 @@ class NewEntry:
     step_id: str | None
     data: dict[str, Any]
     ts: str  # ISO 8601 UTC, from the engine's injected clock
+
+    # The dataclass's own __init__ sets each field through `object.__setattr__` (frozen): one dict
+    # update instead, ~2.5x cheaper; two are made every step. Same signature (a test compares).
+    def __init__(self, type: str, call_id: str, account_id: str, agent: str, flow_id: str | None,  # noqa: A002
+                 flow_hash: str | None, step_id: str | None, data: dict[str, Any], ts: str) -> None:
+        self.__dict__.update(type=type, call_id=call_id, account_id=account_id, agent=agent, flow_id=flow_id,
+                             flow_hash=flow_hash, step_id=step_id, data=data, ts=ts)
 
 
 @dataclass(frozen=True)
@@ -103,6 +153,13 @@ class Entry:
     ts: str
     prev_hash: str
     hash: str
+
+    def __init__(self, seq: int, type: str, call_id: str, account_id: str, agent: str,  # noqa: A002
+                 flow_id: str | None, flow_hash: str | None, step_id: str | None, data: dict[str, Any], ts: str,
+                 prev_hash: str, hash: str) -> None:  # noqa: A002
+        self.__dict__.update(seq=seq, type=type, call_id=call_id, account_id=account_id, agent=agent,
+                             flow_id=flow_id, flow_hash=flow_hash, step_id=step_id, data=data, ts=ts,
+                             prev_hash=prev_hash, hash=hash)  # (as `NewEntry.__init__`)
 
 
 @dataclass

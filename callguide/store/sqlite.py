@@ -143,6 +143,21 @@ def _loads(data: str, seq: int, path: Path) -> Any:
         raise StoreError(f"The journal {path} is damaged: entry {seq} has unreadable data.", "corrupt") from None
 
 
+_scan_json = json.JSONDecoder().scan_once
+
+
+def _read_back(text: str) -> Any:
+    """`json.loads(text)` of a text `canonical_json` spelt (no white space around it, no byte-order
+    mark): the decoder's scanner called directly, without `json.loads`' two white-space matches and
+    three Python calls (about half of the read-back's cost); anything it does not read whole goes
+    to `json.loads`, which reads it the same way or raises the same error."""
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else json.loads(text)
+
+
 def _row_to_entry(row: tuple[Any, ...], path: Path) -> Entry:
     seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash_ = row
     return Entry(seq=seq, type=type_, call_id=call_id, account_id=account_id, agent=agent, flow_id=flow_id,
@@ -481,12 +496,13 @@ class SQLiteJournal(JournalStore):
                                      "invalid")
         try:
             data_text = canonical_json(entry.data)
-            data = json.loads(data_text)  # hash and keep exactly what will be read back
+            data = _read_back(data_text)  # hash and keep exactly what will be read back
             if data != entry.data:
                 # It reads back differently (keys that are not text, tuples): spell what is read back,
                 # which reads back as itself.
                 data_text = canonical_json(data)
-            data_text.encode("utf-8")
+            if not data_text.isascii():  # (ASCII text always encodes)
+                data_text.encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise StoreError(f"Journal entry data for {entry.type!r} is not plain JSON: {exc}.", "invalid") from None
         return (*head, *opt, data_text, data)
@@ -513,53 +529,72 @@ class SQLiteJournal(JournalStore):
             return []
         if self.readonly or self.signing is None:
             raise StoreError(f"The journal {self.path} is open read-only.", "readonly")
-        ends_call = any(p[1] == et.CALL_ENDED for p in prepared)
+        ends_call = et.CALL_ENDED in [p[1] for p in prepared]
         checkpoint: Checkpoint | None = None
-        with self._guard() as conn:
-            for attempt in (1, 2):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    version = self._version(conn)
-                    cached = version if attempt == 1 else None
-                    seq, prev_hash = self._tail(conn, cached)
-                    last_cp = self._checkpointed(conn, cached)
-                    written: list[Entry] = []
-                    rows = []
-                    for ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text, data in prepared:
-                        seq += 1
-                        hash_ = hash_from_text(prev_hash, ts, type_, call_id, account_id, agent, flow_id, flow_hash,
-                                               step_id, text)
-                        # An explicit seq: a stale cached tail hits the primary key instead of forking.
-                        rows.append((seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text,
-                                     prev_hash, hash_))
-                        written.append(Entry(seq, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data,
-                                             ts, prev_hash, hash_))
-                        prev_hash = hash_
-                    if len(rows) == 1:
-                        conn.execute(_INSERT, rows[0])
-                    else:
-                        conn.executemany(_INSERT, rows)  # one statement for the operation's entries
-                    checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
-                    conn.execute("COMMIT")
-                except sqlite3.IntegrityError:
-                    self._rollback(conn)
-                    if attempt == 2:
-                        raise
-                    continue
-                except BaseException:
-                    self._rollback(conn)
-                    raise
-                # data_version was read inside our write transaction: it changes only when another
-                # connection commits, so this cached tail stays valid until then.
-                self._last = (seq, prev_hash)
-                self._last_checkpoint = checkpoint.seq if checkpoint is not None else last_cp
-                self._data_version = version
-                break
+        with self._lock:  # what `_guard` does, without its generator (this runs every step)
+            if self._closed:
+                raise StoreError(f"The journal {self.path} is closed.", "closed")
+            try:
+                written, checkpoint = self._append_prepared(prepared, ends_call)
+            except (sqlite3.Error, OSError) as exc:
+                raise classify_error(exc, self.path) from None
             if checkpoint is not None and self.witness_in_background:
                 self._witness(checkpoint)  # queued while the lock is held: in commit order
         if checkpoint is not None and not self.witness_in_background:
             self._witness(checkpoint)
         return written
+
+    def _append_prepared(self, prepared: list[tuple[Any, ...]],
+                         ends_call: bool) -> tuple[list[Entry], Checkpoint | None]:
+        """Inside the lock: the chained entries written in one transaction (tried again once with the
+        tail read afresh when the cached one was stale), and the checkpoint written with them if one
+        was due (committed, not yet given to the witnesses)."""
+        conn = self._conn
+        checkpoint: Checkpoint | None = None
+        for attempt in (1, 2):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if attempt == 1 and self._last is not None and self._last_checkpoint is not None \
+                        and self._data_version == version:  # (what `_tail` and `_checkpointed` would return)
+                    (seq, prev_hash), last_cp = self._last, self._last_checkpoint
+                else:
+                    cached = version if attempt == 1 else None
+                    seq, prev_hash = self._tail(conn, cached)
+                    last_cp = self._checkpointed(conn, cached)
+                written: list[Entry] = []
+                rows = []
+                for ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text, data in prepared:
+                    seq += 1
+                    hash_ = hash_from_text(prev_hash, ts, type_, call_id, account_id, agent, flow_id, flow_hash,
+                                           step_id, text)
+                    # An explicit seq: a stale cached tail hits the primary key instead of forking.
+                    rows.append((seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, text,
+                                 prev_hash, hash_))
+                    written.append(Entry(seq, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data,
+                                         ts, prev_hash, hash_))
+                    prev_hash = hash_
+                if len(rows) == 1:
+                    conn.execute(_INSERT, rows[0])
+                else:
+                    conn.executemany(_INSERT, rows)  # one statement for the operation's entries
+                checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._rollback(conn)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self._rollback(conn)
+                raise
+            # data_version was read inside our write transaction: it changes only when another
+            # connection commits, so this cached tail stays valid until then.
+            self._last = (seq, prev_hash)
+            self._last_checkpoint = checkpoint.seq if checkpoint is not None else last_cp
+            self._data_version = version
+            break
+        return written, checkpoint
 
     def _checkpointed(self, conn: sqlite3.Connection, version: int | None) -> int:
         """Inside the write transaction: the newest checkpoint's seq (cached while no other
@@ -642,10 +677,6 @@ class SQLiteJournal(JournalStore):
             self._witness(cp)
         self.wait_for_witnesses()
         return cp
-
-    @staticmethod
-    def _version(conn: sqlite3.Connection) -> int:
-        return conn.execute("PRAGMA data_version").fetchone()[0]
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         self._last = None

@@ -135,15 +135,25 @@ def add_newer_protections(state: Any, history: AccountState) -> None:
 def end_lapsed_consents(facts: Any, history: AccountState) -> None:
     """After a resume: a consent the register no longer holds in force (withdrawn or erased since, on
     another call or from the command line, or expired) is not in force on the resumed call either,
-    so nothing more is taken under it. What it covered and whose key is destroyed stays as the `Gone`
-    the replay put there ("withdrawn on DATE", never the text); a value still readable (a key kept on a
-    legal basis) is forgotten, as a withdrawal on the call forgets it. Never adds a consent: consents
-    are permissions, so here the safe side is to remove (protections are only added)."""
+    so nothing more is taken under it. Never adds a consent: consents are permissions, so here the
+    safe side is to remove (protections are only added)."""
+    end_consents(facts, lapsed_consents(facts, history))
+
+
+def lapsed_consents(facts: Any, history: AccountState) -> list[str]:
+    """The consents in force on the call that the register no longer holds in force."""
+    in_force = {str(c.get("purpose")) for c in history.consents_in_force}
+    return sorted(p for p, given in facts.consents.items() if given is True and p not in in_force)
+
+
+def end_consents(facts: Any, purposes: list[str]) -> None:
+    """The consents `purposes` are no longer in force on the call. What they covered and whose key is
+    destroyed stays as the `Gone` the call holds ("withdrawn on DATE", never the text); a value still
+    readable (a key kept on a legal basis) is forgotten, as a withdrawal on the call forgets it."""
     from callguide.store.sealing import Gone
 
-    in_force = {str(c.get("purpose")) for c in history.consents_in_force}
-    for purpose, given in list(facts.consents.items()):
-        if given is not True or purpose in in_force:
+    for purpose in purposes:
+        if facts.consents.get(purpose) is not True:
             continue
         facts.consents[purpose] = False
         facts.consent_records.pop(purpose, None)
@@ -153,3 +163,61 @@ def end_lapsed_consents(facts: Any, history: AccountState) -> None:
                 facts.prefill.pop(fid, None)
                 facts.value_origin.pop(fid, None)
         facts.invalidate()
+
+
+def newly_raised(state: Any, read_state: AccountState) -> list[str]:
+    """Which protections the read adds to the call's live state (crisis, capacity, dispute, hold)."""
+    out = []
+    if read_state.crises and not state.crisis:
+        out.append("crisis")
+    if read_state.capacity_doubts and not state.capacity_doubt:
+        out.append("capacity")
+    if read_state.disputes and not state.dispute:
+        out.append("dispute")
+    if read_state.holds and not state.hold_active:
+        out.append("hold")
+    return out
+
+
+def receive_register(session: Any, read_state: AccountState, *, consents: bool = False) -> list[str]:
+    """Put what was recorded elsewhere on the account into a running call (on the session's own
+    thread): the team store's register (team mode), or the journal's own register when another
+    process wrote to the file while the call ran (the care team's `review`, `privacy withdraw`).
+
+    The arrival is journalled (`protections_received`: what was new, the consents that ended and the
+    register as read; a resume applies it again at the same point), the call's live state gets the
+    protections through `add_newer_protections` (added, never removed: the rule a resumed call
+    follows), with `consents` the consents the register no longer holds in force end on the call (only
+    a register that holds this call's own entries can say so: the journal's, not the team store's),
+    the banner's history shows them, and the gate re-checks the step on screen, all in one operation
+    of the call. Returns what was newly raised and `consent:<purpose>` for each consent ended (empty:
+    nothing changed, nothing written)."""
+    if session.ended:
+        return []
+    raised = newly_raised(session.facts.state, read_state)
+    ended = lapsed_consents(session.facts, read_state) if consents else []
+    history = session.history
+    for key in SNAPSHOT_FIELDS:
+        if key in ("last_outcome", "calls", "consents", "consents_in_force"):
+            continue  # what this call shows of earlier calls; consents are the call's own business
+        new = getattr(read_state, key, None)
+        if new and new != getattr(history, key, None):
+            setattr(history, key, new)
+    if not raised and not ended:
+        return []
+    from callguide.store import entry_types as et
+
+    with session.journal.operation("received"):
+        # Journalled first (a resume applies it again here, before the commands that followed),
+        # then into the call's state, then the gate's re-check of the step on screen.
+        session.emit(et.PROTECTIONS_RECEIVED, {"raised": raised, "history": history_snapshot(read_state),
+                                               **({"consents_ended": ended} if ended else {})},
+                     session.stack.top)
+        add_newer_protections(session.facts.state, read_state)
+        if read_state.crises and not session.facts.state.crisis_review:
+            session.facts.state.crisis_review = max(
+                (str(x.get("review_date") or "") for x in read_state.crises), default="") or None
+        end_consents(session.facts, ended)
+        session.nav.recheck()
+    session.journal.notify("received", {"raised": raised, "consents_ended": ended})  # the window says so
+    return raised + [f"consent:{p}" for p in ended]

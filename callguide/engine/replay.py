@@ -20,6 +20,7 @@ from callguide.engine.localtime import ContactRules, ContactRulesError
 from callguide.engine.protections import (
     add_newer_protections,
     apply_contact,
+    end_consents,
     end_lapsed_consents,
     history_from_snapshot,
     localize_history,
@@ -76,11 +77,12 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     withdrawn = False
     for e in entries[1:]:
         replay_clock.set(dt.datetime.fromisoformat(e.ts))
-        if e.type == et.PROTECTIONS_RECEIVED:  # team mode: raised elsewhere while the call ran (team/desktop.py)
+        if e.type == et.PROTECTIONS_RECEIVED:  # raised (or a consent withdrawn) elsewhere while the call ran
             received = open_all(sealer, account.id, {"h": e.data.get("history") or {}}, lang)["h"]
             if isinstance(received, dict):  # sealed like every snapshot; a destroyed key leaves it out
                 add_newer_protections(s.facts.state, history_from_snapshot(
                     account.id, received, _resolver(store, sealer, account.id, lang)))
+            end_consents(s.facts, [str(p) for p in e.data.get("consents_ended") or []])
             s.nav.recheck()
             continue
         if e.type == et.STEP_SHOWN:

@@ -35,17 +35,35 @@ from callguide.engine.localtime import ContactRules, ContactRulesError, zone_for
 from callguide.engine.moves import WRAP_UP_FLOW, Navigator
 from callguide.engine.order import OrderTracker
 from callguide.engine.policy import CallState
-from callguide.engine.protections import apply_history, check_contact_time, history_snapshot, localize_history
+from callguide.engine.protections import (
+    apply_history,
+    check_contact_time,
+    history_snapshot,
+    localize_history,
+    receive_register,
+)
 from callguide.engine.stack import Frame, ProtocolStack
 from callguide.flow.guards import GuardIndex
 from callguide.flow.model import FlowLibrary, Step, Transition
 from callguide.library.pinning import save_snapshots
 from callguide.store import entry_types as et
-from callguide.store.base import AccountState, JournalStore
+from callguide.store.base import AccountState, JournalStore, StoreError
 
 _SEALED_TYPES = frozenset(et.SEALED_TYPES)
 
 __all__ = ["Account", "CallSession", "EngineError", "Frame", "Result", "WRAP_UP_FLOW"]
+
+
+def check_account_id(account_id: Any) -> None:
+    """A new call's account id is the text the account's register is kept under, exactly: an empty
+    id, or one with white space around it or control characters in it, would start an account of its
+    own with none of the real account's protections (" G-1" is not "G-1"). Refused in one line."""
+    if not isinstance(account_id, str) or not account_id.strip():
+        raise EngineError("An account id is needed.")
+    if account_id != account_id.strip() or len(account_id) > 128 or any(
+            ch < " " or "\x7f" <= ch <= "\x9f" for ch in account_id):
+        raise EngineError(f"Account id {account_id!r}: no white space around it, no control characters, at most "
+                          "128 characters.")
 
 
 @dataclass
@@ -112,6 +130,7 @@ class CallSession:
         self.contact_rules = contact_rules
         self.history = history or AccountState(account.id)
         self.journal = JournalWriter(store, self.call_id, account.id, self.agent, self.clock)
+        self._seen_version = self._store_version()  # another process's writes to the journal (see apply)
         self.facts = CallFacts(library, account, {"id": self.call_id, "agent": self.agent,
                                                   "agent_name": self.person.display_name},
                                lang or account.lang or "en", self.journal.now)
@@ -141,6 +160,7 @@ class CallSession:
               start_flow: str = "call-opening", **kwargs: Any) -> CallSession:
         if start_flow not in library.flows:
             raise EngineError(f"No flow {start_flow!r} in the library.")
+        check_account_id(account.id)
         clock = kwargs.get("clock") or SystemClock()
         kwargs["clock"] = clock
         if kwargs.get("contact_rules") is None and not kwargs.get("practice"):
@@ -189,12 +209,39 @@ class CallSession:
             if isinstance(cmd, c.EndCall):
                 return Result(False, "ended", "The call has already ended.")
             raise EngineError("The call has ended.")
+        if self.journal.recording:
+            self._look_elsewhere()
         refusal = self.gate.command(cmd)
         if refusal is not None:
             with self.journal.operation("refused"):
                 self.nav.refuse(self.stack.top, _what(cmd), refusal)
             return Result.refused(refusal)
         return HANDLERS[type(cmd)](self, cmd)
+
+    def _store_version(self) -> int | None:
+        version = getattr(self.journal.store, "data_version", None)
+        if version is None:
+            return None
+        try:
+            return version()
+        except StoreError:
+            return None  # (the write that follows says what is wrong with the journal)
+
+    def _look_elsewhere(self) -> None:
+        """Before the gate decides: when another process has written to the journal since the call
+        last looked (the care team's `review`, `privacy withdraw`, a call in another window), the
+        account's register is read again, so a protection raised there is in force here and a
+        consent withdrawn there ends here (`protections.receive_register`, journalled). A register
+        that cannot be read is looked for again at the next command."""
+        version = self._store_version()
+        if version is None or version == self._seen_version:
+            return
+        try:
+            register = self.journal.store.account_state(self.account.id, self.facts.today())
+        except StoreError:
+            return
+        self._seen_version = version
+        receive_register(self, register, consents=True)
 
     # shorthands for apply(...)
     def answer(self, values: dict[str, Any]) -> Result:

@@ -304,7 +304,9 @@ def make_account(account_cls: Any, values: dict[str, Any]) -> Any:
     never 0.00; a balance given is read in the call's language (`formatting.parse_money`)."""
     balance = values.get("balance")
     balance = None if balance is None or not str(balance).strip() else str(balance).strip()
-    return account_cls(values["account_id"], values.get("name") or "", values.get("country") or "UK",
+    # The id as the agent meant it: white space typed or pasted around it is not part of it (the
+    # engine refuses an id with any, since " G-1" would be an account of its own).
+    return account_cls(str(values["account_id"]).strip(), values.get("name") or "", values.get("country") or "UK",
                        values.get("lang"), balance)
 
 

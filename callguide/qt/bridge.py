@@ -34,6 +34,7 @@ class SessionBridge(QObject):
     stack_changed = Signal(object)      # [flow ids], bottom first
     consent_recorded = Signal(str, str)  # purpose, decision
     call_ended = Signal(str)            # outcome code ("" when none)
+    received = Signal(object, object)   # raised elsewhere on the account: [kinds], [consent purposes ended]
     refused = Signal(object)            # a Result with ok=False from an operation the agent asked for
     failed = Signal(str)                # a one-line error from the core (journal or engine)
 
@@ -84,6 +85,8 @@ class SessionBridge(QObject):
             self.consent_recorded.emit(str(payload.get("purpose", "")), str(payload.get("decision", "")))
         elif event == "call_ended":
             self.call_ended.emit(str(payload.get("outcome") or ""))
+        elif event == "received":
+            self.received.emit(list(payload.get("raised") or ()), list(payload.get("consents_ended") or ()))
 
     # ------------------------------------------------------------------ Qt -> engine
 

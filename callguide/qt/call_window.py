@@ -320,6 +320,7 @@ class CallWindow(QMainWindow):
         for problem in session.facts.problems[-1:]:  # met before the window listened (the first step)
             self._on_blocked({"rule": "flow-problem", "action": f"{problem['what']}:", "where": problem["where"]})
         self.bridge.entries_written.connect(self._on_written)
+        self.bridge.received.connect(self._on_received)
 
         self._t0 = time.monotonic()
         self._started = self._call_start()
@@ -503,6 +504,17 @@ class CallWindow(QMainWindow):
     def _show_problem(self, line: str) -> None:
         self.error_strip.setText(line)  # not "Not saved": everything was saved; the flow has a fault
         self.error_strip.show()
+
+    def _on_received(self, raised: list[str], ended: list[str]) -> None:
+        """Recorded elsewhere on the account while this call ran (the team store, or another window or
+        `privacy withdraw` on this journal): the call has taken it up; say what, in one line."""
+        what = [tr(f"kind.{k}") for k in raised] + [tr("team.consent_ended", purpose=tr(f"name.{p}")) for p in ended]
+        if what:
+            self.show_info(tr("team.raised", what=", ".join(what)))
+            self.call_bar.refresh()
+            for banner in (self.banner, getattr(self.side, "history", None)):  # the account's register, as read
+                if banner is not None:
+                    banner.retranslate()
 
     def _on_written(self, n: int) -> None:
         import datetime as dt

@@ -22,8 +22,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from callguide.qt.i18n import tr
-
 
 class TeamLink(QObject):
     status_changed = Signal(object)      # callguide.team.sync.SyncStatus
@@ -138,8 +136,5 @@ class TeamLink(QObject):
         except (EngineError, StoreError) as e:
             self.window.show_error(str(e))
             raised = []
-        self._show_source(read)
-        if raised:
-            self.window.show_info(tr("team.raised", what=", ".join(tr(f"kind.{k}") for k in raised)))
-            self.window.call_bar.refresh()
+        self._show_source(read)  # (what was raised is said by the window: `CallWindow._on_received`)
         self.protections_applied.emit(raised)

@@ -104,9 +104,10 @@ CONTACT_TIME: Final = declare(
 CALL_RESUMED: Final = declare(
     "call_resumed", "a killed call was rebuilt from the journal and goes on", ("flow", "step"))
 PROTECTIONS_RECEIVED: Final = declare(
-    "protections_received", "team mode: protections raised elsewhere on the account reached the running call "
-    "(what was new, and the account's register as read); a resume applies them again at the same point",
-    ("raised", "history"), sensitivity=SPECIAL, special_keys=("history",))
+    "protections_received", "protections raised, or consents withdrawn, elsewhere on the account reached the "
+    "running call (team mode: the team store; a desktop: another process wrote to the journal): what was new, "
+    "the consents that ended, and the account's register as read; a resume applies them again at the same point",
+    ("raised", "history", "consents_ended"), sensitivity=SPECIAL, special_keys=("history",))
 CALL_ENDED: Final = declare(
     "call_ended", "the agent confirmed wrap-up, or an unfinished call was closed as abandoned",
     ("outcome", "summary", "open_protocols", "input", "abandoned", "reason", "last_activity"),

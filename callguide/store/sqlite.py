@@ -701,6 +701,18 @@ class SQLiteJournal(JournalStore):
 
     # ---------------------------------------------------------------- reading
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another process: the care team's
+        `review`, `privacy withdraw`, another window) has committed to the file; this journal's own
+        writes never change it. A running call reads the account's register again when it does."""
+        with self._lock:  # (what `_guard` does, without its generator: this runs before every command)
+            if self._closed:
+                raise StoreError(f"The journal {self.path} is closed.", "closed")
+            try:
+                return self._conn.execute("PRAGMA data_version").fetchone()[0]
+            except (sqlite3.Error, OSError) as exc:
+                raise classify_error(exc, self.path) from None
+
     def flow_snapshot(self, flow_hash: str) -> str | None:
         with self._guard() as conn:
             row = conn.execute("SELECT text FROM flow_snapshots WHERE flow_hash = ?", (flow_hash,)).fetchone()

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
+from callguide.engine.protections import receive_register
 from callguide.store.base import (
     AccountState,
     CallSummary,
@@ -331,57 +332,12 @@ class TeamDesktop:
             self.local.close()
 
 
-def newly_raised(state: Any, read_state: AccountState) -> list[str]:
-    """Which protections the read adds to the call's live state (crisis, capacity, dispute, hold)."""
-    out = []
-    if read_state.crises and not state.crisis:
-        out.append("crisis")
-    if read_state.capacity_doubts and not state.capacity_doubt:
-        out.append("capacity")
-    if read_state.disputes and not state.dispute:
-        out.append("dispute")
-    if read_state.holds and not state.hold_active:
-        out.append("hold")
-    return out
-
-
 def apply_protections(session: Any, read_state: AccountState) -> list[str]:
-    """Put protections raised elsewhere into a running call (call on the session's own thread).
-
-    The arrival is journalled (`protections_received`: what was new and the register as read;
-    a resume applies it again at the same point), the call's live state gets them through
-    `add_newer_protections` (added, never removed: the same rule a resumed call follows), the
-    banner's history shows them, and the gate re-checks the step on screen, all in one operation
-    of the call (a refused step is rerouted and journalled like any other). Returns what was
-    newly raised (empty: nothing changed, nothing written)."""
-    from callguide.engine.protections import SNAPSHOT_FIELDS, add_newer_protections
-
-    if session.ended:
-        return []
-    raised = newly_raised(session.facts.state, read_state)
-    history = session.history
-    for key in SNAPSHOT_FIELDS:
-        if key in ("last_outcome", "calls", "consents", "consents_in_force"):
-            continue  # what this call shows of earlier calls; consents are the call's own business
-        new = getattr(read_state, key, None)
-        if new and new != getattr(history, key, None):
-            setattr(history, key, new)
-    if not raised:
-        return []
-    from callguide.engine.protections import history_snapshot
-    from callguide.store import entry_types as et
-
-    with session.journal.operation("team"):
-        # Journalled first (a resume applies it again here, before the commands that followed),
-        # then into the call's state, then the gate's re-check of the step on screen.
-        session.emit(et.PROTECTIONS_RECEIVED, {"raised": raised, "history": history_snapshot(read_state)},
-                     session.stack.top)
-        add_newer_protections(session.facts.state, read_state)
-        if read_state.crises and not session.facts.state.crisis_review:
-            session.facts.state.crisis_review = max(
-                (str(x.get("review_date") or "") for x in read_state.crises), default="") or None
-        session.nav.recheck()
-    return raised
+    """Put protections raised elsewhere (the team store's register) into a running call, on the
+    session's own thread: `engine.protections.receive_register`, which a desktop's call also uses
+    when another process wrote to its journal. Consents are left to the call (the team store may not
+    hold this call's own consents yet). Returns what was newly raised (empty: nothing written)."""
+    return receive_register(session, read_state)
 
 
 def team_witness(journal_path: str | Path, target: Any, journal_id: str = "", *, timeout: float = 5.0) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from callguide.engine.clock import FixedClock
-from callguide.engine.commands import Action, EndCall, SetOutcome
+from callguide.engine.commands import Action, EndCall, EngineError, SetOutcome
 from callguide.engine.session import Account, CallSession
 from callguide.flow.loader import load_library
 from callguide.store.sqlite import SQLiteJournal
@@ -322,3 +322,85 @@ def test_an_action_param_of_the_wrong_shape_is_refused_before_anything_is_journa
     assert not res.ok and res.rule == "bad-value"
     assert not [e for e in store.call_entries(s.call_id) if e.type == "global_action"]
     assert CallSession.resume(lib, store, s.call_id, clock=clock).top is not None
+
+
+# ---------------------------------------------------------------------------- written elsewhere while the call runs
+
+def test_a_consent_withdrawn_in_another_window_ends_on_the_running_call(lib, store, clock, tmp_path):
+    """Another process (another window, the command line) withdraws the consent while a call that
+    relies on it is running: the call's next command sees it (the journal changed under it), the
+    consent ends there too, journalled, and no special-category value is stored under it."""
+    first = call(lib, store, clock, start="texas")
+    play(first, [{"next": None}, {"next": None}, {"consent": "given"}])
+    first.apply(EndCall("referred"))
+    clock.advance(hours=1)
+    live = call(lib, store, clock, start="texas")
+    play(live, [{"next": None}])
+    assert live.top.step_id == "consent-in-force" and live.facts.consent_in_force("health_disclosure")
+    other = SQLiteJournal.open(tmp_path / "journal.db")  # its own connection, like another process
+    try:
+        elsewhere = CallSession.start(lib, other, Account("D-1", "Dana", "UK"), "agent-8", start_flow="wrap-up",
+                                      clock=clock, auto_wrap_up=False)
+        assert elsewhere.withdraw_consent("health_disclosure").ok
+        elsewhere.apply(EndCall("referred"))
+    finally:
+        other.close()
+    live.apply({"cmd": "next", "choice": "consent-stands"})
+    live.apply({"cmd": "answer", "values": {"category": "health", "impact": "Cannot read letters"}})
+    assert not live.facts.consent_in_force("health_disclosure") and live.consents_in_force() == []
+    entries = store.call_entries(live.call_id)
+    assert not [e for e in entries if e.type == "answer" and e.data.get("sensitivity") == "special"]
+    received = [e for e in entries if e.type == "protections_received"]
+    assert [e.data.get("consents_ended") for e in received] == [["health_disclosure"]]
+    # Resumed, it is the same call: the ending replayed at the same point.
+    again = CallSession.resume(lib, store, live.call_id, clock=clock)
+    assert (again.top.flow.id, again.top.step_id) == (live.top.flow.id, live.top.step_id)
+    assert again.consents_in_force() == [] and again.values == live.values
+    assert store.verify().ok
+
+
+def test_a_hold_started_in_another_window_blocks_payment_on_the_running_call(lib, store, clock, tmp_path):
+    live = call(lib, store, clock, start="wrap-up")
+    other = SQLiteJournal.open(tmp_path / "journal.db")
+    try:
+        elsewhere = CallSession.start(lib, other, Account("D-1", "Dana", "UK"), "agent-8", start_flow="wrap-up",
+                                      clock=clock, auto_wrap_up=False)
+        assert elsewhere.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+        elsewhere.apply(EndCall("on_hold"))
+    finally:
+        other.close()
+    res = live.apply(SetOutcome("promise_to_pay"))
+    assert not res.ok and res.rule == "hold-active" and live.state.hold_active
+    received = [e for e in store.call_entries(live.call_id) if e.type == "protections_received"]
+    assert [e.data["raised"] for e in received] == [["hold"]]
+    assert live.apply(EndCall("on_hold")).ok
+
+
+# ---------------------------------------------------------------------------- the account a call is about
+
+@pytest.mark.parametrize("account_id", ["", "   ", " D-1", "D-1 ", "D-1\n", "D\x00-1", "D-1\u00a0", "x" * 129])
+def test_a_call_for_an_account_id_with_space_around_it_is_refused_in_one_line(lib, store, clock, account_id):
+    """" D-1" is not "D-1": a call started for it would see none of D-1's protections (a hold, a
+    dispute, a capacity doubt). Refused before anything is written."""
+    held = call(lib, store, clock, start="wrap-up")
+    assert held.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+    held.apply(EndCall("on_hold"))
+    before = store.verify().checked
+    with pytest.raises(EngineError) as err:
+        call(lib, store, clock, start="wrap-up", account_id=account_id)
+    assert "\n" not in str(err.value) and "ccount id" in str(err.value)
+    assert store.verify().checked == before
+
+
+def test_walk_refuses_an_account_id_with_space_around_it_and_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from callguide.cli import main
+
+    db = tmp_path / "j.db"
+    script = tmp_path / "s.yaml"
+    script.write_text("- {next: null}\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["walk", str(ROOT / "flows" / "wrap-up.yaml"), "--script", str(script),
+                                    "--account", " D-1", "--db", str(db)], catch_exceptions=False)
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "ccount id" in res.output and len(res.output.strip().splitlines()) == 1

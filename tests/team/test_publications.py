@@ -207,3 +207,28 @@ def test_the_publishing_commands_against_the_team_store(team: TeamServer, tmp_pa
     assert run(anna, "publish", str(path), "-m", "again", "--by", "anna").exit_code == 0
     res = run(anna, "approve", "texas", "1.2.0", "--by", "rita", answer="y\n")
     assert res.exit_code == 1 and "in the name of rita" in res.output and "Traceback" not in res.output
+
+
+def test_a_locked_table_is_a_one_line_error_in_time_not_a_hang(team: TeamServer) -> None:
+    """A read of the publications while a migration (or a stuck session) holds the table: refused
+    within the reader's timeout, in one line, never a thread that waits for ever (the call notices
+    read publications off the window's thread and would leave one behind each call)."""
+    import time
+
+    from psycopg.sql import SQL, Identifier
+
+    anna = team.person("anna", "agent")
+    with psycopg.connect(team.admin_url) as locker:
+        locker.execute(SQL("LOCK TABLE {}.flow_versions IN ACCESS EXCLUSIVE MODE").format(
+            Identifier(team.target.schema)))
+        with PostgresPublications(anna, timeout=1.0) as pubs:
+            t0 = time.monotonic()
+            with pytest.raises(TeamStoreError) as err:
+                pubs.versions()
+            took = time.monotonic() - t0
+        locker.rollback()
+    assert took < 3.0, took
+    assert "did not answer in time" in str(err.value) and "\n" not in str(err.value)
+    assert err.value.kind == "offline"
+    with PostgresPublications(anna, timeout=1.0) as pubs:  # once the lock is gone, as before
+        assert pubs.versions() is not None

@@ -161,6 +161,9 @@ def classify(exc: BaseException, target: TeamTarget | None = None) -> TeamStoreE
     if isinstance(exc, errors.UndefinedTable | errors.InvalidSchemaName | errors.UndefinedFunction):
         return TeamStoreError(f"The {where} is not set up for CallGuide ({line}); run `callguide server init`.",
                               "schema")
+    if isinstance(exc, errors.QueryCanceled):  # a statement_timeout: a table locked, a server too busy
+        return TeamStoreError(f"The {where} did not answer in time ({line}); nothing was changed, try again in a "
+                              "moment.", "offline")
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) or sqlstate.startswith(("08", "57")):
         return TeamStoreError(f"The {where} cannot be reached: {line}", "offline")
     return TeamStoreError(f"The {where} failed: {line}", "other")

@@ -60,7 +60,14 @@ class PostgresPublications:
 
     def __init__(self, target: TeamTarget, *, timeout: float = 5.0) -> None:
         self.target = target
+        self.timeout = timeout
         self.conn = connect(target, timeout=timeout, app="callguide-publications")
+
+    def _limit(self) -> None:
+        """Every read and write waits at most `timeout` (a table locked by a migration or a stuck
+        session): set for the transaction only (`SET LOCAL`, so a pooler in transaction mode keeps
+        no session state); a statement cut short is a one-line StoreError, never a hang."""
+        self.conn.execute(f"SET LOCAL statement_timeout = {max(1, int(self.timeout * 1000))}")
 
     @classmethod
     def open(cls, url: str | None = None, **kwargs: Any) -> PostgresPublications:
@@ -81,6 +88,7 @@ class PostgresPublications:
         import psycopg
 
         try:
+            self._limit()
             yield self.conn
             self.conn.rollback()
         except psycopg.Error as e:
@@ -94,6 +102,7 @@ class PostgresPublications:
 
         try:
             with self.conn.transaction():
+                self._limit()
                 yield self.conn
         except psycopg.errors.UniqueViolation as e:
             raise StoreError(f"publications: {str(e).splitlines()[0]}", "invalid") from None

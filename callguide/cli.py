@@ -23,6 +23,20 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _account_id(_ctx: Any, _param: Any, value: str | None) -> str | None:
+    """Every `--account`: the id exactly as the account's register is kept under it (" G-1" would be
+    an account of its own, with none of G-1's history or protections): the engine's rule, one line."""
+    if value is not None:
+        from callguide.engine.commands import EngineError
+        from callguide.engine.session import check_account_id
+
+        try:
+            check_account_id(value)
+        except EngineError as e:
+            _fail(str(e))
+    return value
+
+
 def _open_store(db: str | None, readonly: bool = False) -> Any:
     """The journal for normal use (checked on open); `readonly` for commands that only read it."""
     from callguide.store.sqlite import SQLiteJournal
@@ -132,7 +146,7 @@ def graph(flow: str, fmt: str) -> None:
 
 def _account_options(fn: Any) -> Any:
     for opt in reversed([
-        click.option("--account", "account_id", default="WALK-1", show_default=True, help="Account id."),
+        click.option("--account", "account_id", callback=_account_id, default="WALK-1", show_default=True, help="Account id."),
         click.option("--name", default="Test Customer", show_default=True, help="Customer name."),
         click.option("--country", default="UK", show_default=True, type=click.Choice(["UK", "DK", "CZ"],
                      case_sensitive=False), help="Account country (signposts, emergency number, contact hours)."),
@@ -394,7 +408,7 @@ def audit_key() -> None:
 
 
 @main.command()
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def history(account_id: str, db: str | None, as_json: bool) -> None:
@@ -462,7 +476,7 @@ def _call_row(c: Any) -> dict[str, Any]:
 
 @main.command()
 @click.argument("kind", type=click.Choice(["capacity", "crisis", "dispute"]))
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--result", required=True, help="capacity: confirmed | not_confirmed; crisis: resolved | continue; "
               "dispute: debt_confirmed | upheld.")
 @click.option("--by", "by", required=True, help="Who made the review (a person in the people file, with the role).")
@@ -659,7 +673,7 @@ def console_resolve(ctx: click.Context, ref: str, note: str) -> None:
 
 
 @console.command("end-hold")
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--reason", required=True, help="Why the hold ends (kept in the journal).")
 @click.pass_context
 def console_end_hold(ctx: click.Context, account_id: str, reason: str) -> None:
@@ -708,7 +722,7 @@ def console_watch(ctx: click.Context) -> None:
 
 @console.command("review")
 @click.argument("kind", type=click.Choice(["capacity", "crisis", "dispute"]))
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--result", required=True, help="capacity: confirmed | not_confirmed; crisis: resolved | continue; "
               "dispute: debt_confirmed | upheld.")
 @click.option("--note", default="", help="What the review found.")
@@ -729,7 +743,7 @@ def console_review(ctx: click.Context, kind: str, account_id: str, result: str, 
               help="Team mode: this desktop's local journal (default: the live journal).")
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Flows folder (default: bundled).")
 @click.option("--agent", default=None, help="Agent id (default: your login name).")
-@click.option("--account", "account_id", default=None, help="Account id (screen-pop from a dialer/CRM).")
+@click.option("--account", "account_id", callback=_account_id, default=None, help="Account id (screen-pop from a dialer/CRM).")
 @click.option("--name", default=None, help="Customer name.")
 @click.option("--country", default=None, type=click.Choice(["UK", "DK", "CZ"], case_sensitive=False),
               help="Account country (signposts, emergency number).")
@@ -1165,7 +1179,7 @@ def server_person(person_id: str, roles: tuple[str, ...], name: str, team: str |
 @audit.command("export")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
 @click.option("--call", "call_id", default=None, help="Only this call.")
-@click.option("--account", "account_id", default=None, help="Only this account.")
+@click.option("--account", "account_id", callback=_account_id, default=None, help="Only this account.")
 def audit_export(db: str | None, call_id: str | None, account_id: str | None) -> None:
     """The redacted export for auditors, as JSON: every entry type, rendered text included, and no
     special-category value (names and other personal data are shown; what was erased says so)."""
@@ -1202,7 +1216,7 @@ def _privacy_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @privacy.command("export")
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json", show_default=True,
               help="JSON, or one HTML page a person can read.")
 @click.option("--lang", default="en", type=click.Choice(["en", "da", "cs"]), help="Language of dates and markers.")
@@ -1223,7 +1237,7 @@ def privacy_export(account_id: str, fmt: str, lang: str, db: str | None) -> None
 
 
 @privacy.command("erase")
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--reason", required=True, help="Why (kept in the journal's tombstone).")
 @click.option("--by", "by", default=None, help="Who erases (a supervisor or care-team member; default: you).")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")
@@ -1252,7 +1266,7 @@ def privacy_erase(account_id: str, reason: str, by: str | None, db: str | None) 
 
 
 @privacy.command("withdraw")
-@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--account", "account_id", callback=_account_id, required=True, help="Account id.")
 @click.option("--purpose", required=True, help="The consent purpose (e.g. health_disclosure).")
 @click.option("--by", "by", default=None, help="Who records it (a supervisor or care-team member; default: you).")
 @click.option("--db", type=click.Path(dir_okay=False), help="Journal file (default: the live journal).")

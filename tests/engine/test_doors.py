@@ -26,13 +26,6 @@ def lib():
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteJournal.open(tmp_path / "journal.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def clock():
     return FixedClock(MONDAY, step_seconds=1)
 
@@ -392,7 +385,15 @@ def test_a_call_for_an_account_id_with_space_around_it_is_refused_in_one_line(li
     assert store.verify().checked == before
 
 
-def test_walk_refuses_an_account_id_with_space_around_it_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("args", [
+    ["walk", str(ROOT / "flows" / "wrap-up.yaml"), "--script", "SCRIPT", "--account", " D-1", "--db", "DB"],
+    ["history", "--account", " D-1", "--db", "DB"],
+    ["review", "dispute", "--account", "D-1 ", "--result", "debt_confirmed", "--by", "sam", "--db", "DB"],
+    ["privacy", "withdraw", "--account", "", "--purpose", "health_disclosure", "--db", "DB"],
+])
+def test_every_account_option_refuses_an_id_with_space_around_it_in_one_line(tmp_path, args):
+    """`history --account " D-1"` would say "nothing recorded" of an account on hold: wrong information
+    shown as right. Every `--account` of the command line applies the engine's rule, in one line."""
     from click.testing import CliRunner
 
     from callguide.cli import main
@@ -400,7 +401,8 @@ def test_walk_refuses_an_account_id_with_space_around_it_and_writes_nothing(tmp_
     db = tmp_path / "j.db"
     script = tmp_path / "s.yaml"
     script.write_text("- {next: null}\n", encoding="utf-8")
-    res = CliRunner().invoke(main, ["walk", str(ROOT / "flows" / "wrap-up.yaml"), "--script", str(script),
-                                    "--account", " D-1", "--db", str(db)], catch_exceptions=False)
+    args = [str(db) if a == "DB" else str(script) if a == "SCRIPT" else a for a in args]
+    res = CliRunner().invoke(main, args, catch_exceptions=False)
     assert res.exit_code != 0 and "Traceback" not in res.output
-    assert "ccount id" in res.output and len(res.output.strip().splitlines()) == 1
+    assert "ccount id" in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert not db.exists() or SQLiteJournal.open(db).verify().checked == 0

@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -68,18 +69,10 @@ steps:
 """
 
 
-def run(d: Path, n: int) -> dict[str, tuple[list[float], list[float]]]:
-    """Engine steps and baseline steps, taking turns step by step (the order swapped every step), so
-    that a slow moment of the shared disk or CPU falls on both. Returns the times of two phases,
-    `n` steps each: "fresh" (from step 20 of new files: the write-ahead logs still grow, the
-    engine's for its first ~40 steps, the bare insert's for its first WAL_AUTOCHECKPOINT) and
-    "steady" (once both logs have reached their size and are rewritten in place)."""
-    flow, diags = load_flow_text(LOOP, "loop.yaml")
-    assert flow is not None, diags
-    lib = FlowLibrary(flows={"loop": flow}, signposts={})
-    store = SQLiteJournal.open(d / "engine.db")
-    s = CallSession.start(lib, store, Account("B1", "Alex", "UK"), "bench", start_flow="loop",
-                          clock=FixedClock(), auto_wrap_up=False)
+def bare_step(d: Path) -> tuple[Callable[[], None], sqlite3.Connection]:
+    """The baseline, one definition for every benchmark that compares with it: a bare `transitions`
+    trigger plus one INSERT + COMMIT on `d/bare.db`, with the journal's durability (WAL,
+    synchronous=FULL) and file settings (`PAGE_SIZE`, `WAL_AUTOCHECKPOINT`). Returns (step, conn)."""
 
     class Model:
         pass
@@ -96,11 +89,29 @@ def run(d: Path, n: int) -> dict[str, tuple[list[float], list[float]]]:
     conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, ts TEXT, type TEXT, data TEXT)")
     payload = json.dumps({"step": "a", "say": "Hello Alex, step A"})
 
-    def bare() -> None:
+    def step() -> None:
         m.go()  # type: ignore[attr-defined]
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO t (ts, type, data) VALUES (?, ?, ?)", ("2026", "step", payload))
         conn.execute("COMMIT")
+
+    return step, conn
+
+
+def run(d: Path, n: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Engine steps and baseline steps, taking turns step by step (the order swapped every step), so
+    that a slow moment of the shared disk or CPU falls on both. Returns the times of two phases,
+    `n` steps each: "fresh" (from step 20 of new files: the write-ahead logs still grow, the
+    engine's for its first ~40 steps, the bare insert's for its first WAL_AUTOCHECKPOINT) and
+    "steady" (once both logs have reached their size and are rewritten in place)."""
+    flow, diags = load_flow_text(LOOP, "loop.yaml")
+    assert flow is not None, diags
+    lib = FlowLibrary(flows={"loop": flow}, signposts={})
+    store = SQLiteJournal.open(d / "engine.db")
+    s = CallSession.start(lib, store, Account("B1", "Alex", "UK"), "bench", start_flow="loop",
+                          clock=FixedClock(), auto_wrap_up=False)
+
+    bare, conn = bare_step(d)
 
     phases: dict[str, tuple[list[float], list[float]]] = {"fresh": ([], []), "steady": ([], [])}
     steady_from = max(20 + n, WAL_AUTOCHECKPOINT + 40)  # the bare log has wrapped by then
@@ -156,18 +167,11 @@ def wal_per_step(d: Path, n: int = 200) -> tuple[tuple[float, float], tuple[floa
     frames, size = _wal_size(conn, d / "engine.db")
     store.close()
     engine = (frames / n, size / n)
-    bare = sqlite3.connect(d / "bare.db", isolation_level=None)
-    bare.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    bare.execute("PRAGMA journal_mode=WAL")
-    bare.execute("PRAGMA synchronous=FULL")
+    step, bare = bare_step(d)
     bare.execute("PRAGMA wal_autocheckpoint = 0")
-    bare.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, ts TEXT, type TEXT, data TEXT)")
-    payload = json.dumps({"step": "a", "say": "Hello Alex, step A"})
     bare.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for _ in range(n):
-        bare.execute("BEGIN IMMEDIATE")
-        bare.execute("INSERT INTO t (ts, type, data) VALUES (?, ?, ?)", ("2026", "step", payload))
-        bare.execute("COMMIT")
+        step()
     frames, size = _wal_size(bare, d / "bare.db")
     bare.close()
     return engine, (frames / n, size / n)

@@ -64,32 +64,11 @@ def _engine(d: Path, n: int, profile: bool = False) -> None:
 
 
 def _bare(d: Path, n: int) -> None:
-    import json
-    import sqlite3
+    from benchmarks.bench_engine_step import bare_step
 
-    from transitions import Machine
-
-    from callguide.store.sqlite import PAGE_SIZE, WAL_AUTOCHECKPOINT
-
-    class Model:
-        pass
-
-    m = Model()
-    machine = Machine(model=m, states=["a", "b"], initial="a", auto_transitions=False)
-    machine.add_transition("go", "a", "b")
-    machine.add_transition("go", "b", "a")
-    conn = sqlite3.connect(d / "bare.db", isolation_level=None)
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
-    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, ts TEXT, type TEXT, data TEXT)")
-    payload = json.dumps({"step": "a", "say": "Hello Alex, step A"})
+    step, conn = bare_step(d)
     for _ in range(20 + n):
-        m.go()  # type: ignore[attr-defined]
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (ts, type, data) VALUES (?, ?, ?)", ("2026", "step", payload))
-        conn.execute("COMMIT")
+        step()
     conn.close()
 
 

@@ -6,7 +6,9 @@ jumps of the clock — and after every command checks the safety invariants agai
 
 1. no arrangement, payment step, payment outcome or collection step while a capacity doubt, a crisis,
    a hold, a dispute (or a contact-time refusal) is in force — on this call or any later one;
-2. no special-category value stored without a consent in force for its purpose;
+2. no special-category value stored without a consent in force for its purpose, free-text answers
+   included: one whose text the trainers' word lists match is stored only under their consent in
+   force (or held back: `sealing.REASON_HELD_BACK`);
 3. BLAKE is always one action away (running, or its interrupt enabled);
 4. a resumed call is in the same state as before the crash;
 5. the hash chain verifies.
@@ -28,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from callguide.engine import commands as c
+from callguide.engine import sensitive
 from callguide.engine.clock import FixedClock
 from callguide.engine.localtime import COUNTRY_ZONES, ContactRules, zone_for
 from callguide.engine.reviews import ReviewError, record_review
@@ -36,6 +39,7 @@ from callguide.engine.views import OUTCOME_CODES
 from callguide.flow.guards import PAYMENT_OUTCOMES, GuardIndex
 from callguide.flow.loader import load_library
 from callguide.identity import Person
+from callguide.store.sealing import Gone, is_held_back, purposes_of
 from callguide.store.sqlite import SQLiteJournal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +73,9 @@ def library() -> Any:
 class Oracle:
     """Protections in force, recomputed from the raw journal entries of one account (independently)."""
 
-    def __init__(self, lib: Any, zone: Any) -> None:
+    def __init__(self, lib: Any, zone: Any, open_value: Any = None) -> None:
+        self.open_value = open_value  # (account, sealed value) -> plain value, a `Gone`, as the journal has it
+        self.words = sensitive.load()
         self.guards = GuardIndex(lib.flows)
         self.flows = lib.flows
         self.fields = lib.fields()
@@ -127,10 +133,21 @@ class Oracle:
             check("an arrangement", True)
         if t in ("outcome", "call_ended") and (d.get("code") or d.get("outcome")) in PAYMENT_OUTCOMES:
             check(f"outcome {d.get('code') or d.get('outcome')}", True)
+        named = d.get("consent") if isinstance(d.get("consent"), list) else []
         if t == "answer" and d.get("sensitivity") == "special":
             f = self.fields.get(d.get("field"))
-            if f is None or not self.consent_ok(f.consent, day):
+            purposes = named or ([f.consent] if f is not None else [])
+            if f is None or not purposes or not all(self.consent_ok(p, day) for p in purposes):
                 bad.append(f"entry {e.seq}: special value {d.get('field')} stored without consent in force")
+        if t == "answer" and self.open_value is not None:
+            f = self.fields.get(d.get("field"))
+            value = self.open_value(e.account_id, d.get("value"))
+            if f is not None and f.type == "text" and f.sensitivity != "special" and isinstance(value, str) \
+                    and not isinstance(value, Gone) and not is_held_back(value) and self.words.find(value) \
+                    and not (named == [self.words.purpose] and self.consent_ok(self.words.purpose, day)
+                             and purposes_of(d.get("value")) == [self.words.purpose]):
+                bad.append(f"entry {e.seq}: free text {d.get('field')} with health or life-event words stored "
+                           "without the lists' consent in force")
         if t == "vulnerability":
             for fid in d.get("fields") or {}:
                 f = self.fields.get(fid)
@@ -198,7 +215,8 @@ class CallModel(RuleBasedStateMachine):
         self.clock = FixedClock("2026-11-23T09:00:00+00:00", step_seconds=1)
         self.session: CallSession | None = None
         self.account = ACCOUNTS[0]
-        self.oracles = {a[0]: Oracle(self.lib, zone_for(COUNTRY_ZONES[a[1]])) for a in ACCOUNTS}
+        sealer = self.store.sealer
+        self.oracles = {a[0]: Oracle(self.lib, zone_for(COUNTRY_ZONES[a[1]]), sealer.open) for a in ACCOUNTS}
         self.seen = 0
         self.found: list[str] = []
 
@@ -332,7 +350,8 @@ class CallModel(RuleBasedStateMachine):
         ids = [f.id for f in step.fields] + ["nope"]
         fid = data.draw(st.sampled_from(ids))
         raw = data.draw(st.one_of(st.text(max_size=12), st.sampled_from(
-            ["1234.50", "1.234,50", "NaN", "1e999999", "-3", "2026-13-40", "yes", "{{7*7}}", "0"])))
+            ["1234.50", "1.234,50", "NaN", "1e999999", "-3", "2026-13-40", "yes", "{{7*7}}", "0",
+             "Customer has cancer, on chemo", "Her carer speaks for her"])))
         self.apply(c.Answer({fid: raw}))
 
     @precondition(lambda self: self.on_step())
@@ -428,4 +447,5 @@ def _value(f: Any) -> Any:
         return st.integers(1, 28)
     if f.type == "date":
         return st.sampled_from(["2026-12-01", "2027-01-15"])
-    return st.sampled_from(["Long-term illness", "At home", "07700 900123", "Jo Bloggs", "after 17:00"])
+    return st.sampled_from(["Long-term illness", "At home", "07700 900123", "Jo Bloggs", "after 17:00",
+                            "Customer has cancer, on chemo", "Her carer speaks for her"])

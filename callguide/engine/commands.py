@@ -73,15 +73,24 @@ class Command:
 
 @dataclass(frozen=True)
 class Answer(Command):
-    """Field values on the current step (each valid value is journalled at once)."""
+    """Field values on the current step (each valid value is journalled at once). `purpose`: the
+    consent a free-text answer is sealed under (the journal's input says which, so a resume gives the
+    same state; a live command may name one only while it is in force): `policy.typed_text`."""
 
     values: Mapping[str, Any] = field(default_factory=dict)
+    purpose: str | None = None
     kind: ClassVar[str] = "answer"
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, Mapping):
             raise CommandError("answer takes a mapping of field: value")
         object.__setattr__(self, "values", _frozen(self.values))
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        if out.get("purpose") is None:
+            out.pop("purpose", None)  # as every answer was journalled before (most name no consent)
+        return out
 
 
 @dataclass(frozen=True)

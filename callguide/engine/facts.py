@@ -37,6 +37,9 @@ class CallFacts:
         self.fields: dict[str, Field] = library.fields()
         self.values: dict[str, Any] = {}
         self.value_origin: dict[str, tuple[int, str]] = {}
+        #: free-text answers kept under a consent because they may hold health or life-event details
+        #: (`policy.typed_text`): field -> purpose. Forgotten with the consent, like a special value.
+        self.value_purpose: dict[str, str] = {}
         self.prefill: dict[str, Any] = {}
         purposes = {s.consent.purpose for f in library.flows.values() for s in f.steps if s.consent}
         self.consents: dict[str, bool | None] = dict.fromkeys(purposes)
@@ -104,12 +107,16 @@ class CallFacts:
             self.drop_special(purpose)
 
     def drop_special(self, purpose: str) -> None:
-        """Forget every special-category value a consent purpose covered (declined or withdrawn)."""
+        """Forget every special-category value a consent purpose covered (declined or withdrawn): a
+        special field's, a free-text answer kept under it, and a value whose key was destroyed (a
+        resume holds it as "withdrawn on DATE" until the withdrawal's own replay comes here)."""
         for fid, f in self.fields.items():
-            if f.sensitivity == "special" and f.consent == purpose:
+            if (f.sensitivity == "special" and f.consent == purpose) or self.value_purpose.get(fid) == purpose \
+                    or _gone(self.values.get(fid)):
                 self.values.pop(fid, None)
                 self.prefill.pop(fid, None)
                 self.value_origin.pop(fid, None)
+                self.value_purpose.pop(fid, None)
         self._base = None
 
     def seal_purposes(self, type_: str, data: dict[str, Any]) -> list[str]:
@@ -119,6 +126,9 @@ class CallFacts:
         rendered step, an escalation's reason). None: the account's personal key."""
         if type_ == "answer":
             f = self.fields.get(str(data.get("field")))
+            named = data.get("consent")  # a free-text answer kept under a consent (`policy.typed_text`)
+            if isinstance(named, list) and named:
+                return sorted({str(p) for p in named})
             return [f.consent] if f is not None and f.sensitivity == "special" and f.consent else []
         out: set[str] = set()
         named = data.get("consent") if data.get("consent") is not None else data.get("purpose")  # a record, a note
@@ -127,6 +137,7 @@ class CallFacts:
                 out.add(p)
         held = [(v, f.consent) for fid, v in self.values.items()
                 if (f := self.fields.get(fid)) is not None and f.sensitivity == "special" and f.consent]
+        held += [(self.values[fid], p) for fid, p in self.value_purpose.items() if fid in self.values]
         if held:
             from callguide.store.sealing import sealed_keys
 
@@ -140,9 +151,13 @@ class CallFacts:
 
     # ------------------------------------------------------------------ values
 
-    def set_value(self, fid: str, value: Any, origin: tuple[int, str]) -> None:
+    def set_value(self, fid: str, value: Any, origin: tuple[int, str], purpose: str | None = None) -> None:
         self.values[fid] = value
         self.value_origin[fid] = origin
+        if purpose:
+            self.value_purpose[fid] = purpose
+        else:
+            self.value_purpose.pop(fid, None)
         self.prefill.pop(fid, None)
         if self._base is not None:
             self._base[fid] = value
@@ -150,8 +165,10 @@ class CallFacts:
     def clear_value(self, fid: str, keep_as_prefill: bool = False) -> None:
         value = self.values.pop(fid, None)
         self.value_origin.pop(fid, None)
-        if keep_as_prefill:
+        if keep_as_prefill:  # (a prefill kept under a consent goes with it: `drop_special`)
             self.prefill[fid] = value
+        else:
+            self.value_purpose.pop(fid, None)
         if self._base is not None:
             self._base[fid] = None
 
@@ -284,6 +301,12 @@ class CallFacts:
                             found.setdefault(f.visible_when, _where(f.pos))
             self._condition_pos = found
         return self._condition_pos.get(src, "?")
+
+
+def _gone(value: Any) -> bool:
+    from callguide.store.sealing import Gone
+
+    return isinstance(value, Gone)
 
 
 def _where(pos: Any) -> str:

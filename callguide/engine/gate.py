@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from callguide.engine import commands as c
 from callguide.engine.actions import EXECUTORS
 from callguide.engine.policy import (
+    CRISIS_PRIORITIES,
     Refusal,
     TypedText,
     collection_refusal,
@@ -33,7 +34,7 @@ from callguide.engine.policy import (
 from callguide.flow import expr
 from callguide.flow.actions import ACTION_SPECS, ESCALATIONS, free_text_params, free_text_sealable
 from callguide.flow.guards import protocol_requirements
-from callguide.flow.model import Action, Flow, Step
+from callguide.flow.model import Action, Field, Flow, Step
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -191,6 +192,10 @@ class Gate:
             return Refusal("bad-lang", f"Unknown language {cmd.lang!r}.")
         if isinstance(cmd, c.Note):
             return self.note(cmd.text, cmd.purpose)
+        if isinstance(cmd, c.Answer) and cmd.purpose and s.journal.recording \
+                and not s.facts.consent_in_force(cmd.purpose):  # an answer said to be under a consent
+            return Refusal("consent-missing-for", f"No consent for {cmd.purpose.replace('_', ' ')} is in force: "
+                           "nothing was recorded.", {"purpose": cmd.purpose})
         if isinstance(cmd, c.Flag) and cmd.comment:
             if not self._s.journal.recording and not _lists_ok():
                 return None  # replayed as it was saved
@@ -238,6 +243,23 @@ class Gate:
                 params[name] = kept.text  # held back, or the text of what came (never a list kept as it came)
         return params, purpose
 
+    def typed_answer(self, flow: Flow, f: Field, text: str, purpose: str | None = None) -> TypedText:
+        """What a free-text answer becomes (`handlers.answer`): the typed-text rule (`policy.typed_text`)
+        for a `text` field that is not special-category itself. Refused (`answer-sensitive`) while it
+        may hold health or life-event details and the lists' consent is not in force; with it, kept and
+        sealed under it; in a crisis protocol, or an answer an escalation carries, never refused: held
+        back without the consent (`answer_never_refused`). `purpose`: a consent the answer is said to be
+        under (the gate checked it is in force). A resume replays the answer as it was saved, under the
+        consent it names (never checked again: the lists may have changed since)."""
+        if not self._s.journal.recording:
+            return TypedText(None, text, purpose)
+        words = self._words()
+        kept = typed_text(f"answer {f.id}", text, words.find(text), words.purpose, self._s.facts.consent_in_force,
+                          escalation=answer_never_refused(flow, f.id), answer=f.id)
+        if kept.refusal is None and not kept.held_back and kept.purpose is None and purpose:
+            return TypedText(None, kept.text, purpose)
+        return kept
+
     def _typed_text(self, action: str, text: str, words: Any) -> TypedText:
         """The one rule for typed text (`policy.typed_text`, also the console's), for this call."""
         return typed_text(action, text, words.find(text), words.purpose, self._s.facts.consent_in_force,
@@ -253,6 +275,35 @@ class Gate:
         except sensitive.SensitiveWordsError as e:
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
 
+
+def answer_never_refused(flow: Flow, field: str) -> bool:
+    """Is a free-text answer of `field` in `flow` never refused for its words (held back instead)? In a
+    crisis protocol (`policy.CRISIS_PRIORITIES`: BLAKE, HARMED), and when an escalation of the flow
+    carries it (the care referral's note, quoted in `refer_care_team`'s reason): a crisis, or a
+    hand-over, is never blocked by a word list."""
+    return flow.priority in CRISIS_PRIORITIES or field in _escalated_fields(flow)
+
+
+def _escalated_fields(flow: Flow) -> frozenset[str]:
+    key = (flow.id, flow.content_hash)
+    got = _ESCALATED.get(key)
+    if got is None:
+        names: set[str] = set()
+        for st in flow.steps:
+            for a in st.actions:
+                if a.name not in ESCALATIONS:
+                    continue
+                for v in a.params.values():
+                    if isinstance(v, str) and "{" in v:
+                        try:
+                            names |= expr.template_names(v)
+                        except expr.ExprError:
+                            continue
+        got = _ESCALATED[key] = frozenset(names)
+    return got
+
+
+_ESCALATED: dict[tuple[str, str], frozenset[str]] = {}
 
 #: Params another rule owns: an outcome code (`bad-outcome` and the payment rules), a protocol (`unknown-flow`).
 _OWN_RULE = frozenset({("set_outcome", "code"), ("start_protocol", "flow")})

@@ -17,6 +17,7 @@ from callguide.engine.actions import execute
 from callguide.engine.clock import iso
 from callguide.engine.commands import Result
 from callguide.engine.context import ActionContext
+from callguide.engine.policy import Refusal
 from callguide.engine.values import FieldValueError, coerce, to_json
 from callguide.flow.model import Action, Step
 from callguide.store import entry_types as et
@@ -27,13 +28,21 @@ if TYPE_CHECKING:
 
 
 def answer(s: CallSession, cmd: c.Answer) -> Result:
-    """Set field values on the current step. Each valid value is journalled at once."""
+    """Set field values on the current step. Each valid value is journalled at once.
+
+    A free-text answer goes through the typed-text rule (`Gate.typed_answer`): refused when it may hold
+    health or life-event details without the lists' consent in force (`answer-sensitive`: that answer
+    is not stored, the others are), sealed under that consent when it is (the entry says
+    `consent: [purpose]`), or, in a crisis protocol or an escalation's note, held back
+    (`REASON_HELD_BACK` stored, the answer counts as given: `answer-held-back`, told in one line)."""
     frame = s.require_frame()
     step = frame.step
     by_id = {f.id: f for f in step.fields}
     errors: dict[str, str] = {}
     codes: dict[str, tuple[str, dict[str, Any]]] = {}
     facts = s.facts
+    refused: Refusal | None = None
+    held_back: list[str] = []
     with s.journal.operation("answer"):
         ns = facts.namespace()
         order = {f.id: i for i, f in enumerate(step.fields)}
@@ -54,10 +63,28 @@ def answer(s: CallSession, cmd: c.Answer) -> Result:
             except FieldValueError as e:
                 errors[fid], codes[fid] = str(e), (e.code, dict(e.params))
                 continue
-            facts.set_value(fid, value, (frame.serial, step.id))
+            purpose = None
+            if f.type == "text" and f.sensitivity != "special" and isinstance(value, str):
+                kept = s.gate.typed_answer(frame.flow, f, value, cmd.purpose)
+                if kept.refusal is not None:  # never the text: the rule and the field
+                    refused = refused or kept.refusal
+                    errors[fid], codes[fid] = kept.refusal.reason, (kept.refusal.rule, dict(kept.refusal.params))
+                    s.nav.refuse(frame, f"answer:{fid}", kept.refusal)
+                    continue
+                value, purpose = kept.text, kept.purpose
+                if kept.held_back:
+                    held_back.append(fid)
+            facts.set_value(fid, value, (frame.serial, step.id), purpose)
             ns[fid] = value
-            s.emit(et.ANSWER, {"field": fid, "value": to_json(value), "sensitivity": f.sensitivity}, frame,
-                   input=c.Answer({fid: to_json(value)}).to_json())
+            data = {"field": fid, "value": to_json(value), "sensitivity": "special" if purpose else f.sensitivity,
+                    **({"consent": [purpose]} if purpose else {})}
+            s.emit(et.ANSWER, data, frame, input=c.Answer({fid: to_json(value)}, purpose).to_json())
+    if refused is not None:
+        return Result(False, refused.rule, refused.reason, errors, dict(refused.params), error_codes=codes)
+    if held_back and not errors:
+        return Result(True, "answer-held-back", "The details were not saved: they may hold health or life-event "
+                      "details and no consent for them is in force. Pass them on by phone.",
+                      params={"fields": held_back})
     return Result(not errors, "invalid" if errors else None,
                   "Some answers need attention." if errors else None, errors, error_codes=codes)
 

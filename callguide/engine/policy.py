@@ -240,6 +240,27 @@ def reason_purpose(matched: list[str], words_purpose: str, consent_in_force: Cal
     return words_purpose if matched and consent_in_force(words_purpose) else None
 
 
+def answer_refusal(field: str, matched: list[str], words_purpose: str,
+                   consent_in_force: Callable[[str], bool]) -> Refusal | None:
+    """May this free-text answer (a `text` field that is not special-category itself: a note for the
+    care team, a helper's name, contact times) be saved? The reasons' rule (`reason_refusal`), with
+    the answer's own rule id: refused while it may hold health or life-event details and the lists'
+    consent is not in force. The reason never quotes the text."""
+    if reason_refusal(f"answer {field}", matched, words_purpose, consent_in_force) is None:
+        return None
+    return Refusal("answer-sensitive",
+                   "This answer may hold health or life-event details: it is saved only if the customer agreed "
+                   "to record them (a consent in force); otherwise write it without them, or ask with TEXAS (F2) "
+                   "first. The answer was not saved.", {"field": field, "purpose": words_purpose})
+
+
+#: The protocols whose free-text answers are never refused for their words: a crisis is never
+#: blocked by a word list (BLAKE, HARMED). Neither is an answer an escalation of its flow carries
+#: (the care referral's note: `gate.answer_never_refused`). Without the consent, such an answer is
+#: held back (`REASON_HELD_BACK`) and still counts as given.
+CRISIS_PRIORITIES = frozenset({"blake", "harmed"})
+
+
 @dataclass(frozen=True)
 class TypedText:
     """What a text a person typed becomes (`typed_text`): refused (`refusal`), or kept as `text`,
@@ -254,14 +275,18 @@ class TypedText:
 
 def typed_text(action: str, text: str, matched: list[str], words_purpose: str,
                consent_in_force: Callable[[str], bool], *, escalation: bool = False,
-               sealable: bool = True) -> TypedText:
+               sealable: bool = True, answer: str | None = None) -> TypedText:
     """The one rule for a text a person types, wherever they type it (the agent's bar and scripts
     through the gate, the care team's and supervisors' console and its commands): `reason_refusal`
     decides, `reason_purpose` names the consent it is sealed under, and an escalation's matching
     text without that consent is held back (the escalation goes). `matched`: what the trainers'
-    lists found in `text` (`engine.sensitive`); the caller loads them (this stays pure)."""
+    lists found in `text` (`engine.sensitive`); the caller loads them (this stays pure). `answer`: the
+    field id of a free-text answer (its refusal is `answer_refusal`'s; `escalation` then means a
+    crisis protocol's or an escalation's answer, held back, never refused)."""
     refusal = reason_refusal(action, matched, words_purpose, consent_in_force, escalation=escalation,
                              sealable=sealable)
+    if refusal is not None and answer is not None:
+        refusal = answer_refusal(answer, matched, words_purpose, consent_in_force)
     if refusal is not None:
         return TypedText(refusal, text)
     purpose = reason_purpose(matched, words_purpose, consent_in_force)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from callguide.engine.values import to_json
 from callguide.flow.guards import PAYMENT_OUTCOMES
 from callguide.store import entry_types as et
+from callguide.store.sealing import is_held_back, say
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -234,6 +235,8 @@ def build_view(s: CallSession) -> StepView:
         visible = facts.condition(f.visible_when, ns)
         reason = None if facts.may_hold(f) else "Needs the customer's explicit consent first."
         value = facts.values.get(f.id, facts.prefill.get(f.id))
+        if is_held_back(value):  # a free-text answer held back (`policy.typed_text`): said, never the code
+            value = say("privacy.answer_held_back", s.lang)
         fields.append(FieldView(f.id, f.type, facts.render(f.label, ns=ns),
                                 facts.render(f.help, ns=ns) if f.help else "",
                                 f.required, f.sensitivity, visible, reason is None, reason,

@@ -157,6 +157,8 @@ class StepPanel(QWidget):
         self._choice_buttons: list[QPushButton] = []
         self._consent_buttons: dict[str, QPushButton] = {}
         self._notice: Callable[[], str] | None = None  # the notice's text, in the current UI language
+        #: a notice that stays when the step changes once (a held-back answer committed by Next)
+        self._carried: Callable[[], str] | None = None
         self._painting = False
         self._queued: StepView | None = None  # a view pushed while painting: painted right after
         self._last_focus: str | None = None
@@ -294,7 +296,8 @@ class StepPanel(QWidget):
                 self._keep_drafts(self._key)  # typed and not committed: kept for when this step is back
             self._token = token
             self._errors.clear()
-            self._set_notice(None)
+            self._set_notice(self._carried)
+            self._carried = None
             self._prune_drafts(key)
         self._key = key
         structure = (token, v.lang, v.kind, v.consent_decision,
@@ -668,6 +671,10 @@ class StepPanel(QWidget):
         self._errors.pop(fid, None)
         res = self.bridge.apply(Answer({fid: raw}))
         if res is not None and res.ok:
+            if res.rule == "answer-held-back":  # saved as given, its details not: told in one line
+                rule, reason, params = res.rule, res.reason, dict(res.params)
+                self._carried = lambda: self._engine(rule, reason, params)
+                self._set_notice(self._carried)
             return True
         if res is not None:
             self._keep_errors(res)

@@ -120,7 +120,7 @@ STEP_SHOWN: Final = declare(
     ("kind", "say", "guidance", "lang", "resumed", "flow_text"), sensitivity=SPECIAL,
     special_keys=("say", "guidance"), rendered_keys=("say", "guidance"))
 ANSWER: Final = declare(
-    "answer", "a field value is committed", ("field", "value", "redacted", "sensitivity", "input"),
+    "answer", "a field value is committed", ("field", "value", "redacted", "sensitivity", "consent", "input"),
     sensitivity=FIELD, special_keys=("value", "input"), redacted_keys=("value", "input"), agent_input=True)
 STEP_COMMITTED: Final = declare(
     "step_committed", "Next taken (or a hand-over step ran by itself)", ("choice", "to", "auto", "input"),

@@ -220,12 +220,19 @@ def is_held_back(value: object) -> bool:
     return isinstance(value, str) and value.strip() in (REASON_HELD_BACK, LEGACY_REASON_HELD_BACK)
 
 
+#: The marker inside a longer text (a flow's escalation reason quoting a held-back answer).
+_HELD_BACK_IN = re.compile(re.escape(REASON_HELD_BACK) + r"(?![\w-])")
+
+
 def held_back_text(value: object, lang: str | None = "en") -> object:
     """`value` as a reader sees it: the held-back marker said in `lang` (en, da, cs; English for
-    another), anything else as it is."""
-    if not is_held_back(value):
-        return value
+    another), also where a text quotes it (a flow's escalation reason quoting a held-back answer),
+    anything else as it is."""
     texts = _catalogue().get("held_back") or _TEXTS["held_back"]  # the `privacy.*` texts, like "withdrawn on"
+    if not is_held_back(value):
+        if isinstance(value, str) and REASON_HELD_BACK in value:
+            return _HELD_BACK_IN.sub(lambda _m: texts.get(lang or "en") or texts["en"], value)
+        return value
     return texts.get(lang or "en") or texts["en"]
 
 
@@ -728,7 +735,7 @@ def readable(value: Any) -> Any:
         return value.as_json()
     if is_sealed(value):
         return STILL_SEALED
-    if isinstance(value, str) and value == REASON_HELD_BACK:
+    if isinstance(value, str) and REASON_HELD_BACK in value:
         return held_back_text(value)
     if isinstance(value, dict):
         return {k: readable(v) for k, v in value.items()

@@ -102,12 +102,13 @@ class JournalWriter:
 class _Operation:
     """One operation scope (nested scopes join the outer one)."""
 
-    __slots__ = ("w", "name", "outer")
+    __slots__ = ("w", "name", "outer", "mark")
 
     def __init__(self, writer: JournalWriter, name: str) -> None:
         self.w = writer
         self.name = name
         self.outer = False
+        self.mark = 0
 
     def __enter__(self) -> None:
         w = self.w
@@ -115,13 +116,18 @@ class _Operation:
         if self.outer:
             w._now = w.clock.now()
             w._now_iso = iso(w._now)
+            self.mark = len(w._pending)  # what an earlier failed write left pending: whole operations
         w._depth += 1
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         w = self.w
         w._depth -= 1
         if self.outer:
             w._now = None
+            if exc_type is not None:  # unexpected: the command did not finish, so none of its entries is
+                del w._pending[self.mark:]  # written (a resume replays whole commands only)
+                w.notify("changed", {"op": self.name})
+                return
             try:
                 w.flush()
             finally:

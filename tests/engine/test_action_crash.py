@@ -1,0 +1,63 @@
+"""An action that raises an unexpected error after its entries were emitted in the same operation: the
+journal keeps whole commands only (`journal._Operation`), so a resume of that call gives the state
+before the command instead of replaying half of it and crashing again. The failing action is a real
+executor registered in the real action registry (`engine.actions.EXECUTORS`), on the real flows and a
+real SQLite journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callguide.engine.actions import EXECUTORS
+from callguide.engine.clock import FixedClock
+from callguide.engine.commands import Action
+from callguide.engine.localtime import ContactRules
+from callguide.engine.session import Account, CallSession
+from callguide.flow.loader import load_library
+from callguide.store import entry_types as et
+
+ROOT = Path(__file__).resolve().parents[2]
+ANY_TIME = ContactRules.load(ROOT / "tests" / "contact_rules_any_time.yaml")
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def _hold_then_fail(ctx, a):
+    """Changes the protections and journals them, then fails on a path nobody expected."""
+    ctx.start_hold("2026-12-23")
+    ctx.emit(et.HOLD_STARTED, {"days": 30, "until": "2026-12-23", "reason": "test"})
+    raise Boom("unexpected")
+
+
+@pytest.fixture(scope="module")
+def lib():
+    library, diags = load_library([ROOT / "flows"])
+    assert not [d for d in diags if d.severity == "error"], diags
+    return library
+
+
+def test_an_action_that_fails_after_its_entry_leaves_no_half_command_and_the_call_resumes(lib, store,
+                                                                                         monkeypatch):
+    monkeypatch.setitem(EXECUTORS, "test_hold_then_fail", _hold_then_fail)
+    s = CallSession.start(lib, store, Account("X-1", "Jo Bloggs", "UK", "en", "100"), "agent-7",
+                          start_flow="call-opening", clock=FixedClock("2026-11-23T10:00:00+00:00", step_seconds=1),
+                          contact_rules=ANY_TIME, auto_wrap_up=False)
+    before = [e.type for e in store.call_entries(s.call_id)]
+    where = (s.top.flow.id, s.top.step_id)
+    with pytest.raises(Boom):
+        s.apply(Action("test_hold_then_fail", {}))
+    assert [e.type for e in store.call_entries(s.call_id)] == before  # nothing of the failed command
+    assert s.unsaved == 0
+    assert s.apply(Action("schedule_callback", {"in_days": 2, "reason": "Customer asked"})).ok  # the call goes on
+    after = [e.type for e in store.call_entries(s.call_id)]
+    assert after[len(before):] == ["global_action", "callback"]
+
+    r = CallSession.resume(lib, store, s.call_id, clock=FixedClock("2026-11-23T10:30:00+00:00"))
+    assert not r.state.hold_active and r.state.hold_until is None  # the state before the failed command
+    assert (r.top.flow.id, r.top.step_id) == where
+    assert [e.type for e in store.call_entries(s.call_id)].count(et.HOLD_STARTED) == 0
+    assert store.verify().ok

@@ -194,7 +194,8 @@ class Oracle:
 def position(s: CallSession) -> tuple:
     top = s.top
     return (top.flow.id if top else None, top.step_id if top else None, s.stack.ids(),
-            {k: str(v) for k, v in s.values.items()}, dict(s.consents), dict(s.consent_decisions),
+            {k: str(v) for k, v in s.values.items()}, dict(s.facts.value_purpose), dict(s.consents),
+            dict(s.consent_decisions),
             s.state.as_namespace(), s.lang, s.flows_complete)
 
 
@@ -353,6 +354,17 @@ class CallModel(RuleBasedStateMachine):
             ["1234.50", "1.234,50", "NaN", "1e999999", "-3", "2026-13-40", "yes", "{{7*7}}", "0",
              "Customer has cancer, on chemo", "Her carer speaks for her"])))
         self.apply(c.Answer({fid: raw}))
+
+    @precondition(lambda self: self.on_step())
+    @rule(text=st.sampled_from(["Customer has cancer, on chemo", "Her carer speaks for her", "Kunden har kræft",
+                                "Zákazník má rakovinu", "Letters by post only"]))
+    def type_health_words(self, text: str) -> None:
+        """The agent types what the customer said into a free-text answer (invariant 2: refused, kept under
+        the consent, or held back)."""
+        assert self.session is not None
+        ids = [f.id for f in self.session.view().fields if f.type == "text" and f.visible and f.enabled]
+        if ids:
+            self.apply(c.Answer({ids[-1]: text}))
 
     @precondition(lambda self: self.on_step())
     @rule(data=st.data())

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from callguide.qt.i18n import tr
+from callguide.store.sealing import say
 
 pytestmark = pytest.mark.qt
 
@@ -38,9 +39,12 @@ def test_a_held_back_referral_note_is_said_in_one_line_and_the_referral_goes(ope
     d.next()
     assert d.where == ("care-referral", "reason")
     d.fill("referral_reason", "agent_unsure")
-    d.fill("referral_note", text)
-    d.next()
+    d.fill("referral_note", text)  # committed as the agent leaves the field
     panel = d.panel
+    d.qtbot.waitUntil(panel.notice.isVisible, timeout=2000)
+    assert panel._rows["referral_note"].edit.text() == say("privacy.answer_held_back", lang)  # never the text
+    assert d.w.grab().save(str(shots_dir / f"answer_held_back_field_{lang}.png"))
+    d.next()
     assert d.where == ("care-referral", "handover")  # never refused: the referral goes on
     d.qtbot.waitUntil(panel.notice.isVisible, timeout=2000)
     assert panel.notice.text() == tr("rule.answer-held-back")

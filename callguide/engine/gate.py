@@ -35,6 +35,7 @@ from callguide.flow import expr
 from callguide.flow.actions import ACTION_SPECS, ESCALATIONS, free_text_params, free_text_sealable
 from callguide.flow.guards import protocol_requirements
 from callguide.flow.model import Action, Field, Flow, Step
+from callguide.store.sealing import REASON_HELD_BACK
 
 if TYPE_CHECKING:
     from callguide.engine.session import CallSession
@@ -215,8 +216,8 @@ class Gate:
         The note's rule (`policy.reason_refusal`). A resume replays what was saved then: never
         refused again (the lists may have changed since)."""
         typed = _typed(cmd)
-        if not self._s.journal.recording or not typed:
-            return None
+        if not self._s.journal.recording or not typed or cmd.name in ESCALATIONS:
+            return None  # (an escalation is never refused for its reason: `typed_reason_params`)
         words = self._words()
         for _name, text in typed:
             refusal = self._typed_text(cmd.name, text, words).refusal
@@ -233,7 +234,9 @@ class Gate:
         typed = _typed(cmd)
         if not self._s.journal.recording or not typed:
             return params, None
-        words = self._words()
+        words = self._words(never_refused=cmd.name in ESCALATIONS)
+        if words is None:  # the lists cannot be read: an escalation goes all the same, its text held back
+            return {**params, **{name: REASON_HELD_BACK for name, _ in typed}}, None
         purpose = None
         for name, text in typed:
             kept = self._typed_text(cmd.name, text, words)
@@ -253,9 +256,12 @@ class Gate:
         consent it names (never checked again: the lists may have changed since)."""
         if not self._s.journal.recording:
             return TypedText(None, text, purpose)
-        words = self._words()
+        never = answer_never_refused(flow, f.id)
+        words = self._words(never_refused=never)
+        if words is None:  # the lists cannot be read: a crisis goes on, nothing unchecked is kept
+            return TypedText(None, REASON_HELD_BACK, None, True)
         kept = typed_text(f"answer {f.id}", text, words.find(text), words.purpose, self._s.facts.consent_in_force,
-                          escalation=answer_never_refused(flow, f.id), answer=f.id)
+                          escalation=never, answer=f.id)
         if kept.refusal is None and not kept.held_back and kept.purpose is None and purpose:
             return TypedText(None, kept.text, purpose)
         return kept
@@ -265,14 +271,17 @@ class Gate:
         return typed_text(action, text, words.find(text), words.purpose, self._s.facts.consent_in_force,
                           escalation=action in ESCALATIONS, sealable=free_text_sealable(action))
 
-    def _words(self) -> Any:
+    def _words(self, never_refused: bool = False) -> Any:
         """The trainers' word lists (`engine.sensitive`); one that cannot be read stops free text
-        (fail closed: nothing is saved unchecked), as one line."""
+        (fail closed: nothing is saved unchecked), as one line; where a text is never refused (an
+        escalation's, a crisis protocol's answer), None instead: the caller holds the text back."""
         from callguide.engine import sensitive
 
         try:
             return sensitive.load()
         except sensitive.SensitiveWordsError as e:
+            if never_refused:
+                return None
             raise c.EngineError(f"Notes cannot be checked: {e}") from None
 
 

@@ -260,3 +260,32 @@ def test_a_held_back_answer_is_sealed_and_has_no_text(lib, store):
     answer = [e.data for e in _entries(store, s, "answer") if e.data["field"] == "referral_note"][-1]
     assert is_sealed(answer["value"]) and s.open_value(answer["value"]) == REASON_HELD_BACK
     assert "carer" not in _opened(store, s)
+
+
+# ---------------------------------------------------------------------- word lists that cannot be read
+
+
+def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store, db, tmp_path, monkeypatch):
+    """Fail closed, but a crisis is never blocked by a word list, even one that cannot be read: BLAKE's
+    answer and a bar escalation's reason are held back (nothing unchecked is kept); an ordinary step's
+    answer stops with one line, as a note does."""
+    from callguide.engine.commands import Action, EngineError
+
+    s = _start(lib, store, flow="blake")
+    s.apply(Next())
+    s.apply(Next())
+    assert s.apply(Next("immediate-danger")).ok
+    monkeypatch.setenv("CALLGUIDE_SENSITIVE_WORDS", str(tmp_path / "nowhere"))
+    res = s.apply(Answer({"crisis_location": "At home, took her medication all at once"}))
+    assert res.ok and res.rule == "answer-held-back", res
+    assert s.apply(Next()).ok  # the required answer counts as given: BLAKE goes on
+    assert s.apply(Action("alert_supervisor", {"reason": "Took zopiclone, the whole box"})).ok
+    esc = _entries(store, s, "escalation")[-1].data
+    assert s.open_value(esc["reason"]) == REASON_HELD_BACK
+    o = _start(lib, store, account="F-2")
+    _texas_consent(o, "declined")
+    with pytest.raises(EngineError, match=r"Notes cannot be checked: .*nowhere/en.yaml:1:1"):
+        o.apply(Answer({"adjustments_wanted": True, "adjustment_notes": "Letters by post only"}))
+    assert "adjustment_notes" not in [e.data["field"] for e in _entries(store, o, "answer")]
+    raw = _raw(db)
+    assert b"all at once" not in raw and b"zopiclone" not in raw

@@ -41,6 +41,7 @@ class JournalWriter:
         self._pending: list[NewEntry] = []
         self._listeners: list[Listener] = []
         self._depth = 0
+        self.aborted = False           # an operation raised part-way: the call's memory is ahead of its journal
         self._now: dt.datetime | None = None
         self._now_iso = ""
 
@@ -55,6 +56,11 @@ class JournalWriter:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def keep_listeners(self, before: JournalWriter) -> None:
+        """Take over the listeners of the writer this one replaces (a call rebuilt in place), the same
+        list, so an unsubscribe handed out before still works."""
+        self._listeners = before._listeners
 
     def notify(self, event: str, payload: dict[str, Any]) -> None:
         if not self.recording:
@@ -126,6 +132,7 @@ class _Operation:
             w._now = None
             if exc_type is not None:  # unexpected: the command did not finish, so none of its entries is
                 del w._pending[self.mark:]  # written (a resume replays whole commands only)
+                w.aborted = True  # (the session rebuilds itself from the journal: `CallSession.apply`)
                 w.notify("changed", {"op": self.name})
                 return
             try:

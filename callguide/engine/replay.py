@@ -34,7 +34,11 @@ if TYPE_CHECKING:
     from callguide.engine.session import CallSession
 
 
-def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Clock | None = None) -> CallSession:
+def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Clock | None = None,
+                into: CallSession | None = None, listeners_of: Any = None) -> CallSession:
+    """The call rebuilt from its journal: a new session, or `into` an existing one (initialised again in
+    place after an internal error: `CallSession._rebuild`), heard by the listeners of the journal
+    writer `listeners_of` (the one it replaces)."""
     from callguide.engine.session import Account
 
     entries = store.call_entries(call_id)
@@ -66,10 +70,13 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     who = first.data.get("person")  # the roles the commands were accepted under
     person = Person(str(who["id"]), str(who.get("name") or ""), frozenset(who.get("roles") or ["agent"])) \
         if isinstance(who, dict) and who.get("id") else None
-    s = cls(pinned, store, account, first.agent, lang=first.data.get("lang"), clock=replay_clock,
-            call_id=call_id, auto_wrap_up=first.data.get("auto_wrap_up", True),
-            practice=first.data.get("practice", False), history=history, contact_rules=rules, person=person)
+    s = into if into is not None else cls.__new__(cls)
+    s.__init__(pinned, store, account, first.agent, lang=first.data.get("lang"), clock=replay_clock,
+               call_id=call_id, auto_wrap_up=first.data.get("auto_wrap_up", True),
+               practice=first.data.get("practice", False), history=history, contact_rules=rules, person=person)
     s.journal.recording = False
+    if listeners_of is not None:
+        s.journal.keep_listeners(listeners_of)  # (a replay tells nobody anything; the resume below does)
     if contact:
         apply_contact(s.facts.state, contact)
     s.nav.push(first.data["start_flow"], cause="start")

@@ -149,6 +149,7 @@ class CallSession:
         self.crisis_recorded = False
         self.flows_complete = False
         self.ended = False
+        self.broken: str | None = None  # set when the call could not be rebuilt after an internal error
         self.wrap_up_started = False
         self.root_outcome: str | None = None
         self.outcomes: list[str] = []
@@ -205,6 +206,8 @@ class CallSession:
         cmd = c.command_from_json(command)
         if isinstance(cmd, c.Action) and cmd.name == "start_protocol":  # from the bar: an interrupt
             cmd = c.Interrupt(str(cmd.params.get("flow")))
+        if self.broken:
+            raise EngineError(self.broken)
         if self.ended:
             if isinstance(cmd, c.EndCall):
                 return Result(False, "ended", "The call has already ended.")
@@ -216,7 +219,35 @@ class CallSession:
             with self.journal.operation("refused"):
                 self.nav.refuse(self.stack.top, _what(cmd), refusal)
             return Result.refused(refusal)
-        return HANDLERS[type(cmd)](self, cmd)
+        try:
+            return HANDLERS[type(cmd)](self, cmd)
+        except (EngineError, c.CommandError):
+            raise  # (said on purpose, before anything changed)
+        except Exception as e:
+            if not self.journal.recording or not self.journal.aborted:
+                raise  # a resume's replay reports it; a failed write keeps its entries pending (retry)
+            raise self._rebuild(cmd, e) from None
+
+    def _rebuild(self, cmd: c.Command, error: Exception) -> EngineError:
+        """A command stopped part-way on an error nobody expected (a bug): its entries were dropped
+        (`journal._Operation`), but the call's memory may hold half of it (a hold started, a step
+        moved). The call is rebuilt in place from its journal, exactly as a resume would (whole
+        commands only, `call_resumed` journalled), so what is on screen is what is recorded; the
+        window and scripts keep the same session object. If it cannot be rebuilt, every later
+        command is refused in one line and the call can be resumed later from its journal."""
+        from callguide.engine.replay import resume_call
+
+        what = f"{_what(cmd)} stopped on an internal error ({type(error).__name__}: {error}); nothing of it was recorded"
+        writer = self.journal
+        try:
+            self.journal.flush()  # whole earlier operations a failed write left pending go first
+            resume_call(type(self), self.library, self.journal.store, self.call_id, clock=self.clock, into=self,
+                        listeners_of=writer)
+        except (EngineError, StoreError) as e2:
+            self.broken = (f"{what}, and the call could not be rebuilt from its journal ({e2}): close this call "
+                           "and resume it from the journal.")
+            return EngineError(self.broken)
+        return EngineError(f"{what}: the call is as it was before it.")
 
     def _store_version(self) -> int | None:
         version = getattr(self.journal.store, "data_version", None)

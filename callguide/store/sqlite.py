@@ -54,7 +54,7 @@ from .base import (
     hash_from_text,
 )
 from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
-from .derive import STATE_TYPES, derive_account_state
+from .derive import derive_account_state
 from .keys import KeyStore, PublicKey, SigningKey
 from .sealing import SEALED, DataKeys, Sealer, auditor_data, has_sealed, is_sealed, keys_path, open_all
 
@@ -78,6 +78,7 @@ _SEALED_TYPES = frozenset(et.SEALED_TYPES)
 _INSERT = ("INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data,"
            " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _OPEN_JOURNALS: weakref.WeakSet[SQLiteJournal] = weakref.WeakSet()
+_STATE_PREDICATE = _migrations.STATE_PREDICATE  # (repeated word for word: the account index is partial)
 
 
 def _witness_all_at_exit() -> None:
@@ -733,28 +734,43 @@ class SQLiteJournal(JournalStore):
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_entries(self, account_id: str) -> list[Entry]:
-        with self._guard() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE account_id = ? ORDER BY seq",
-                                (account_id,)).fetchall()
+        """Every entry of the account, oldest first: its calls' entries through the call indexes (an
+        account's entries are not indexed by account, `account_state`), plus strays (an entry whose
+        account is not its call's, which `account_index` counts) read from the table when there are
+        any. Refused (StoreError) when the indexes find fewer or more than the counts say."""
+        with self._guard() as conn, read_snapshot(conn):
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM entries INDEXED BY idx_entries_call_seq WHERE call_id IN"
+                " (SELECT call_id FROM call_index INDEXED BY idx_call_index_account WHERE account_id = ?)"
+                " AND account_id = ? ORDER BY seq", (account_id, account_id)).fetchall()
+            own, strays = conn.execute(
+                "SELECT (SELECT coalesce(sum(own), 0) FROM call_index INDEXED BY idx_call_index_account"
+                " WHERE account_id = ?), coalesce((SELECT entries FROM account_index WHERE account_id = ?), 0)",
+                (account_id, account_id)).fetchone()
+            if len(rows) != own:
+                raise StoreError(f"The journal {self.path} is damaged: its indexes find {len(rows)} entries for "
+                                 f"account {account_id} but the journal counts {own}; run `callguide audit verify "
+                                 f"--db {self.path}`.", "corrupt")
+            if strays:  # (rare: read from the table itself)
+                rows = conn.execute(f"SELECT {_COLUMNS} FROM entries NOT INDEXED WHERE account_id = ? ORDER BY seq",
+                                    (account_id,)).fetchall()
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_state(self, account_id: str, today: dt.date) -> AccountState:
-        """Derived from the account's entries, read through the account index. Refused (StoreError)
-        when the index does not find as many of the account's entries as the account table counts:
-        a damaged index must not turn into "no history"."""
-        marks = ",".join("?" * len(STATE_TYPES))
+        """Derived from the account's entries of the types the register reads, through the account
+        index (which holds only those: migration 0005). Refused (StoreError) when the index does not
+        find as many of them as the table of calls and the strays count: a damaged index must not
+        turn into "no history"."""
         with self._guard() as conn:
             with read_snapshot(conn):
                 rows = conn.execute(
-                    f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_seq"
-                    f" WHERE account_id = ? AND type IN ({marks}) ORDER BY seq",
-                    (account_id, *STATE_TYPES)).fetchall()
-                found = conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
-                                     " WHERE account_id = ?", (account_id,)).fetchone()[0]
+                    f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_state"
+                    f" WHERE account_id = ? AND {_STATE_PREDICATE} ORDER BY seq", (account_id,)).fetchall()
                 counted = conn.execute(
-                    "SELECT (SELECT coalesce(sum(own), 0) FROM call_index INDEXED BY idx_call_index_account"
-                    " WHERE account_id = ?) + coalesce((SELECT entries FROM account_index WHERE account_id = ?), 0)",
+                    "SELECT (SELECT coalesce(sum(state), 0) FROM call_index INDEXED BY idx_call_index_account"
+                    " WHERE account_id = ?) + coalesce((SELECT state FROM account_index WHERE account_id = ?), 0)",
                     (account_id, account_id)).fetchone()[0]
+        found = len(rows)
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
                              f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "

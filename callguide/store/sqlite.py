@@ -373,6 +373,9 @@ class SQLiteJournal(JournalStore):
         self.path = path
         self.db = db
         self._conn = db.conn
+        #: One cursor for the statements every step runs (`conn.execute` makes and frees a cursor
+        #: each time: four a step), used only under `_lock`.
+        self._cur = db.conn.cursor()
         self._lock = threading.RLock()
         self._last: tuple[int, str] | None = None  # (seq, hash) after our last write/read
         self._data_version: int | None = None
@@ -551,11 +554,12 @@ class SQLiteJournal(JournalStore):
         tail read afresh when the cached one was stale), and the checkpoint written with them if one
         was due (committed, not yet given to the witnesses)."""
         conn = self._conn
+        cur = self._cur if self._cur.connection is conn else self._cursor()
         checkpoint: Checkpoint | None = None
         for attempt in (1, 2):
-            conn.execute("BEGIN IMMEDIATE")
+            cur.execute("BEGIN IMMEDIATE")
             try:
-                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                version = cur.execute("PRAGMA data_version").fetchone()[0]
                 if attempt == 1 and self._last is not None and self._last_checkpoint is not None \
                         and self._data_version == version:  # (what `_tail` and `_checkpointed` would return)
                     (seq, prev_hash), last_cp = self._last, self._last_checkpoint
@@ -576,11 +580,11 @@ class SQLiteJournal(JournalStore):
                                          ts, prev_hash, hash_))
                     prev_hash = hash_
                 if len(rows) == 1:
-                    conn.execute(_INSERT, rows[0])
+                    cur.execute(_INSERT, rows[0])
                 else:
-                    conn.executemany(_INSERT, rows)  # one statement for the operation's entries
+                    cur.executemany(_INSERT, rows)  # one statement for the operation's entries
                 checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
-                conn.execute("COMMIT")
+                cur.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._rollback(conn)
                 if attempt == 2:
@@ -596,6 +600,11 @@ class SQLiteJournal(JournalStore):
             self._data_version = version
             break
         return written, checkpoint
+
+    def _cursor(self) -> sqlite3.Cursor:
+        """A new step cursor, on the connection the journal holds now."""
+        self._cur = self._conn.cursor()
+        return self._cur
 
     def _checkpointed(self, conn: sqlite3.Connection, version: int | None) -> int:
         """Inside the write transaction: the newest checkpoint's seq (cached while no other
@@ -710,7 +719,8 @@ class SQLiteJournal(JournalStore):
             if self._closed:
                 raise StoreError(f"The journal {self.path} is closed.", "closed")
             try:
-                return self._conn.execute("PRAGMA data_version").fetchone()[0]
+                cur = self._cur if self._cur.connection is self._conn else self._cursor()
+                return cur.execute("PRAGMA data_version").fetchone()[0]
             except (sqlite3.Error, OSError) as exc:
                 raise classify_error(exc, self.path) from None
 

@@ -7,7 +7,7 @@ Timings on a shared machine are noisy; instruction counts are not. Each side run
 by `--steps`, so start-up, imports and set-up cancel out. The files are in /dev/shm (no disk
 waits; the instructions SQLite runs are the same). Needs `valgrind` on PATH.
 
-Stop 19: 596k instructions a step (703k before: a plain Next is now one entry, and the partial
+Stop 19: 592k instructions a step (703k before: a plain Next is now one entry, and the partial
 account index is kept with a chain of `=`, not an `IN` that built a temporary b-tree per insert),
 against 119k for the bare step.
 

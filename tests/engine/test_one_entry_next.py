@@ -129,3 +129,14 @@ def test_the_account_index_types_are_the_registers_types():
     from callguide.store.derive import STATE_TYPES
 
     assert store_migrations.INDEXED_STATE_TYPES == STATE_TYPES
+
+
+def test_a_plain_next_writes_at_most_four_pages_to_the_log(tmp_path, monkeypatch):
+    """What a Next costs on disk (docs/journal.md, "Durability and write size"): one entry, one cell in
+    the call index, the call's counts and now and then the file header, about 3.9 pages; two entries
+    and every entry in the account index wrote 6.5."""
+    from benchmarks.bench_engine_step import wal_per_step
+
+    monkeypatch.setenv("CALLGUIDE_ANCHORS_DIR", str(tmp_path / "anchors"))
+    (pages, _), (bare, _) = wal_per_step(tmp_path, n=120)
+    assert pages <= 4.2 and bare <= 1.2, (pages, bare)

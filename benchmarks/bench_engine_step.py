@@ -14,13 +14,20 @@ the real one: signed checkpoints every 50 entries, handed to a real anchor folde
 Two phases of each run are timed, because a synced write that makes a file longer also commits
 the file system's metadata and costs about twice as much as one that rewrites a log in place:
 "fresh" (steps 20 to 20+N of new files: both write-ahead logs still grow, the engine's for its
-first ~40 steps at six and a half pages a step, the bare insert's for its first
+first ~60 steps at about four pages a step, the bare insert's for its first
 WAL_AUTOCHECKPOINT steps at one page) and "steady" (once both logs have reached their size, as
 on a desktop that has been taking calls for a while). Before stop 18 the bare insert kept
 SQLite's defaults (4 KB pages, a 1000-page log) and only the fresh phase was timed: it was then
 in its dearest regime for the whole run, and the ratio looked better than it is.
 It also prints what a step writes to the write-ahead log (pages and bytes, counted with
 automatic checkpoints off): a figure a busy machine does not move.
+
+Stop 19 (2026-11-26, the other core busy with another helper's work, before and after run
+alternately): before, fresh 2.57-2.58x, steady 3.33-3.49x, 6.5 pages (13.2 KB) a step; after (a
+plain Next is one entry, the account index holds only the register's types), fresh 2.00-2.49x,
+steady 2.90-3.35x, 3.9 pages (8.0 KB) a step, against 1.1 pages (2.1 KB) for the bare insert. Not met: the step's CPU (~0.16 ms
+against ~0.02 ms, bench_step_cpu.py: 592k instructions against 119k) and its four synced pages
+(~0.10 ms against ~0.07 ms) are what is left (README, "Measured").
 
     python benchmarks/bench_engine_step.py [--steps 300] [--repeats 9]
 """

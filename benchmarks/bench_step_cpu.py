@@ -7,6 +7,10 @@ Timings on a shared machine are noisy; instruction counts are not. Each side run
 by `--steps`, so start-up, imports and set-up cancel out. The files are in /dev/shm (no disk
 waits; the instructions SQLite runs are the same). Needs `valgrind` on PATH.
 
+Stop 19: 592k instructions a step (703k before: a plain Next is now one entry, and the partial
+account index is kept with a chain of `=`, not an `IN` that built a temporary b-tree per insert),
+against 119k for the bare step.
+
     python benchmarks/bench_step_cpu.py [--steps 200] [--engine-only]
     python benchmarks/bench_step_cpu.py --profile [--steps 2000]   # cProfile of the engine's steps
     python benchmarks/bench_step_cpu.py --run engine|bare N         # (what valgrind runs)

@@ -6,6 +6,13 @@ on "now", and a replay sees the same time) and written in one durable transactio
 closes. If the journal refuses (locked, disk full), the entries stay pending, in order, and go
 with the next operation or `retry()`; the error goes to the caller. Listeners hear what changed.
 
+A plain Next is one entry (docs/journal.md, "What a step writes"): the `step_committed` that
+carries the agent's command is held back for a moment, and when the very next entry of the same
+operation is the `step_shown` of a step of the same flow (version), the two are one `step_shown`
+carrying the command (`input`) and the step it committed (`committed`); anything else in between
+(actions, a block, a protocol ending) writes the `step_committed` as it was, before it. A resume
+replays the command of either form at the same point (`engine.replay`).
+
 Never imports Qt; never decides anything about the call.
 """
 
@@ -16,7 +23,11 @@ from collections.abc import Callable
 from typing import Any
 
 from callguide.engine.clock import Clock, iso
+from callguide.store import entry_types as et
 from callguide.store.base import Entry, JournalStore, NewEntry
+
+_STEP_COMMITTED = et.STEP_COMMITTED
+_STEP_SHOWN = et.STEP_SHOWN
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -30,6 +41,10 @@ def entry_dict(e: Entry | NewEntry) -> dict[str, Any]:
 class JournalWriter:
     """Operation scopes, pending entries and listeners of one call."""
 
+    #: Fold a plain Next into the `step_shown` after it (False: the two entries journals held before
+    #: stop 19, which tests write to check that such journals still replay and resume the same).
+    fold_next = True
+
     def __init__(self, store: JournalStore, call_id: str, account_id: str, agent: str, clock: Clock) -> None:
         self.store = store
         self.call_id = call_id
@@ -39,6 +54,7 @@ class JournalWriter:
         self.recording = True          # False while a resume replays the journal
         self.records: list[dict[str, Any]] = []
         self._pending: list[NewEntry] = []
+        self._held: NewEntry | None = None  # a Next's `step_committed`, folded into the `step_shown` after it
         self._listeners: list[Listener] = []
         self._depth = 0
         self.aborted = False           # an operation raised part-way: the call's memory is ahead of its journal
@@ -77,14 +93,33 @@ class JournalWriter:
              step_id: str | None = None, input: dict[str, Any] | None = None) -> None:
         if not self.recording:
             return
+        held = self._held
+        if held is not None:
+            self._held = None
+            if type_ == _STEP_SHOWN and flow_hash == held.flow_hash and flow_id == held.flow_id \
+                    and "resumed" not in data and "committed" not in data:
+                data = {**data, "committed": held.step_id, "input": held.data["input"]}
+            else:
+                self._pending.append(held)
         if input is not None:
             data = {**data, "input": input}
-        self._pending.append(NewEntry(
-            type=type_, call_id=self.call_id, account_id=self.account_id, agent=self.agent, flow_id=flow_id,
-            flow_hash=flow_hash, step_id=step_id, data=data,
-            ts=self._now_iso if self._depth else iso(self.clock.now())))
+        entry = NewEntry(type=type_, call_id=self.call_id, account_id=self.account_id, agent=self.agent,
+                         flow_id=flow_id, flow_hash=flow_hash, step_id=step_id, data=data,
+                         ts=self._now_iso if self._depth else iso(self.clock.now()))
+        if type_ == _STEP_COMMITTED and input is not None and self._depth and flow_hash is not None \
+                and data.keys() == {"choice", "input"} and self.fold_next:
+            self._held = entry  # a plain Next: the `step_shown` that follows may carry it
+        else:
+            self._pending.append(entry)
+
+    def _release(self) -> None:
+        """The held `step_committed` goes in as it is (nothing folded it in)."""
+        if self._held is not None:
+            self._pending.append(self._held)
+            self._held = None
 
     def flush(self) -> None:
+        self._release()
         if not self._pending:
             return
         pending = list(self._pending)
@@ -102,7 +137,7 @@ class JournalWriter:
 
     @property
     def unsaved(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + (self._held is not None)
 
 
 class _Operation:

@@ -1,7 +1,8 @@
 """Resuming a killed call: replay its journalled commands over the flow versions it started with.
 
 Every entry that carries an agent's command (`data.input`, the commands' JSON) is applied again,
-in order, with the clock set to the entry's time, over the pinned flows (`library.pinning`) and the
+in order (a plain Next's `step_shown`, or the `step_committed` that journals wrote before it,
+`engine.journal`), with the clock set to the entry's time, over the pinned flows (`library.pinning`) and the
 account history the agent was shown at the start (`call_started.history`). Nothing is written while
 replaying; then `call_resumed` is journalled, protections recorded since the start are added (never
 removed), and the step on screen goes through the gate like any other. Never parses YAML; no Qt.
@@ -94,7 +95,8 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
             continue
         if e.type == et.STEP_SHOWN:
             shown = (e.flow_id, e.step_id)
-            continue
+            if "input" not in e.data:  # (a plain Next is one `step_shown` carrying its command)
+                continue
         if "input" in e.data:
             command = open_all(sealer, e.account_id, {"input": e.data["input"]}, lang)["input"]
             if isinstance(command, Gone):

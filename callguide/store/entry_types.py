@@ -116,14 +116,17 @@ CALL_ENDED: Final = declare(
 # ---------------------------------------------------------------------- steps and commands
 
 STEP_SHOWN: Final = declare(
-    "step_shown", "a step is shown to the agent (its rendered text: what the auditor sees)",
-    ("kind", "say", "guidance", "lang", "resumed", "flow_text"), sensitivity=SPECIAL,
-    special_keys=("say", "guidance"), rendered_keys=("say", "guidance"))
+    "step_shown", "a step is shown to the agent (its rendered text: what the auditor sees); after a plain Next, "
+    "it also carries the Next (`input`) and the step it committed (`committed`), one entry instead of a "
+    "`step_committed` and a `step_shown`",
+    ("kind", "say", "guidance", "lang", "resumed", "flow_text", "committed", "input"), sensitivity=SPECIAL,
+    special_keys=("say", "guidance"), rendered_keys=("say", "guidance"), agent_input=True)
 ANSWER: Final = declare(
     "answer", "a field value is committed", ("field", "value", "redacted", "sensitivity", "consent", "input"),
     sensitivity=FIELD, special_keys=("value", "input"), redacted_keys=("value", "input"), agent_input=True)
 STEP_COMMITTED: Final = declare(
-    "step_committed", "Next taken (or a hand-over step ran by itself)", ("choice", "to", "auto", "input"),
+    "step_committed", "Next taken where more than the next step follows (actions, an outcome, a block), or a "
+    "hand-over step ran by itself", ("choice", "to", "auto", "input"),
     agent_input=True)
 BACK: Final = declare(
     "back", "the agent went back", ("steps", "from", "to", "retracted", "side_effects_kept", "input"), agent_input=True)

@@ -7,7 +7,8 @@
 - `consistency_problems`: the tables of calls and of accounts count exactly the entries the table
   holds (entries are numbered 1..N without gaps; an account's entries are its calls' `own` entries
   plus the strays `account_index` counts); with `deep=True` (the audit) both entry indexes and the
-  index of calls by account are walked and counted too. Reads through an index check their own
+  index of calls by account are walked and counted too (the account index holds only the types the
+  account register reads, counted by `state` beside the other counts: migration 0005). Reads through an index check their own
   slice against these tables (`SQLiteJournal.account_state`, `call_entries`), so an index that
   lost entries is noticed before derived state is shown from it.
 - `head_problems`: the newest signed checkpoint in the file and the newest one each witness holds
@@ -92,14 +93,25 @@ def consistency_problems(conn: sqlite3.Connection, *, deep: bool = False) -> lis
     if deep:
         # A range on the first column makes SQLite walk that index (count(*) alone takes the smallest).
         counts += [
-            ("the account index", conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
-                                               " WHERE account_id >= ''").fetchone()[0]),
             ("the call index of entries", conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_call_seq"
                                                        " WHERE call_id >= ''").fetchone()[0]),
         ]
     for label, n in counts:
         if n != end:
             problems.append(f"{label} counts {n} entries but the journal ends at entry {end}")
+    if deep:
+        # The account index holds only the entries the account register reads (migration 0005): it
+        # finds as many as the table holds of those types, and as many as the counts beside it say.
+        pred = _migrations.STATE_PREDICATE
+        state = conn.execute("SELECT (SELECT coalesce(sum(state), 0) FROM call_index NOT INDEXED)"
+                             " + (SELECT coalesce(sum(state), 0) FROM account_index)").fetchone()[0]
+        table = conn.execute(f"SELECT count(*) FROM entries NOT INDEXED WHERE {pred}").fetchone()[0]
+        indexed = conn.execute(f"SELECT count(*) FROM entries INDEXED BY idx_entries_account_state"
+                               f" WHERE account_id >= '' AND {pred}").fetchone()[0]
+        for label, n in (("the account index", indexed), ("the counts of the account register's entries", state)):
+            if n != table:
+                problems.append(f"{label} counts {n} entries of the account register's types but the journal "
+                                f"holds {table}")
     open_idx = conn.execute("SELECT count(*) FROM call_index INDEXED BY idx_call_index_open WHERE ended = 0"
                             ).fetchone()[0]
     if open_idx != open_all:

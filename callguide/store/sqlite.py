@@ -54,7 +54,7 @@ from .base import (
     hash_from_text,
 )
 from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
-from .derive import STATE_TYPES, derive_account_state
+from .derive import derive_account_state
 from .keys import KeyStore, PublicKey, SigningKey
 from .sealing import SEALED, DataKeys, Sealer, auditor_data, has_sealed, is_sealed, keys_path, open_all
 
@@ -78,6 +78,7 @@ _SEALED_TYPES = frozenset(et.SEALED_TYPES)
 _INSERT = ("INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data,"
            " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _OPEN_JOURNALS: weakref.WeakSet[SQLiteJournal] = weakref.WeakSet()
+_STATE_PREDICATE = _migrations.STATE_PREDICATE  # (repeated word for word: the account index is partial)
 
 
 def _witness_all_at_exit() -> None:
@@ -372,6 +373,9 @@ class SQLiteJournal(JournalStore):
         self.path = path
         self.db = db
         self._conn = db.conn
+        #: One cursor for the statements every step runs (`conn.execute` makes and frees a cursor
+        #: each time: four a step), used only under `_lock`.
+        self._cur = db.conn.cursor()
         self._lock = threading.RLock()
         self._last: tuple[int, str] | None = None  # (seq, hash) after our last write/read
         self._data_version: int | None = None
@@ -550,11 +554,12 @@ class SQLiteJournal(JournalStore):
         tail read afresh when the cached one was stale), and the checkpoint written with them if one
         was due (committed, not yet given to the witnesses)."""
         conn = self._conn
+        cur = self._cur if self._cur.connection is conn else self._cursor()
         checkpoint: Checkpoint | None = None
         for attempt in (1, 2):
-            conn.execute("BEGIN IMMEDIATE")
+            cur.execute("BEGIN IMMEDIATE")
             try:
-                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                version = cur.execute("PRAGMA data_version").fetchone()[0]
                 if attempt == 1 and self._last is not None and self._last_checkpoint is not None \
                         and self._data_version == version:  # (what `_tail` and `_checkpointed` would return)
                     (seq, prev_hash), last_cp = self._last, self._last_checkpoint
@@ -575,11 +580,11 @@ class SQLiteJournal(JournalStore):
                                          ts, prev_hash, hash_))
                     prev_hash = hash_
                 if len(rows) == 1:
-                    conn.execute(_INSERT, rows[0])
+                    cur.execute(_INSERT, rows[0])
                 else:
-                    conn.executemany(_INSERT, rows)  # one statement for the operation's entries
+                    cur.executemany(_INSERT, rows)  # one statement for the operation's entries
                 checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
-                conn.execute("COMMIT")
+                cur.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._rollback(conn)
                 if attempt == 2:
@@ -595,6 +600,11 @@ class SQLiteJournal(JournalStore):
             self._data_version = version
             break
         return written, checkpoint
+
+    def _cursor(self) -> sqlite3.Cursor:
+        """A new step cursor, on the connection the journal holds now."""
+        self._cur = self._conn.cursor()
+        return self._cur
 
     def _checkpointed(self, conn: sqlite3.Connection, version: int | None) -> int:
         """Inside the write transaction: the newest checkpoint's seq (cached while no other
@@ -709,7 +719,8 @@ class SQLiteJournal(JournalStore):
             if self._closed:
                 raise StoreError(f"The journal {self.path} is closed.", "closed")
             try:
-                return self._conn.execute("PRAGMA data_version").fetchone()[0]
+                cur = self._cur if self._cur.connection is self._conn else self._cursor()
+                return cur.execute("PRAGMA data_version").fetchone()[0]
             except (sqlite3.Error, OSError) as exc:
                 raise classify_error(exc, self.path) from None
 
@@ -733,28 +744,43 @@ class SQLiteJournal(JournalStore):
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_entries(self, account_id: str) -> list[Entry]:
-        with self._guard() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE account_id = ? ORDER BY seq",
-                                (account_id,)).fetchall()
+        """Every entry of the account, oldest first: its calls' entries through the call indexes (an
+        account's entries are not indexed by account, `account_state`), plus strays (an entry whose
+        account is not its call's, which `account_index` counts) read from the table when there are
+        any. Refused (StoreError) when the indexes find fewer or more than the counts say."""
+        with self._guard() as conn, read_snapshot(conn):
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM entries INDEXED BY idx_entries_call_seq WHERE call_id IN"
+                " (SELECT call_id FROM call_index INDEXED BY idx_call_index_account WHERE account_id = ?)"
+                " AND account_id = ? ORDER BY seq", (account_id, account_id)).fetchall()
+            own, strays = conn.execute(
+                "SELECT (SELECT coalesce(sum(own), 0) FROM call_index INDEXED BY idx_call_index_account"
+                " WHERE account_id = ?), coalesce((SELECT entries FROM account_index WHERE account_id = ?), 0)",
+                (account_id, account_id)).fetchone()
+            if len(rows) != own:
+                raise StoreError(f"The journal {self.path} is damaged: its indexes find {len(rows)} entries for "
+                                 f"account {account_id} but the journal counts {own}; run `callguide audit verify "
+                                 f"--db {self.path}`.", "corrupt")
+            if strays:  # (rare: read from the table itself)
+                rows = conn.execute(f"SELECT {_COLUMNS} FROM entries NOT INDEXED WHERE account_id = ? ORDER BY seq",
+                                    (account_id,)).fetchall()
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_state(self, account_id: str, today: dt.date) -> AccountState:
-        """Derived from the account's entries, read through the account index. Refused (StoreError)
-        when the index does not find as many of the account's entries as the account table counts:
-        a damaged index must not turn into "no history"."""
-        marks = ",".join("?" * len(STATE_TYPES))
+        """Derived from the account's entries of the types the register reads, through the account
+        index (which holds only those: migration 0005). Refused (StoreError) when the index does not
+        find as many of them as the table of calls and the strays count: a damaged index must not
+        turn into "no history"."""
         with self._guard() as conn:
             with read_snapshot(conn):
                 rows = conn.execute(
-                    f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_seq"
-                    f" WHERE account_id = ? AND type IN ({marks}) ORDER BY seq",
-                    (account_id, *STATE_TYPES)).fetchall()
-                found = conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq"
-                                     " WHERE account_id = ?", (account_id,)).fetchone()[0]
+                    f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_state"
+                    f" WHERE account_id = ? AND {_STATE_PREDICATE} ORDER BY seq", (account_id,)).fetchall()
                 counted = conn.execute(
-                    "SELECT (SELECT coalesce(sum(own), 0) FROM call_index INDEXED BY idx_call_index_account"
-                    " WHERE account_id = ?) + coalesce((SELECT entries FROM account_index WHERE account_id = ?), 0)",
+                    "SELECT (SELECT coalesce(sum(state), 0) FROM call_index INDEXED BY idx_call_index_account"
+                    " WHERE account_id = ?) + coalesce((SELECT state FROM account_index WHERE account_id = ?), 0)",
                     (account_id, account_id)).fetchone()[0]
+        found = len(rows)
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
                              f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "

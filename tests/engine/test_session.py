@@ -341,8 +341,9 @@ def test_one_operation_is_one_durable_transaction(start, store):
     before = store.count()
     s.next()
     entries = store.call_entries(s.call_id)
-    assert store.count() == before + 2
-    assert [e.type for e in entries[-2:]] == ["step_committed", "step_shown"]
+    assert store.count() == before + 1  # a plain Next: one entry (docs/journal.md, "What a step writes")
+    assert entries[-1].type == "step_shown" and entries[-1].data["input"] == {"cmd": "next", "choice": None}
+    assert entries[-1].data["committed"] == entries[-2].step_id
 
 
 def test_refusals_and_field_errors_carry_codes_and_params_for_translation(start):

@@ -112,7 +112,7 @@ def test_schema_strict_indexes_pragmas(journal, db_path):
     schema = journal.db["entries"].schema
     assert "STRICT" in schema
     indexes = {i.name: i.columns for i in journal.db["entries"].indexes}
-    assert indexes["idx_entries_account_seq"][:2] == ["account_id", "seq"]
+    assert indexes["idx_entries_account_state"] == ["account_id", "seq"]  # partial: the register's types only
     assert indexes["idx_entries_call_seq"] == ["call_id", "seq"]
     conn = journal.db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -120,8 +120,9 @@ def test_schema_strict_indexes_pragmas(journal, db_path):
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
     plan = " ".join(r[-1] for r in conn.execute(
-        "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE account_id = 'A1' AND type IN ('x','y') ORDER BY seq"))
-    assert "idx_entries_account_seq" in plan
+        f"EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE account_id = 'A1' AND {store_migrations.STATE_PREDICATE}"
+        " ORDER BY seq"))
+    assert "idx_entries_account_state" in plan
 
 
 def test_migrations_idempotent_on_reopen(db_path, make_entry):
@@ -138,7 +139,7 @@ def test_migrations_idempotent_on_reopen(db_path, make_entry):
         assert j.verify().ok and j.verify().checked == 1
         j.close()
     assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index",
-                       "0004_counts_in_the_call_row"]
+                       "0004_counts_in_the_call_row", "0005_account_index_of_state_types"]
 
 
 def test_open_creates_parent_dirs(tmp_path):
@@ -405,23 +406,32 @@ def test_migration_from_schema_2_adds_tamper_evidence(db_path, make_entry):
         "checkpoints_from"] == "6"
 
 
-def test_migration_does_not_trust_a_damaged_index(db_path, make_entry):
-    """The account counts are built from the table, so an index damaged before the upgrade is
-    still caught afterwards."""
-    import datetime as dt
-
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    _schema_2_journal(db_path, make_entry)
-    conn = sqlite3.connect(db_path)
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_seq'").fetchone()[0]
+def _zero_index_root(path, name):
+    """Damage the index `name`: its root page says it holds no cells."""
+    conn = sqlite3.connect(path)
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
-    with open(db_path, "r+b") as f:
+    with open(path, "r+b") as f:
         f.seek((root - 1) * page_size)
         header = bytearray(f.read(8))
         header[3:5] = b"\0\0"
         f.seek((root - 1) * page_size)
         f.write(header)
+
+
+def test_migration_does_not_trust_a_damaged_index(db_path, make_entry):
+    """The account counts and the account index of schema 5 are built from the table, so an index
+    damaged before the upgrade leaves nothing behind, and one damaged after it is caught."""
+    import datetime as dt
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    _schema_2_journal(db_path, make_entry)
+    _zero_index_root(db_path, "idx_entries_account_seq")  # the account index of schemas 1-4
+    with SQLiteJournal.open(db_path) as j:
+        assert len(j.account_state("TX-3", dt.date(2026, 1, 1)).vulnerabilities) == 5
+        assert len(j.account_entries("TX-3")) == 6
+    _zero_index_root(db_path, "idx_entries_account_state")
     with SQLiteJournal.open(db_path) as j, pytest.raises(StoreError, match="account TX-3"):
         j.account_state("TX-3", dt.date(2026, 1, 1))
 
@@ -453,8 +463,9 @@ def test_migration_from_schema_3_keeps_the_call_index(db_path, make_entry):
     with SQLiteJournal.open(db_path) as j:
         assert j.db.execute("PRAGMA user_version").fetchone()[0] == store_migrations.SCHEMA_VERSION
         after = sorted(j.db["call_index"].rows, key=lambda r: r["call_id"])
-        assert [{k: v for k, v in r.items() if k != "own"} for r in after] == before
-        assert [r["own"] for r in after] == [2, 2]  # counted from the entries by the migration
+        assert [{k: v for k, v in r.items() if k not in ("own", "state")} for r in after] == before
+        assert [r["own"] for r in after] == [2, 2]  # counted from the entries by the migrations
+        assert [r["state"] for r in after] == [1, 2]  # (the note is not a type the account register reads)
         assert list(j.db["account_index"].rows) == []  # no entry outside its call's account
         assert [c.call_id for c in j.unfinished_calls()] == ["C1"]
         j.append(make_entry("note", {}, call_id="C1"))
@@ -484,6 +495,6 @@ def test_account_counts_with_an_entry_outside_its_calls_account(journal, make_en
         journal.account_state(account, dt.date(2026, 1, 1))  # counts match: no StoreError
     rows = {r["call_id"]: (r["entries"], r["own"]) for r in _call_index_by_triggers_is_rebuilt(journal)}
     assert rows == {"C1": (3, 2), "C2": (1, 1)}
-    assert list(journal.db["account_index"].rows) == [{"account_id": "A2", "entries": 1}]
+    assert list(journal.db["account_index"].rows) == [{"account_id": "A2", "entries": 1, "state": 0}]
     with journal._guard() as conn:
         assert integrity.consistency_problems(conn, deep=True) == []

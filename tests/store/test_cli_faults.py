@@ -86,7 +86,7 @@ def test_history_while_another_program_holds_an_exclusive_lock(journal):
 
 def _zero_index_cells(db: Path) -> None:
     conn = sqlite3.connect(db)
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_seq'").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_state'").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
     with open(db, "r+b") as f:

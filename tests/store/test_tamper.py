@@ -145,7 +145,7 @@ def dropped_triggers(path: Path) -> None:
 def damaged_index(path: Path) -> None:
     """The account index's leaf page claims to hold no cells: lookups by account find nothing."""
     conn = sqlite3.connect(path)
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_seq'").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_state'").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
     with open(path, "r+b") as f:
@@ -297,7 +297,7 @@ def test_index_entry_moved_to_another_account_is_noticed(journal_path):
     import datetime as dt
 
     conn = sqlite3.connect(journal_path)
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_seq'").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_entries_account_state'").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
     with open(journal_path, "r+b") as f:

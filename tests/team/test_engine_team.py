@@ -55,3 +55,37 @@ def test_a_doubt_on_one_desktop_reaches_the_next_call_on_another(team: TeamServe
         assert team_c.flow_snapshot(flows["doubt"]) == store_a.flow_snapshot(flows["doubt"])
     store_a.close()
     store_b.close()
+
+
+def test_a_plain_next_as_one_entry_goes_to_the_team_store_as_it_is(team: TeamServer, tmp_path: Path) -> None:
+    """The one-entry Next (a `step_shown` carrying the command and the step it committed) is accepted
+    by the team store's ingest, chained, and read back word for word, next to the `step_committed`
+    a Next with actions still writes (docs/journal.md, "What a step writes")."""
+    from callguide.store.base import compute_hash
+
+    dana = team.person("dana", "agent")
+    lib, diags = load_library([FLOWS], signposts=False)
+    assert not [d for d in diags if d.severity == "error"]
+    clock = FixedClock("2026-11-22T10:00:00+00:00", step_seconds=1)
+    store = SQLiteJournal.open(tmp_path / "dana.db")
+    sync = TeamSync(tmp_path / "dana.db", dana).start()
+    call = CallSession.start(lib, store, Account("ACC-N", "Jo Bloggs", "UK"), "dana", start_flow="main",
+                             clock=clock, auto_wrap_up=False)
+    assert call.next().ok
+    assert call.answer({"income": "100", "spend": "400"}).ok
+    assert call.next().ok and call.next().ok  # to the hold (an action step), then its outcome step
+    assert sync.wait_synced(20)
+    sync.stop()
+    local = store.call_entries(call.call_id)
+    with PostgresJournal(dana) as mine:
+        remote = mine.call_entries(call.call_id)
+    assert [(e.seq, e.type, e.step_id, e.hash) for e in remote] == [(e.seq, e.type, e.step_id, e.hash) for e in local]
+    merged = [e for e in remote if e.type == "step_shown" and "input" in e.data]
+    assert [(e.step_id, e.data["committed"], e.data["input"]) for e in merged] == [
+        ("income", "hello", {"cmd": "next", "choice": None}), ("route", "income", {"cmd": "next", "choice": None})]
+    assert [e.step_id for e in remote if e.type == "step_committed"] == ["hold-it"]
+    for e in merged:  # the server keeps what the desktop hashed
+        fields = {k: getattr(e, k) for k in ("ts", "type", "call_id", "account_id", "agent", "flow_id", "flow_hash",
+                                             "step_id", "data")}
+        assert compute_hash(e.prev_hash, fields) == e.hash
+    store.close()

@@ -167,6 +167,7 @@ class _Operation:
             w._now = None
             if exc_type is not None:  # unexpected: the command did not finish, so none of its entries is
                 del w._pending[self.mark:]  # written (a resume replays whole commands only)
+                w._held = None  # (a Next held for the step_shown that never came: part of it too)
                 w.aborted = True  # (the session rebuilds itself from the journal: `CallSession.apply`)
                 w.notify("changed", {"op": self.name})
                 return

@@ -106,3 +106,19 @@ def test_a_call_that_cannot_be_rebuilt_after_an_internal_error_refuses_every_lat
     assert not r.state.hold_active  # the journal is whole: a later resume gives the state before
     assert again.verify().ok
     again.close()
+
+
+def test_a_next_held_for_its_step_shown_is_dropped_with_the_operation_that_failed(store):
+    """A plain Next's `step_committed` waits for the `step_shown` that follows (one entry); when the
+    operation fails in between, it goes with the rest of the operation, never into the next one."""
+    from callguide.engine.journal import JournalWriter
+
+    w = JournalWriter(store, "call-1", "X-3", "agent-7", FixedClock("2026-11-23T10:00:00+00:00"))
+    with pytest.raises(Boom), w.operation("next"):
+        w.emit(et.STEP_COMMITTED, {"choice": None}, "call-opening", "h" * 64, "identity",
+               input={"cmd": "next", "choice": None})
+        raise Boom("between the commit and the next step")
+    assert w.unsaved == 0 and w.aborted
+    with w.operation("note"):
+        w.emit(et.NOTE, {"text": "later"})
+    assert [e.type for e in store.call_entries("call-1")] == [et.NOTE]

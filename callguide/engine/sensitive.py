@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 LANGS = ("en", "da", "cs")
 _WORD = re.compile(r"\w+")
 _DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+#: Letters of other scripts that look exactly like a Latin letter, folded to it: "cаncer" with a
+#: Cyrillic а is read as "cancer" by every person and must be found as such. Only lowercase forms
+#: (folding casefolds first), only letters that render identical in the fonts the window uses; no
+#: list of ours is written in these scripts (en, da, cs), so folding them costs no match. (Unicode's
+#: confusables table has thousands of entries and no kept library ships it; these are the ones that
+#: spell English, Danish and Czech words.)
+_LOOKALIKE = str.maketrans({
+    "а": "a", "в": "b", "с": "c", "е": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+    "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԝ": "w", "ӏ": "l", "ԁ": "d",
+    "ɡ": "g", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
+    "χ": "x", "ı": "i",
+})
+#: Characters that show nothing (zero-width space and joiners, soft hyphen, word joiner, byte-order
+#: mark, direction marks): "can\u200bcer" shows as "cancer" and is read as it.
+_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")  # combining marks
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]*$")
 MIN_STEM = 3
@@ -46,7 +61,7 @@ def fold(text: str) -> str:
     t = text.casefold()
     if t.isascii():
         return t
-    t = unicodedata.normalize("NFC", t).translate(_DANISH)
+    t = unicodedata.normalize("NFC", _INVISIBLE.sub("", t)).translate(_DANISH).translate(_LOOKALIKE)
     return _MARKS.sub("", unicodedata.normalize("NFKD", t))
 
 
@@ -96,7 +111,7 @@ class SensitiveWords:
         """The words or phrases of `text` that are on a list, as they were typed, in order, once each."""
         if not self._any(text or ""):
             return []  # most notes: one pass over the folded text, no word-by-word work
-        text = unicodedata.normalize("NFC", text or "")
+        text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text or ""))  # as it shows ("can\u200bcer")
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         tokens = [fold(text[a:b]) for a, b in spans]
         found: list[str] = []

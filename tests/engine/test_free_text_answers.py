@@ -289,3 +289,27 @@ def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store,
     assert "adjustment_notes" not in [e.data["field"] for e in _entries(store, o, "answer")]
     raw = _raw(db)
     assert b"all at once" not in raw and b"zopiclone" not in raw
+
+
+@pytest.mark.parametrize("hidden", [
+    "Customer has can\u200bcer",      # a zero-width space inside the word
+    "Customer has ca\u00adncer",      # a soft hyphen (shows nothing mid-line)
+    "Customer has c\u0430ncer",       # a Cyrillic а that looks like a Latin a
+    "CUSTOMER HAS C\u0410NCER",       # the same, in capitals
+    "Customer has \u2060cancer\u200d",  # a word joiner and a zero-width joiner around it
+    "Kunden har kr\u00e6\u200bft",              # Danish, with a zero-width space
+    "Z\u00e1kazn\u00edk m\u00e1 rakov\u0456nu",  # Czech, with a Cyrillic і
+])
+def test_a_word_hidden_with_invisible_or_lookalike_characters_is_found_at_every_door(lib, store, db, hidden):
+    """Text pasted or typed to read as "cancer" is read as "cancer" by every person who sees it, so the
+    word lists find it too: an ordinary answer is refused, a note is refused, a referral note is held
+    back. Before, every one of these was stored as typed (under the personal key, with no consent)."""
+    from callguide.engine.commands import Note
+
+    s = _start(lib, store)
+    _texas_consent(s, "declined")
+    res = s.apply(Answer({"adjustments_wanted": True, "adjustment_notes": hidden}))
+    assert not res.ok and res.rule == "answer-sensitive", res
+    assert not s.apply(Note(hidden)).ok
+    assert "adjustment_notes" not in s.facts.values
+    assert hidden not in _opened(store, s) and hidden.encode() not in _raw(db)

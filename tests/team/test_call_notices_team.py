@@ -210,3 +210,27 @@ def test_latest_call_start_answers_the_same_from_the_journal_and_the_team_store(
     # Row-level security: a trainer reads no calls, so the team store knows no call of anna's for them.
     with PostgresPublications(team.person("tom", "trainer")) as pubs:
         assert pubs.latest_call_start("anna", "not-synced-yet") is None
+
+
+def test_the_agents_calls_held_by_a_lock_is_a_one_line_problem_in_time(team: TeamServer, tmp_path: Path) -> None:
+    """The team store's journal table held (a migration, a stuck session) while the window asks for
+    the agent's latest call start: the notices' read gives up within its timeout with one line
+    (the window logs it once and the call runs), never a reader left waiting."""
+    import time
+
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    team.adopt_flows()
+    anna = team.person("anna", "agent")
+    journal = tmp_path / "anna.db"
+    call = _call(journal, "anna", Clock("2026-11-22T09:00:00+00:00"), 31)
+    with psycopg.connect(team.admin_url) as locker:
+        locker.execute(SQL("LOCK TABLE {}.entries IN ACCESS EXCLUSIVE MODE").format(Identifier(team.target.schema)))
+        t0 = time.monotonic()
+        facts = call_notices(Publications(anna, True, journal), "anna", call, set(), set(), timeout=1.0)
+        took = time.monotonic() - t0
+        locker.rollback()
+    assert took < 4.0, took
+    assert "did not answer in time" in facts.problem and "\n" not in facts.problem
+    assert facts.fixed == [] and facts.withheld == []

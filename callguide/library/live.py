@@ -271,8 +271,8 @@ def call_notices(pubs: Publications, agent: str, call_id: str, running: set[str]
     local journal first and synced in the background, so the team store usually does not know it
     yet when the window opens. The previous start is therefore the later of this desktop's own
     previous call (the local journal's call index, which holds every call started here, synced or
-    not) and, once the team store holds this call, the agent's previous call there (their calls on
-    other desktops)."""
+    not) and the agent's latest call start in the team store other than this call
+    (`latest_call_start`: their calls on other desktops, whether or not this call has synced)."""
     from callguide.library.flags import FlagsError, fixed_notices, later, previous_call_start
     from callguide.library.publish import PublishError, open_store, published_versions
     from callguide.store.base import StoreError
@@ -286,9 +286,9 @@ def call_notices(pubs: Publications, agent: str, call_id: str, running: set[str]
             withheld = [w for w in _withheld(store, now) if w.flow_id not in running]
             versions = published_versions(store, now) if withheld else {}
             if pubs.team:
-                there = store.call_start(agent, call_id)
-                if there is not None:
-                    known, since = True, later(since, there[1])
+                if not known:  # no local journal holds this call: the team store must
+                    known = store.call_start(agent, call_id) is not None
+                since = later(since, store.latest_call_start(agent, call_id))
                 fixed = fixed_notices(store, agent, call_id, since, now=now) if known else []
             else:
                 start = store.call_start(agent, call_id)

@@ -385,6 +385,12 @@ class PublicationStore(Protocol):
     def call_start(self, agent: str, call_id: str) -> tuple[int, str | None] | None:
         """(the seq of `call_id`'s call_started entry, when `agent` started the call before it, or None)."""
 
+    def latest_call_start(self, agent: str, call_id: str) -> str | None:
+        """When `agent` last started a call other than `call_id` (its `call_started` time as
+        journalled), or None: whether or not this store holds `call_id` yet. The team store's answer
+        covers the agent's calls on every desktop that synced (as far as the connected person may
+        read them); `call_start` needs the current call to be there."""
+
     def close(self) -> None: ...
 
 
@@ -627,6 +633,15 @@ class SQLitePublications:
             prev = c.execute(f"SELECT ts FROM entries WHERE agent = ? AND type = {et.sql(et.CALL_STARTED)} AND seq < ? "
                              "ORDER BY seq DESC LIMIT 1", (agent, row[0])).fetchone()
         return int(row[0]), (prev[0] if prev else None)
+
+    def latest_call_start(self, agent: str, call_id: str) -> str | None:
+        """The journal's call index: the agent's last call started here other than `call_id`."""
+        with self._guard() as c:
+            if not self._has_entries(c):
+                return None
+            row = c.execute(f"SELECT ts FROM entries WHERE agent = ? AND type = {et.sql(et.CALL_STARTED)}"
+                            " AND call_id <> ? ORDER BY seq DESC LIMIT 1", (agent, call_id)).fetchone()
+        return row[0] if row else None
 
 
 def open_publications(location: Any) -> PublicationStore:

@@ -14,7 +14,7 @@ from callguide.library.live import Publications, call_notices, publications_of
 from callguide.library.publish import live_versions
 from callguide.store.base import NewEntry
 from callguide.store.postgres.publications import PostgresPublications
-from callguide.store.publications import FlagDecision, FlowVersion, LogRecord, text_hash
+from callguide.store.publications import FlagDecision, FlowVersion, LogRecord, SQLitePublications, text_hash
 from callguide.store.sqlite import SQLiteJournal
 from callguide.team.desktop import TeamDesktop
 from callguide.team.sync import TeamSync
@@ -97,3 +97,140 @@ def test_the_team_desktops_store_names_the_team_store(team: TeamServer, tmp_path
         assert publications_of(j) == Publications(tmp_path / "alone.db", False, tmp_path / "alone.db")
     finally:
         j.close()
+
+
+def _publish_fix(team: TeamServer) -> None:
+    """texas 9.9.0 submitted (tom), approved and live (rita), live from now."""
+    tom = team.person("tom", "trainer")
+    rita = team.person("rita", "reviewer")
+    with PostgresPublications(tom) as pubs:
+        old = live_versions(pubs)["texas"]
+        text = old.text.replace(f'version: "{old.version_label}"', 'version: "9.9.0"', 1)
+        assert text != old.text
+        nv, _ = pubs.add_version(
+            FlowVersion(0, "texas", "9.9.0", text_hash(text), old.file_name, text, None, "workspace", "tom",
+                        old.created_at, "shorter", {}),
+            LogRecord("texas", None, "9.9.0", "submitted", "tom", ["trainer"], "shorter"))
+    with PostgresPublications(rita) as pubs:
+        pubs.append(LogRecord("texas", nv.id, "9.9.0", "approved", "rita", ["reviewer"]),
+                    LogRecord("texas", nv.id, "9.9.0", "live", "rita", ["reviewer"]))
+
+
+def _mark_fixed(team: TeamServer, comment: str, at: dt.datetime) -> None:
+    tom = team.person("tom", "trainer")
+    flag = next(f for f in list_flags(tom) if f.entry.comment == comment)
+    with PostgresPublications(tom) as pubs:
+        pubs.add_flag_decision(FlagDecision(0, flag.entry.id, "texas", "consent", "fixed", "", "9.9.0", "tom",
+                                            at.isoformat(timespec="seconds")))
+
+
+def _synced(journal: Path, target: object) -> None:
+    sync = TeamSync(journal, target).start()  # type: ignore[arg-type]
+    try:
+        assert sync.wait_synced(20)
+    finally:
+        sync.stop()
+
+
+def test_the_next_call_on_another_desktop_does_not_show_the_notice_again(team: TeamServer, tmp_path: Path) -> None:
+    """Two desktops of one agent share the team store. The notice of a fixed flag shows on the
+    agent's first call after the fix (desktop A); their next call, on desktop B, whose own journal
+    holds none of A's calls and whose `call_started` is not synced yet, does not show it again,
+    but does show a flag fixed between the two calls. Before the team store's
+    `latest_call_start`, B had no previous call at all and showed both."""
+    team.adopt_flows()
+    anna = team.person("anna", "agent")
+    a, b = tmp_path / "anna-a.db", tmp_path / "anna-b.db"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # Call 0 on desktop A, three days ago: two flags on texas/consent; synced.
+    _call(a, "anna", Clock((now - dt.timedelta(days=3)).isoformat()), 10, flag="Too long to read aloud")
+    _call(a, "anna", Clock((now - dt.timedelta(days=3, minutes=-5)).isoformat()), 11, flag="Says balance twice")
+    _synced(a, anna)
+    _publish_fix(team)  # live from now
+    _mark_fixed(team, "Too long to read aloud", now - dt.timedelta(days=2))
+
+    # Call 1 on desktop A, in an hour: the fix shows (its previous call is call 0, in A's journal).
+    first = _call(a, "anna", Clock((now + dt.timedelta(hours=1)).isoformat()), 12)
+    on_a = call_notices(Publications(anna, True, a), "anna", first, set(), set())
+    assert on_a.problem == ""
+    assert [n.comment for n in on_a.fixed] == ["Too long to read aloud"]
+    _synced(a, anna)  # call 1 reaches the team store
+
+    # Between the calls the second flag is fixed.
+    _mark_fixed(team, "Says balance twice", now + dt.timedelta(hours=2))
+
+    # Call 2 on desktop B, in three hours, not synced: B's journal has no earlier call of anna's.
+    second = _call(b, "anna", Clock((now + dt.timedelta(hours=3)).isoformat()), 13)
+    with PostgresPublications(anna) as pubs:
+        assert pubs.call_start("anna", second) is None
+        assert pubs.latest_call_start("anna", second) == Clock((now + dt.timedelta(hours=1)).isoformat()).tick()
+    on_b = call_notices(Publications(anna, True, b), "anna", second, set(), set())
+    assert on_b.problem == ""
+    assert [n.comment for n in on_b.fixed] == ["Says balance twice"]
+    # The same once call 2 is synced (the team store then holds the current call: it is skipped).
+    _synced(b, anna)
+    assert [n.comment for n in call_notices(Publications(anna, True, b), "anna", second, set(), set()).fixed] == [
+        "Says balance twice"]
+
+    # Call 3 back on desktop A (not synced): its previous call is call 2 on B; nothing again.
+    third = _call(a, "anna", Clock((now + dt.timedelta(hours=4)).isoformat()), 14)
+    assert call_notices(Publications(anna, True, a), "anna", third, set(), set()).fixed == []
+    # Another agent never sees anna's calls or flags.
+    bob = team.person("bob", "agent")
+    with PostgresPublications(bob) as pubs:
+        assert pubs.latest_call_start("anna", third) is None
+    assert call_notices(Publications(bob, True, tmp_path / "bob.db"), "bob", third, set(), set()).fixed == []
+
+
+def test_latest_call_start_answers_the_same_from_the_journal_and_the_team_store(team: TeamServer,
+                                                                                 tmp_path: Path) -> None:
+    """`latest_call_start` has one meaning in both stores: the agent's last call start other than
+    the given call, whether or not the store holds that call; None when there is none."""
+    anna = team.person("anna", "agent")
+    journal = tmp_path / "anna.db"
+    empty = SQLitePublications.open(tmp_path / "empty.db")
+    try:
+        assert empty.latest_call_start("anna", "x") is None
+    finally:
+        empty.close()
+    c1 = _call(journal, "anna", Clock("2026-11-22T09:00:00+00:00"), 21)
+    c2 = _call(journal, "anna", Clock("2026-11-22T10:00:00+00:00"), 22)
+    _synced(journal, anna)
+    local = SQLitePublications.open(journal)
+    try:
+        with PostgresPublications(anna) as there:
+            for call_id, expected in ((c2, "2026-11-22T09:00:00.700+00:00"), (c1, "2026-11-22T10:00:00.700+00:00"),
+                                      ("not-synced-yet", "2026-11-22T10:00:00.700+00:00")):
+                assert local.latest_call_start("anna", call_id) == expected
+                assert there.latest_call_start("anna", call_id) == expected
+            assert local.latest_call_start("bob", c1) is None
+            assert there.latest_call_start("bob", c1) is None
+    finally:
+        local.close()
+    # Row-level security: a trainer reads no calls, so the team store knows no call of anna's for them.
+    with PostgresPublications(team.person("tom", "trainer")) as pubs:
+        assert pubs.latest_call_start("anna", "not-synced-yet") is None
+
+
+def test_the_agents_calls_held_by_a_lock_is_a_one_line_problem_in_time(team: TeamServer, tmp_path: Path) -> None:
+    """The team store's journal table held (a migration, a stuck session) while the window asks for
+    the agent's latest call start: the notices' read gives up within its timeout with one line
+    (the window logs it once and the call runs), never a reader left waiting."""
+    import time
+
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    team.adopt_flows()
+    anna = team.person("anna", "agent")
+    journal = tmp_path / "anna.db"
+    call = _call(journal, "anna", Clock("2026-11-22T09:00:00+00:00"), 31)
+    with psycopg.connect(team.admin_url) as locker:
+        locker.execute(SQL("LOCK TABLE {}.entries IN ACCESS EXCLUSIVE MODE").format(Identifier(team.target.schema)))
+        t0 = time.monotonic()
+        facts = call_notices(Publications(anna, True, journal), "anna", call, set(), set(), timeout=1.0)
+        took = time.monotonic() - t0
+        locker.rollback()
+    assert took < 4.0, took
+    assert "did not answer in time" in facts.problem and "\n" not in facts.problem
+    assert facts.fixed == [] and facts.withheld == []

@@ -283,3 +283,14 @@ class PostgresPublications:
             prev = c.execute(f"SELECT ts FROM entries WHERE agent = %s AND type = {et.sql(et.CALL_STARTED)}"
                              " AND at < %s ORDER BY at DESC LIMIT 1", (agent, row[1])).fetchone()
         return int(row[0]), (prev[0] if prev else None)
+
+    def latest_call_start(self, agent: str, call_id: str) -> str | None:
+        """When `agent` last started a call other than `call_id`, on any desktop that synced, as
+        row-level security lets the connected person read calls (an agent their own; a trainer
+        none): the desktop's own `call_started` may not have arrived yet, so the current call is
+        excluded by id rather than looked up. Latest by the server's `at` (the start's own time),
+        the arrival id breaking ties."""
+        with self._read() as c:
+            row = c.execute(f"SELECT ts FROM entries WHERE agent = %s AND type = {et.sql(et.CALL_STARTED)}"
+                            " AND call_id <> %s ORDER BY at DESC, id DESC LIMIT 1", (agent, call_id)).fetchone()
+        return row[0] if row else None

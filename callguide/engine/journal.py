@@ -158,6 +158,7 @@ class _Operation:
             w._now = w.clock.now()
             w._now_iso = iso(w._now)
             self.mark = len(w._pending)  # what an earlier failed write left pending: whole operations
+            w.aborted = False  # (says only what became of the latest operation)
         w._depth += 1
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

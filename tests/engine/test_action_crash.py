@@ -122,3 +122,18 @@ def test_a_next_held_for_its_step_shown_is_dropped_with_the_operation_that_faile
     with w.operation("note"):
         w.emit(et.NOTE, {"text": "later"})
     assert [e.type for e in store.call_entries("call-1")] == [et.NOTE]
+
+
+def test_aborted_says_only_what_became_of_the_latest_operation(store):
+    """A command refused on purpose part-way (an EngineError) marks its operation aborted; the next
+    operation starts clean, so a failed *write* after it (a locked journal: entries kept pending for
+    Ctrl+R) is never taken for an internal error that rebuilds or stops the call."""
+    from callguide.engine.journal import JournalWriter
+
+    w = JournalWriter(store, "call-2", "X-4", "agent-7", FixedClock("2026-11-23T10:00:00+00:00"))
+    with pytest.raises(EngineError), w.operation("answer"):
+        raise EngineError("refused on purpose")
+    assert w.aborted
+    with w.operation("note"):
+        w.emit(et.NOTE, {"text": "later"})
+    assert not w.aborted

@@ -688,6 +688,8 @@ class StepPanel(QWidget):
                 row.pending = raw
                 self._show_pick(row, raw)
         self.refresh()
+        if row is not None and fid in self._errors:  # the one line under the field is read, not cut off
+            QTimer.singleShot(0, lambda m=row.message: self._ensure_shown(m))
         return False
 
     def _on_edited(self, fid: str, edit: QLineEdit) -> None:
@@ -742,6 +744,13 @@ class StepPanel(QWidget):
     def _ensure_visible(self, w: QWidget) -> None:
         try:
             if w.hasFocus() and self.scroll.widget().isAncestorOf(w):
+                self.scroll.ensureWidgetVisible(w, 16, 24)
+        except RuntimeError:  # the widget went with a rebuild before the timer fired
+            pass
+
+    def _ensure_shown(self, w: QWidget) -> None:
+        try:
+            if w.isVisible() and self.scroll.widget().isAncestorOf(w):
                 self.scroll.ensureWidgetVisible(w, 16, 24)
         except RuntimeError:  # the widget went with a rebuild before the timer fired
             pass

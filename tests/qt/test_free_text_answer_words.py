@@ -70,5 +70,7 @@ def test_an_ordinary_steps_note_with_health_words_is_refused_under_its_field(ope
     hint = panel._rows["adjustment_notes"].message.text()
     assert hint == tr("msg.answer-sensitive") and "cancer" not in hint
     assert panel._rows["adjustment_notes"].edit.text() == "Customer has cancer, on chemo"  # kept, uncommitted
+    message = panel._rows["adjustment_notes"].message  # scrolled to: the whole line is on screen
+    d.qtbot.waitUntil(lambda: message.visibleRegion().boundingRect().height() == message.height(), timeout=2000)
     assert d.w.grab().save(str(shots_dir / "answer_refused_en.png"))
     assert b"cancer" not in _raw(db_path)

@@ -689,7 +689,7 @@ class StepPanel(QWidget):
                 self._show_pick(row, raw)
         self.refresh()
         if row is not None and fid in self._errors:  # the one line under the field is read, not cut off
-            QTimer.singleShot(0, lambda m=row.message: self._ensure_shown(m))
+            QTimer.singleShot(0, lambda m=row.message: self._ensure_visible(m, focused=False))
         return False
 
     def _on_edited(self, fid: str, edit: QLineEdit) -> None:
@@ -741,16 +741,10 @@ class StepPanel(QWidget):
         if row.edit is None and row.draft() is not _UNSET:
             self._commit_pick(str(old.property("fieldId")))  # left the field: commit what it shows
 
-    def _ensure_visible(self, w: QWidget) -> None:
+    def _ensure_visible(self, w: QWidget, *, focused: bool = True) -> None:
+        """Scroll the step to `w` (the focused input, or a field's one line when `focused` is False)."""
         try:
-            if w.hasFocus() and self.scroll.widget().isAncestorOf(w):
-                self.scroll.ensureWidgetVisible(w, 16, 24)
-        except RuntimeError:  # the widget went with a rebuild before the timer fired
-            pass
-
-    def _ensure_shown(self, w: QWidget) -> None:
-        try:
-            if w.isVisible() and self.scroll.widget().isAncestorOf(w):
+            if (w.hasFocus() if focused else w.isVisible()) and self.scroll.widget().isAncestorOf(w):
                 self.scroll.ensureWidgetVisible(w, 16, 24)
         except RuntimeError:  # the widget went with a rebuild before the timer fired
             pass

@@ -41,18 +41,6 @@ def lib():
     return library
 
 
-@pytest.fixture
-def db(tmp_path):
-    return tmp_path / "journal.db"
-
-
-@pytest.fixture
-def store(db):
-    s = SQLiteJournal.open(db)
-    yield s
-    s.close()
-
-
 def _raw(db: Path) -> bytes:
     """Every byte of the journal, its write-ahead log and its keys file."""
     return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
@@ -89,7 +77,7 @@ def _to_referral_note(s: CallSession) -> None:
 # ---------------------------------------------------------------------- the care referral: held back, never refused
 
 
-def test_a_referral_note_with_health_words_and_no_consent_is_held_back_never_written(lib, store, db):
+def test_a_referral_note_with_health_words_and_no_consent_is_held_back_never_written(lib, store, db_path):
     s = _start(lib, store, flow="care-referral")
     assert s.apply(Next()).ok
     res = s.apply(Answer({"referral_reason": "agent_unsure", "referral_note": SECRET}))
@@ -105,11 +93,11 @@ def test_a_referral_note_with_health_words_and_no_consent_is_held_back_never_wri
     s.apply(EndCall("referred"))
     opened = _opened(store, s)
     assert "cancer" not in opened and "chemo" not in opened
-    raw = _raw(db)
+    raw = _raw(db_path)
     assert b"cancer" not in raw and b"chemo" not in raw
 
 
-def test_with_consent_a_referral_note_is_sealed_under_it_and_a_withdrawal_shreds_it(lib, store, db):
+def test_with_consent_a_referral_note_is_sealed_under_it_and_a_withdrawal_shreds_it(lib, store, db_path):
     s = _start(lib, store)
     _texas_consent(s, "given")
     _to_referral_note(s)
@@ -122,14 +110,14 @@ def test_with_consent_a_referral_note_is_sealed_under_it_and_a_withdrawal_shreds
     assert s.apply(Next()).ok and s.apply(Next("transfer")).ok and s.apply(Next()).ok
     esc = _entries(store, s, "escalation")[-1].data
     assert purposes_of(esc["reason"]) == [HEALTH]  # the escalation quoting it: under the consent too
-    assert b"cancer" not in _raw(db)
+    assert b"cancer" not in _raw(db_path)
     assert s.apply(Withdraw(HEALTH)).ok
     assert isinstance(s.open_value(answer["value"]), Gone) and isinstance(s.open_value(esc["reason"]), Gone)
     assert "referral_note" not in s.facts.values
     assert "cancer" not in _opened(store, s)
 
 
-def test_privacy_withdraw_outside_the_call_shreds_a_consented_free_text_answer(lib, store, db, tmp_path,
+def test_privacy_withdraw_outside_the_call_shreds_a_consented_free_text_answer(lib, store, db_path, tmp_path,
                                                                               monkeypatch):
     s = _start(lib, store)
     _texas_consent(s, "given")
@@ -144,9 +132,9 @@ def test_privacy_withdraw_outside_the_call_shreds_a_consented_free_text_answer(l
     people.write_text("people:\n  bo: {name: Bo Nielsen, roles: [care_team]}\n", encoding="utf-8")
     monkeypatch.setenv("CALLGUIDE_PEOPLE", str(people))
     out = CliRunner().invoke(main, ["privacy", "withdraw", "--account", "F-1", "--purpose", HEALTH, "--by", "bo",
-                                    "--db", str(db)])
+                                    "--db", str(db_path)])
     assert out.exit_code == 0, out.output
-    again = SQLiteJournal.open(db)
+    again = SQLiteJournal.open(db_path)
     try:
         entries = again.call_entries(s.call_id)
         note = [e.data for e in entries if e.type == "answer" and e.data["field"] == "adjustment_notes"][-1]
@@ -155,13 +143,13 @@ def test_privacy_withdraw_outside_the_call_shreds_a_consented_free_text_answer(l
         assert "cancer" not in dumped
     finally:
         again.close()
-    assert b"cancer" not in _raw(db)
+    assert b"cancer" not in _raw(db_path)
 
 
 # ---------------------------------------------------------------------- an ordinary step: refused
 
 
-def test_an_ordinary_steps_free_text_with_health_words_is_refused_and_nothing_else_lost(lib, store, db):
+def test_an_ordinary_steps_free_text_with_health_words_is_refused_and_nothing_else_lost(lib, store, db_path):
     s = _start(lib, store)
     _texas_consent(s, "declined")
     assert s.top.step_id == "ask-adjustments"
@@ -175,7 +163,7 @@ def test_an_ordinary_steps_free_text_with_health_words_is_refused_and_nothing_el
     blocked = _entries(store, s, "blocked")[-1].data
     assert blocked["rule"] == "answer-sensitive" and blocked["action"] == "answer:adjustment_notes"
     assert s.apply(Answer({"adjustment_notes": "Letters by post only, after 17:00"})).ok  # rephrased: saved
-    assert b"cancer" not in _raw(db) and "cancer" not in _opened(store, s)
+    assert b"cancer" not in _raw(db_path) and "cancer" not in _opened(store, s)
 
 
 def test_choices_numbers_dates_and_yes_no_are_not_word_checked(lib, store):
@@ -196,7 +184,7 @@ def test_a_live_answer_may_not_name_a_consent_that_is_not_in_force(lib, store):
 # ---------------------------------------------------------------------- BLAKE: never refused
 
 
-def test_blakes_free_text_is_never_refused_and_counts_as_given(lib, store, db):
+def test_blakes_free_text_is_never_refused_and_counts_as_given(lib, store, db_path):
     s = _start(lib, store, flow="blake")
     s.apply(Next())
     s.apply(Next())
@@ -204,13 +192,13 @@ def test_blakes_free_text_is_never_refused_and_counts_as_given(lib, store, db):
     res = s.apply(Answer({"crisis_location": "At home, took her medication all at once"}))
     assert res.ok and res.rule == "answer-held-back", res
     assert s.apply(Next()).ok and s.top.step_id != "location"  # the required answer counts as given
-    assert b"all at once" not in _raw(db) and "all at once" not in _opened(store, s)
+    assert b"all at once" not in _raw(db_path) and "all at once" not in _opened(store, s)
 
 
 # ---------------------------------------------------------------------- every door: walk, resume
 
 
-def test_a_walk_script_and_a_resume_give_the_same_result(lib, store, db, tmp_path):
+def test_a_walk_script_and_a_resume_give_the_same_result(lib, store, db_path, tmp_path):
     events = [{"next": None}, {"next": None}, {"consent": "given"}, {"interrupt": "care-referral"},
               {"next": None}, {"answer": {"referral_reason": "vulnerability", "referral_note": SECRET}},
               {"answer": {"referral_note": f"{SECRET} (again)"}}]
@@ -265,7 +253,7 @@ def test_a_held_back_answer_is_sealed_and_has_no_text(lib, store):
 # ---------------------------------------------------------------------- word lists that cannot be read
 
 
-def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store, db, tmp_path, monkeypatch):
+def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store, db_path, tmp_path, monkeypatch):
     """Fail closed, but a crisis is never blocked by a word list, even one that cannot be read: BLAKE's
     answer and a bar escalation's reason are held back (nothing unchecked is kept); an ordinary step's
     answer stops with one line, as a note does."""
@@ -287,7 +275,7 @@ def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store,
     with pytest.raises(EngineError, match=r"Notes cannot be checked: .*nowhere/en.yaml:1:1"):
         o.apply(Answer({"adjustments_wanted": True, "adjustment_notes": "Letters by post only"}))
     assert "adjustment_notes" not in [e.data["field"] for e in _entries(store, o, "answer")]
-    raw = _raw(db)
+    raw = _raw(db_path)
     assert b"all at once" not in raw and b"zopiclone" not in raw
 
 
@@ -300,7 +288,7 @@ def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store,
     "Kunden har kr\u00e6\u200bft",              # Danish, with a zero-width space
     "Z\u00e1kazn\u00edk m\u00e1 rakov\u0456nu",  # Czech, with a Cyrillic і
 ])
-def test_a_word_hidden_with_invisible_or_lookalike_characters_is_found_at_every_door(lib, store, db, hidden):
+def test_a_word_hidden_with_invisible_or_lookalike_characters_is_found_at_every_door(lib, store, db_path, hidden):
     """Text pasted or typed to read as "cancer" is read as "cancer" by every person who sees it, so the
     word lists find it too: an ordinary answer is refused, a note is refused, a referral note is held
     back. Before, every one of these was stored as typed (under the personal key, with no consent)."""
@@ -312,4 +300,4 @@ def test_a_word_hidden_with_invisible_or_lookalike_characters_is_found_at_every_
     assert not res.ok and res.rule == "answer-sensitive", res
     assert not s.apply(Note(hidden)).ok
     assert "adjustment_notes" not in s.facts.values
-    assert hidden not in _opened(store, s) and hidden.encode() not in _raw(db)
+    assert hidden not in _opened(store, s) and hidden.encode() not in _raw(db_path)

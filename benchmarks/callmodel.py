@@ -56,6 +56,10 @@ GLOBAL_ACTIONS = [
     ("record_dispute", {}), ("record_contact_reason", {"reason": "customer_request"}),
     ("set_outcome", {"code": "arrangement_agreed"}), ("schedule_callback", {"in_days": 3}),
     ("queue_sms_survey", {}), ("record_arrangement", {"fields": ["arrangement_amount"]}), ("nope", {}),
+    # hostile: a param the action does not declare, with what the customer said in it
+    ("start_hold", {"days": 30, "reason": "model", "why": "Customer has cancer, on chemo"}),
+    ("offer_debrief", {"note": "Kunden har kræft"}), ("refer_care_team", {"reason": "model", "x": "Zákazník má rakovinu"}),
+    ("schedule_callback", {"in_days": 3, "reason": "Customer has cancer, on chemo"}),
 ]
 _LIB: Any = None
 _RULES: Any = None
@@ -148,6 +152,13 @@ class Oracle:
                              and purposes_of(d.get("value")) == [self.words.purpose]):
                 bad.append(f"entry {e.seq}: free text {d.get('field')} with health or life-event words stored "
                            "without the lists' consent in force")
+        if "input" in d and t != "answer" and self.open_value is not None:  # (answers: the check above)
+            command = self.open_value(e.account_id, d.get("input"))
+            said = [x for x in _texts(command) if not is_held_back(x)]
+            if any(self.words.find(x) for x in said) and not (
+                    self.words.purpose in purposes_of(d.get("input")) and self.consent_ok(self.words.purpose, day)):
+                bad.append(f"entry {e.seq}: the agent's command ({t}) keeps health or life-event words without the "
+                           "lists' consent in force")
         if t == "vulnerability":
             for fid in d.get("fields") or {}:
                 f = self.fields.get(fid)
@@ -366,6 +377,17 @@ class CallModel(RuleBasedStateMachine):
         if ids:
             self.apply(c.Answer({ids[-1]: text}))
 
+    @precondition(lambda self: self.live())
+    @rule(text=st.sampled_from(["Customer has cancer, on chemo", "Kunden har kræft", "Letters by post only"]),
+          purpose=st.sampled_from([None, "health_disclosure", "sms_survey", "nope"]))
+    def note(self, text: str, purpose: str | None) -> None:
+        self.apply(c.Note(text, purpose))
+
+    @precondition(lambda self: self.on_step())
+    @rule(comment=st.sampled_from(["Customer has cancer, on chemo", "The wording is too long"]))
+    def flag(self, comment: str) -> None:
+        self.apply(c.Flag(comment))
+
     @precondition(lambda self: self.on_step())
     @rule(data=st.data())
     def random_next(self, data: Any) -> None:
@@ -434,6 +456,17 @@ class CallModel(RuleBasedStateMachine):
             return
         blake = [i for i in s.view().interrupts if i.protocol == "blake"]
         assert blake and blake[0].enabled, f"BLAKE not one action away at {s.top and s.top.step_id}: {blake}"
+
+
+def _texts(value: Any) -> list[str]:
+    """Every text in a command's JSON (its answers, params, note, comment), however deep."""
+    if isinstance(value, str) and not isinstance(value, Gone):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 def _value(f: Any) -> Any:

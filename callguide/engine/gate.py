@@ -181,8 +181,8 @@ class Gate:
             if new and cmd.name in STEP_ONLY_ACTIONS:
                 return Refusal("step-only", f"{cmd.name.replace('_', ' ').capitalize()} is done on its step in the "
                                "flow, not from the bar.", {"action": cmd.name})
-            return self.action(Action(cmd.name, dict(cmd.params))) or (_text_refusal(cmd) if new else None) \
-                or self.typed_reason(cmd)
+            return self.action(Action(cmd.name, dict(cmd.params))) or \
+                ((_undeclared_refusal(cmd) or _text_refusal(cmd)) if new else None) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)
         if isinstance(cmd, c.EndCall):  # without a code the call ends with the one chosen before: asked again now
@@ -330,7 +330,7 @@ def _shape_refusal(name: str, params: Any) -> Refusal | None:
     """A declared param of the wrong shape (`fields: 5`, a contact reason that is a list): refused in one
     line before anything runs, as the validator refuses it in a flow. Typed text has its own rule
     (`_text_refusal`) and a number of days its range (`_number_refusal`); params the action does not
-    declare are ignored, as before."""
+    declare are refused for a new command (`_undeclared_refusal`), never for a flow's (the validator's)."""
     props = ACTION_SPECS.get(name, {}).get("params", {}).get("properties", {})
     for key, value in params.items():
         spec = props.get(key)
@@ -362,6 +362,19 @@ def _number_refusal(name: str, params: Any) -> Refusal | None:
         if not lo <= number <= hi:
             return Refusal("bad-param", f"{name.replace('_', ' ').capitalize()}: {key.replace('_', ' ')} must be a "
                            f"whole number from {lo} to {hi}.", {"action": name, "param": key, "min": lo, "max": hi})
+    return None
+
+
+def _undeclared_refusal(cmd: c.Action) -> Refusal | None:
+    """A param the action does not declare (`flow.actions.ACTION_SPECS`), from the bar or a script: refused
+    in one line, as the validator refuses it in a flow. The action never reads it, but the command was
+    journalled with it: any text there (`{"action": "start_hold", "params": {"days": 30, "why": "she has
+    cancer"}}`) went round the word lists and was kept under the account's personal key, with no consent."""
+    props = ACTION_SPECS.get(cmd.name, {}).get("params", {}).get("properties", {})
+    for key in cmd.params:
+        if key not in props:
+            return Refusal("bad-value", f"{cmd.name.replace('_', ' ').capitalize()} takes no {str(key)[:40]!r}: "
+                           f"nothing was done.", {"action": cmd.name, "param": str(key)[:40]})
     return None
 
 

@@ -3,6 +3,7 @@ goes in through the door that let it through, on the real flows and a real journ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,27 @@ def test_an_action_param_of_the_wrong_shape_is_refused_before_anything_is_journa
     assert not res.ok and res.rule == "bad-value"
     assert not [e for e in store.call_entries(s.call_id) if e.type == "global_action"]
     assert CallSession.resume(lib, store, s.call_id, clock=clock).top is not None
+
+
+@pytest.mark.parametrize("name,params", [
+    ("start_hold", {"days": 30, "reason": "Lost their job", "extra": "Customer has cancer"}),
+    ("signpost", {"kind": "crisis", "note": "She has cancer"}),
+    ("offer_debrief", {"why": "Customer has cancer"}),
+    ("refer_care_team", {"reason": "Call back", "detail": "Customer has cancer"}),
+])
+def test_a_param_the_action_does_not_declare_is_refused_and_never_journalled(lib, store, clock, name, params):
+    """The executor never reads a param its action does not declare, but the command was journalled
+    with it: a health word there went round the word lists and was kept under the personal key (a
+    withdrawal never shreds it), with no consent."""
+    s = call(lib, store, clock)
+    res = s.apply(Action(name, params))
+    assert not res.ok and res.rule == "bad-value"
+    assert not [e for e in store.call_entries(s.call_id) if e.type not in ("call_started", "protocol_started",
+                                                                            "step_shown", "blocked")]
+    opened = json.dumps([{k: s.open_value(v) for k, v in e.data.items()} for e in store.call_entries(s.call_id)],
+                        default=str)
+    assert "cancer" not in opened.lower()
+    assert s.apply(Action(name, {k: v for k, v in params.items() if "cancer" not in str(v)})).ok
 
 
 # ---------------------------------------------------------------------------- written elsewhere while the call runs

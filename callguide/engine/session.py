@@ -192,12 +192,13 @@ class CallSession:
 
     @classmethod
     def resume(cls, library: FlowLibrary, store: JournalStore, call_id: str, *,
-               clock: Clock | None = None) -> CallSession:
+               clock: Clock | None = None, person: Any = None) -> CallSession:
         """Rebuild a killed call exactly, by replaying its journalled commands, then go on
-        (`callguide.engine.replay`)."""
+        (`callguide.engine.replay`). `person`: who goes on with it, with no role the call's starter
+        lacked (`replay.resumed_by`); None: the starter (as before)."""
         from callguide.engine.replay import resume_call
 
-        return resume_call(cls, library, store, call_id, clock=clock)
+        return resume_call(cls, library, store, call_id, clock=clock, person=person)
 
     # ------------------------------------------------------------------ the one way to change a call
 
@@ -242,7 +243,7 @@ class CallSession:
         try:
             self.journal.flush()  # whole earlier operations a failed write left pending go first
             resume_call(type(self), self.library, self.journal.store, self.call_id, clock=self.clock, into=self,
-                        listeners_of=writer)
+                        listeners_of=writer, person=self.person)  # (whoever went on with it, not its starter)
         except (EngineError, StoreError) as e2:
             self.broken = (f"{what}, and the call could not be rebuilt from its journal ({e2}): close this call "
                            "and resume it from the journal.")

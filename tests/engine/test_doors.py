@@ -339,6 +339,33 @@ def test_a_param_the_action_does_not_declare_is_refused_and_never_journalled(lib
     assert s.apply(Action(name, {k: v for k, v in params.items() if "cancer" not in str(v)})).ok
 
 
+# ---------------------------------------------------------------------------- who goes on with a resumed call
+
+def test_an_agent_who_resumes_a_care_team_members_call_does_not_get_the_care_teams_roles(lib, store, clock):
+    """A resumed call ran every later command under the roles of the person who started it: an agent
+    who resumed a care-team member's killed call could close the account's capacity doubt
+    (`clear_capacity_doubt`, care team only), journalled under the care-team member's id."""
+    from callguide.identity import Person
+
+    care = Person("bo", "Bo Nielsen", frozenset({"care_team"}))
+    agent = Person("anna", "Anna Jensen", frozenset({"agent"}))
+    first = call(lib, store, clock, start="wrap-up")
+    assert first.apply(Action("flag_capacity_doubt", {"reason": "Confused about dates"})).ok
+    first.apply(EndCall("referred"))
+    s = CallSession.start(lib, store, Account("D-1", "Oliver Smith", "UK", "en", "1200.00"), "bo",
+                          start_flow="wrap-up", clock=clock, auto_wrap_up=False, person=care)
+    call_id = s.call_id  # killed here
+    resumed = CallSession.resume(lib, store, call_id, clock=clock, person=agent)
+    res = resumed.apply(Action("clear_capacity_doubt", {"reason": "Seems fine now"}))
+    assert not res.ok and res.rule == "review-role"
+    assert resumed.state.capacity_doubt
+    assert resumed.apply(Action("refer_care_team", {"reason": "Capacity review"})).ok
+    assert [e.agent for e in store.call_entries(call_id) if e.type == "escalation"] == ["anna"]
+    again = CallSession.resume(lib, store, call_id, clock=clock, person=care)  # replayed as it was accepted
+    assert again.state.capacity_doubt and len(again.records) == len(store.call_entries(call_id))
+    assert again.apply(Action("clear_capacity_doubt", {"reason": "Reviewed with the customer"})).ok
+
+
 # ---------------------------------------------------------------------------- written elsewhere while the call runs
 
 def test_a_consent_withdrawn_in_another_window_ends_on_the_running_call(lib, store, clock, tmp_path):

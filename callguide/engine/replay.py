@@ -21,10 +21,12 @@ from callguide.engine.localtime import ContactRules, ContactRulesError
 from callguide.engine.protections import (
     add_newer_protections,
     apply_contact,
+    contact_time_entry,
     end_consents,
     end_lapsed_consents,
     history_from_snapshot,
     localize_history,
+    recheck_contact_time,
 )
 from callguide.identity import Person
 from callguide.library.pinning import PinningError, pinned_library
@@ -93,6 +95,10 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
             end_consents(s.facts, [str(p) for p in e.data.get("consents_ended") or []])
             s.nav.recheck()
             continue
+        if e.type == et.CONTACT_TIME:  # (the start's, or a resume's outside the hours: `recheck_contact_time`)
+            contact_time_entry(s.facts.state, e.data)
+            s.nav.recheck()
+            continue
         if e.type == et.STEP_SHOWN:
             shown = (e.flow_id, e.step_id)
             if "input" not in e.data:  # (a plain Next is one `step_shown` carrying its command)
@@ -124,6 +130,10 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     with s.journal.operation("resume"):
         top = s.stack.top
         s.emit(et.CALL_RESUMED, {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
+        contact = recheck_contact_time(s)  # resumed outside the customer's hours: a new contact, refused alike
+        if contact is not None:
+            s.emit(et.CONTACT_TIME, contact, top)
+            contact_time_entry(s.facts.state, contact)
         register = store.account_state(account.id, s.facts.today())
         add_newer_protections(s.facts.state, register)
         end_lapsed_consents(s.facts, register)  # a consent withdrawn since (on another call) ends here too

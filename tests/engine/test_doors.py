@@ -366,6 +366,35 @@ def test_an_agent_who_resumes_a_care_team_members_call_does_not_get_the_care_tea
     assert again.apply(Action("clear_capacity_doubt", {"reason": "Reviewed with the customer"})).ok
 
 
+# ---------------------------------------------------------------------------- contact hours on a resume
+
+def test_a_call_resumed_outside_the_customers_contact_hours_is_refused_collection_as_a_new_call_is(lib, store):
+    """The contact-time rule was asked only when a call started: a call started at 21:50 in Prague,
+    killed and resumed at 22:40, could go on to a payment outcome, when a new call at 22:40 could not."""
+    import datetime as dt
+
+    clock = FixedClock("2026-11-23T20:50:00+00:00", step_seconds=1)  # 21:50 in Prague
+    s = CallSession.start(lib, store, Account("C-1", "Jana Nováková", "CZ", "cs", "24000,00"), "agent-7",
+                          start_flow="wrap-up", clock=clock, auto_wrap_up=False)
+    assert not s.state.out_of_hours
+    clock.set(dt.datetime.fromisoformat("2026-11-23T21:40:00+00:00"))  # 22:40: killed, resumed
+    resumed = CallSession.resume(lib, store, s.call_id, clock=clock)
+    res = resumed.apply(SetOutcome("promise_to_pay"))
+    assert not res.ok and res.rule == "contact-hours"
+    again = CallSession.resume(lib, store, s.call_id, clock=clock)  # the refusal is journalled: replayed alike
+    assert again.state.contact_refused and again.apply(EndCall("promise_to_pay")).rule == "contact-hours"
+    assert again.apply(Action("record_contact_reason", {"reason": "customer_request"})).ok
+    assert again.apply(SetOutcome("promise_to_pay")).ok
+    clock.set(dt.datetime.fromisoformat("2026-11-23T21:50:00+00:00"))  # killed again: called again at 22:50
+    later = CallSession.resume(lib, store, s.call_id, clock=clock)
+    assert later.state.contact_refused and later.apply(EndCall()).rule == "contact-hours"
+    clock.set(dt.datetime.fromisoformat("2026-11-24T06:30:00+00:00"))  # in the morning: as a new call would be
+    morning = CallSession.resume(lib, store, s.call_id, clock=clock)
+    assert not morning.state.contact_refused and morning.apply(EndCall()).ok
+    assert [e.data["allowed"] for e in store.call_entries(s.call_id) if e.type == "contact_time"] == [False, False,
+                                                                                                       True]
+
+
 # ---------------------------------------------------------------------------- written elsewhere while the call runs
 
 def test_a_consent_withdrawn_in_another_window_ends_on_the_running_call(lib, store, clock, tmp_path):

@@ -60,6 +60,7 @@ GLOBAL_ACTIONS = [
     ("start_hold", {"days": 30, "reason": "model", "why": "Customer has cancer, on chemo"}),
     ("offer_debrief", {"note": "Kunden har kræft"}), ("refer_care_team", {"reason": "model", "x": "Zákazník má rakovinu"}),
     ("schedule_callback", {"in_days": 3, "reason": "Customer has cancer, on chemo"}),
+    ("Customer has cancer", {}), ("start_hold", {"days": 3, "her cancer": 1}),
 ]
 _LIB: Any = None
 _RULES: Any = None
@@ -77,8 +78,9 @@ def library() -> Any:
 class Oracle:
     """Protections in force, recomputed from the raw journal entries of one account (independently)."""
 
-    def __init__(self, lib: Any, zone: Any, open_value: Any = None) -> None:
+    def __init__(self, lib: Any, zone: Any, open_value: Any = None, country: str | None = None) -> None:
         self.open_value = open_value  # (account, sealed value) -> plain value, a `Gone`, as the journal has it
+        self.country = country        # with it, the contact hours are worked out here at every (re)contact
         self.words = sensitive.load()
         self.guards = GuardIndex(lib.flows)
         self.flows = lib.flows
@@ -152,13 +154,15 @@ class Oracle:
                              and purposes_of(d.get("value")) == [self.words.purpose]):
                 bad.append(f"entry {e.seq}: free text {d.get('field')} with health or life-event words stored "
                            "without the lists' consent in force")
-        if "input" in d and t != "answer" and self.open_value is not None:  # (answers: the check above)
-            command = self.open_value(e.account_id, d.get("input"))
+        command = self.open_value(e.account_id, d.get("input")) if "input" in d and self.open_value else None
+        if isinstance(command, dict) and command.get("cmd") in ("action", "note", "flag"):  # what a person types
             said = [x for x in _texts(command) if not is_held_back(x)]
             if any(self.words.find(x) for x in said) and not (
                     self.words.purpose in purposes_of(d.get("input")) and self.consent_ok(self.words.purpose, day)):
                 bad.append(f"entry {e.seq}: the agent's command ({t}) keeps health or life-event words without the "
                            "lists' consent in force")
+        if t == "blocked" and any(self.words.find(str(d.get(k) or "")) for k in ("action", "reason")):
+            bad.append(f"entry {e.seq}: a refusal keeps health or life-event words as they were typed")
         if t == "vulnerability":
             for fid in d.get("fields") or {}:
                 f = self.fields.get(fid)
@@ -190,6 +194,9 @@ class Oracle:
             self.dispute = False
         elif t == "contact_time":  # at the start, or a resume (a new contact: asked again)
             self.out_of_hours[call] = not d.get("allowed", True)
+        elif t == "call_resumed" and self.country is not None and _RULES is not None:  # a new contact
+            local = dt.datetime.fromisoformat(e.ts).astimezone(self.zone)
+            self.out_of_hours[call] = not _RULES.check(self.country, local).allowed
         elif t == "contact_reason":
             self.out_of_hours[call] = False
         elif t == "consent":
@@ -228,7 +235,8 @@ class CallModel(RuleBasedStateMachine):
         self.session: CallSession | None = None
         self.account = ACCOUNTS[0]
         sealer = self.store.sealer
-        self.oracles = {a[0]: Oracle(self.lib, zone_for(COUNTRY_ZONES[a[1]]), sealer.open) for a in ACCOUNTS}
+        self.oracles = {a[0]: Oracle(self.lib, zone_for(COUNTRY_ZONES[a[1]]), sealer.open, a[1])
+                        for a in ACCOUNTS}
         self.seen = 0
         self.found: list[str] = []
 
@@ -405,8 +413,10 @@ class CallModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live())
     @rule(protocol=st.sampled_from(["blake", "harmed", "bruce", "texas", "idea", "hold", "care-referral",
-                                    "affordability", "payment-arrangement", "wrap-up", "nope"]))
+                                    "affordability", "payment-arrangement", "wrap-up", "nope",
+                                    "Customer has cancer"]))
     def interrupt(self, protocol: str) -> None:
+        """(`Customer has cancer` and the like: ids a script or the bar typed, refused and never kept as typed)"""
         self.apply(c.Interrupt(protocol))
 
     @precondition(lambda self: self.live())
@@ -420,17 +430,17 @@ class CallModel(RuleBasedStateMachine):
         self.apply(c.Consent(decision))
 
     @precondition(lambda self: self.live())
-    @rule(purpose=st.sampled_from(["health_disclosure", "sms_survey", "nope"]))
+    @rule(purpose=st.sampled_from(["health_disclosure", "sms_survey", "nope", "her cancer"]))
     def withdraw(self, purpose: str) -> None:
         self.apply(c.Withdraw(purpose))
 
     @precondition(lambda self: self.live())
-    @rule(lang=st.sampled_from(["en", "da", "cs", "xx"]))
+    @rule(lang=st.sampled_from(["en", "da", "cs", "xx", "cancer"]))
     def change_language(self, lang: str) -> None:
         self.apply(c.ChangeLanguage(lang))
 
     @precondition(lambda self: self.live())
-    @rule(code=st.sampled_from(list(OUTCOME_CODES)))
+    @rule(code=st.sampled_from([*OUTCOME_CODES, "promise_to_pay", "customer_has_cancer", "Customer has cancer"]))
     def set_outcome(self, code: str) -> None:
         self.apply(c.SetOutcome(code))
 

@@ -93,7 +93,36 @@ class Gate:
     # ------------------------------------------------------------------ actions and outcomes
 
     def outcome(self, code: str | None) -> Refusal | None:
-        return outcome_refusal(code, self.state, self._s.recorded_types)
+        known = self.known_outcomes() if self._s.journal.recording else None  # (a resume replays what was kept)
+        return outcome_refusal(code, self.state, self._s.recorded_types, known)
+
+    def known_outcomes(self) -> frozenset[str]:
+        """The outcome codes this call knows: the wrap-up's (`views.OUTCOME_CODES`), the payment outcomes
+        and every code its flows use (`set_outcome` actions, outcome steps): ids the trainers wrote."""
+        return _known_ids(self._s.flows)[0]
+
+    def journalled(self, cmd: c.Command, what: str, refusal: Refusal) -> tuple[str, str]:
+        """What the `blocked` entry of a refused command keeps: its kind and the id it names with the
+        reason, when the library knows that id; otherwise only the command's kind and a reason that
+        quotes nothing of it. A refused command's ids are what a person typed (a script, the bar):
+        `Interrupt("Customer has cancer")`, `Withdraw("her cancer")`, an outcome, a language, an
+        action, a consent purpose or a param's name was kept in clear in the journal."""
+        outcomes, purposes = _known_ids(self._s.flows)
+        names: list[tuple[Any, Any]] = []
+        if isinstance(cmd, c.Interrupt):
+            names = [(cmd.protocol, self._s.flows)]
+        elif isinstance(cmd, c.Action):
+            names = [(cmd.name, EXECUTORS)] + [(k, ACTION_SPECS.get(cmd.name, {}).get("params", {}).get(
+                "properties", {})) for k in cmd.params]
+        elif isinstance(cmd, (c.SetOutcome, c.EndCall)):
+            names = [(cmd.code if isinstance(cmd, c.SetOutcome) else cmd.outcome, outcomes | {None})]
+        elif isinstance(cmd, c.ChangeLanguage):
+            names = [(cmd.lang, ("en", "da", "cs"))]
+        elif isinstance(cmd, (c.Withdraw, c.Answer, c.Note)):
+            names = [(cmd.purpose, purposes | {None})]
+        if all(isinstance(n, (str, type(None))) and n in where for n, where in names):
+            return what, refusal.reason
+        return cmd.kind, "Refused: it names something the library does not know (not recorded as typed)."
 
     def action(self, action: Action) -> Refusal | None:
         """May this action run now (a step's action on Next, or one from the escalation bar)?"""
@@ -365,6 +394,36 @@ def _number_refusal(name: str, params: Any) -> Refusal | None:
     return None
 
 
+def _known_ids(flows: dict[str, Flow]) -> tuple[frozenset[str], frozenset[str]]:
+    """The outcome codes and the consent purposes a library knows (cached per library's flows)."""
+    key = tuple(sorted((f.id, f.content_hash) for f in flows.values()))
+    got = _KNOWN.get(key)
+    if got is None:
+        from callguide.engine import sensitive
+        from callguide.engine.views import OUTCOME_CODES
+        from callguide.flow.guards import PAYMENT_OUTCOMES
+
+        outcomes = set(OUTCOME_CODES) | set(PAYMENT_OUTCOMES)
+        purposes = {"sms_survey"}
+        for flow in flows.values():
+            for st in flow.steps:
+                outcomes |= {str(a.params.get("code")) for a in st.actions if a.name == "set_outcome"}
+                if st.outcome:  # (a protocol's own outcomes: the trainers' ids too)
+                    outcomes.add(st.outcome)
+                if st.consent is not None:
+                    purposes.add(st.consent.purpose)
+                purposes |= {f.consent for f in st.fields if f.consent}
+        try:
+            purposes.add(sensitive.load().purpose)
+        except sensitive.SensitiveWordsError:
+            pass
+        got = _KNOWN[key] = (frozenset(outcomes), frozenset(purposes))
+    return got
+
+
+_KNOWN: dict[tuple[tuple[str, str], ...], tuple[frozenset[str], frozenset[str]]] = {}
+
+
 def _undeclared_refusal(cmd: c.Action) -> Refusal | None:
     """A param the action does not declare (`flow.actions.ACTION_SPECS`), from the bar or a script: refused
     in one line, as the validator refuses it in a flow. The action never reads it, but the command was
@@ -373,8 +432,8 @@ def _undeclared_refusal(cmd: c.Action) -> Refusal | None:
     props = ACTION_SPECS.get(cmd.name, {}).get("params", {}).get("properties", {})
     for key in cmd.params:
         if key not in props:
-            return Refusal("bad-value", f"{cmd.name.replace('_', ' ').capitalize()} takes no {str(key)[:40]!r}: "
-                           f"nothing was done.", {"action": cmd.name, "param": str(key)[:40]})
+            return Refusal("bad-value", f"{cmd.name.replace('_', ' ').capitalize()} takes no such param: nothing was "
+                           "done.", {"action": cmd.name, "param": str(key)[:40]})
     return None
 
 

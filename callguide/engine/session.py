@@ -34,7 +34,7 @@ from callguide.engine.journal import JournalWriter, Listener
 from callguide.engine.localtime import ContactRules, ContactRulesError, zone_for
 from callguide.engine.moves import WRAP_UP_FLOW, Navigator
 from callguide.engine.order import OrderTracker
-from callguide.engine.policy import CallState
+from callguide.engine.policy import CallState, Refusal
 from callguide.engine.protections import (
     apply_history,
     check_contact_time,
@@ -217,8 +217,9 @@ class CallSession:
             self._look_elsewhere()
         refusal = self.gate.command(cmd)
         if refusal is not None:
+            what, reason = self.gate.journalled(cmd, _what(cmd), refusal)  # never what was typed, unknown
             with self.journal.operation("refused"):
-                self.nav.refuse(self.stack.top, _what(cmd), refusal)
+                self.nav.refuse(self.stack.top, what, Refusal(refusal.rule, reason, refusal.params))
             return Result.refused(refusal)
         try:
             return HANDLERS[type(cmd)](self, cmd)

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from callguide.engine.clock import FixedClock
-from callguide.engine.commands import Action, EndCall, EngineError, SetOutcome
+from callguide.engine.commands import (
+    Action,
+    Answer,
+    ChangeLanguage,
+    EndCall,
+    EngineError,
+    Interrupt,
+    Note,
+    SetOutcome,
+    Withdraw,
+)
 from callguide.engine.session import Account, CallSession
 from callguide.flow.loader import load_library
 from callguide.store.sqlite import SQLiteJournal
@@ -337,6 +347,51 @@ def test_a_param_the_action_does_not_declare_is_refused_and_never_journalled(lib
                         default=str)
     assert "cancer" not in opened.lower()
     assert s.apply(Action(name, {k: v for k, v in params.items() if "cancer" not in str(v)})).ok
+
+
+# ---------------------------------------------------------------------------- what a person typed, refused
+
+@pytest.mark.parametrize("cmd", [SetOutcome("customer_has_cancer"), EndCall("terminal_cancer_diagnosis"),
+                                 Action("set_outcome", {"code": "customer_has_cancer"})])
+def test_an_outcome_the_call_does_not_offer_is_refused_and_never_kept_as_typed(lib, store, clock, cmd):
+    """Any lowercase id was taken as the call's outcome and kept in clear in `outcome`, `call_ended`
+    and the summary: an outcome code that said what the customer has."""
+    s = call(lib, store, clock, start="wrap-up")
+    res = s.apply(cmd)
+    assert not res.ok and res.rule == "outcome-unknown" and not s.ended
+    raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
+    assert b"cancer" not in raw.lower()
+    assert s.apply(EndCall("referred")).ok
+
+
+@pytest.mark.parametrize("cmd", [
+    Interrupt("Customer has cancer"), Withdraw("her cancer"), SetOutcome("Customer has cancer"),
+    ChangeLanguage("cancer"), Action("Customer has cancer"), Answer({"identity_check": "confirmed"}, "her cancer"),
+    Note("Call back Tuesday", "her cancer"), Action("start_hold", {"days": 3, "her cancer": 1}),
+    Action("offer_debrief", {"Customer has cancer": "x"}),
+])
+def test_a_refused_command_never_keeps_what_was_typed_in_its_blocked_entry(lib, store, clock, cmd):
+    """A refused command's `blocked` entry named what it named, in clear: a protocol, a consent purpose,
+    an outcome, a language, an action or a param's name typed as 'Customer has cancer' was journalled
+    as typed (`blocked {action: "interrupt:Customer has cancer", reason: "No protocol 'Customer has
+    cancer'."}`). Only what the library knows is named there; the caller still hears the reason."""
+    s = call(lib, store, clock)
+    res = s.apply(cmd)
+    assert not res.ok
+    blocked = [e.data for e in store.call_entries(s.call_id) if e.type == "blocked"]
+    assert blocked and blocked[-1]["rule"] == res.rule
+    raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
+    assert b"cancer" not in raw.lower()
+
+
+def test_a_refused_command_naming_what_the_library_knows_still_says_so_in_its_blocked_entry(lib, store, clock):
+    s = call(lib, store, clock, start="wrap-up")
+    assert s.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+    assert not s.apply(SetOutcome("promise_to_pay")).ok
+    assert not s.apply(Withdraw("health_disclosure")).ok
+    blocked = [e.data for e in store.call_entries(s.call_id) if e.type == "blocked"]
+    assert [(b["action"], b["rule"]) for b in blocked[-2:]] == [("outcome:promise_to_pay", "hold-active"),
+                                                                ("withdraw:health_disclosure", "no-consent")]
 
 
 # ---------------------------------------------------------------------------- who goes on with a resumed call

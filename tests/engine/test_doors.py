@@ -142,7 +142,12 @@ def test_an_outcome_code_spelt_another_way_is_not_a_way_round_the_payment_rule(l
 
 # ---------------------------------------------------------------------------- a walk script that cannot be read
 
-@pytest.mark.parametrize("bad", ["{frobnicate: 1}", "{cmd: teleport}", "{back: many}", "{cmd: next, choice: 5}"])
+@pytest.mark.parametrize("bad", ["{frobnicate: 1}", "{cmd: teleport}", "{back: many}", "{cmd: next, choice: 5}",
+                                 # a key next to the event's own was dropped: the note saved plain, the hold
+                                 # started without its reason
+                                 "{note: 'Letters by post only', purpose: health_disclosure}",
+                                 "{action: start_hold, params: {days: 30}, reason: Lost their job}",
+                                 "{next: null, params: {x: 1}}"])
 def test_a_walk_script_with_an_unreadable_event_changes_nothing(tmp_path, bad):
     """Every event is read before the call starts: one line naming the event, and nothing journalled
     (not a call half-walked up to that event, left unfinished in the journal)."""

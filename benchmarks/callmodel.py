@@ -61,6 +61,7 @@ GLOBAL_ACTIONS = [
     ("offer_debrief", {"note": "Kunden har kræft"}), ("refer_care_team", {"reason": "model", "x": "Zákazník má rakovinu"}),
     ("schedule_callback", {"in_days": 3, "reason": "Customer has cancer, on chemo"}),
     ("Customer has cancer", {}), ("start_hold", {"days": 3, "her cancer": 1}),
+    ("record_adjustment", {"fields": ["episodic", "category", "contact_times"]}),
 ]
 _LIB: Any = None
 _RULES: Any = None
@@ -163,6 +164,12 @@ class Oracle:
                            "lists' consent in force")
         if t == "blocked" and any(self.words.find(str(d.get(k) or "")) for k in ("action", "reason")):
             bad.append(f"entry {e.seq}: a refusal keeps health or life-event words as they were typed")
+        if isinstance(d.get("fields"), dict) and self.open_value is not None:  # a record's values, by field id
+            for fid, raw in d["fields"].items():
+                f = self.fields.get(fid)
+                if f is not None and f.sensitivity == "special" and f.consent not in purposes_of(raw) \
+                        and not isinstance(self.open_value(e.account_id, raw), Gone):
+                    bad.append(f"entry {e.seq}: {t} keeps {fid} sealed without its consent ({f.consent})")
         if t == "vulnerability":
             for fid in d.get("fields") or {}:
                 f = self.fields.get(fid)

@@ -13,9 +13,11 @@ from callguide.engine.commands import (
     Action,
     Answer,
     ChangeLanguage,
+    Consent,
     EndCall,
     EngineError,
     Interrupt,
+    Next,
     Note,
     SetOutcome,
     Withdraw,
@@ -397,6 +399,27 @@ def test_a_refused_command_naming_what_the_library_knows_still_says_so_in_its_bl
     blocked = [e.data for e in store.call_entries(s.call_id) if e.type == "blocked"]
     assert [(b["action"], b["rule"]) for b in blocked[-2:]] == [("outcome:promise_to_pay", "hold-active"),
                                                                 ("withdraw:health_disclosure", "no-consent")]
+
+
+def test_a_special_yes_no_copied_into_an_adjustment_is_sealed_under_its_consent_and_shredded_with_it(lib, store,
+                                                                                                      clock):
+    """A record's special-category values were sealed under their consent only when their text was found
+    in the entry (a string of three characters or more): IDEA's `episodic` (yes/no, health consent) in
+    an adjustment recorded from the bar was sealed under the personal key and stayed readable after
+    the customer withdrew the consent."""
+    from callguide.store.sealing import Gone
+
+    s = call(lib, store, clock, start="idea")
+    assert s.top.step.kind == "consent" and s.apply(Consent("given")).ok
+    while s.top.step_id != "episodes":
+        step = s.top.step
+        values = {f.id: "Finds letters hard" if f.type == "text" else f.choices[0].value for f in step.fields}
+        assert (not values or s.apply(Answer(values)).ok) and s.apply(Next()).ok
+    assert s.apply(Answer({"episodic": "yes"})).ok
+    assert s.apply(Action("record_adjustment", {"fields": ["episodic"]})).ok
+    assert s.apply(Withdraw("health_disclosure")).ok
+    adj = [e for e in store.call_entries(s.call_id) if e.type == "adjustment"][-1]
+    assert isinstance(s.open_value(adj.data["fields"])["episodic"], Gone)
 
 
 # ---------------------------------------------------------------------------- who goes on with a resumed call

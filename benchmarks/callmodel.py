@@ -290,7 +290,7 @@ class CallModel(RuleBasedStateMachine):
 
     @precondition(lambda self: not self.live())
     @rule(which=st.integers(0, 2), flow=st.sampled_from(["call-opening"] * 6 + ["affordability", "payment-arrangement",
-                                                                                "wrap-up", "texas"]),
+                                                                                "wrap-up", "texas", "idea"]),
           care=st.booleans())
     def start_call(self, which: int, flow: str, care: bool) -> None:
         self._start(which, flow, CARE if care and flow == "call-opening" else AGENT)
@@ -430,6 +430,13 @@ class CallModel(RuleBasedStateMachine):
     @rule(action=st.sampled_from(GLOBAL_ACTIONS))
     def global_action(self, action: tuple[str, dict]) -> None:
         self.apply(c.Action(action[0], action[1]))
+
+    @precondition(lambda self: self.live() and bool(self.session.values))  # type: ignore[union-attr]
+    @rule()
+    def record_what_was_said(self) -> None:
+        """The bar's adjustment with every value the call holds (special ones too: each under its consent)."""
+        assert self.session is not None
+        self.apply(c.Action("record_adjustment", {"fields": sorted(self.session.values)}))
 
     @precondition(lambda self: self.live())
     @rule(decision=st.sampled_from(["given", "declined", "maybe"]))

@@ -124,8 +124,9 @@ class Gate:
             return what, refusal.reason
         return cmd.kind, "Refused: it names something the library does not know (not recorded as typed)."
 
-    def action(self, action: Action) -> Refusal | None:
-        """May this action run now (a step's action on Next, or one from the escalation bar)?"""
+    def action(self, action: Action, typed: bool = False) -> Refusal | None:
+        """May this action run now (a step's action on Next, or one from the escalation bar: `typed`, its
+        params what a person typed, never worked out as templates)?"""
         s = self._s
         name = action.name
         if name not in EXECUTORS:
@@ -157,7 +158,7 @@ class Gate:
                            {"purpose": "sms_survey"})
         if name == "unblock_collection" and (self.state.hold_active or self.state.crisis or self.state.dispute):
             return collection_refusal(self.state)
-        if name in ("end_hold", "record_dispute") and not self._text_param(action, "reason"):
+        if name in ("end_hold", "record_dispute") and not self._text_param(action, "reason", typed):
             return Refusal("reason-needed", f"{name.replace('_', ' ').capitalize()} needs a reason.",
                            {"action": name})
         if name == "end_hold" and not self.state.hold_active:
@@ -184,9 +185,12 @@ class Gate:
                 return refusal
         return None
 
-    def _text_param(self, action: Action, name: str) -> str:
+    def _text_param(self, action: Action, name: str, typed: bool = False) -> str:
+        """The text of a param: a flow's template worked out; what a person typed as it is (as the action
+        keeps it: `ActionContext(typed=True)`). Before, a typed "{{ x }}" was worked out here: refused as
+        no reason at all, with a `flow_problem` that quoted the name typed."""
         value = action.params.get(name)
-        if isinstance(value, str) and "{" in value:
+        if isinstance(value, str) and "{" in value and not typed:
             try:
                 value = expr.render(value, self._s.facts.namespace())
             except expr.ExprError as e:  # no reason then (the action is refused), and a problem told
@@ -210,7 +214,7 @@ class Gate:
             if new and cmd.name in STEP_ONLY_ACTIONS:
                 return Refusal("step-only", f"{cmd.name.replace('_', ' ').capitalize()} is done on its step in the "
                                "flow, not from the bar.", {"action": cmd.name})
-            return self.action(Action(cmd.name, dict(cmd.params))) or \
+            return self.action(Action(cmd.name, dict(cmd.params)), typed=True) or \
                 ((_undeclared_refusal(cmd) or _text_refusal(cmd)) if new else None) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)

@@ -422,6 +422,19 @@ def test_a_special_yes_no_copied_into_an_adjustment_is_sealed_under_its_consent_
     assert isinstance(s.open_value(adj.data["fields"])["episodic"], Gone)
 
 
+@pytest.mark.parametrize("reason", ["{{ paid_in_full }}", "{% if x %}paid{% endif %}", "Paid {in full}"])
+def test_a_typed_reason_with_braces_is_text_at_every_check(lib, store, clock, reason):
+    """What a person typed is text (the action keeps it as typed), but the gate's check that ending a
+    hold has a reason worked it out as a template: refused as no reason at all, with a `flow_problem`
+    journalled that quoted what was typed."""
+    s = call(lib, store, clock, start="wrap-up")
+    assert s.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+    assert s.apply(Action("end_hold", {"reason": reason})).ok
+    ended = [e for e in store.call_entries(s.call_id) if e.type == "hold_ended"]
+    assert [s.open_value(e.data["reason"]) for e in ended] == [reason]
+    assert not [e for e in store.call_entries(s.call_id) if e.type == "flow_problem"]
+
+
 # ---------------------------------------------------------------------------- who goes on with a resumed call
 
 def test_an_agent_who_resumes_a_care_team_members_call_does_not_get_the_care_teams_roles(lib, store, clock):

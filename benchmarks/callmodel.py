@@ -203,7 +203,8 @@ class Oracle:
             self.out_of_hours[call] = not d.get("allowed", True)
         elif t == "call_resumed" and self.country is not None and _RULES is not None:  # a new contact
             local = dt.datetime.fromisoformat(e.ts).astimezone(self.zone)
-            self.out_of_hours[call] = not _RULES.check(self.country, local).allowed
+            if not _RULES.check(self.country, local).allowed:  # (only adds: never lifted by a resume)
+                self.out_of_hours[call] = True
         elif t == "contact_reason":
             self.out_of_hours[call] = False
         elif t == "consent":

@@ -131,20 +131,20 @@ def contact_time_entry(state: Any, contact: dict[str, Any]) -> None:
 
 
 def recheck_contact_time(session: Any) -> dict[str, Any] | None:
-    """When a killed call is resumed, the customer is contacted again now: the contact-time rule asks
+    """When a killed call is resumed, the customer may be contacted again now: the contact-time rule asks
     again, as at a start (`check_contact_time`), so a resume outside the permitted hours is refused
-    collection as a new call would be (until an allowed reason is recorded again), and one back within
-    them is not. Returns what the `contact_time` entry keeps when the answer differs from the call's
-    (journalled by the caller, replayed by `contact_time_entry`); None when nothing changes."""
+    collection as a new call would be (until an allowed reason is recorded again). Like the protections
+    on a resume, it only adds: a call that started outside the hours stays refused when resumed within
+    them (it may be the same phone call; a new call is not refused). Returns what the `contact_time`
+    entry keeps (journalled by the caller, replayed by `contact_time_entry`), or None."""
     state = session.facts.state
-    if session.contact_rules is None:
+    if session.contact_rules is None or state.contact_refused:
         return None
     check = session.contact_rules.check(session.account.country, session.facts.now())
-    if check.allowed and not state.out_of_hours or not check.allowed and state.contact_refused:
+    if check.allowed:
         return None
-    return {"allowed": check.allowed, "local_time": check.local_time, "weekday": check.weekday,
-            "window": check.window, "zone": str(session.facts.zone),
-            **({"review_needed": True} if check.review_needed else {})}
+    return {"allowed": False, "local_time": check.local_time, "weekday": check.weekday, "window": check.window,
+            "zone": str(session.facts.zone), **({"review_needed": True} if check.review_needed else {})}
 
 
 def add_newer_protections(state: Any, history: AccountState) -> None:

@@ -130,7 +130,9 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     with s.journal.operation("resume"):
         top = s.stack.top
         s.emit(et.CALL_RESUMED, {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
-        contact = recheck_contact_time(s)  # resumed outside the customer's hours: a new contact, refused alike
+        # resumed outside the customer's hours: a new contact, refused alike (not a rebuild in place: the
+        # same call goes on, as it was before the error)
+        contact = recheck_contact_time(s) if into is None else None
         if contact is not None:
             s.emit(et.CONTACT_TIME, contact, top)
             contact_time_entry(s.facts.state, contact)

@@ -56,6 +56,12 @@ GLOBAL_ACTIONS = [
     ("record_dispute", {}), ("record_contact_reason", {"reason": "customer_request"}),
     ("set_outcome", {"code": "arrangement_agreed"}), ("schedule_callback", {"in_days": 3}),
     ("queue_sms_survey", {}), ("record_arrangement", {"fields": ["arrangement_amount"]}), ("nope", {}),
+    # hostile: a param the action does not declare, with what the customer said in it
+    ("start_hold", {"days": 30, "reason": "model", "why": "Customer has cancer, on chemo"}),
+    ("offer_debrief", {"note": "Kunden har kræft"}), ("refer_care_team", {"reason": "model", "x": "Zákazník má rakovinu"}),
+    ("schedule_callback", {"in_days": 3, "reason": "Customer has cancer, on chemo"}),
+    ("Customer has cancer", {}), ("start_hold", {"days": 3, "her cancer": 1}),
+    ("record_adjustment", {"fields": ["episodic", "category", "contact_times"]}),
 ]
 _LIB: Any = None
 _RULES: Any = None
@@ -73,8 +79,9 @@ def library() -> Any:
 class Oracle:
     """Protections in force, recomputed from the raw journal entries of one account (independently)."""
 
-    def __init__(self, lib: Any, zone: Any, open_value: Any = None) -> None:
+    def __init__(self, lib: Any, zone: Any, open_value: Any = None, country: str | None = None) -> None:
         self.open_value = open_value  # (account, sealed value) -> plain value, a `Gone`, as the journal has it
+        self.country = country        # with it, the contact hours are worked out here at every (re)contact
         self.words = sensitive.load()
         self.guards = GuardIndex(lib.flows)
         self.flows = lib.flows
@@ -148,6 +155,21 @@ class Oracle:
                              and purposes_of(d.get("value")) == [self.words.purpose]):
                 bad.append(f"entry {e.seq}: free text {d.get('field')} with health or life-event words stored "
                            "without the lists' consent in force")
+        command = self.open_value(e.account_id, d.get("input")) if "input" in d and self.open_value else None
+        if isinstance(command, dict) and command.get("cmd") in ("action", "note", "flag"):  # what a person types
+            said = [x for x in _texts(command) if not is_held_back(x)]
+            if any(self.words.find(x) for x in said) and not (
+                    self.words.purpose in purposes_of(d.get("input")) and self.consent_ok(self.words.purpose, day)):
+                bad.append(f"entry {e.seq}: the agent's command ({t}) keeps health or life-event words without the "
+                           "lists' consent in force")
+        if t == "blocked" and any(self.words.find(str(d.get(k) or "")) for k in ("action", "reason")):
+            bad.append(f"entry {e.seq}: a refusal keeps health or life-event words as they were typed")
+        if isinstance(d.get("fields"), dict) and self.open_value is not None:  # a record's values, by field id
+            for fid, raw in d["fields"].items():
+                f = self.fields.get(fid)
+                if f is not None and f.sensitivity == "special" and f.consent not in purposes_of(raw) \
+                        and not isinstance(self.open_value(e.account_id, raw), Gone):
+                    bad.append(f"entry {e.seq}: {t} keeps {fid} sealed without its consent ({f.consent})")
         if t == "vulnerability":
             for fid in d.get("fields") or {}:
                 f = self.fields.get(fid)
@@ -177,8 +199,12 @@ class Oracle:
             self.dispute = True
         elif t == "dispute_review" and d.get("result") == "debt_confirmed":
             self.dispute = False
-        elif t == "contact_time" and not d.get("allowed", True):
-            self.out_of_hours[call] = True
+        elif t == "contact_time":  # at the start, or a resume (a new contact: asked again)
+            self.out_of_hours[call] = not d.get("allowed", True)
+        elif t == "call_resumed" and self.country is not None and _RULES is not None:  # a new contact
+            local = dt.datetime.fromisoformat(e.ts).astimezone(self.zone)
+            if not _RULES.check(self.country, local).allowed:  # (only adds: never lifted by a resume)
+                self.out_of_hours[call] = True
         elif t == "contact_reason":
             self.out_of_hours[call] = False
         elif t == "consent":
@@ -217,7 +243,8 @@ class CallModel(RuleBasedStateMachine):
         self.session: CallSession | None = None
         self.account = ACCOUNTS[0]
         sealer = self.store.sealer
-        self.oracles = {a[0]: Oracle(self.lib, zone_for(COUNTRY_ZONES[a[1]]), sealer.open) for a in ACCOUNTS}
+        self.oracles = {a[0]: Oracle(self.lib, zone_for(COUNTRY_ZONES[a[1]]), sealer.open, a[1])
+                        for a in ACCOUNTS}
         self.seen = 0
         self.found: list[str] = []
 
@@ -264,7 +291,7 @@ class CallModel(RuleBasedStateMachine):
 
     @precondition(lambda self: not self.live())
     @rule(which=st.integers(0, 2), flow=st.sampled_from(["call-opening"] * 6 + ["affordability", "payment-arrangement",
-                                                                                "wrap-up", "texas"]),
+                                                                                "wrap-up", "texas", "idea"]),
           care=st.booleans())
     def start_call(self, which: int, flow: str, care: bool) -> None:
         self._start(which, flow, CARE if care and flow == "call-opening" else AGENT)
@@ -288,9 +315,11 @@ class CallModel(RuleBasedStateMachine):
         before = position(self.session)
         call_id = self.session.call_id
         self.session = None  # killed: nothing pending, every acknowledged entry is in the file
+        seen = max((e.seq for e in self.store.call_entries(call_id)), default=0)
         self.session = CallSession.resume(self.lib, self.store, call_id, clock=self.clock)
         after = position(self.session)
-        if after != before:
+        asked_again = any(e.type == "contact_time" and e.seq > seen for e in self.store.call_entries(call_id))
+        if after != before and not asked_again:  # (resumed across the contact hours: a new contact, the gate's)
             self.found.append(f"resume differs: {before} != {after}")
         assert self.store.verify().ok
 
@@ -366,6 +395,17 @@ class CallModel(RuleBasedStateMachine):
         if ids:
             self.apply(c.Answer({ids[-1]: text}))
 
+    @precondition(lambda self: self.live())
+    @rule(text=st.sampled_from(["Customer has cancer, on chemo", "Kunden har kræft", "Letters by post only"]),
+          purpose=st.sampled_from([None, "health_disclosure", "sms_survey", "nope"]))
+    def note(self, text: str, purpose: str | None) -> None:
+        self.apply(c.Note(text, purpose))
+
+    @precondition(lambda self: self.on_step())
+    @rule(comment=st.sampled_from(["Customer has cancer, on chemo", "The wording is too long"]))
+    def flag(self, comment: str) -> None:
+        self.apply(c.Flag(comment))
+
     @precondition(lambda self: self.on_step())
     @rule(data=st.data())
     def random_next(self, data: Any) -> None:
@@ -381,8 +421,10 @@ class CallModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live())
     @rule(protocol=st.sampled_from(["blake", "harmed", "bruce", "texas", "idea", "hold", "care-referral",
-                                    "affordability", "payment-arrangement", "wrap-up", "nope"]))
+                                    "affordability", "payment-arrangement", "wrap-up", "nope",
+                                    "Customer has cancer"]))
     def interrupt(self, protocol: str) -> None:
+        """(`Customer has cancer` and the like: ids a script or the bar typed, refused and never kept as typed)"""
         self.apply(c.Interrupt(protocol))
 
     @precondition(lambda self: self.live())
@@ -390,23 +432,30 @@ class CallModel(RuleBasedStateMachine):
     def global_action(self, action: tuple[str, dict]) -> None:
         self.apply(c.Action(action[0], action[1]))
 
+    @precondition(lambda self: self.live() and bool(self.session.values))  # type: ignore[union-attr]
+    @rule()
+    def record_what_was_said(self) -> None:
+        """The bar's adjustment with every value the call holds (special ones too: each under its consent)."""
+        assert self.session is not None
+        self.apply(c.Action("record_adjustment", {"fields": sorted(self.session.values)}))
+
     @precondition(lambda self: self.live())
     @rule(decision=st.sampled_from(["given", "declined", "maybe"]))
     def consent(self, decision: str) -> None:
         self.apply(c.Consent(decision))
 
     @precondition(lambda self: self.live())
-    @rule(purpose=st.sampled_from(["health_disclosure", "sms_survey", "nope"]))
+    @rule(purpose=st.sampled_from(["health_disclosure", "sms_survey", "nope", "her cancer"]))
     def withdraw(self, purpose: str) -> None:
         self.apply(c.Withdraw(purpose))
 
     @precondition(lambda self: self.live())
-    @rule(lang=st.sampled_from(["en", "da", "cs", "xx"]))
+    @rule(lang=st.sampled_from(["en", "da", "cs", "xx", "cancer"]))
     def change_language(self, lang: str) -> None:
         self.apply(c.ChangeLanguage(lang))
 
     @precondition(lambda self: self.live())
-    @rule(code=st.sampled_from(list(OUTCOME_CODES)))
+    @rule(code=st.sampled_from([*OUTCOME_CODES, "promise_to_pay", "customer_has_cancer", "Customer has cancer"]))
     def set_outcome(self, code: str) -> None:
         self.apply(c.SetOutcome(code))
 
@@ -434,6 +483,17 @@ class CallModel(RuleBasedStateMachine):
             return
         blake = [i for i in s.view().interrupts if i.protocol == "blake"]
         assert blake and blake[0].enabled, f"BLAKE not one action away at {s.top and s.top.step_id}: {blake}"
+
+
+def _texts(value: Any) -> list[str]:
+    """Every text in a command's JSON (its answers, params, note, comment), however deep."""
+    if isinstance(value, str) and not isinstance(value, Gone):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 def _value(f: Any) -> Any:

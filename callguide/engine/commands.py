@@ -252,6 +252,11 @@ def command_from_event(event: Any, index: int = 0) -> Command:
         raise CommandError(f"{where}: expected exactly one of {', '.join(EVENT_KEYS)}; got {sorted(map(str, event))}")
     key = keys[0]
     value = event[key]
+    extra = sorted(str(k) for k in event if k != key and not (key == "action" and k == "params"))
+    if extra:  # (read before: silently dropped, so `{note: …, purpose: health_disclosure}` saved a plain note)
+        raise CommandError(f"{where}: unknown key {extra[0]!r} next to {key!r}"
+                           + (" (its params go in params: {…})" if key == "action" else
+                              " (a note's purpose: {note: {text: …, purpose: …}})" if key == "note" else ""))
     try:
         if key == "next":
             return Next(None if value is None else str(value))

@@ -135,6 +135,13 @@ class CallFacts:
         for p in ([named] if isinstance(named, str) else named if isinstance(named, list) else []):
             if isinstance(p, str) and p in self.consents:
                 out.add(p)
+        record = data.get("fields")  # a record's captured values (an adjustment, a third party, ...), by field id:
+        for fid in record if isinstance(record, dict) else ():  # each under its consent, whatever its type
+            f = self.fields.get(str(fid))  # (a yes/no or a short value was found by no quote: personal key only)
+            for p in ([f.consent] if f is not None and f.sensitivity == "special" and f.consent else []) + \
+                    ([self.value_purpose[fid]] if fid in self.value_purpose else []):
+                if p in self.consents:
+                    out.add(p)
         held = [(v, f.consent) for fid, v in self.values.items()
                 if (f := self.fields.get(fid)) is not None and f.sensitivity == "special" and f.consent]
         held += [(self.values[fid], p) for fid, p in self.value_purpose.items() if fid in self.values]

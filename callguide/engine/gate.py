@@ -93,10 +93,40 @@ class Gate:
     # ------------------------------------------------------------------ actions and outcomes
 
     def outcome(self, code: str | None) -> Refusal | None:
-        return outcome_refusal(code, self.state, self._s.recorded_types)
+        known = self.known_outcomes() if self._s.journal.recording else None  # (a resume replays what was kept)
+        return outcome_refusal(code, self.state, self._s.recorded_types, known)
 
-    def action(self, action: Action) -> Refusal | None:
-        """May this action run now (a step's action on Next, or one from the escalation bar)?"""
+    def known_outcomes(self) -> frozenset[str]:
+        """The outcome codes this call knows: the wrap-up's (`views.OUTCOME_CODES`), the payment outcomes
+        and every code its flows use (`set_outcome` actions, outcome steps): ids the trainers wrote."""
+        return _known_ids(self._s.flows)[0]
+
+    def journalled(self, cmd: c.Command, what: str, refusal: Refusal) -> tuple[str, str]:
+        """What the `blocked` entry of a refused command keeps: its kind and the id it names with the
+        reason, when the library knows that id; otherwise only the command's kind and a reason that
+        quotes nothing of it. A refused command's ids are what a person typed (a script, the bar):
+        `Interrupt("Customer has cancer")`, `Withdraw("her cancer")`, an outcome, a language, an
+        action, a consent purpose or a param's name was kept in clear in the journal."""
+        outcomes, purposes = _known_ids(self._s.flows)
+        names: list[tuple[Any, Any]] = []
+        if isinstance(cmd, c.Interrupt):
+            names = [(cmd.protocol, self._s.flows)]
+        elif isinstance(cmd, c.Action):
+            names = [(cmd.name, EXECUTORS)] + [(k, ACTION_SPECS.get(cmd.name, {}).get("params", {}).get(
+                "properties", {})) for k in cmd.params]
+        elif isinstance(cmd, (c.SetOutcome, c.EndCall)):
+            names = [(cmd.code if isinstance(cmd, c.SetOutcome) else cmd.outcome, outcomes | {None})]
+        elif isinstance(cmd, c.ChangeLanguage):
+            names = [(cmd.lang, ("en", "da", "cs"))]
+        elif isinstance(cmd, (c.Withdraw, c.Answer, c.Note)):
+            names = [(cmd.purpose, purposes | {None})]
+        if all(isinstance(n, (str, type(None))) and n in where for n, where in names):
+            return what, refusal.reason
+        return cmd.kind, "Refused: it names something the library does not know (not recorded as typed)."
+
+    def action(self, action: Action, typed: bool = False) -> Refusal | None:
+        """May this action run now (a step's action on Next, or one from the escalation bar: `typed`, its
+        params what a person typed, never worked out as templates)?"""
         s = self._s
         name = action.name
         if name not in EXECUTORS:
@@ -128,7 +158,7 @@ class Gate:
                            {"purpose": "sms_survey"})
         if name == "unblock_collection" and (self.state.hold_active or self.state.crisis or self.state.dispute):
             return collection_refusal(self.state)
-        if name in ("end_hold", "record_dispute") and not self._text_param(action, "reason"):
+        if name in ("end_hold", "record_dispute") and not self._text_param(action, "reason", typed):
             return Refusal("reason-needed", f"{name.replace('_', ' ').capitalize()} needs a reason.",
                            {"action": name})
         if name == "end_hold" and not self.state.hold_active:
@@ -155,9 +185,12 @@ class Gate:
                 return refusal
         return None
 
-    def _text_param(self, action: Action, name: str) -> str:
+    def _text_param(self, action: Action, name: str, typed: bool = False) -> str:
+        """The text of a param: a flow's template worked out; what a person typed as it is (as the action
+        keeps it: `ActionContext(typed=True)`). Before, a typed "{{ x }}" was worked out here: refused as
+        no reason at all, with a `flow_problem` that quoted the name typed."""
         value = action.params.get(name)
-        if isinstance(value, str) and "{" in value:
+        if isinstance(value, str) and "{" in value and not typed:
             try:
                 value = expr.render(value, self._s.facts.namespace())
             except expr.ExprError as e:  # no reason then (the action is refused), and a problem told
@@ -181,8 +214,8 @@ class Gate:
             if new and cmd.name in STEP_ONLY_ACTIONS:
                 return Refusal("step-only", f"{cmd.name.replace('_', ' ').capitalize()} is done on its step in the "
                                "flow, not from the bar.", {"action": cmd.name})
-            return self.action(Action(cmd.name, dict(cmd.params))) or (_text_refusal(cmd) if new else None) \
-                or self.typed_reason(cmd)
+            return self.action(Action(cmd.name, dict(cmd.params)), typed=True) or \
+                ((_undeclared_refusal(cmd) or _text_refusal(cmd)) if new else None) or self.typed_reason(cmd)
         if isinstance(cmd, c.SetOutcome):
             return self.outcome(cmd.code)
         if isinstance(cmd, c.EndCall):  # without a code the call ends with the one chosen before: asked again now
@@ -330,7 +363,7 @@ def _shape_refusal(name: str, params: Any) -> Refusal | None:
     """A declared param of the wrong shape (`fields: 5`, a contact reason that is a list): refused in one
     line before anything runs, as the validator refuses it in a flow. Typed text has its own rule
     (`_text_refusal`) and a number of days its range (`_number_refusal`); params the action does not
-    declare are ignored, as before."""
+    declare are refused for a new command (`_undeclared_refusal`), never for a flow's (the validator's)."""
     props = ACTION_SPECS.get(name, {}).get("params", {}).get("properties", {})
     for key, value in params.items():
         spec = props.get(key)
@@ -362,6 +395,49 @@ def _number_refusal(name: str, params: Any) -> Refusal | None:
         if not lo <= number <= hi:
             return Refusal("bad-param", f"{name.replace('_', ' ').capitalize()}: {key.replace('_', ' ')} must be a "
                            f"whole number from {lo} to {hi}.", {"action": name, "param": key, "min": lo, "max": hi})
+    return None
+
+
+def _known_ids(flows: dict[str, Flow]) -> tuple[frozenset[str], frozenset[str]]:
+    """The outcome codes and the consent purposes a library knows (cached per library's flows)."""
+    key = tuple(sorted((f.id, f.content_hash) for f in flows.values()))
+    got = _KNOWN.get(key)
+    if got is None:
+        from callguide.engine import sensitive
+        from callguide.engine.views import OUTCOME_CODES
+        from callguide.flow.guards import PAYMENT_OUTCOMES
+
+        outcomes = set(OUTCOME_CODES) | set(PAYMENT_OUTCOMES)
+        purposes = {"sms_survey"}
+        for flow in flows.values():
+            for st in flow.steps:
+                outcomes |= {str(a.params.get("code")) for a in st.actions if a.name == "set_outcome"}
+                if st.outcome:  # (a protocol's own outcomes: the trainers' ids too)
+                    outcomes.add(st.outcome)
+                if st.consent is not None:
+                    purposes.add(st.consent.purpose)
+                purposes |= {f.consent for f in st.fields if f.consent}
+        try:
+            purposes.add(sensitive.load().purpose)
+        except sensitive.SensitiveWordsError:
+            pass
+        got = _KNOWN[key] = (frozenset(outcomes), frozenset(purposes))
+    return got
+
+
+_KNOWN: dict[tuple[tuple[str, str], ...], tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _undeclared_refusal(cmd: c.Action) -> Refusal | None:
+    """A param the action does not declare (`flow.actions.ACTION_SPECS`), from the bar or a script: refused
+    in one line, as the validator refuses it in a flow. The action never reads it, but the command was
+    journalled with it: any text there (`{"action": "start_hold", "params": {"days": 30, "why": "she has
+    cancer"}}`) went round the word lists and was kept under the account's personal key, with no consent."""
+    props = ACTION_SPECS.get(cmd.name, {}).get("params", {}).get("properties", {})
+    for key in cmd.params:
+        if key not in props:
+            return Refusal("bad-value", f"{cmd.name.replace('_', ' ').capitalize()} takes no such param: nothing was "
+                           "done.", {"action": cmd.name, "param": str(key)[:40]})
     return None
 
 

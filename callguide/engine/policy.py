@@ -136,16 +136,22 @@ def requirement_refusal(requirements: Iterable[str], state: CallState) -> Refusa
 OUTCOME_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
-def outcome_refusal(code: str | None, state: CallState, recorded: set[str]) -> Refusal | None:
+def outcome_refusal(code: str | None, state: CallState, recorded: set[str],
+                    known: frozenset[str] | None = None) -> Refusal | None:
     """May the call's outcome be `code`? A code is a lowercase id (so no other spelling of a payment
-    outcome gets round this rule: `Promise_To_Pay`, `arrangement-agreed`); a payment outcome needs
-    payment to be allowed, and an arrangement actually recorded on this call (never wrong
+    outcome gets round this rule: `Promise_To_Pay`, `arrangement-agreed`), and, for a new command, one
+    of the outcomes the call knows (`known`: the wrap-up's, the payment outcomes and the flows' own;
+    any other id was kept in clear in the journal, as typed: `customer_has_cancer`); a payment outcome
+    needs payment to be allowed, and an arrangement actually recorded on this call (never wrong
     information shown as right)."""
     if not code:
         return None
     if not isinstance(code, str) or not OUTCOME_CODE.fullmatch(code):
         return Refusal("bad-outcome", "An outcome code is a lowercase id such as on_hold or referred.",
                        {"outcome": str(code)[:64]})
+    if known is not None and code not in known:
+        return Refusal("outcome-unknown", "That is not one of the call's outcomes: choose one the wrap-up offers.",
+                       {"outcome": code})
     if code not in PAYMENT_OUTCOMES:
         return None
     refusal = payment_refusal(state)

@@ -121,6 +121,32 @@ def apply_contact(state: Any, contact: dict[str, Any]) -> None:
     state.contact_window = contact.get("window")
 
 
+def contact_time_entry(state: Any, contact: dict[str, Any]) -> None:
+    """A journalled `contact_time` (the call's start outside the hours, or a resume outside them: a new
+    contact, `recheck_contact_time`) into the call's state, live or replayed: collection is refused
+    until an allowed reason is recorded after it."""
+    apply_contact(state, contact)
+    if not contact.get("allowed", True):
+        state.contact_reason = None
+
+
+def recheck_contact_time(session: Any) -> dict[str, Any] | None:
+    """When a killed call is resumed, the customer may be contacted again now: the contact-time rule asks
+    again, as at a start (`check_contact_time`), so a resume outside the permitted hours is refused
+    collection as a new call would be (until an allowed reason is recorded again). Like the protections
+    on a resume, it only adds: a call that started outside the hours stays refused when resumed within
+    them (it may be the same phone call; a new call is not refused). Returns what the `contact_time`
+    entry keeps (journalled by the caller, replayed by `contact_time_entry`), or None."""
+    state = session.facts.state
+    if session.contact_rules is None or state.contact_refused:
+        return None
+    check = session.contact_rules.check(session.account.country, session.facts.now())
+    if check.allowed:
+        return None
+    return {"allowed": False, "local_time": check.local_time, "weekday": check.weekday, "window": check.window,
+            "zone": str(session.facts.zone), **({"review_needed": True} if check.review_needed else {})}
+
+
 def add_newer_protections(state: Any, history: AccountState) -> None:
     """After a resume: protections recorded since the call started (on another call, or a new
     crisis) are added — never removed — so the resumed call is at least as safe as before."""

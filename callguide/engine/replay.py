@@ -21,10 +21,12 @@ from callguide.engine.localtime import ContactRules, ContactRulesError
 from callguide.engine.protections import (
     add_newer_protections,
     apply_contact,
+    contact_time_entry,
     end_consents,
     end_lapsed_consents,
     history_from_snapshot,
     localize_history,
+    recheck_contact_time,
 )
 from callguide.identity import Person
 from callguide.library.pinning import PinningError, pinned_library
@@ -36,10 +38,10 @@ if TYPE_CHECKING:
 
 
 def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Clock | None = None,
-                into: CallSession | None = None, listeners_of: Any = None) -> CallSession:
+                into: CallSession | None = None, listeners_of: Any = None, person: Person | None = None) -> CallSession:
     """The call rebuilt from its journal: a new session, or `into` an existing one (initialised again in
     place after an internal error: `CallSession._rebuild`), heard by the listeners of the journal
-    writer `listeners_of` (the one it replaces)."""
+    writer `listeners_of` (the one it replaces). `person`: who goes on with it (`resumed_by`)."""
     from callguide.engine.session import Account
 
     entries = store.call_entries(call_id)
@@ -69,12 +71,12 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     except ContactRulesError as e:
         raise EngineError(str(e)) from None
     who = first.data.get("person")  # the roles the commands were accepted under
-    person = Person(str(who["id"]), str(who.get("name") or ""), frozenset(who.get("roles") or ["agent"])) \
+    starter = Person(str(who["id"]), str(who.get("name") or ""), frozenset(who.get("roles") or ["agent"])) \
         if isinstance(who, dict) and who.get("id") else None
     s = into if into is not None else cls.__new__(cls)
     s.__init__(pinned, store, account, first.agent, lang=first.data.get("lang"), clock=replay_clock,
                call_id=call_id, auto_wrap_up=first.data.get("auto_wrap_up", True),
-               practice=first.data.get("practice", False), history=history, contact_rules=rules, person=person)
+               practice=first.data.get("practice", False), history=history, contact_rules=rules, person=starter)
     s.journal.recording = False
     if listeners_of is not None:
         s.journal.keep_listeners(listeners_of)  # (a replay tells nobody anything; the resume below does)
@@ -91,6 +93,10 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
                 add_newer_protections(s.facts.state, history_from_snapshot(
                     account.id, received, _resolver(store, sealer, account.id, lang)))
             end_consents(s.facts, [str(p) for p in e.data.get("consents_ended") or []])
+            s.nav.recheck()
+            continue
+        if e.type == et.CONTACT_TIME:  # (the start's, or a resume's outside the hours: `recheck_contact_time`)
+            contact_time_entry(s.facts.state, e.data)
             s.nav.recheck()
             continue
         if e.type == et.STEP_SHOWN:
@@ -115,6 +121,8 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
         # a condition read a value that is gone now and took another way: the journal says where the
         # call was (its effects are journalled; the gate rechecks the step below)
         s.stack.set_step(top, shown[1])
+    if person is not None:
+        resumed_by(s, person)
     s.journal.records = [entry_dict(e) for e in entries]
     s.blocked = [dict(e.data) for e in entries if e.type == et.BLOCKED]
     s.journal.recording = True
@@ -122,11 +130,27 @@ def resume_call(cls: Any, library: Any, store: Any, call_id: str, *, clock: Cloc
     with s.journal.operation("resume"):
         top = s.stack.top
         s.emit(et.CALL_RESUMED, {"flow": top.flow.id if top else None, "step": top.step_id if top else None}, top)
+        # resumed outside the customer's hours: a new contact, refused alike (not a rebuild in place: the
+        # same call goes on, as it was before the error)
+        contact = recheck_contact_time(s) if into is None else None
+        if contact is not None:
+            s.emit(et.CONTACT_TIME, contact, top)
+            contact_time_entry(s.facts.state, contact)
         register = store.account_state(account.id, s.facts.today())
         add_newer_protections(s.facts.state, register)
         end_lapsed_consents(s.facts, register)  # a consent withdrawn since (on another call) ends here too
         s.nav.recheck()  # a resumed step goes through the gate like any other
     return s
+
+
+def resumed_by(s: Any, person: Person) -> None:
+    """The person who goes on with a resumed call, with the roles both they and the call's starter
+    hold: never more than the commands are replayed under (`call_started.person`), so a later resume
+    replays them alike, and never more than their own (an agent who resumes a care-team member's
+    killed call is no care-team member: `clear_capacity_doubt` is refused). What they do is journalled
+    under their id."""
+    s.person = Person(person.id, person.name, frozenset(person.roles) & frozenset(s.person.roles))
+    s.agent = s.journal.agent = person.id
 
 
 def _answered_gone(s: Any, e: Any, gone: Gone) -> bool:

@@ -34,7 +34,7 @@ from callguide.engine.journal import JournalWriter, Listener
 from callguide.engine.localtime import ContactRules, ContactRulesError, zone_for
 from callguide.engine.moves import WRAP_UP_FLOW, Navigator
 from callguide.engine.order import OrderTracker
-from callguide.engine.policy import CallState
+from callguide.engine.policy import CallState, Refusal
 from callguide.engine.protections import (
     apply_history,
     check_contact_time,
@@ -192,12 +192,13 @@ class CallSession:
 
     @classmethod
     def resume(cls, library: FlowLibrary, store: JournalStore, call_id: str, *,
-               clock: Clock | None = None) -> CallSession:
+               clock: Clock | None = None, person: Any = None) -> CallSession:
         """Rebuild a killed call exactly, by replaying its journalled commands, then go on
-        (`callguide.engine.replay`)."""
+        (`callguide.engine.replay`). `person`: who goes on with it, with no role the call's starter
+        lacked (`replay.resumed_by`); None: the starter (as before)."""
         from callguide.engine.replay import resume_call
 
-        return resume_call(cls, library, store, call_id, clock=clock)
+        return resume_call(cls, library, store, call_id, clock=clock, person=person)
 
     # ------------------------------------------------------------------ the one way to change a call
 
@@ -216,8 +217,9 @@ class CallSession:
             self._look_elsewhere()
         refusal = self.gate.command(cmd)
         if refusal is not None:
+            what, reason = self.gate.journalled(cmd, _what(cmd), refusal)  # never what was typed, unknown
             with self.journal.operation("refused"):
-                self.nav.refuse(self.stack.top, _what(cmd), refusal)
+                self.nav.refuse(self.stack.top, what, Refusal(refusal.rule, reason, refusal.params))
             return Result.refused(refusal)
         try:
             return HANDLERS[type(cmd)](self, cmd)
@@ -242,7 +244,7 @@ class CallSession:
         try:
             self.journal.flush()  # whole earlier operations a failed write left pending go first
             resume_call(type(self), self.library, self.journal.store, self.call_id, clock=self.clock, into=self,
-                        listeners_of=writer)
+                        listeners_of=writer, person=self.person)  # (whoever went on with it, not its starter)
         except (EngineError, StoreError) as e2:
             self.broken = (f"{what}, and the call could not be rebuilt from its journal ({e2}): close this call "
                            "and resume it from the journal.")

@@ -3,12 +3,25 @@ goes in through the door that let it through, on the real flows and a real journ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from callguide.engine.clock import FixedClock
-from callguide.engine.commands import Action, EndCall, EngineError, SetOutcome
+from callguide.engine.commands import (
+    Action,
+    Answer,
+    ChangeLanguage,
+    Consent,
+    EndCall,
+    EngineError,
+    Interrupt,
+    Next,
+    Note,
+    SetOutcome,
+    Withdraw,
+)
 from callguide.engine.session import Account, CallSession
 from callguide.flow.loader import load_library
 from callguide.store.sqlite import SQLiteJournal
@@ -131,7 +144,12 @@ def test_an_outcome_code_spelt_another_way_is_not_a_way_round_the_payment_rule(l
 
 # ---------------------------------------------------------------------------- a walk script that cannot be read
 
-@pytest.mark.parametrize("bad", ["{frobnicate: 1}", "{cmd: teleport}", "{back: many}", "{cmd: next, choice: 5}"])
+@pytest.mark.parametrize("bad", ["{frobnicate: 1}", "{cmd: teleport}", "{back: many}", "{cmd: next, choice: 5}",
+                                 # a key next to the event's own was dropped: the note saved plain, the hold
+                                 # started without its reason
+                                 "{note: 'Letters by post only', purpose: health_disclosure}",
+                                 "{action: start_hold, params: {days: 30}, reason: Lost their job}",
+                                 "{next: null, params: {x: 1}}"])
 def test_a_walk_script_with_an_unreadable_event_changes_nothing(tmp_path, bad):
     """Every event is read before the call starts: one line naming the event, and nothing journalled
     (not a call half-walked up to that event, left unfinished in the journal)."""
@@ -315,6 +333,161 @@ def test_an_action_param_of_the_wrong_shape_is_refused_before_anything_is_journa
     assert not res.ok and res.rule == "bad-value"
     assert not [e for e in store.call_entries(s.call_id) if e.type == "global_action"]
     assert CallSession.resume(lib, store, s.call_id, clock=clock).top is not None
+
+
+@pytest.mark.parametrize("name,params", [
+    ("start_hold", {"days": 30, "reason": "Lost their job", "extra": "Customer has cancer"}),
+    ("signpost", {"kind": "crisis", "note": "She has cancer"}),
+    ("offer_debrief", {"why": "Customer has cancer"}),
+    ("refer_care_team", {"reason": "Call back", "detail": "Customer has cancer"}),
+])
+def test_a_param_the_action_does_not_declare_is_refused_and_never_journalled(lib, store, clock, name, params):
+    """The executor never reads a param its action does not declare, but the command was journalled
+    with it: a health word there went round the word lists and was kept under the personal key (a
+    withdrawal never shreds it), with no consent."""
+    s = call(lib, store, clock)
+    res = s.apply(Action(name, params))
+    assert not res.ok and res.rule == "bad-value"
+    assert not [e for e in store.call_entries(s.call_id) if e.type not in ("call_started", "protocol_started",
+                                                                            "step_shown", "blocked")]
+    opened = json.dumps([{k: s.open_value(v) for k, v in e.data.items()} for e in store.call_entries(s.call_id)],
+                        default=str)
+    assert "cancer" not in opened.lower()
+    assert s.apply(Action(name, {k: v for k, v in params.items() if "cancer" not in str(v)})).ok
+
+
+# ---------------------------------------------------------------------------- what a person typed, refused
+
+@pytest.mark.parametrize("cmd", [SetOutcome("customer_has_cancer"), EndCall("terminal_cancer_diagnosis"),
+                                 Action("set_outcome", {"code": "customer_has_cancer"})])
+def test_an_outcome_the_call_does_not_offer_is_refused_and_never_kept_as_typed(lib, store, clock, cmd):
+    """Any lowercase id was taken as the call's outcome and kept in clear in `outcome`, `call_ended`
+    and the summary: an outcome code that said what the customer has."""
+    s = call(lib, store, clock, start="wrap-up")
+    res = s.apply(cmd)
+    assert not res.ok and res.rule == "outcome-unknown" and not s.ended
+    raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
+    assert b"cancer" not in raw.lower()
+    assert s.apply(EndCall("referred")).ok
+
+
+@pytest.mark.parametrize("cmd", [
+    Interrupt("Customer has cancer"), Withdraw("her cancer"), SetOutcome("Customer has cancer"),
+    ChangeLanguage("cancer"), Action("Customer has cancer"), Answer({"identity_check": "confirmed"}, "her cancer"),
+    Note("Call back Tuesday", "her cancer"), Action("start_hold", {"days": 3, "her cancer": 1}),
+    Action("offer_debrief", {"Customer has cancer": "x"}),
+])
+def test_a_refused_command_never_keeps_what_was_typed_in_its_blocked_entry(lib, store, clock, cmd):
+    """A refused command's `blocked` entry named what it named, in clear: a protocol, a consent purpose,
+    an outcome, a language, an action or a param's name typed as 'Customer has cancer' was journalled
+    as typed (`blocked {action: "interrupt:Customer has cancer", reason: "No protocol 'Customer has
+    cancer'."}`). Only what the library knows is named there; the caller still hears the reason."""
+    s = call(lib, store, clock)
+    res = s.apply(cmd)
+    assert not res.ok
+    blocked = [e.data for e in store.call_entries(s.call_id) if e.type == "blocked"]
+    assert blocked and blocked[-1]["rule"] == res.rule
+    raw = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("journal.db*") if p.is_file())
+    assert b"cancer" not in raw.lower()
+
+
+def test_a_refused_command_naming_what_the_library_knows_still_says_so_in_its_blocked_entry(lib, store, clock):
+    s = call(lib, store, clock, start="wrap-up")
+    assert s.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+    assert not s.apply(SetOutcome("promise_to_pay")).ok
+    assert not s.apply(Withdraw("health_disclosure")).ok
+    blocked = [e.data for e in store.call_entries(s.call_id) if e.type == "blocked"]
+    assert [(b["action"], b["rule"]) for b in blocked[-2:]] == [("outcome:promise_to_pay", "hold-active"),
+                                                                ("withdraw:health_disclosure", "no-consent")]
+
+
+def test_a_special_yes_no_copied_into_an_adjustment_is_sealed_under_its_consent_and_shredded_with_it(lib, store,
+                                                                                                      clock):
+    """A record's special-category values were sealed under their consent only when their text was found
+    in the entry (a string of three characters or more): IDEA's `episodic` (yes/no, health consent) in
+    an adjustment recorded from the bar was sealed under the personal key and stayed readable after
+    the customer withdrew the consent."""
+    from callguide.store.sealing import Gone
+
+    s = call(lib, store, clock, start="idea")
+    assert s.top.step.kind == "consent" and s.apply(Consent("given")).ok
+    while s.top.step_id != "episodes":
+        step = s.top.step
+        values = {f.id: "Finds letters hard" if f.type == "text" else f.choices[0].value for f in step.fields}
+        assert (not values or s.apply(Answer(values)).ok) and s.apply(Next()).ok
+    assert s.apply(Answer({"episodic": "yes"})).ok
+    assert s.apply(Action("record_adjustment", {"fields": ["episodic"]})).ok
+    assert s.apply(Withdraw("health_disclosure")).ok
+    adj = [e for e in store.call_entries(s.call_id) if e.type == "adjustment"][-1]
+    assert isinstance(s.open_value(adj.data["fields"])["episodic"], Gone)
+
+
+@pytest.mark.parametrize("reason", ["{{ paid_in_full }}", "{% if x %}paid{% endif %}", "Paid {in full}"])
+def test_a_typed_reason_with_braces_is_text_at_every_check(lib, store, clock, reason):
+    """What a person typed is text (the action keeps it as typed), but the gate's check that ending a
+    hold has a reason worked it out as a template: refused as no reason at all, with a `flow_problem`
+    journalled that quoted what was typed."""
+    s = call(lib, store, clock, start="wrap-up")
+    assert s.apply(Action("start_hold", {"days": 30, "reason": "Lost their job"})).ok
+    assert s.apply(Action("end_hold", {"reason": reason})).ok
+    ended = [e for e in store.call_entries(s.call_id) if e.type == "hold_ended"]
+    assert [s.open_value(e.data["reason"]) for e in ended] == [reason]
+    assert not [e for e in store.call_entries(s.call_id) if e.type == "flow_problem"]
+
+
+# ---------------------------------------------------------------------------- who goes on with a resumed call
+
+def test_an_agent_who_resumes_a_care_team_members_call_does_not_get_the_care_teams_roles(lib, store, clock):
+    """A resumed call ran every later command under the roles of the person who started it: an agent
+    who resumed a care-team member's killed call could close the account's capacity doubt
+    (`clear_capacity_doubt`, care team only), journalled under the care-team member's id."""
+    from callguide.identity import Person
+
+    care = Person("bo", "Bo Nielsen", frozenset({"care_team"}))
+    agent = Person("anna", "Anna Jensen", frozenset({"agent"}))
+    first = call(lib, store, clock, start="wrap-up")
+    assert first.apply(Action("flag_capacity_doubt", {"reason": "Confused about dates"})).ok
+    first.apply(EndCall("referred"))
+    s = CallSession.start(lib, store, Account("D-1", "Oliver Smith", "UK", "en", "1200.00"), "bo",
+                          start_flow="wrap-up", clock=clock, auto_wrap_up=False, person=care)
+    call_id = s.call_id  # killed here
+    resumed = CallSession.resume(lib, store, call_id, clock=clock, person=agent)
+    res = resumed.apply(Action("clear_capacity_doubt", {"reason": "Seems fine now"}))
+    assert not res.ok and res.rule == "review-role"
+    assert resumed.state.capacity_doubt
+    assert resumed.apply(Action("refer_care_team", {"reason": "Capacity review"})).ok
+    assert [e.agent for e in store.call_entries(call_id) if e.type == "escalation"] == ["anna"]
+    again = CallSession.resume(lib, store, call_id, clock=clock, person=care)  # replayed as it was accepted
+    assert again.state.capacity_doubt and len(again.records) == len(store.call_entries(call_id))
+    assert again.apply(Action("clear_capacity_doubt", {"reason": "Reviewed with the customer"})).ok
+
+
+# ---------------------------------------------------------------------------- contact hours on a resume
+
+def test_a_call_resumed_outside_the_customers_contact_hours_is_refused_collection_as_a_new_call_is(lib, store):
+    """The contact-time rule was asked only when a call started: a call started at 21:50 in Prague,
+    killed and resumed at 22:40, could go on to a payment outcome, when a new call at 22:40 could not."""
+    import datetime as dt
+
+    clock = FixedClock("2026-11-23T20:50:00+00:00", step_seconds=1)  # 21:50 in Prague
+    s = CallSession.start(lib, store, Account("C-1", "Jana Nováková", "CZ", "cs", "24000,00"), "agent-7",
+                          start_flow="wrap-up", clock=clock, auto_wrap_up=False)
+    assert not s.state.out_of_hours
+    clock.set(dt.datetime.fromisoformat("2026-11-23T21:40:00+00:00"))  # 22:40: killed, resumed
+    resumed = CallSession.resume(lib, store, s.call_id, clock=clock)
+    res = resumed.apply(SetOutcome("promise_to_pay"))
+    assert not res.ok and res.rule == "contact-hours"
+    again = CallSession.resume(lib, store, s.call_id, clock=clock)  # the refusal is journalled: replayed alike
+    assert again.state.contact_refused and again.apply(EndCall("promise_to_pay")).rule == "contact-hours"
+    assert again.apply(Action("record_contact_reason", {"reason": "customer_request"})).ok
+    assert again.apply(SetOutcome("promise_to_pay")).ok
+    clock.set(dt.datetime.fromisoformat("2026-11-23T21:50:00+00:00"))  # killed again: called again at 22:50
+    later = CallSession.resume(lib, store, s.call_id, clock=clock)
+    assert later.state.contact_refused and later.apply(EndCall()).rule == "contact-hours"
+    clock.set(dt.datetime.fromisoformat("2026-11-24T06:30:00+00:00"))  # in the morning: never lifted by a resume
+    morning = CallSession.resume(lib, store, s.call_id, clock=clock)  # (it may be the same phone call)
+    assert morning.state.contact_refused and morning.apply(EndCall()).rule == "contact-hours"
+    assert [e.data["allowed"] for e in store.call_entries(s.call_id) if e.type == "contact_time"] == [False, False]
 
 
 # ---------------------------------------------------------------------------- written elsewhere while the call runs

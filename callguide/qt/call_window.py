@@ -479,6 +479,12 @@ class CallWindow(QMainWindow):
         self.error_strip.hide()
         if op not in ("note", "flag", "lang", "team") and self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
+        elif (op == "interrupt" and self.pages.currentIndex() in (PAGE_WRAP, PAGE_EMERGENCY)
+              and not self.session.ended and self.session.stack):
+            # the agent started a protocol (F5 BLAKE from the wrap-up, say): its step is what to say
+            # now, on screen with the focus on it, never behind the page the agent was reading
+            self.pages.setCurrentIndex(PAGE_CALL)
+            self.step_panel.focus_step()
         self._update_state_chip()
         self._route()
 

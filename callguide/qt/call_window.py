@@ -407,6 +407,7 @@ class CallWindow(QMainWindow):
             text += " " + tr("win.unsaved", n=waiting)
         self.error_strip.setText(text)
         self.error_strip.show()
+        self._show_saved()
 
     def retry_writes(self) -> None:
         """Ctrl+R: write entries a failed journal write left waiting (the engine keeps them, in order)."""
@@ -530,7 +531,10 @@ class CallWindow(QMainWindow):
 
     def _show_saved(self) -> None:
         if self.session is not None and getattr(self, "_saved_at", None):
-            self.status.setText(tr("win.saved", n=len(self.session.records), time=self._saved_at))
+            n, waiting = len(self.session.records), self.session.unsaved
+            # never "Saved" while records wait for the journal (a lock, a full disk): they are not
+            self.status.setText(tr("win.saved_waiting", waiting=waiting, n=n, time=self._saved_at)
+                                if waiting else tr("win.saved", n=n, time=self._saved_at))
 
     def _on_escalated(self, kind: str) -> None:
         if kind == "emergency":  # the script in the main pane says it all: no second line above it

@@ -311,6 +311,7 @@ class CallWindow(QMainWindow):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.step_panel.painted.connect(self._fix_tab_order)
         self.side.note_saved.connect(self.step_panel.restore_focus)
+        self.side.consent_withdrawn.connect(self._on_withdrawn)
         self.wrap_panel.back_to_call.clicked.connect(self.step_panel.focus_step)
 
         self.bridge.changed.connect(self._on_changed)
@@ -522,6 +523,13 @@ class CallWindow(QMainWindow):
             for banner in (self.banner, getattr(self.side, "history", None)):  # the account's register, as read
                 if banner is not None:
                     banner.retranslate()
+
+    def _on_withdrawn(self, purpose: str) -> None:
+        """A consent withdrawn from the side column: say what it did, and back to the step."""
+        from callguide.qt.banner import _name
+
+        self.show_info(tr("side.withdrawn", purpose=_name(purpose)))
+        self.step_panel.restore_focus()
 
     def _on_written(self, n: int) -> None:
         import datetime as dt

@@ -478,7 +478,10 @@ class CallWindow(QMainWindow):
     # ------------------------------------------------------------------ reacting
 
     def _on_changed(self, op: str) -> None:
+        from callguide.qt.banner import ended_consents
+
         self.error_strip.hide()
+        self.banner.set_ended(ended_consents(self.session.history, self.bridge.view))
         if op not in ("note", "flag", "lang", "team") and self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
         elif (op == "interrupt" and self.pages.currentIndex() in (PAGE_WRAP, PAGE_EMERGENCY)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from callguide.engine.commands import Flag, Withdraw
 from callguide.engine.summary import SUMMARY_TYPES
 from callguide.engine.views import StepView
-from callguide.qt.banner import AccountBanner, _name
+from callguide.qt.banner import AccountBanner, _name, ended_consents
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
 from callguide.qt.notices import CallNotices
@@ -187,6 +187,7 @@ class SidePanel(QScrollArea):
             self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:])
                                   or tr("side.nothing_yet"))
         self._summarised = len(records)
+        self.history.set_ended(ended_consents(s.history, view))  # never "in force" once withdrawn
         given = sorted(c.purpose for c in view.consents_in_force)  # this call's and earlier calls' consents
         sig = (tuple(given), view.ended)
         if sig == self._consent_sig:

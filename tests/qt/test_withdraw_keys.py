@@ -77,3 +77,42 @@ def test_the_customer_withdraws_it_said_and_the_focus_back_on_the_step(open_wind
     d.qtbot.waitUntil(lambda: focus() is not None and d.w.step_panel.isAncestorOf(focus()), timeout=2000)
     d.qtbot.wait(30)
     assert d.w.grab().save(str(shots_dir / f"withdraw_done_{lang}.png"))
+
+
+def history_lines(banner) -> list[str]:
+    from PySide6.QtWidgets import QLabel
+
+    return [lab.text() for lab in banner.findChildren(QLabel) if lab.objectName().startswith("bannerLine")]
+
+
+@pytest.mark.parametrize("lang", ["en", "da", "cs"])
+def test_a_consent_withdrawn_on_this_call_is_no_longer_in_force_in_the_history(open_window, library, store, lang,
+                                                                                shots_dir):
+    seed_history(library, store)
+    d = open_window(account_id="A-500", name="Maria Jensen", country=COUNTRY[lang], lang=lang)
+    d.press(Qt.Key.Key_Return)
+    purpose = _name("health_disclosure")
+    in_force = tr("hist.consent_in_force", purpose=purpose, date="", expires="").split(purpose)[0]
+    assert any(line.startswith(in_force) for line in history_lines(d.w.side.history))
+    tab_to(d, "withdrawConsent")
+    d.press(Qt.Key.Key_Return)
+    d.press(Qt.Key.Key_Backtab)
+    d.press(Qt.Key.Key_Return)  # yes, withdraw
+    assert d.entries("consent_withdrawn")
+    for banner in (d.w.side.history, d.w.banner):  # before: "Consent in force — ... given 26 November"
+        lines = history_lines(banner)
+        assert not any(line.startswith(in_force) for line in lines), lines
+        assert tr("hist.consent_ended", purpose=purpose, date=tr_date_given(d)) in lines, lines
+        vulnerable = [line for line in lines if line.startswith(tr("hist.vulnerability", what="", review="")[:8])]
+        assert vulnerable and all(tr("value.withdrawn") in line for line in vulnerable), lines  # not "(Health)"
+    d.qtbot.wait(30)
+    assert d.w.grab().save(str(shots_dir / f"withdraw_history_{lang}.png"))
+    d.w.set_language("en" if lang != "en" else "da")  # and after a language switch
+    assert not any("in force" in line or "gældende" in line for line in history_lines(d.w.side.history))
+
+
+def tr_date_given(d) -> str:
+    from callguide.qt.banner import date_text
+
+    given = next(c for c in d.session.history.consents_in_force if c.get("purpose") == "health_disclosure")
+    return date_text(str(given.get("given_at") or "")[:10])

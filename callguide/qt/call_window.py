@@ -301,6 +301,7 @@ class CallWindow(QMainWindow):
 
         self.call_bar = CallBar(self.bridge)
         self.call_bar.escalated.connect(self._on_escalated)
+        self.call_bar.lend_keys(self.lang_menu, self.lang_menu.close)  # F5 with the menu open: BLAKE, not lost
         self._root.addWidget(self.call_bar)
         self.banner.show()  # added to a window that may already be on screen
         self.call_bar.show()

@@ -1,6 +1,6 @@
 """BLAKE is one key away wherever the agent is on a live call: F5 (and the other F-keys of the call
-bar) from the wrap-up page and from the question a health note asks show the protocol's step, with
-the focus on it. Keys only, the real window, engine, flows and a SQLite journal; PNGs to look at."""
+bar) from the wrap-up page, from the question a health note asks and with the language menu open show
+the protocol's step, with the focus on it. Keys only, the real window, engine, flows and a SQLite journal; PNGs to look at."""
 
 from __future__ import annotations
 
@@ -71,3 +71,15 @@ def test_f8_while_a_health_note_asks_first_shows_the_emergency_script(open_windo
     d.qtbot.waitUntil(lambda: question(d) is None, timeout=2000)
     assert d.w.pages.currentWidget() is d.w.emergency_panel
     assert d.entries("escalation"), "the emergency escalation is journalled"
+
+
+@pytest.mark.parametrize("lang", ["en", "da", "cs"])
+def test_f5_with_the_language_menu_open_closes_it_and_starts_blake(open_window, lang):
+    d = open_window(country=COUNTRY[lang], lang=lang)
+    key(d, Qt.Key.Key_Return)
+    key(d, Qt.Key.Key_L, CTRL)  # the language menu (Ctrl+L) is open when the customer says it
+    d.qtbot.waitUntil(lambda: QApplication.activePopupWidget() is d.w.lang_menu, timeout=2000)
+    d.qtbot.keyClick(d.w.lang_menu, Qt.Key.Key_F5)
+    d.qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=2000)  # before: F5 swallowed
+    assert_blake_on_screen(d)
+    assert d.session.lang == {"en": "en", "da": "da", "cs": "cs"}[lang]  # the language unchanged

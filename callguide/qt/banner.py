@@ -180,9 +180,10 @@ def history_items(st: AccountState, ended: frozenset[str] = frozenset()) -> list
     for c in st.callbacks:
         out.append(("callback", tr("hist.callback", due=date_text(c.get("due")))))
     if st.last_outcome:
-        code = st.last_outcome.get("code") or st.last_outcome.get("outcome") or "?"
-        out.append(("outcome", tr("hist.outcome", code=_value(code),
-                                  date=date_text(str(st.last_outcome.get("ts", ""))[:10]))))
+        code = st.last_outcome.get("code") or st.last_outcome.get("outcome")
+        when = date_text(str(st.last_outcome.get("ts", ""))[:10])
+        out.append(("outcome", tr("hist.outcome", code=_value(code), date=when) if code
+                    else tr("hist.outcome_none", date=when)))  # closed without a code: said, never "?"
     return out
 
 

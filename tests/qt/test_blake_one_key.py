@@ -83,3 +83,12 @@ def test_f5_with_the_language_menu_open_closes_it_and_starts_blake(open_window, 
     d.qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=2000)  # before: F5 swallowed
     assert_blake_on_screen(d)
     assert d.session.lang == {"en": "en", "da": "da", "cs": "cs"}[lang]  # the language unchanged
+
+
+def test_f5_from_the_emergency_script_shows_blake_and_esc_is_not_needed(open_window):
+    d = open_window()
+    key(d, Qt.Key.Key_Return)
+    key(d, Qt.Key.Key_F8)  # the emergency script fills the main pane
+    assert d.w.pages.currentWidget() is d.w.emergency_panel
+    key(d, Qt.Key.Key_F5)  # the agent asked for BLAKE's words: shown (before: the script stayed, BLAKE hidden)
+    assert_blake_on_screen(d)

@@ -69,6 +69,14 @@ def withdraw_buttons(w):
     return [b for b in w.findChildren(QPushButton, "withdrawConsent") if b.isVisible()]
 
 
+def confirm_button(w):
+    """The in-place question's "Yes, withdraw it" (the Withdraw button asks first: it destroys a key)."""
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    QApplication.processEvents()
+    return next(b for b in w.findChildren(QPushButton, "withdrawYes") if b.isVisible())
+
+
 def capture_detail(apply):
     """TEXAS through the window's bridge: consent given, the health detail, the vulnerability record."""
     assert apply(Interrupt("texas")).ok
@@ -94,6 +102,7 @@ def test_withdraw_in_the_window_on_the_same_call(qtbot, library, db, tmp_path):
     from PySide6.QtCore import Qt
 
     qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(confirm_button(w), Qt.MouseButton.LeftButton)  # the button asks first: yes, withdraw
     assert not withdraw_buttons(w)
     withdrawn = [r for r in s.records if r["type"] == et.CONSENT_WITHDRAWN]
     assert withdrawn and withdrawn[0]["data"]["shredded"] == 1
@@ -123,6 +132,7 @@ def test_withdraw_in_the_window_on_a_later_call(qtbot, library, db, tmp_path):
     from PySide6.QtCore import Qt
 
     qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(confirm_button(w), Qt.MouseButton.LeftButton)  # the button asks first: yes, withdraw
     assert not withdraw_buttons(w)
     entry = [e for e in store.call_entries(later.call_id) if e.type == et.CONSENT_WITHDRAWN][0]
     assert entry.data["shredded"] == 1 and entry.data["given_on_call"] == first.call_id

@@ -195,8 +195,9 @@ class CallLauncher(QObject):
         if unfinished:
             from callguide.qt.dialogs import ResumeDialog
 
+            on_the_line = self.window.account_values() if self.window is not None else None  # a screen-pop
             dlg = ResumeDialog(unfinished, self.dialog if self.dialog is not None and self.dialog.isVisible()
-                               else self.window)
+                               else self.window, on_the_line=on_the_line)
             if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen:
                 try:
                     session = CallSession.resume(self.library, self.store, dlg.chosen)

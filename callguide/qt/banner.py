@@ -121,7 +121,16 @@ def source_line(source: str | None, as_of: Any) -> str | None:
     return None
 
 
-def history_items(st: AccountState) -> list[tuple[str, str]]:
+def ended_consents(history: AccountState, view: Any) -> frozenset[str]:
+    """The purposes the account's history holds in force that the call no longer does (withdrawn on
+    this call, or elsewhere and taken up by it): the history must not say "in force" for them."""
+    now = {c.purpose for c in getattr(view, "consents_in_force", ())}
+    return frozenset(str(c.get("purpose")) for c in getattr(history, "consents_in_force", [])) - now
+
+
+def history_items(st: AccountState, ended: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """`ended`: consents no longer in force on the call (`ended_consents`): said so, and what was
+    recorded under them is no longer shown (its key is destroyed)."""
     out: list[tuple[str, str]] = []
     for h in st.holds:
         line = tr("hist.hold", until=date_text(h.get("until")))
@@ -145,6 +154,8 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
     for v in st.vulnerabilities:
         cat = v.get("category")
         what = _value(cat, "category") if cat else tr("hist.recorded")
+        if ended & set(v.get("consent") or ()):
+            what = tr("value.withdrawn")
         out.append(("vulnerability", tr("hist.vulnerability", what=what, review=date_text(v.get("review_date")))))
     for d in st.disclosures:
         out.append(("disclosure", tr("hist.disclosure", review=date_text(d.get("review_date")))))
@@ -156,6 +167,10 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
                                       who=", ".join(f"{_name(k)}: {_value(v, k)}" for k, v in fields.items()))))
     in_force = {c.get("purpose") for c in getattr(st, "consents_in_force", [])}
     for c in getattr(st, "consents_in_force", []):
+        if c.get("purpose") in ended:
+            out.append(("consent", tr("hist.consent_ended", purpose=_name(str(c.get("purpose"))),
+                                      date=date_text(str(c.get("given_at") or "")[:10]))))
+            continue
         expires = tr("hist.consent_expires", date=date_text(str(c["expires"])[:10])) if c.get("expires") else ""
         out.append(("consent", tr("hist.consent_in_force", purpose=_name(str(c.get("purpose"))),
                                   date=date_text(str(c.get("given_at") or "")[:10]), expires=expires)))
@@ -165,9 +180,10 @@ def history_items(st: AccountState) -> list[tuple[str, str]]:
     for c in st.callbacks:
         out.append(("callback", tr("hist.callback", due=date_text(c.get("due")))))
     if st.last_outcome:
-        code = st.last_outcome.get("code") or st.last_outcome.get("outcome") or "?"
-        out.append(("outcome", tr("hist.outcome", code=_value(code),
-                                  date=date_text(str(st.last_outcome.get("ts", ""))[:10]))))
+        code = st.last_outcome.get("code") or st.last_outcome.get("outcome")
+        when = date_text(str(st.last_outcome.get("ts", ""))[:10])
+        out.append(("outcome", tr("hist.outcome", code=_value(code), date=when) if code
+                    else tr("hist.outcome_none", date=when)))  # closed without a code: said, never "?"
     return out
 
 
@@ -180,6 +196,7 @@ class AccountBanner(QFrame):
         self.compact = compact
         self.source: str | None = None    # team mode: "team", "cache" or "local" (see source_line)
         self.as_of: Any = None
+        self.ended: frozenset[str] = frozenset()  # consents no longer in force on the call (set_ended)
         self.setObjectName("bannerCompact" if compact else "banner")
         self._layout = QVBoxLayout(self)
         m = 14 if compact else 24
@@ -188,7 +205,13 @@ class AccountBanner(QFrame):
         self.retranslate()
 
     def lines(self) -> list[tuple[str, str]]:
-        return history_items(self.state)
+        return history_items(self.state, self.ended)
+
+    def set_ended(self, purposes: frozenset[str]) -> None:
+        """Consents of the history that are no longer in force on the call (`ended_consents`)."""
+        if purposes != self.ended:
+            self.ended = purposes
+            self.retranslate()
 
     def set_source(self, source: str | None, as_of: Any = None) -> None:
         """Team mode: where the protections came from (an offline read says so, with its time)."""

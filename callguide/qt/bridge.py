@@ -96,7 +96,10 @@ class SessionBridge(QObject):
         (field errors of an Answer stay with the fields)."""
         try:
             result = self.session.apply(command)
-        except (EngineError, StoreError, CommandError) as e:
+        except StoreError as e:
+            self.failed.emit(self._store_text(e))
+            return None
+        except (EngineError, CommandError) as e:
             self.failed.emit(str(e))
             return None
         if not result.ok and not isinstance(command, Answer):
@@ -107,6 +110,15 @@ class SessionBridge(QObject):
         """Write entries a failed journal write left pending (not a change to the call)."""
         try:
             return self.session.retry_writes()
-        except (EngineError, StoreError) as e:
+        except StoreError as e:
+            self.failed.emit(self._store_text(e))
+            return None
+        except EngineError as e:
             self.failed.emit(str(e))
             return None
+
+    def _store_text(self, error: StoreError) -> str:
+        """The journal's failure in the agent's language (`i18n.store_text`), naming the journal."""
+        from callguide.qt.i18n import store_text
+
+        return store_text(error, getattr(self.session.journal.store, "path", ""))

@@ -15,6 +15,7 @@ Interrupts come from `view.interrupts` (the view the bridge pushes after each op
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -149,6 +150,7 @@ class CallBar(QFrame):
         row.addWidget(self.interrupt_title, 0, Qt.AlignmentFlag.AlignTop)
         self.interrupt_cells: dict[str, _Cell] = {}
         self._shortcuts: list[QShortcut] = []
+        self._keys: list[tuple[str, QPushButton]] = []  # (F-key, its button), for lend_keys
         view = bridge.view
         esc_keys = {key: kind for kind, _a, key in ESCALATIONS}
         # a flow's interrupt on an escalation key (the guided care-team referral on F6) is started by
@@ -214,6 +216,25 @@ class CallBar(QFrame):
         sc.setContext(Qt.ShortcutContext.WindowShortcut)
         sc.activated.connect(lambda b=button: b.isEnabled() and b.click())
         self._shortcuts.append(sc)
+        self._keys.append((key, button))
+
+    def lend_keys(self, dialog: QWidget, close: Callable[[], None]) -> None:
+        """The bar's F-keys also work while `dialog` (a modal question over the call window) is open:
+        the window's own shortcuts do not fire behind it, and BLAKE must be one key away. The key
+        closes the dialog with `close` (which must lose nothing), then presses the bar's button. A
+        key the dialog binds itself (the note question's F2 TEXAS) stays the dialog's."""
+        own = {sc.key().toString() for sc in dialog.findChildren(QShortcut)}
+
+        def press(button: QPushButton) -> None:
+            if button.isEnabled():
+                close()
+                button.click()
+
+        for key, button in self._keys:
+            if QKeySequence(key).toString() in own:
+                continue
+            sc = QShortcut(QKeySequence(key), dialog)
+            sc.activated.connect(lambda b=button: press(b))
 
     def emergency_number(self) -> str:
         em = self.bridge.session.signposts().get("emergency") or {}

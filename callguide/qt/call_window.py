@@ -301,6 +301,7 @@ class CallWindow(QMainWindow):
 
         self.call_bar = CallBar(self.bridge)
         self.call_bar.escalated.connect(self._on_escalated)
+        self.call_bar.lend_keys(self.lang_menu, self.lang_menu.close)  # F5 with the menu open: BLAKE, not lost
         self._root.addWidget(self.call_bar)
         self.banner.show()  # added to a window that may already be on screen
         self.call_bar.show()
@@ -311,6 +312,7 @@ class CallWindow(QMainWindow):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.step_panel.painted.connect(self._fix_tab_order)
         self.side.note_saved.connect(self.step_panel.restore_focus)
+        self.side.consent_withdrawn.connect(self._on_withdrawn)
         self.wrap_panel.back_to_call.clicked.connect(self.step_panel.focus_step)
 
         self.bridge.changed.connect(self._on_changed)
@@ -407,6 +409,7 @@ class CallWindow(QMainWindow):
             text += " " + tr("win.unsaved", n=waiting)
         self.error_strip.setText(text)
         self.error_strip.show()
+        self._show_saved()
 
     def retry_writes(self) -> None:
         """Ctrl+R: write entries a failed journal write left waiting (the engine keeps them, in order)."""
@@ -476,9 +479,18 @@ class CallWindow(QMainWindow):
     # ------------------------------------------------------------------ reacting
 
     def _on_changed(self, op: str) -> None:
+        from callguide.qt.banner import ended_consents
+
         self.error_strip.hide()
+        self.banner.set_ended(ended_consents(self.session.history, self.bridge.view))
         if op not in ("note", "flag", "lang", "team") and self.pages.currentIndex() == PAGE_BANNER:
             self.pages.setCurrentIndex(PAGE_CALL)
+        elif (op == "interrupt" and self.pages.currentIndex() in (PAGE_WRAP, PAGE_EMERGENCY)
+              and not self.session.ended and self.session.stack):
+            # the agent started a protocol (F5 BLAKE from the wrap-up, say): its step is what to say
+            # now, on screen with the focus on it, never behind the page the agent was reading
+            self.pages.setCurrentIndex(PAGE_CALL)
+            self.step_panel.focus_step()
         self._update_state_chip()
         self._route()
 
@@ -516,6 +528,13 @@ class CallWindow(QMainWindow):
                 if banner is not None:
                     banner.retranslate()
 
+    def _on_withdrawn(self, purpose: str) -> None:
+        """A consent withdrawn from the side column: say what it did, and back to the step."""
+        from callguide.qt.banner import _name
+
+        self.show_info(tr("side.withdrawn", purpose=_name(purpose)))
+        self.step_panel.restore_focus()
+
     def _on_written(self, n: int) -> None:
         import datetime as dt
 
@@ -524,7 +543,10 @@ class CallWindow(QMainWindow):
 
     def _show_saved(self) -> None:
         if self.session is not None and getattr(self, "_saved_at", None):
-            self.status.setText(tr("win.saved", n=len(self.session.records), time=self._saved_at))
+            n, waiting = len(self.session.records), self.session.unsaved
+            # never "Saved" while records wait for the journal (a lock, a full disk): they are not
+            self.status.setText(tr("win.saved_waiting", waiting=waiting, n=n, time=self._saved_at)
+                                if waiting else tr("win.saved", n=n, time=self._saved_at))
 
     def _on_escalated(self, kind: str) -> None:
         if kind == "emergency":  # the script in the main pane says it all: no second line above it

@@ -129,7 +129,11 @@ class StartDialog(QDialog):
 class ResumeDialog(QDialog):
     """Calls left open by a crash: resume one exactly, or leave them (they stay in the journal)."""
 
-    def __init__(self, calls: list[CallSummary], parent: QWidget | None = None):
+    def __init__(self, calls: list[CallSummary], parent: QWidget | None = None,
+                 on_the_line: dict[str, Any] | None = None):
+        """`on_the_line`: the account the window was opened for (a screen-pop: account_id, name). An
+        unfinished call of another account is still offered, but Enter does not resume it: the dialog
+        says the customer on the line is someone else, and its default is to leave it."""
         # not at the top: the start dialog is shown before the (slow to import) Qt namespace loads
         from PySide6.QtCore import Qt
 
@@ -168,9 +172,17 @@ class ResumeDialog(QDialog):
         widest = max((fm.horizontalAdvance(line) for i in range(self.list.count())
                       for line in self.list.item(i).text().split("\n")), default=0)
         self.list.setMinimumWidth(min(max(490, widest + 56), 1100))
-        self.list.setCurrentRow(len(calls) - 1)
+        line_id = str((on_the_line or {}).get("account_id") or "").strip()
+        same = [i for i, c in enumerate(calls) if c.account_id == line_id] if line_id else list(range(len(calls)))
+        self.list.setCurrentRow(same[-1] if same else len(calls) - 1)
+        self.other_account = QLabel(tr("resume.other_account", name=(on_the_line or {}).get("name") or line_id,
+                                       account=line_id) if not same else "")
+        self.other_account.setObjectName("nextReasonBlocked")  # read before Enter: not this customer's call
+        self.other_account.setWordWrap(True)
+        self.other_account.setVisible(not same)
         self.list.itemActivated.connect(lambda _i: self._resume())
         col.addWidget(self.list)
+        col.addWidget(self.other_account)
         row = QHBoxLayout()
         row.addStretch(1)
         self.leave_button = QPushButton(tr("resume.leave"))
@@ -179,11 +191,17 @@ class ResumeDialog(QDialog):
         self.resume_button = QPushButton(tr("resume.resume"))
         self.resume_button.setObjectName("nextButton")
         self.resume_button.setAccessibleName(tr("resume.resume"))
-        self.resume_button.setDefault(True)
         self.resume_button.clicked.connect(self._resume)
         row.addWidget(self.leave_button)
         row.addWidget(self.resume_button)
         col.addLayout(row)
+        default = self.resume_button if same else self.leave_button
+        default.setDefault(True)
+        if not same:  # Enter leaves it, from the list too (an activated row would resume it)
+            self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.resume_button.setObjectName("")  # the blue button is what Enter does: leave it
+            self.leave_button.setObjectName("nextButton")
+            self.leave_button.setFocus()
 
     def _resume(self) -> None:
         item = self.list.currentItem()

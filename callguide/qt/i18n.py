@@ -133,6 +133,20 @@ def has(key: str) -> bool:
     return key in catalogue().entries
 
 
+# --------------------------------------------------------------------------- journal failures
+
+STORE_KINDS = ("locked", "full", "readonly", "corrupt", "closed")  # the ones a running call can meet
+
+
+def store_text(error: Any, path: Any = "") -> str:
+    """A journal failure (`StoreError`) in the UI language, by its `kind` and the journal's path
+    (never by parsing the store's English); a kind without words here: the store's own line."""
+    kind = getattr(error, "kind", None)
+    if kind in STORE_KINDS and has(f"journal.{kind}"):
+        return tr(f"journal.{kind}", path=str(path or "").strip() or "?")
+    return str(error)
+
+
 # --------------------------------------------------------------------------- engine messages
 
 

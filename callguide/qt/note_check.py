@@ -186,6 +186,9 @@ def submit_note(parent: QWidget, bridge: Any, edit: QPlainTextEdit, saved: Calla
             edit.setFocus(Qt.FocusReason.OtherFocusReason)  # nothing saved: the draft is there to edit
 
     q.answered.connect(on_answer)
+    bar = getattr(parent.window(), "call_bar", None)
+    if bar is not None:  # F5 BLAKE (F3, F6-F8) while the question is open: not agreed, the draft kept
+        bar.lend_keys(q, lambda: q._close_with(DECLINED))
     q.open()
     q.activateWindow()
     (q.agreed if q.agreed.isEnabled() else q.texas_button if q.texas_button.isEnabled() else q.declined).setFocus()

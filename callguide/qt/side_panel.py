@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from callguide.engine.commands import Flag, Withdraw
 from callguide.engine.summary import SUMMARY_TYPES
 from callguide.engine.views import StepView
-from callguide.qt.banner import AccountBanner, _name
+from callguide.qt.banner import AccountBanner, _name, ended_consents
 from callguide.qt.bridge import SessionBridge
 from callguide.qt.i18n import tr
 from callguide.qt.notices import CallNotices
@@ -45,6 +45,7 @@ from callguide.store import entry_types as et
 
 class SidePanel(QScrollArea):
     note_saved = Signal()
+    consent_withdrawn = Signal(str)  # purpose: withdrawn from this column (its key destroyed)
 
     def __init__(self, bridge: SessionBridge, parent: QWidget | None = None):
         super().__init__(parent)
@@ -186,6 +187,7 @@ class SidePanel(QScrollArea):
             self.recorded.setText("\n".join("\u2022 " + line for _, line in items[-12:])
                                   or tr("side.nothing_yet"))
         self._summarised = len(records)
+        self.history.set_ended(ended_consents(s.history, view))  # never "in force" once withdrawn
         given = sorted(c.purpose for c in view.consents_in_force)  # this call's and earlier calls' consents
         sig = (tuple(given), view.ended)
         if sig == self._consent_sig:
@@ -213,10 +215,65 @@ class SidePanel(QScrollArea):
             b.setObjectName("withdrawConsent")
             b.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
             b.setEnabled(not view.ended)
-            b.clicked.connect(lambda _=False, p=purpose: self.bridge.apply(Withdraw(p)))
             rl.addWidget(lab)
             rl.addWidget(b, 0, Qt.AlignmentFlag.AlignRight)
+            rl.addWidget(self._withdraw_question(purpose, b))
             self._consent_layout.addWidget(row)
+
+    def _withdraw_question(self, purpose: str, button: QPushButton) -> QWidget:
+        """Withdrawing destroys the consent's key for good, and the button is two Tabs from Next where
+        Enter presses it: it asks first, in place, with the focus on "Keep it" (Enter or Esc keeps
+        it; Shift+Tab then Enter withdraws). Said on the info strip once done (`consent_withdrawn`)."""
+        ask = QWidget()
+        ask.setObjectName("withdrawAsk")
+        al = QVBoxLayout(ask)
+        al.setContentsMargins(0, 0, 0, 0)
+        al.setSpacing(4)
+        q = QLabel(tr("consent.withdraw_q"))
+        q.setObjectName("nextReasonBlocked")
+        q.setWordWrap(True)
+        yes = FitButton(tr("consent.withdraw_yes"))
+        yes.setObjectName("withdrawYes")
+        yes.setAccessibleName(tr("consent.withdraw_a11y", purpose=_name(purpose)))
+        keep = FitButton(tr("consent.withdraw_keep") + "    Esc")
+        keep.setObjectName("withdrawKeep")
+        keep.setAccessibleName(tr("consent.withdraw_keep"))
+        for w in (q, yes, keep):
+            al.addWidget(w, 0, Qt.AlignmentFlag.AlignRight if w is not q else Qt.AlignmentFlag.AlignLeft)
+        ask.hide()
+
+        def asking(on: bool) -> None:
+            ask.setVisible(on)
+            button.setVisible(not on)
+            target = keep if on else button
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+            QTimer.singleShot(0, lambda: self._show_whole(ask if on else target))  # once laid out
+
+
+        def withdraw() -> None:
+            res = self.bridge.apply(Withdraw(purpose))
+            if res is not None and res.ok:
+                self.consent_withdrawn.emit(purpose)
+            else:
+                asking(False)  # refused or failed: the reason is said where the call says it
+
+        button.clicked.connect(lambda: asking(True))
+        keep.clicked.connect(lambda: asking(False))
+        yes.clicked.connect(withdraw)
+        esc = QShortcut(QKeySequence("Escape"), ask)
+        esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        esc.activated.connect(lambda: asking(False))
+        QWidget.setTabOrder(button, yes)
+        QWidget.setTabOrder(yes, keep)
+        return ask
+
+    def _show_whole(self, w: QWidget) -> None:
+        """Scroll the column so that `w` is on screen (its foot first: the focused button)."""
+        try:
+            if w.isVisible():
+                self.ensureWidgetVisible(w, 8, 8)
+        except RuntimeError:  # rebuilt meanwhile
+            pass
 
     def tab_chain(self) -> list[QWidget]:
         """The side column's inputs in Tab order."""

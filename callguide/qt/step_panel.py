@@ -314,6 +314,7 @@ class StepPanel(QWidget):
             self._bring_back_drafts(key)
             if step_changed:  # a new step: its first input (never the header, never the call bar)
                 self._restore_focus(None)
+                QTimer.singleShot(0, self._show_say)  # after the focus scrolled to it: the words first
             elif focus_key is not None:  # the same step rebuilt: where the agent was
                 self._restore_focus(focus_key)
         else:
@@ -545,6 +546,7 @@ class StepPanel(QWidget):
             edit.setModified(False)
             edit.editingFinished.connect(lambda fid=f.id, e=edit: self._on_edited(fid, e))
             edit.returnPressed.connect(self._focus_next_input)
+            edit.textEdited.connect(lambda _t, e=edit: self._ensure_visible(e))  # typing below the fold
             layout.addWidget(edit)
             row.edit = edit
             row.focus_widget = edit
@@ -749,6 +751,20 @@ class StepPanel(QWidget):
         except RuntimeError:  # the widget went with a rebuild before the timer fired
             pass
 
+    def _show_say(self) -> None:
+        """A new step: the top of "Say to the customer" stays on screen. Scrolling to the first input
+        (a short window, large text, the protections strip) must not hide what to say; the input
+        comes into view when the agent moves to it or types (`_ensure_visible`)."""
+        try:
+            if not self.say_card.isVisible():
+                return
+            top = self.say_card.mapTo(self.scroll.widget(), self.say_card.rect().topLeft()).y() - 12
+            bar = self.scroll.verticalScrollBar()
+            if bar.value() > top:
+                bar.setValue(max(0, top))
+        except RuntimeError:  # the panel went meanwhile
+            pass
+
     def _row_of(self, w: QWidget) -> _FieldRow | None:
         fid = w.property("fieldId") if w is not None else None
         row = self._rows.get(str(fid)) if fid else None
@@ -903,6 +919,7 @@ class StepPanel(QWidget):
         cands = self.focus_candidates()
         if cands:
             cands[0].setFocus(Qt.FocusReason.OtherFocusReason)
+        QTimer.singleShot(0, self._show_say)  # the step comes on screen: its words first
 
     def _restore_focus(self, key: str | None) -> None:
         target: QWidget | None = None

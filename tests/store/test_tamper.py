@@ -378,3 +378,66 @@ def test_torn_last_anchor_line_is_not_tampering(journal_path):
         _call(j, 4)
     assert audit_journal(journal_path).ok
     assert AnchorFolder().latest(journal_id).seq == 20
+
+
+# ------------------------------------------------- readers show only entries that are what was written
+
+def edited_row_own_hash_recomputed(path: Path) -> None:
+    """As `edited_row`, and the row's own hash recomputed (not the later ones, which would need the
+    checkpoints deleted too): the row is consistent in itself, its link to the next one is not."""
+    conn = _attacker(path)
+    conn.execute("""UPDATE entries SET data = replace(data, '"2099-01-01"', '"2000-01-01"') WHERE seq = 3""")
+    row = conn.execute(f"SELECT prev_hash, {', '.join(_FIELDS)}, data FROM entries WHERE seq = 3").fetchone()
+    fields = dict(zip(_FIELDS, row[1:9], strict=True))
+    fields["data"] = json.loads(row[9])
+    conn.execute("UPDATE entries SET hash = ? WHERE seq = 3", (compute_hash(row[0], fields),))
+    _restore(conn)
+
+
+ROW_TAMPERS: dict[str, Callable[[Path], None]] = {
+    "edited row": edited_row,
+    "edited row, its own hash recomputed": edited_row_own_hash_recomputed,
+    "swapped rows": swapped_rows,
+}
+READERS: dict[str, Callable[[SQLiteJournal], object]] = {
+    "account state": lambda j: j.account_state("TX-1", __import__("datetime").date(2026, 3, 1)),
+    "account entries": lambda j: j.account_entries("TX-1"),
+    "call entries": lambda j: j.call_entries("C1"),
+    "every entry": lambda j: list(j.iter_entries()),
+}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+@pytest.mark.parametrize("kind", list(ROW_TAMPERS))
+def test_a_reader_refuses_an_entry_that_is_not_what_was_written(journal_path, kind, reader):
+    """Opening checks the head, the checkpoints and the counts, not every hash (too slow for every
+    start); so each reader checks the entries it reads, and their links to their neighbours, before
+    anything is shown. Before: the history of TX-1 showed no vulnerability (its review date moved to
+    2000), and the exports showed the changed entry as written."""
+    ROW_TAMPERS[kind](journal_path)
+    with SQLiteJournal.open(journal_path, readonly=True) as j, pytest.raises(StoreError) as err:
+        READERS[reader](j)
+    msg = str(err.value)
+    assert err.value.kind == "tampered" and "\n" not in msg, msg
+    assert "entry" in msg and f"callguide audit verify --db {journal_path}" in msg, msg
+
+
+def test_unfinished_calls_refuse_an_edited_call_start(journal_path):
+    with SQLiteJournal.open(journal_path) as j:
+        j.append(_entry("call_started", 4, 0, {"account": {"id": "TX-4"}}))
+    conn = _attacker(journal_path)
+    conn.execute("UPDATE entries SET agent = 'someone-else' WHERE seq = 16")
+    _restore(conn)
+    with SQLiteJournal.open(journal_path, readonly=True) as j, pytest.raises(StoreError, match="entry 16"):
+        j.unfinished_calls()
+
+
+def test_history_of_an_edited_journal_is_one_error_line(journal_path):
+    from .faultlib import cli, one_error_line
+
+    edited_row(journal_path)
+    r = cli("history", "--account", "TX-1", "--db", str(journal_path))
+    assert r.returncode != 0
+    assert "entry 3" in one_error_line(r.stdout, r.stderr)
+    assert "Vulnerability" not in r.stdout and "no history" not in r.stdout
+

@@ -50,6 +50,8 @@ def _open_store(db: str | None, readonly: bool = False) -> Any:
     try:
         return SQLiteJournal.open(path)  # an older journal: migrate it once, where that can be written
     except StoreError as e:
+        if e.kind not in ("readonly", "full", "locked"):  # (why it could not be written, not what it holds)
+            raise
         raise StoreError(f"{e} (The journal was written by an older CallGuide and needs an upgrade first.)",
                          e.kind) from None
 

@@ -373,6 +373,10 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
         db = Database(conn, execute_plugins=False)
         if readonly:
             if migrations.pending(db):
+                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                    # An empty file (emptied by a crash or by someone): no journal to read, and not one to
+                    # make here either: a reading command would otherwise create one and say "no history".
+                    raise StoreError(f"There is no journal at {path} (the file is empty).", "missing")
                 raise StoreError(f"The journal {path} was written by an older CallGuide and needs an upgrade, which "
                                  "a read-only opening cannot write; open it once where it can be written.",
                                  "upgrade")
@@ -500,9 +504,26 @@ class SQLiteJournal(JournalStore):
                     problems.append("it has no journal id")
                 else:
                     problems += _integrity.head_problems(conn, self.journal_id, public, anchored)
+        if not problems and self.journal_id and public is not None:
+            problems += self._replaced(public)
         if problems:
             raise StoreError(f"The journal {self.path} is damaged or was tampered with: {problems[0]}; {how}.",
                              "tampered")
+
+    def _replaced(self, public: PublicKey) -> list[str]:
+        """Another journal, anchored under this machine's key, was last seen at this path: this file
+        was deleted, emptied or replaced and a journal started afresh in its place (its history would
+        read as none). Refused like a rollback; moving that journal's anchor file aside (a deliberate
+        fresh start) lets it open."""
+        out = []
+        for w in self.witnesses:
+            if isinstance(w, AnchorFolder):
+                for other, cp in w.others_at(str(self.path.absolute()), self.journal_id).items():
+                    if cp.seq > 0 and cp.valid_for(public):
+                        out.append(f"the anchor of {cp.when()} saw another journal here ({other}, {cp.seq} entries): "
+                                   "the file was deleted, emptied or replaced, and this one started afresh in its "
+                                   f"place (if that was meant, move {w.file_for(other)} aside)")
+        return out
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection]:

@@ -441,3 +441,67 @@ def test_history_of_an_edited_journal_is_one_error_line(journal_path):
     assert "entry 3" in one_error_line(r.stdout, r.stderr)
     assert "Vulnerability" not in r.stdout and "no history" not in r.stdout
 
+
+# ------------------------------------------- a journal deleted, emptied or replaced, then started afresh
+
+def _gone(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "replaced by another journal"])
+def test_a_journal_started_afresh_where_another_was_anchored_is_refused(journal_path, tmp_path, how):
+    """Before: the new, empty journal opened as if nothing had happened, so `history` said "no
+    history" for accounts with protections, and a call went ahead without them; only `audit verify`
+    noticed (its scan of every anchor file). Opening now reads the anchor folder's note of the
+    journals it saw at this path."""
+    old_id = audit_journal(journal_path).journal_id
+    if how == "replaced by another journal":
+        other = tmp_path / "other" / "journal.db"
+        with SQLiteJournal.open(other) as j:
+            _call(j, 7)
+        _gone(journal_path)
+        shutil.copy(other, journal_path)
+    else:
+        _gone(journal_path)
+        if how == "emptied":
+            journal_path.write_bytes(b"")
+            with pytest.raises(StoreError, match="the file is empty"):  # a reading command makes no journal
+                SQLiteJournal.open(journal_path, readonly=True)
+    with pytest.raises(StoreError) as err:
+        SQLiteJournal.open(journal_path)
+    msg = str(err.value)
+    assert err.value.kind == "tampered" and "\n" not in msg, msg
+    assert f"saw another journal here ({old_id}, 15 entries)" in msg and "audit verify" in msg, msg
+    # A fresh start on purpose: the old journal's anchor file moved aside, and the new one opens.
+    anchor = AnchorFolder().file_for(old_id)
+    anchor.rename(tmp_path / "kept-aside.jsonl")
+    with SQLiteJournal.open(journal_path) as j:
+        _call(j, 8)
+    assert audit_journal(journal_path).ok
+
+
+def test_a_journal_moved_away_does_not_hold_its_old_path(journal_path, tmp_path):
+    moved = tmp_path / "moved.db"
+    with SQLiteJournal.open(journal_path) as j:
+        j.wait_for_witnesses()
+    for suffix in ("", ".keys"):
+        Path(f"{journal_path}{suffix}").rename(f"{moved}{suffix}")
+    _gone(journal_path)
+    with SQLiteJournal.open(moved) as j:
+        _call(j, 4)  # anchored at its new path
+    with SQLiteJournal.open(journal_path) as j:  # a new journal where it was
+        _call(j, 5)
+
+
+def test_history_of_an_emptied_journal_is_one_error_line(journal_path):
+    from .faultlib import cli, one_error_line
+
+    _gone(journal_path)
+    journal_path.write_bytes(b"")
+    r = cli("history", "--account", "TX-1", "--db", str(journal_path))
+    assert r.returncode != 0 and "no history" not in r.stdout
+    assert "is empty" in one_error_line(r.stdout, r.stderr)
+    assert journal_path.stat().st_size == 0  # a reading command wrote nothing
+    r = cli("calls", "--unfinished", "--db", str(journal_path))
+    assert r.returncode != 0 and "saw another journal here" in one_error_line(r.stdout, r.stderr)

@@ -188,7 +188,20 @@ def _read_events(script: str | None) -> list[Any]:
     events = data.get("events") if isinstance(data, dict) else data
     if not isinstance(events, list):
         _fail(f"{script}: expected a list of events (or a mapping with `events:`)")
+    for i, event in enumerate(events, 1):
+        bad = _non_finite(event)
+        if bad is not None:  # JSON cannot write it: the trace would not be JSON, nor the journal's command
+            _fail(f"{script}: event {i}: {bad} is not a finite number; write an amount as text, e.g. \"1850.00\"")
     return events
+
+
+def _non_finite(value: Any) -> str | None:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((b for b in map(_non_finite, items) if b is not None), None)
 
 
 @main.command()

@@ -354,7 +354,8 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
     file (publications) open through here too.
 
     A file from a newer CallGuide (a migration of this set it does not know, or a user_version
-    above `schema_version`) is refused before anything is written to it. `readonly=True` opens
+    above `schema_version`; for another set, the journal's own rule too) is refused before anything
+    is written to it. `readonly=True` opens
     without writing anything (see `_connect_readonly`) and refuses a file that still needs
     migrating. Raises StoreError with a one-line message."""
     conn: sqlite3.Connection | None = None
@@ -367,6 +368,10 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
             conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         newer = _newer(conn, migrations, schema_version)
+        if not newer and migrations is not _migrations.migrations:
+            # Other tables kept in the journal's file (publications): the file is the journal's, so a
+            # journal from a newer CallGuide is refused by every opener, before anything is written.
+            newer = _newer(conn, _migrations.migrations, _migrations.SCHEMA_VERSION)
         if newer:
             raise StoreError(f"The journal {path} was written by a newer version of CallGuide ({newer}); update "
                              "CallGuide to open it. Nothing was changed.", "newer")

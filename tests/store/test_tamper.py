@@ -329,6 +329,21 @@ def test_without_an_anchor_a_forgery_is_still_caught_by_the_call_end_rule(journa
     assert any("checkpoints were removed" in p for p in report.problems), report.lines()
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_without_an_anchor_opening_refuses_a_forgery_by_the_call_end_rule(journal_path, tmp_path, readonly):
+    """Every call end writes a checkpoint in its own transaction, so a call ended after the newest
+    checkpoint in the file means checkpoints were removed (the forger's way to hide rewritten
+    hashes). Before, only the audit said so: without the anchor, opening let `history` show call 1's
+    consent as declined, as forged. Cheap: only the entries after the newest checkpoint are read."""
+    shutil.rmtree(tmp_path / "anchors")
+    forgery(journal_path)
+    with pytest.raises(StoreError) as err:
+        SQLiteJournal.open(journal_path, readonly=readonly)
+    msg = str(err.value)
+    assert err.value.kind == "tampered" and "\n" not in msg, msg
+    assert "a call ended at entry 15" in msg and "checkpoints were removed" in msg, msg
+
+
 def test_without_any_key_the_audit_says_forgery_cannot_be_ruled_out(journal_path, tmp_path, monkeypatch):
     monkeypatch.setenv("CALLGUIDE_KEYS_DIR", str(tmp_path / "elsewhere"))
     report = audit_journal(journal_path)

@@ -37,11 +37,15 @@ def _account_id(_ctx: Any, _param: Any, value: str | None) -> str | None:
     return value
 
 
-def _open_store(db: str | None, readonly: bool = False) -> Any:
-    """The journal for normal use (checked on open); `readonly` for commands that only read it."""
+def _open_store(db: str | None, readonly: bool = False, create: bool = False) -> Any:
+    """The journal for normal use (checked on open); `readonly` for commands that only read it.
+    Only a call starts a journal (`create`): any other command on a path with no journal says so,
+    rather than making an empty one there and answering from it ("no unfinished calls")."""
     from callguide.store.sqlite import SQLiteJournal
 
     path = Path(db) if db else paths.default_db_path()
+    if not create and not path.exists():
+        raise StoreError(f"There is no journal at {path}.", "missing")
     try:
         return SQLiteJournal.open(path, readonly=readonly)
     except StoreError as e:
@@ -267,7 +271,7 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
                 desktop.close()
                 _fail(str(e))
         else:
-            store = _open_store(db or str(Path(tmp) / "walk.db"))
+            store = _open_store(db or str(Path(tmp) / "walk.db"), create=not resume_id)
             agent = agent or "walk"
         try:
             if resume_id:

@@ -785,6 +785,19 @@ def workbench(flows_dir: str | None, db: str | None, by: str | None) -> None:
 
 
 _DB_HELP = "Journal file holding the publications (default: the live journal)."
+
+
+def _publications_there(db: str | None) -> None:
+    """Commands that only read the publications kept in the journal's file (versions, flags list):
+    on a path with no journal they say so, as `_open_store` does, rather than make one and list
+    nothing from it. A team store (postgresql://…) is the team store's business."""
+    from callguide.store.postgres.connect import is_team_url
+
+    if db and is_team_url(db):
+        return
+    path = Path(db) if db else paths.default_db_path()
+    if not path.exists():
+        raise StoreError(f"There is no journal at {path}.", "missing")
 _BY_HELP = "Who you are (default: CALLGUIDE_USER, else your login name); roles come from the people file."
 
 
@@ -944,6 +957,7 @@ def versions(flow: str | None, db: str | None, show_log: bool, verify: bool) -> 
     and when they went live."""
     from callguide.library.publish import PublishError, all_status, open_store
 
+    _publications_there(db)
     try:
         with open_store(db) as store:
             status = all_status(store)
@@ -1015,6 +1029,7 @@ def flags_list(flow: str | None, show_all: bool, db: str | None) -> None:
     """List agents' flags (of FLOW, or all): who, when, flow version and step, their words, the triage."""
     from callguide.library.flags import FlagsError, list_flags
 
+    _publications_there(db)
     try:
         items = list_flags(db, _flow_id(flow) if flow else None)
     except FlagsError as e:

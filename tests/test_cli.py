@@ -97,11 +97,12 @@ def test_walk_refuses_a_number_json_cannot_write_in_one_line(tmp_path, value):
     assert not db.exists()  # nothing done
 
 
-@pytest.mark.parametrize("args", [["calls", "--unfinished"], ["privacy", "purge"],
+@pytest.mark.parametrize("args", [["calls", "--unfinished"], ["privacy", "purge"], ["versions"], ["flags", "list"],
                                   ["review", "capacity", "--account", "A-1", "--result", "confirmed", "--by", "cara"]])
 def test_a_command_on_a_journal_that_is_not_there_says_so_and_makes_none(tmp_path, args):
     """Only a call (walk, the window) starts a journal. Before, a mistyped --db made an empty journal
-    there and answered from it: "no unfinished calls", "nothing is due", exit 0."""
+    there and answered from it: "no unfinished calls", "nothing is due", no versions, "0 flag(s)",
+    exit 0."""
     people = write(tmp_path / "people.yaml", "people:\n  cara: {name: Cara, roles: [care_team]}\n")
     db = tmp_path / "typo.db"
     res = CliRunner().invoke(main, [*args, "--db", str(db)], env={**ENV, "CALLGUIDE_PEOPLE": str(people)})

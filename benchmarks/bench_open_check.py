@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlite_utils import Database  # noqa: E402
 
-from benchmarks.bench_history import generate  # noqa: E402
+from benchmarks.bench_history import generate, sign_head  # noqa: E402
 from callguide.store import SQLiteJournal  # noqa: E402
 from callguide.store import integrity as store_integrity  # noqa: E402
 from callguide.store import migrations as store_migrations  # noqa: E402
 from callguide.store.sqlite import read_snapshot  # noqa: E402
 
-VERSION = "v3"
+VERSION = "v4"
 
 
 def fill(path: Path, rows: int) -> None:
@@ -72,6 +72,9 @@ def build(rows: int) -> Path:
     t0 = time.perf_counter()
     SQLiteJournal.open(path).close()
     fill(path, rows)
+    conn = sqlite3.connect(path, isolation_level=None)
+    sign_head(conn)
+    conn.close()
     with SQLiteJournal.open(path) as j:
         j.checkpoint()
     done.write_text(VERSION)

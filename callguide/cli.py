@@ -37,11 +37,15 @@ def _account_id(_ctx: Any, _param: Any, value: str | None) -> str | None:
     return value
 
 
-def _open_store(db: str | None, readonly: bool = False) -> Any:
-    """The journal for normal use (checked on open); `readonly` for commands that only read it."""
+def _open_store(db: str | None, readonly: bool = False, create: bool = False) -> Any:
+    """The journal for normal use (checked on open); `readonly` for commands that only read it.
+    Only a call starts a journal (`create`): any other command on a path with no journal says so,
+    rather than making an empty one there and answering from it ("no unfinished calls")."""
     from callguide.store.sqlite import SQLiteJournal
 
     path = Path(db) if db else paths.default_db_path()
+    if not create and not path.exists():
+        raise StoreError(f"There is no journal at {path}.", "missing")
     try:
         return SQLiteJournal.open(path, readonly=readonly)
     except StoreError as e:
@@ -50,6 +54,8 @@ def _open_store(db: str | None, readonly: bool = False) -> Any:
     try:
         return SQLiteJournal.open(path)  # an older journal: migrate it once, where that can be written
     except StoreError as e:
+        if e.kind not in ("readonly", "full", "locked"):  # (why it could not be written, not what it holds)
+            raise
         raise StoreError(f"{e} (The journal was written by an older CallGuide and needs an upgrade first.)",
                          e.kind) from None
 
@@ -186,7 +192,20 @@ def _read_events(script: str | None) -> list[Any]:
     events = data.get("events") if isinstance(data, dict) else data
     if not isinstance(events, list):
         _fail(f"{script}: expected a list of events (or a mapping with `events:`)")
+    for i, event in enumerate(events, 1):
+        bad = _non_finite(event)
+        if bad is not None:  # JSON cannot write it: the trace would not be JSON, nor the journal's command
+            _fail(f"{script}: event {i}: {bad} is not a finite number; write an amount as text, e.g. \"1850.00\"")
     return events
+
+
+def _non_finite(value: Any) -> str | None:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((b for b in map(_non_finite, items) if b is not None), None)
 
 
 @main.command()
@@ -252,7 +271,7 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
                 desktop.close()
                 _fail(str(e))
         else:
-            store = _open_store(db or str(Path(tmp) / "walk.db"))
+            store = _open_store(db or str(Path(tmp) / "walk.db"), create=not resume_id)
             agent = agent or "walk"
         try:
             if resume_id:
@@ -766,6 +785,19 @@ def workbench(flows_dir: str | None, db: str | None, by: str | None) -> None:
 
 
 _DB_HELP = "Journal file holding the publications (default: the live journal)."
+
+
+def _publications_there(db: str | None) -> None:
+    """Commands that only read the publications kept in the journal's file (versions, flags list):
+    on a path with no journal they say so, as `_open_store` does, rather than make one and list
+    nothing from it. A team store (postgresql://…) is the team store's business."""
+    from callguide.store.postgres.connect import is_team_url
+
+    if db and is_team_url(db):
+        return
+    path = Path(db) if db else paths.default_db_path()
+    if not path.exists():
+        raise StoreError(f"There is no journal at {path}.", "missing")
 _BY_HELP = "Who you are (default: CALLGUIDE_USER, else your login name); roles come from the people file."
 
 
@@ -925,6 +957,7 @@ def versions(flow: str | None, db: str | None, show_log: bool, verify: bool) -> 
     and when they went live."""
     from callguide.library.publish import PublishError, all_status, open_store
 
+    _publications_there(db)
     try:
         with open_store(db) as store:
             status = all_status(store)
@@ -996,6 +1029,7 @@ def flags_list(flow: str | None, show_all: bool, db: str | None) -> None:
     """List agents' flags (of FLOW, or all): who, when, flow version and step, their words, the triage."""
     from callguide.library.flags import FlagsError, list_flags
 
+    _publications_there(db)
     try:
         items = list_flags(db, _flow_id(flow) if flow else None)
     except FlagsError as e:

@@ -83,6 +83,34 @@ def test_walk_unknown_event_is_one_line(tmp_path):
     assert res.exit_code != 0 and "event 1" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.parametrize("value", ["1e999", ".nan", "-.inf"])
+def test_walk_refuses_a_number_json_cannot_write_in_one_line(tmp_path, value):
+    """Before: the call ran and the trace printed `Infinity`/`NaN`, which is not JSON (a reader of the
+    trace failed on it), with exit 0."""
+    script = write(tmp_path / "s.yaml", f"- {{next: null}}\n- {{answer: {{income: {value}}}}}\n")
+    db = tmp_path / "w.db"
+    res = CliRunner().invoke(main, env=ENV, args=["walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(script),
+                                                  "--db", str(db)])
+    assert res.exit_code == 2, res.output
+    err = res.output.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"Error: {script}: event 2: ") and "not a finite number" in err[0]
+    assert not db.exists()  # nothing done
+
+
+@pytest.mark.parametrize("args", [["calls", "--unfinished"], ["privacy", "purge"], ["versions"], ["flags", "list"],
+                                  ["review", "capacity", "--account", "A-1", "--result", "confirmed", "--by", "cara"]])
+def test_a_command_on_a_journal_that_is_not_there_says_so_and_makes_none(tmp_path, args):
+    """Only a call (walk, the window) starts a journal. Before, a mistyped --db made an empty journal
+    there and answered from it: "no unfinished calls", "nothing is due", no versions, "0 flag(s)",
+    exit 0."""
+    people = write(tmp_path / "people.yaml", "people:\n  cara: {name: Cara, roles: [care_team]}\n")
+    db = tmp_path / "typo.db"
+    res = CliRunner().invoke(main, [*args, "--db", str(db)], env={**ENV, "CALLGUIDE_PEOPLE": str(people)})
+    assert res.exit_code == 2, res.output
+    assert res.output.strip() == f"Error: There is no journal at {db}."
+    assert list(tmp_path.iterdir()) == [people]
+
+
 def test_audit_verify_names_the_first_bad_entry(tmp_path):
     script = write(tmp_path / "s.yaml", "- {next: null}\n- {answer: {income: '5'}}\n")
     db = tmp_path / "a.db"

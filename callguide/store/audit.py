@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import entry_types as et
 from . import integrity as _integrity
 from . import migrations as _migrations
 from .base import StoreError, VerifyResult
@@ -246,13 +245,9 @@ class _Audit:
                          if p]
         self.add_some(problems, "of the journal's checkpoints")
         newest = cps[-1].seq if cps else 0
-        ended = self.conn.execute(f"SELECT coalesce(max(seq), 0) FROM entries WHERE type = {et.sql(et.CALL_ENDED)}").fetchone()[0]
-        removed = ended > max(newest, since)
+        removed = _integrity.checkpoints_removed(self.conn, newest)
         if removed:
-            where = f"after the newest checkpoint in the file (entry {newest})" if newest else \
-                "and the file holds no checkpoint at all"
-            self.add(BROKEN, f"a call ended at entry {ended} {where}, but every call end writes one: checkpoints "
-                             "were removed")
+            self.add(BROKEN, removed)
         if cps and not problems:
             self.add(OK, f"{len(cps)} signed checkpoints in the journal, the newest at entry {newest} "
                          f"({cps[-1].when()}), all match")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -152,8 +153,65 @@ class AnchorFolder:
                 os.close(fd)
             if new:
                 _fsync_dir(self.folder)
+            self._note_path(cp.journal_id, journal_path)
         except OSError as exc:
             raise WitnessError(f"cannot write the anchor file {path}: {exc.strerror or exc}") from None
+
+    def path_file(self, journal_path: str) -> Path:
+        """`paths/<hash of the path>.txt`: the ids of the journals this folder saw at `journal_path`,
+        one a line, so that opening a journal can tell, with one small read, that another one was
+        anchored at its path (a file deleted, emptied or replaced, then started afresh)."""
+        digest = hashlib.sha256(journal_path.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return self.folder / "paths" / f"{digest}.txt"
+
+    def _note_path(self, journal_id: str, journal_path: str) -> None:
+        path = self.path_file(journal_path)
+        try:
+            if journal_id in path.read_text("utf-8").split():
+                return
+        except FileNotFoundError:
+            pass
+        except UnicodeDecodeError:
+            pass  # damaged: a line of its own after it
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            write_all(fd, f"\n{journal_id}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def others_at(self, journal_path: str, journal_id: str) -> dict[str, Checkpoint]:
+        """The other journals this folder saw at `journal_path` and whose newest anchor still names
+        that path (one moved away since is not counted): journal id -> that anchor. Cheap: the path
+        file and the tail of each other journal's anchor file; for every open."""
+        try:
+            ids = self.path_file(journal_path).read_text("utf-8").split()
+        except (OSError, UnicodeDecodeError):
+            return {}
+        found: dict[str, Checkpoint] = {}
+        for other in dict.fromkeys(ids):
+            if other != journal_id:
+                cp = self._last_at(other, journal_path)
+                if cp is not None:
+                    found[other] = cp
+        return found
+
+    def _last_at(self, journal_id: str, journal_path: str) -> Checkpoint | None:
+        """The last checkpoint of `journal_id`'s anchor file when its line names `journal_path`."""
+        with contextlib.suppress(OSError, StoreError):
+            with open(self.file_for(journal_id), "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - _TAIL_BYTES))
+                raw = f.read(_TAIL_BYTES)
+            for chunk in reversed(raw.split(b"\n")):
+                try:
+                    d = json.loads(chunk)
+                    cp = Checkpoint.from_dict(d)
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                return cp if d.get("path") == journal_path and cp.journal_id == journal_id else None
+        return None
 
     def _parse(self, raw: bytes, first_lineno: int, log: WitnessLog, journal_id: str) -> None:
         for i, chunk in enumerate(raw.split(b"\n")):
@@ -218,23 +276,9 @@ class AnchorFolder:
         except OSError:
             return found
         for path in files:
-            journal_id = path.stem
-            with contextlib.suppress(OSError, StoreError):
-                with open(path, "rb") as f:
-                    size = f.seek(0, os.SEEK_END)
-                    f.seek(max(0, size - _TAIL_BYTES))
-                    raw = f.read(_TAIL_BYTES)
-                for chunk in reversed(raw.split(b"\n")):
-                    try:
-                        d = json.loads(chunk)
-                        cp = Checkpoint.from_dict(d)
-                    except (ValueError, UnicodeDecodeError):
-                        continue
-                    if d.get("path") == journal_path and cp.journal_id == journal_id:
-                        prev = found.get(journal_id)
-                        if prev is None or cp.seq > prev.seq:
-                            found[journal_id] = cp
-                    break
+            cp = self._last_at(path.stem, journal_path)
+            if cp is not None:
+                found[path.stem] = cp
         return found
 
 

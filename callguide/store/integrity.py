@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from . import entry_types as et
 from . import migrations as _migrations
 from .checkpoints import Checkpoint
 from .keys import PublicKey
@@ -160,6 +161,21 @@ def compare_with_journal(conn: sqlite3.Connection, cp: Checkpoint, end: int, sou
     return None
 
 
+def checkpoints_removed(conn: sqlite3.Connection, newest: int) -> str | None:
+    """Every call end writes a checkpoint in its own transaction: a call ended after the newest one
+    in the file (`newest`; and after `checkpoints_from`, the journal's end before checkpoints
+    existed) means checkpoints were removed, the forger's way to hide hashes rewritten after them.
+    Reads only the entries after that checkpoint (at most `checkpoint_every` in a whole journal)."""
+    since = int(meta(conn).get("checkpoints_from", "0") or 0)
+    ended = conn.execute(f"SELECT max(seq) FROM entries WHERE seq > ? AND type = {et.sql(et.CALL_ENDED)}",
+                         (max(newest, since),)).fetchone()[0]
+    if ended is None:
+        return None
+    where = f"after the newest checkpoint in the file (entry {newest})" if newest else \
+        "and the file holds no checkpoint at all"
+    return f"a call ended at entry {ended} {where}, but every call end writes one: checkpoints were removed"
+
+
 def head_problems(conn: sqlite3.Connection, journal_id: str, public: PublicKey | None,
                   anchored: Iterable[Checkpoint | None]) -> list[str]:
     """The quick version of the audit's checkpoint and anchor checks, for every open. `anchored`:
@@ -177,6 +193,9 @@ def head_problems(conn: sqlite3.Connection, journal_id: str, public: PublicKey |
             msg = compare_with_journal(conn, cp, end, f"the journal's own checkpoint of {cp.when()}")
             if msg:
                 problems.append(msg)
+    removed = checkpoints_removed(conn, cp.seq if cp is not None else 0)
+    if removed:
+        problems.append(removed)
     for a in anchored:
         if a is None or public is None or not a.valid_for(public):
             continue

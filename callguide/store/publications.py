@@ -588,12 +588,18 @@ class SQLitePublications:
         return c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").fetchone() is not None
 
     def flag_entries(self, flow_id: str | None = None) -> list[FlagEntry]:
+        """The journal's flag entries, each checked as every reader of entries checks them
+        (`sqlite.check_rows`: a flag changed in the file is refused, not listed)."""
+        from .sqlite import _COLUMNS, check_rows, read_snapshot
+
         out: list[FlagEntry] = []
         with self._guard() as c:
             if not self._has_entries(c):
                 return out
-            rows = c.execute("SELECT seq, hash, ts, agent, call_id, flow_id, flow_hash, step_id, data FROM entries "
-                             f"WHERE type = {et.sql(et.FLAG)} ORDER BY seq").fetchall()
+            with read_snapshot(c):
+                full = c.execute(f"SELECT {_COLUMNS} FROM entries WHERE type = {et.sql(et.FLAG)} ORDER BY seq").fetchall()
+                check_rows(c, full, self.path)
+        rows = [(r[0], r[11], r[1], r[5], r[3], r[6], r[7], r[8], r[9]) for r in full]
         for seq, h, ts, agent, call_id, fid, fhash, sid, data in rows:
             try:
                 d = json.loads(data)

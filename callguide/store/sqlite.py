@@ -166,6 +166,53 @@ def _row_to_entry(row: tuple[Any, ...], path: Path) -> Entry:
                  hash=hash_)
 
 
+def _row_hash_ok(row: Sequence[Any]) -> bool:
+    """Whether a row (`_COLUMNS`) hashes to its stored hash: spelt around its stored data text (the
+    append path's canonical text), else by the definition (`compute_hash`), as `verify` does."""
+    seq, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash_ = row
+    try:
+        if hash_from_text(prev_hash, ts, type_, call_id, account_id, agent, flow_id, flow_hash, step_id,
+                          data) == hash_:
+            return True
+        fields = {"ts": ts, "type": type_, "call_id": call_id, "account_id": account_id, "agent": agent,
+                  "flow_id": flow_id, "flow_hash": flow_hash, "step_id": step_id, "data": json.loads(data)}
+        return compute_hash(prev_hash, fields) == hash_
+    except (TypeError, ValueError):
+        return False
+
+
+def check_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]], path: Path) -> None:
+    """The rule every reader of entries follows (history, a resume, the exports, the list of
+    unfinished calls, the sync): an entry is shown only if it is what was written. Each row must hash
+    to its stored hash and link to its neighbours (its `prev_hash` is the hash of the entry before, and
+    the entry after names its hash), so a row edited, edited with its hash recomputed, or moved is
+    refused (StoreError, kind `tampered`), not shown as right. Opening checks the head, the signed
+    checkpoints and the counts, not every hash (too slow for every start); a rewrite of every later
+    hash too is left to those. Run inside the read that fetched `rows` (`_COLUMNS`, any order)."""
+    if not rows:
+        return
+    links = {r[0]: (r[10], r[11]) for r in rows}
+    wanted = sorted({s + d for s in links for d in (-1, 1)} - links.keys() - {0})
+    for i in range(0, len(wanted), 500):
+        part = wanted[i:i + 500]
+        for seq, prev_hash, hash_ in conn.execute(
+                f"SELECT seq, prev_hash, hash FROM entries WHERE seq IN ({','.join('?' * len(part))})", part):
+            links[seq] = (prev_hash, hash_)
+    how = f"nothing from it is shown; run `callguide audit verify --db {path}`"
+    for row in rows:
+        seq, prev_hash, hash_ = row[0], row[10], row[11]
+        if not _row_hash_ok(row):
+            _loads(row[9], seq, path)  # data that is not JSON at all says so (damaged, kind `corrupt`)
+            raise StoreError(f"The journal {path} was changed after it was written: entry {seq} does not match its "
+                             f"hash; {how}.", "tampered")
+        before = GENESIS_HASH if seq == 1 else links.get(seq - 1, (None, None))[1]
+        after = links.get(seq + 1)
+        if prev_hash != before or (after is not None and after[0] != hash_):
+            raise StoreError(f"The journal {path} was changed after it was written: entry {seq} is not linked to "
+                             f"entry {seq - 1 if prev_hash != before else seq + 1} (moved or rewritten); {how}.",
+                             "tampered")
+
+
 def _entry_dict(entry: Entry) -> dict[str, Any]:
     return {"seq": entry.seq, "ts": entry.ts, "type": entry.type, "call_id": entry.call_id,
             "account_id": entry.account_id, "agent": entry.agent, "flow_id": entry.flow_id,
@@ -307,7 +354,8 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
     file (publications) open through here too.
 
     A file from a newer CallGuide (a migration of this set it does not know, or a user_version
-    above `schema_version`) is refused before anything is written to it. `readonly=True` opens
+    above `schema_version`; for another set, the journal's own rule too) is refused before anything
+    is written to it. `readonly=True` opens
     without writing anything (see `_connect_readonly`) and refuses a file that still needs
     migrating. Raises StoreError with a one-line message."""
     conn: sqlite3.Connection | None = None
@@ -320,12 +368,20 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
             conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         newer = _newer(conn, migrations, schema_version)
+        if not newer and migrations is not _migrations.migrations:
+            # Other tables kept in the journal's file (publications): the file is the journal's, so a
+            # journal from a newer CallGuide is refused by every opener, before anything is written.
+            newer = _newer(conn, _migrations.migrations, _migrations.SCHEMA_VERSION)
         if newer:
             raise StoreError(f"The journal {path} was written by a newer version of CallGuide ({newer}); update "
                              "CallGuide to open it. Nothing was changed.", "newer")
         db = Database(conn, execute_plugins=False)
         if readonly:
             if migrations.pending(db):
+                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                    # An empty file (emptied by a crash or by someone): no journal to read, and not one to
+                    # make here either: a reading command would otherwise create one and say "no history".
+                    raise StoreError(f"There is no journal at {path} (the file is empty).", "missing")
                 raise StoreError(f"The journal {path} was written by an older CallGuide and needs an upgrade, which "
                                  "a read-only opening cannot write; open it once where it can be written.",
                                  "upgrade")
@@ -453,9 +509,26 @@ class SQLiteJournal(JournalStore):
                     problems.append("it has no journal id")
                 else:
                     problems += _integrity.head_problems(conn, self.journal_id, public, anchored)
+        if not problems and self.journal_id and public is not None:
+            problems += self._replaced(public)
         if problems:
             raise StoreError(f"The journal {self.path} is damaged or was tampered with: {problems[0]}; {how}.",
                              "tampered")
+
+    def _replaced(self, public: PublicKey) -> list[str]:
+        """Another journal, anchored under this machine's key, was last seen at this path: this file
+        was deleted, emptied or replaced and a journal started afresh in its place (its history would
+        read as none). Refused like a rollback; moving that journal's anchor file aside (a deliberate
+        fresh start) lets it open."""
+        out = []
+        for w in self.witnesses:
+            if isinstance(w, AnchorFolder):
+                for other, cp in w.others_at(str(self.path.absolute()), self.journal_id).items():
+                    if cp.seq > 0 and cp.valid_for(public):
+                        out.append(f"the anchor of {cp.when()} saw another journal here ({other}, {cp.seq} entries): "
+                                   "the file was deleted, emptied or replaced, and this one started afresh in its "
+                                   f"place (if that was meant, move {w.file_for(other)} aside)")
+        return out
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection]:
@@ -736,6 +809,7 @@ class SQLiteJournal(JournalStore):
             rows = conn.execute(f"SELECT {_COLUMNS} FROM entries INDEXED BY idx_entries_call_seq"
                                 " WHERE call_id = ? ORDER BY seq", (call_id,)).fetchall()
             row = conn.execute("SELECT entries FROM call_index WHERE call_id = ?", (call_id,)).fetchone()
+            check_rows(conn, rows, self.path)
         counted = row[0] if row else 0
         if len(rows) != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {len(rows)} entries for call "
@@ -764,6 +838,7 @@ class SQLiteJournal(JournalStore):
             if strays:  # (rare: read from the table itself)
                 rows = conn.execute(f"SELECT {_COLUMNS} FROM entries NOT INDEXED WHERE account_id = ? ORDER BY seq",
                                     (account_id,)).fetchall()
+            check_rows(conn, rows, self.path)
         return [_row_to_entry(r, self.path) for r in rows]
 
     def account_state(self, account_id: str, today: dt.date) -> AccountState:
@@ -774,19 +849,21 @@ class SQLiteJournal(JournalStore):
         with self._guard() as conn:
             with read_snapshot(conn):
                 rows = conn.execute(
-                    f"SELECT seq, ts, type, call_id, data FROM entries INDEXED BY idx_entries_account_state"
+                    f"SELECT {_COLUMNS} FROM entries INDEXED BY idx_entries_account_state"
                     f" WHERE account_id = ? AND {_STATE_PREDICATE} ORDER BY seq", (account_id,)).fetchall()
                 counted = conn.execute(
                     "SELECT (SELECT coalesce(sum(state), 0) FROM call_index INDEXED BY idx_call_index_account"
                     " WHERE account_id = ?) + coalesce((SELECT state FROM account_index WHERE account_id = ?), 0)",
                     (account_id, account_id)).fetchone()[0]
+                check_rows(conn, rows, self.path)
         found = len(rows)
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
                              f"{account_id} but the journal counts {counted}, so its history cannot be shown; run "
                              f"`callguide audit verify --db {self.path}`.", "corrupt")
         return derive_account_state(
-            account_id, ((s, ts, t, c, self._opened(account_id, _loads(d, s, self.path))) for s, ts, t, c, d in rows),
+            account_id, ((r[0], r[1], r[2], r[3], self._opened(account_id, _loads(r[9], r[0], self.path)))
+                         for r in rows),
             today)
 
     def _opened(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -800,11 +877,13 @@ class SQLiteJournal(JournalStore):
     def unfinished_calls(self) -> list[CallSummary]:
         with self._guard() as conn:
             rows = conn.execute(
-                "SELECT c.call_id, c.account_id, c.agent, c.started, c.last_ts, c.entries, e.data, e.seq"
+                "SELECT c.call_id, c.account_id, c.agent, c.started, c.last_ts, c.entries, "
+                + ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(",")) +
                 " FROM call_index c JOIN entries e ON e.seq = c.start_seq"
                 " WHERE c.ended = 0 AND c.start_seq IS NOT NULL ORDER BY c.start_seq").fetchall()
+            check_rows(conn, [r[6:] for r in rows], self.path)
         return [CallSummary(call_id=r[0], account_id=r[1], agent=r[2], started=r[3], last_ts=r[4],
-                            entries=r[5], data=open_all(self.sealer, r[1], _loads(r[6], r[7], self.path)))
+                            entries=r[5], data=open_all(self.sealer, r[1], _loads(r[15], r[6], self.path)))
                 for r in rows]
 
     def iter_entries(self, after_seq: int = 0) -> Iterator[Entry]:
@@ -814,6 +893,7 @@ class SQLiteJournal(JournalStore):
             with self._guard() as conn:
                 rows = conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
                                     (last, _BATCH)).fetchall()
+                check_rows(conn, rows, self.path)
             if not rows:
                 return
             for row in rows:

@@ -95,3 +95,23 @@ def test_trainers_triage_flags_and_the_agent_sees_the_fix_on_the_next_call(flows
 
 def test_no_journal_means_no_flags(tmp_path):
     assert list_flags(tmp_path / "missing.db") == []
+
+
+def test_a_flag_edited_in_the_journal_file_is_refused_not_listed(adopted, db):
+    """`flags list` reads the journal's flag entries itself: the same rule as every reader
+    (`sqlite.check_rows`). Before, a comment (or an agent) changed in the file was listed as the
+    agent's words."""
+    import sqlite3
+
+    lib = load_for_calls(None, db)
+    store = SQLiteJournal.open(db)
+    call(lib, store, "agent-7", "2026-11-22T10:00:00+00:00", "customers find this cold")
+    store.close()
+    seq = list_flags(db)[0].entry.seq
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER entries_no_update")
+    conn.execute("UPDATE entries SET data = replace(data, 'cold', 'warm') WHERE seq = ?", (seq,))
+    conn.commit()
+    conn.close()
+    with pytest.raises(FlagsError, match=f"entry {seq} does not match its hash"):
+        list_flags(db)

@@ -329,6 +329,21 @@ def test_without_an_anchor_a_forgery_is_still_caught_by_the_call_end_rule(journa
     assert any("checkpoints were removed" in p for p in report.problems), report.lines()
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_without_an_anchor_opening_refuses_a_forgery_by_the_call_end_rule(journal_path, tmp_path, readonly):
+    """Every call end writes a checkpoint in its own transaction, so a call ended after the newest
+    checkpoint in the file means checkpoints were removed (the forger's way to hide rewritten
+    hashes). Before, only the audit said so: without the anchor, opening let `history` show call 1's
+    consent as declined, as forged. Cheap: only the entries after the newest checkpoint are read."""
+    shutil.rmtree(tmp_path / "anchors")
+    forgery(journal_path)
+    with pytest.raises(StoreError) as err:
+        SQLiteJournal.open(journal_path, readonly=readonly)
+    msg = str(err.value)
+    assert err.value.kind == "tampered" and "\n" not in msg, msg
+    assert "a call ended at entry 15" in msg and "checkpoints were removed" in msg, msg
+
+
 def test_without_any_key_the_audit_says_forgery_cannot_be_ruled_out(journal_path, tmp_path, monkeypatch):
     monkeypatch.setenv("CALLGUIDE_KEYS_DIR", str(tmp_path / "elsewhere"))
     report = audit_journal(journal_path)
@@ -378,3 +393,130 @@ def test_torn_last_anchor_line_is_not_tampering(journal_path):
         _call(j, 4)
     assert audit_journal(journal_path).ok
     assert AnchorFolder().latest(journal_id).seq == 20
+
+
+# ------------------------------------------------- readers show only entries that are what was written
+
+def edited_row_own_hash_recomputed(path: Path) -> None:
+    """As `edited_row`, and the row's own hash recomputed (not the later ones, which would need the
+    checkpoints deleted too): the row is consistent in itself, its link to the next one is not."""
+    conn = _attacker(path)
+    conn.execute("""UPDATE entries SET data = replace(data, '"2099-01-01"', '"2000-01-01"') WHERE seq = 3""")
+    row = conn.execute(f"SELECT prev_hash, {', '.join(_FIELDS)}, data FROM entries WHERE seq = 3").fetchone()
+    fields = dict(zip(_FIELDS, row[1:9], strict=True))
+    fields["data"] = json.loads(row[9])
+    conn.execute("UPDATE entries SET hash = ? WHERE seq = 3", (compute_hash(row[0], fields),))
+    _restore(conn)
+
+
+ROW_TAMPERS: dict[str, Callable[[Path], None]] = {
+    "edited row": edited_row,
+    "edited row, its own hash recomputed": edited_row_own_hash_recomputed,
+    "swapped rows": swapped_rows,
+}
+READERS: dict[str, Callable[[SQLiteJournal], object]] = {
+    "account state": lambda j: j.account_state("TX-1", __import__("datetime").date(2026, 3, 1)),
+    "account entries": lambda j: j.account_entries("TX-1"),
+    "call entries": lambda j: j.call_entries("C1"),
+    "every entry": lambda j: list(j.iter_entries()),
+}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+@pytest.mark.parametrize("kind", list(ROW_TAMPERS))
+def test_a_reader_refuses_an_entry_that_is_not_what_was_written(journal_path, kind, reader):
+    """Opening checks the head, the checkpoints and the counts, not every hash (too slow for every
+    start); so each reader checks the entries it reads, and their links to their neighbours, before
+    anything is shown. Before: the history of TX-1 showed no vulnerability (its review date moved to
+    2000), and the exports showed the changed entry as written."""
+    ROW_TAMPERS[kind](journal_path)
+    with SQLiteJournal.open(journal_path, readonly=True) as j, pytest.raises(StoreError) as err:
+        READERS[reader](j)
+    msg = str(err.value)
+    assert err.value.kind == "tampered" and "\n" not in msg, msg
+    assert "entry" in msg and f"callguide audit verify --db {journal_path}" in msg, msg
+
+
+def test_unfinished_calls_refuse_an_edited_call_start(journal_path):
+    with SQLiteJournal.open(journal_path) as j:
+        j.append(_entry("call_started", 4, 0, {"account": {"id": "TX-4"}}))
+    conn = _attacker(journal_path)
+    conn.execute("UPDATE entries SET agent = 'someone-else' WHERE seq = 16")
+    _restore(conn)
+    with SQLiteJournal.open(journal_path, readonly=True) as j, pytest.raises(StoreError, match="entry 16"):
+        j.unfinished_calls()
+
+
+def test_history_of_an_edited_journal_is_one_error_line(journal_path):
+    from .faultlib import cli, one_error_line
+
+    edited_row(journal_path)
+    r = cli("history", "--account", "TX-1", "--db", str(journal_path))
+    assert r.returncode != 0
+    assert "entry 3" in one_error_line(r.stdout, r.stderr)
+    assert "Vulnerability" not in r.stdout and "no history" not in r.stdout
+
+
+# ------------------------------------------- a journal deleted, emptied or replaced, then started afresh
+
+def _gone(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "replaced by another journal"])
+def test_a_journal_started_afresh_where_another_was_anchored_is_refused(journal_path, tmp_path, how):
+    """Before: the new, empty journal opened as if nothing had happened, so `history` said "no
+    history" for accounts with protections, and a call went ahead without them; only `audit verify`
+    noticed (its scan of every anchor file). Opening now reads the anchor folder's note of the
+    journals it saw at this path."""
+    old_id = audit_journal(journal_path).journal_id
+    if how == "replaced by another journal":
+        other = tmp_path / "other" / "journal.db"
+        with SQLiteJournal.open(other) as j:
+            _call(j, 7)
+        _gone(journal_path)
+        shutil.copy(other, journal_path)
+    else:
+        _gone(journal_path)
+        if how == "emptied":
+            journal_path.write_bytes(b"")
+            with pytest.raises(StoreError, match="the file is empty"):  # a reading command makes no journal
+                SQLiteJournal.open(journal_path, readonly=True)
+    with pytest.raises(StoreError) as err:
+        SQLiteJournal.open(journal_path)
+    msg = str(err.value)
+    assert err.value.kind == "tampered" and "\n" not in msg, msg
+    assert f"saw another journal here ({old_id}, 15 entries)" in msg and "audit verify" in msg, msg
+    # A fresh start on purpose: the old journal's anchor file moved aside, and the new one opens.
+    anchor = AnchorFolder().file_for(old_id)
+    anchor.rename(tmp_path / "kept-aside.jsonl")
+    with SQLiteJournal.open(journal_path) as j:
+        _call(j, 8)
+    assert audit_journal(journal_path).ok
+
+
+def test_a_journal_moved_away_does_not_hold_its_old_path(journal_path, tmp_path):
+    moved = tmp_path / "moved.db"
+    with SQLiteJournal.open(journal_path) as j:
+        j.wait_for_witnesses()
+    for suffix in ("", ".keys"):
+        Path(f"{journal_path}{suffix}").rename(f"{moved}{suffix}")
+    _gone(journal_path)
+    with SQLiteJournal.open(moved) as j:
+        _call(j, 4)  # anchored at its new path
+    with SQLiteJournal.open(journal_path) as j:  # a new journal where it was
+        _call(j, 5)
+
+
+def test_history_of_an_emptied_journal_is_one_error_line(journal_path):
+    from .faultlib import cli, one_error_line
+
+    _gone(journal_path)
+    journal_path.write_bytes(b"")
+    r = cli("history", "--account", "TX-1", "--db", str(journal_path))
+    assert r.returncode != 0 and "no history" not in r.stdout
+    assert "is empty" in one_error_line(r.stdout, r.stderr)
+    assert journal_path.stat().st_size == 0  # a reading command wrote nothing
+    r = cli("calls", "--unfinished", "--db", str(journal_path))
+    assert r.returncode != 0 and "saw another journal here" in one_error_line(r.stdout, r.stderr)

@@ -115,14 +115,18 @@ def load_people(path: str | os.PathLike[str] | None = None) -> dict[str, Person]
         raise IdentityError(f"{p}: cannot be read ({e.strerror or e})") from None
     if len(raw) > MAX_FILE_BYTES:
         raise IdentityError(f"{p}: larger than {MAX_FILE_BYTES // 1024} KiB")
-    import yaml
+    from callguide.flow.yamlsafe import parse_text
 
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
-        raise IdentityError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise IdentityError(f"{p}: not UTF-8 text (byte {e.start + 1})") from None
+    # The flow files' reader: no tags or aliases, and a person (or a key) written twice is an error
+    # with its line, not the second one silently replacing the first, roles and all.
+    data, diags = parse_text(text, str(p))
+    if diags:
+        d = diags[0]
+        raise IdentityError(f"{d.file}:{d.line}:{d.col}: not valid YAML ({d.message})")
     return parse_people(data, str(p))
 
 

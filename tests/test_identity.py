@@ -31,6 +31,9 @@ def test_people_file_gives_names_and_roles(tmp_path, monkeypatch):
     ("people: [a, b]\n", "expected a mapping"),
     ("people:\n  a: {roles: [boss]}\n", "unknown role"),
     ("people:\n  a: {roles: [agent]\n", ":3:1: not valid YAML"),
+    # A person written twice: before, the second silently replaced the first, roles and all.
+    ("people:\n  a: {roles: [care_team]}\n  a: {roles: [agent]}\n", ":3:3: not valid YAML .duplicate key 'a'"),
+    ("people:\n  a: !!python/name:os.system {roles: [agent]}\n", "not valid YAML"),
 ])
 def test_bad_people_file_is_one_line_with_place(tmp_path, text, message):
     f = tmp_path / "people.yaml"

@@ -138,12 +138,16 @@ def _load_cached(path: str, _mtime: float) -> ContactRules:
         raise ContactRulesError(f"{p}: cannot be read ({e.strerror or e})") from None
     if len(raw) > MAX_BYTES:
         raise ContactRulesError(f"{p}: larger than {MAX_BYTES // 1024} KiB")
-    import yaml
+    from callguide.flow.yamlsafe import parse_text
 
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
-        raise ContactRulesError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ContactRulesError(f"{p}: not UTF-8 text (byte {e.start + 1})") from None
+    # The flow files' reader: a country (or a key) written twice is an error with its line, not the
+    # second one silently replacing the first.
+    data, diags = parse_text(text, str(p))
+    if diags:
+        d = diags[0]
+        raise ContactRulesError(f"{d.file}:{d.line}:{d.col}: not valid YAML ({d.message})")
     return ContactRules(data, str(p))

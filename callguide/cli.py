@@ -275,7 +275,9 @@ def walk(flow: str | None, script: str | None, db: str | None, journal: str | No
             agent = agent or "walk"
         try:
             if resume_id:
-                session = CallSession.resume(lib, store, resume_id, clock=clock)
+                # Whoever resumes goes on with the call (never with a role its starter lacked), as
+                # `start` makes a call the agent's: not the starter's.
+                session = CallSession.resume(lib, store, resume_id, clock=clock, person=_person(agent))
                 first = next(i for i, r in enumerate(session.records) if r["type"] == et.CALL_RESUMED)
                 session.records = session.records[first:]
                 session.visited = [f"{session.top.flow.id}/{session.top.step_id}"] if session.top else []

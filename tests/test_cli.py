@@ -347,3 +347,29 @@ def test_review_needs_the_care_team_role_and_closes_the_doubt(tmp_path, monkeypa
     twice = CliRunner().invoke(main, env=env, args=["review", "capacity", "--account", "R-1", "--result",
                                                     "confirmed", "--by", "bo", "--db", str(db)])
     assert twice.exit_code != 0 and "no open capacity doubt" in twice.output
+
+
+def test_walk_resume_goes_on_under_the_person_who_resumes(tmp_path):
+    """`walk --resume --agent anna` of a call bo (care team) started: the later commands are anna's,
+    under no role bo had and she lacks (before, the CLI did not say who resumed: every later entry
+    was journalled as bo's, under his care-team role)."""
+    db = tmp_path / "j.db"
+    people = write(tmp_path / "people.yaml", "people:\n  anna: {name: Anna Jensen, roles: [agent]}\n"
+                   "  bo: {name: Bo Nielsen, roles: [agent, care_team]}\n")
+    env = {**ENV, "CALLGUIDE_PEOPLE": str(people)}
+    first = write(tmp_path / "a.yaml", "- {next: null}\n")
+    started = CliRunner().invoke(main, ["walk", str(ENGINE_FLOWS / "main.yaml"), "--script", str(first), "--db",
+                                        str(db), "--agent", "bo"], env=env)
+    call_id = json.loads(started.output)["call_id"]
+    rest = write(tmp_path / "b.yaml", "- {answer: {income: '1000', spend: '400'}}\n")
+    resumed = CliRunner().invoke(main, ["walk", "--resume", call_id, "--db", str(db), "--script", str(rest),
+                                        "--agent", "anna"], env=env)
+    assert resumed.exit_code == 0, resumed.output
+    from callguide.store.sqlite import SQLiteJournal
+
+    store = SQLiteJournal.open(db)
+    entries = store.call_entries(call_id)
+    store.close()
+    at = next(i for i, e in enumerate(entries) if e.type == "call_resumed")
+    assert {e.agent for e in entries[:at]} == {"bo"}
+    assert {e.agent for e in entries[at + 1:]} == {"anna"}

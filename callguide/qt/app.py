@@ -199,9 +199,14 @@ class CallLauncher(QObject):
             dlg = ResumeDialog(unfinished, self.dialog if self.dialog is not None and self.dialog.isVisible()
                                else self.window, on_the_line=on_the_line)
             if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen:
+                from callguide import identity
+
                 try:
-                    session = CallSession.resume(self.library, self.store, dlg.chosen)
-                except (EngineError, StoreError) as e:
+                    # The person at this keyboard goes on with the call (never with a role its
+                    # starter lacked), as `start` makes the call theirs: not the starter.
+                    session = CallSession.resume(self.library, self.store, dlg.chosen,
+                                                 person=identity.person(_agent(self.agent)))
+                except (EngineError, StoreError, identity.IdentityError) as e:
                     show_message(tr("app.resume_failed", error=_one_line(e)))
                 else:
                     self._close_dialog()

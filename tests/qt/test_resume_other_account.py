@@ -82,3 +82,27 @@ def test_enter_still_resumes_the_same_customers_call(qtbot, library, store, db_p
     finally:
         w.close()
         w.session.store.close()
+
+
+def test_the_person_at_the_keyboard_goes_on_with_a_resumed_call(qtbot, library, store, db_path, monkeypatch,
+                                                               tmp_path):
+    """A call bo (care team) started and the program lost is resumed in agent-7's window: what follows
+    is agent-7's, under no role bo had and agent-7 lacks (before, the window did not say who resumed:
+    every later entry was journalled as bo's, under his care-team role)."""
+    from callguide.engine.session import Account, CallSession
+
+    people = tmp_path / "people.yaml"
+    people.write_text("people:\n  bo: {name: Bo Nielsen, roles: [agent, care_team]}\n"
+                      "  agent-7: {name: Anna Jensen, roles: [agent]}\n", encoding="utf-8")
+    monkeypatch.setenv("CALLGUIDE_PEOPLE", str(people))
+    s = CallSession.start(library, store, Account("A-1", "Anna Ash", "UK", None, "10"), "bo")
+    s.next()
+    store.close()
+    anna = {"account_id": "A-1", "name": "Anna Ash", "country": "UK", "balance": "5"}
+    w, _ = launch_pressing_enter(qtbot, db_path, monkeypatch, anna)
+    try:
+        assert w.resumed and w.session.call_id == s.call_id
+        assert w.session.agent == "agent-7" and "care_team" not in w.session.person.roles
+    finally:
+        w.close()
+        w.session.store.close()

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from callguide.engine.policy import TypedText
 
 LANGS = ("en", "da", "cs")
-_WORD = re.compile(r"\w+")
+#: A word is letters only: "has_cancer", "2cancer", "cancer_2" are read as the words they show (with `\w`,
+#: the underscore and digits joined them into one token no list entry starts or is).
+_WORD = re.compile(r"[^\W\d_]+")
 _DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
 #: Letters of other scripts that look exactly like a Latin letter, folded to it: "cаncer" with a
 #: Cyrillic а is read as "cancer" by every person and must be found as such. Only lowercase forms

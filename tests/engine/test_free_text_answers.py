@@ -287,6 +287,9 @@ def test_unreadable_word_lists_never_block_a_crisis_or_an_escalation(lib, store,
     "Customer has \u2060cancer\u200d",  # a word joiner and a zero-width joiner around it
     "Kunden har kr\u00e6\u200bft",              # Danish, with a zero-width space
     "Z\u00e1kazn\u00edk m\u00e1 rakov\u0456nu",  # Czech, with a Cyrillic і
+    "Customer has_cancer",            # an underscore or a digit joined to the word (one token with \w)
+    "Customer has 2cancer",
+    "kunden_har_kr\u00e6ft",
 ])
 def test_a_word_hidden_with_invisible_or_lookalike_characters_is_found_at_every_door(lib, store, db_path, hidden):
     """Text pasted or typed to read as "cancer" is read as "cancer" by every person who sees it, so the

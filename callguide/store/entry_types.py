@@ -227,10 +227,11 @@ DISPUTE_REVIEW: Final = declare(
     "dispute_review", "a review of a dispute", ("result", "meaning", "by", "name", "role", "note"),
     personal_keys=("note",), protection=True)
 THIRD_PARTY: Final = declare(
-    "third_party", "an authorised third party recorded", ("fields",), personal_keys=("fields",), protection=True,
-    summary=True)
+    "third_party", "an authorised third party recorded", ("fields",), sensitivity=SPECIAL, special_keys=("fields",),
+    protection=True, summary=True)
 ARRANGEMENT: Final = declare(
-    "arrangement", "a payment arrangement recorded", ("fields", "currency"), personal_keys=("fields",), summary=True)
+    "arrangement", "a payment arrangement recorded", ("fields", "currency"), sensitivity=SPECIAL,
+    special_keys=("fields",), summary=True)
 SIGNPOST: Final = declare(
     "signpost", "the customer was signposted to help", ("kind", "country", "entries"), summary=True)
 # ---------------------------------------------------------------------- privacy (docs/journal.md, "Sealed values")

@@ -99,7 +99,7 @@ CALL_STARTED: Final = declare(
     sensitivity=SPECIAL, special_keys=("history",), reference_keys=("history",), personal_keys=("account",),
     protection=True)
 CONTACT_TIME: Final = declare(
-    "contact_time", "the call started outside the customer's permitted contact hours",
+    "contact_time", "the call started or was resumed outside the customer's permitted contact hours",
     ("allowed", "local_time", "weekday", "window", "zone", "review_needed"))
 CALL_RESUMED: Final = declare(
     "call_resumed", "a killed call was rebuilt from the journal and goes on", ("flow", "step"))

@@ -106,6 +106,14 @@ class SessionBridge(QObject):
             self.refused.emit(result)
         return result
 
+    def take(self, command: Command) -> bool:
+        """`apply`, for what a box holds (a note, a flag): True when the call took it, also when the
+        journal could not be written just now and its entries wait for Ctrl+R with the call's others
+        (then the box is to be emptied as for a saved one: kept, it would be taken twice)."""
+        before = self.session.unsaved
+        result = self.apply(command)
+        return result.ok if result is not None else self.session.unsaved > before
+
     def retry_writes(self) -> Result | None:
         """Write entries a failed journal write left pending (not a change to the call)."""
         try:

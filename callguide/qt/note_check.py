@@ -206,7 +206,6 @@ def _words(text: str) -> list[str]:
 
 
 def _send(bridge: Any, edit: QPlainTextEdit, note: Note, saved: Callable[[], None]) -> None:
-    res = bridge.apply(note)
-    if res is not None and res.ok:
+    if bridge.take(note):
         edit.clear()
         saved()

@@ -287,8 +287,7 @@ class SidePanel(QScrollArea):
 
     def _on_flag(self) -> None:
         text = self.flag_edit.text().strip()
-        res = self.bridge.apply(Flag(text))
-        if res is not None and res.ok:
+        if self.bridge.take(Flag(text)):
             self.flag_edit.clear()
             self.flag_done.setText(tr("side.flag_done"))
             self.flag_done.show()

@@ -78,3 +78,27 @@ def test_every_kind_of_journal_failure_has_its_words(lang, kind, exc, tmp_path):
     assert str(path) in text  # which file, for whoever helps
     assert "The journal" not in text and "The disk" not in text, text  # not the store's English sentence
     assert text != i18n.tr_in("en", f"journal.{kind}", path=path) and "{" not in text
+
+
+def test_a_note_taken_while_the_journal_is_locked_waits_once_and_leaves_the_box(short_wait, open_window, db_path):
+    """Alt+A on a locked journal: the call took the note (it waits, with the call's other records, for
+    Ctrl+R), but its text stayed in the box as if nothing had happened, and saving it again wrote it
+    twice. Now the box is emptied as for a saved note, and Ctrl+R writes it once."""
+    from tests.qt.test_notes import type_note
+
+    d = open_window(country="UK", lang="en")
+    open_to_affordability(d)
+    other = sqlite3.connect(db_path, timeout=0.1)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        type_note(d, "Asked us to call after 5pm")
+        d.press(Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+        assert d.session.unsaved > 0 and d.w.error_strip.isVisible()
+        assert d.w.side.note_edit.toPlainText() == ""  # before: still there, to be saved a second time
+        d.press(Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # an agent who presses it again
+    finally:
+        other.rollback()
+        other.close()
+    d.press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert d.session.unsaved == 0
+    assert [d.session.open_value(e.data["text"]) for e in d.entries("note")] == ["Asked us to call after 5pm"]

@@ -22,7 +22,13 @@ class CommandError(ValueError):
 
 
 class EngineError(Exception):
-    """The session cannot do what was asked (one plain line)."""
+    """The session cannot do what was asked (one plain line). `code` and `params`, where given, let a
+    window say it in its own language (the line itself is English, for scripts and logs)."""
+
+    def __init__(self, message: str, code: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass

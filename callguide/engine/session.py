@@ -150,6 +150,7 @@ class CallSession:
         self.flows_complete = False
         self.ended = False
         self.broken: str | None = None  # set when the call could not be rebuilt after an internal error
+        self.broken_params: dict[str, str] = {}  # (its words, for the window to say it in its language)
         self.wrap_up_started = False
         self.root_outcome: str | None = None
         self.outcomes: list[str] = []
@@ -208,11 +209,11 @@ class CallSession:
         if isinstance(cmd, c.Action) and cmd.name == "start_protocol":  # from the bar: an interrupt
             cmd = c.Interrupt(str(cmd.params.get("flow")))
         if self.broken:
-            raise EngineError(self.broken)
+            raise EngineError(self.broken, "broken", **self.broken_params)
         if self.ended:
             if isinstance(cmd, c.EndCall):
                 return Result(False, "ended", "The call has already ended.")
-            raise EngineError("The call has ended.")
+            raise EngineError("The call has ended.", "ended")
         if self.journal.recording:
             self._look_elsewhere()
         refusal = self.gate.command(cmd)
@@ -248,8 +249,10 @@ class CallSession:
         except (EngineError, StoreError) as e2:
             self.broken = (f"{what}, and the call could not be rebuilt from its journal ({e2}): close this call "
                            "and resume it from the journal.")
-            return EngineError(self.broken)
-        return EngineError(f"{what}: the call is as it was before it.")
+            self.broken_params = {"what": _what(cmd), "error": f"{type(error).__name__}: {error}", "why": str(e2)}
+            return EngineError(self.broken, "broken", **self.broken_params)
+        return EngineError(f"{what}: the call is as it was before it.", "internal-error", what=_what(cmd),
+                           error=f"{type(error).__name__}: {error}")
 
     def _store_version(self) -> int | None:
         version = getattr(self.journal.store, "data_version", None)
@@ -367,9 +370,9 @@ class CallSession:
 
     def require_frame(self) -> Frame:
         if self.ended:
-            raise EngineError("The call has ended.")
+            raise EngineError("The call has ended.", "ended")
         if not self.stack:
-            raise EngineError("Every protocol on this call has finished; confirm the wrap-up to end it.")
+            raise EngineError("Every protocol on this call has finished; confirm the wrap-up to end it.", "finished")
         return self.stack.frames[-1]
 
     def _check_country(self) -> None:

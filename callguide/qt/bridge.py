@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from callguide.engine.commands import Answer, Command, CommandError, EngineError, Result
 from callguide.engine.session import CallSession
 from callguide.engine.views import StepView
+from callguide.qt.i18n import engine_error_text
 from callguide.store.base import StoreError
 
 
@@ -100,7 +101,7 @@ class SessionBridge(QObject):
             self.failed.emit(self._store_text(e))
             return None
         except (EngineError, CommandError) as e:
-            self.failed.emit(str(e))
+            self.failed.emit(engine_error_text(e))
             return None
         if not result.ok and not isinstance(command, Answer):
             self.refused.emit(result)
@@ -122,7 +123,7 @@ class SessionBridge(QObject):
             self.failed.emit(self._store_text(e))
             return None
         except EngineError as e:
-            self.failed.emit(str(e))
+            self.failed.emit(engine_error_text(e))
             return None
 
     def _store_text(self, error: StoreError) -> str:

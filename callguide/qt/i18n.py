@@ -147,6 +147,16 @@ def store_text(error: Any, path: Any = "") -> str:
     return str(error)
 
 
+def engine_error_text(error: Any) -> str:
+    """An `EngineError` in the UI language, by its `code` (`engine.<code>` with its params), never by
+    parsing the engine's English; an error without a code, or without words here: its own line."""
+    code = getattr(error, "code", None)
+    key = f"engine.{str(code).replace('-', '_')}"
+    if code and has(key):
+        return tr(key, **{k: str(v) for k, v in (getattr(error, "params", None) or {}).items()})
+    return str(error)
+
+
 # --------------------------------------------------------------------------- engine messages
 
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QVBo
 
 from callguide.engine.commands import EngineError, Interrupt, Note
 from callguide.qt.banner import date_text
-from callguide.qt.i18n import has, tr
+from callguide.qt.i18n import engine_error_text, has, tr
 from callguide.qt.widgets import EnterButton
 
 AGREED, TEXAS, DECLINED = "agreed", "texas", "declined"
@@ -166,7 +166,7 @@ def submit_note(parent: QWidget, bridge: Any, edit: QPlainTextEdit, saved: Calla
         refusal = session.gate.note(text)
         words = [] if refusal is None else _words(text)
     except EngineError as e:
-        bridge.failed.emit(str(e))
+        bridge.failed.emit(engine_error_text(e))
         return None
     if refusal is None or refusal.rule != "note-sensitive":
         _send(bridge, edit, Note(text), saved)

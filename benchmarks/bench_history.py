@@ -116,19 +116,28 @@ def generate(rows: int, seed: int = 7) -> Iterator[Row]:
 def sign_head(conn: sqlite3.Connection) -> None:
     """A signed checkpoint of the last entry, as the store writes one at every call end: the rows
     above are written around the store, and opening refuses a journal whose calls ended after its
-    newest checkpoint (checkpoints removed)."""
+    newest checkpoint (checkpoints removed). Every relaxing entry (a consent, a hold's end, a review)
+    gets its own checkpoint too, as the store writes them (docs/journal.md, "Relaxing entries are
+    signed"): without it the register would not count them."""
+    from callguide.store import entry_types as et
     from callguide.store.checkpoints import sign_checkpoint
     from callguide.store.keys import KeyStore
 
+    key = KeyStore().signing_key()
     journal_id = conn.execute("SELECT value FROM journal_meta WHERE key = 'journal_id'").fetchone()[0]
     seq, head = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-    cp = sign_checkpoint(KeyStore().signing_key(), journal_id, seq, head)
-    conn.execute("INSERT INTO checkpoints (seq, ts, head, key, sig) VALUES (?,?,?,?,?)",
-                 (cp.seq, cp.ts, cp.head, cp.key, cp.sig))
+    types = et.RELAXING_TYPES
+    own = conn.execute(f"SELECT seq, hash FROM entries WHERE seq < ? AND type IN ({','.join('?' * len(types))})",
+                       (seq, *types)).fetchall()
+    cps = [sign_checkpoint(key, journal_id, s, h) for s, h in [*own, (seq, head)]]
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO checkpoints (seq, ts, head, key, sig) VALUES (?,?,?,?,?)",
+                     [(cp.seq, cp.ts, cp.head, cp.key, cp.sig) for cp in cps])
+    conn.execute("COMMIT")
 
 
 def build(path: Path, rows: int) -> None:
-    done = path.with_suffix(".ok2")  # (.ok: built before the head was signed)
+    done = path.with_suffix(".ok3")  # (.ok: before the head was signed; .ok2: before relaxing entries were)
     if done.exists() and path.exists():
         return
     for p in (path, done, Path(f"{path}-wal"), Path(f"{path}-shm")):

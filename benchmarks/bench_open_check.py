@@ -37,7 +37,7 @@ from callguide.store import integrity as store_integrity  # noqa: E402
 from callguide.store import migrations as store_migrations  # noqa: E402
 from callguide.store.sqlite import read_snapshot  # noqa: E402
 
-VERSION = "v4"
+VERSION = "v5"  # v5: relaxing entries signed at their own seq (sign_head)
 
 
 def fill(path: Path, rows: int) -> None:

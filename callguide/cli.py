@@ -448,8 +448,11 @@ def history(account_id: str, db: str | None, as_json: bool) -> None:
         click.echo(dumps(dataclasses.asdict(st)))
         return
     from callguide.engine.summary import format_history
+    from callguide.store.derive import unsigned_lines
 
     click.echo(format_history(st))
+    for line in unsigned_lines(st):  # relaxing entries the register did not count (forged or unsigned)
+        click.echo(f"  ! {line}")
 
 
 @main.command()

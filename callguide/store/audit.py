@@ -251,10 +251,24 @@ class _Audit:
         if cps and not problems:
             self.add(OK, f"{len(cps)} signed checkpoints in the journal, the newest at entry {newest} "
                          f"({cps[-1].when()}), all match")
+        self.check_relaxing(journal_id)
         first = max(newest, since) + 1
         if first <= self.end and not problems and not removed:
             self.add(UNCHECKED, f"entries {first}-{self.end} come after the newest signed checkpoint (a call "
                                 "still open, or a journal from before checkpoints): they are chained, not signed")
+
+    def check_relaxing(self, journal_id: str) -> None:
+        """A relaxing entry (a closing review, a hold's end, a consent given) after the signed
+        grandfathering point with no valid checkpoint of its own: written by someone without the key
+        (the register does not count it). docs/journal.md, "Relaxing entries are signed"."""
+        keys = list(self.trusted.values()) or [None]
+        found: list[tuple[int, str]] | None = None
+        for public in keys:  # the entries no trusted key vouches for
+            mine = set(_integrity.unsigned_relaxing(self.conn, journal_id, public))
+            found = sorted(mine if found is None else set(found) & mine)
+        self.add_some([f"entry {seq} ({type_}) lifts or loosens a protection but carries no signature of its own "
+                       "(written after the journal's last signature, without the key): not counted"
+                       for seq, type_ in found or []], "of the relaxing entries")
 
     def add_some(self, problems: list[str], what: str) -> None:
         for p in problems[:_MAX_PER_KIND]:

@@ -213,6 +213,10 @@ class AccountState:
     callbacks: list[dict[str, Any]] = field(default_factory=list)        # scheduled, not yet due-passed
     last_outcome: dict[str, Any] | None = None                           # {code, ts, call_id}
     calls: int = 0
+    #: relaxing entries (a closing review, a hold's end, a consent given) the register did NOT count,
+    #: because no valid signature vouches for them (written after the journal's last signature, by
+    #: someone without the key): {seq, type, ts, call_id}; docs/journal.md, "Relaxing entries are signed"
+    unsigned: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hold_active(self) -> bool:

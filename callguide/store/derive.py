@@ -8,7 +8,7 @@ oldest first. Nothing here is ever stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import entry_types as et
@@ -34,6 +34,7 @@ STATE_TYPES: tuple[str, ...] = et.STATE_TYPES
 LEGACY_CRISIS_DAYS = 30
 #: Review results that close a protection; any other result keeps it in force.
 CLOSING_RESULTS = {et.CAPACITY_REVIEW: "confirmed", et.CRISIS_REVIEW: "resolved", et.DISPUTE_REVIEW: "debt_confirmed"}
+_RELAXING = frozenset(et.RELAXING_TYPES)
 # One row: (seq, ts, type, call_id, data)
 Row = tuple[int, str, str, str, dict[str, Any]]
 
@@ -71,7 +72,49 @@ def _item(seq: int, ts: str, call_id: str, data: dict[str, Any]) -> dict[str, An
     return {**data, "seq": seq, "ts": ts, "call_id": call_id}
 
 
-def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -> AccountState:
+#: The rule that says whether a relaxing entry (by its seq) counts: `SQLiteJournal` passes "signed at
+#: its own seq, or before the journal's signed grandfathering point"; the team store passes `ANY`.
+Counts = Callable[[int], bool]
+
+
+def ANY(seq: int) -> bool:  # noqa: N802 (a constant rule)
+    """Every relaxing entry counts (the team store: its rows are ingested under its own trust model)."""
+    return True
+
+
+def relaxes(type_: str, data: dict[str, Any]) -> bool:
+    """Whether this entry, of a `RELAXING_TYPES` type, would lift or loosen a protection: a review
+    with its closing result, a hold's end, a consent given. (A review that keeps the protection, or
+    a consent refused, only holds the account tighter: it counts signed or not.)"""
+    if type_ in CLOSING_RESULTS:
+        return data.get("result") == CLOSING_RESULTS[type_]
+    if type_ == et.CONSENT:
+        return data.get("decision") == "given"
+    return type_ in et.RELAXING_TYPES
+
+
+#: One line about a relaxing entry the register did not count (`AccountState.unsigned`), per language.
+UNSIGNED_TEXT = {
+    "en": "{type} of {ts} (entry {seq}) is not counted: it was recorded after the journal's last signature, "
+          "without the journal's key (run `callguide audit verify`)",
+    "da": "{type} fra {ts} (post {seq}) tælles ikke med: den blev skrevet efter journalens sidste signatur, "
+          "uden journalens nøgle (kør `callguide audit verify`)",
+    "cs": "{type} z {ts} (záznam {seq}) se nepočítá: byl zapsán po posledním podpisu deníku, "
+          "bez klíče deníku (spusťte `callguide audit verify`)",
+}
+
+
+def unsigned_lines(state: AccountState, lang: str = "en") -> list[str]:
+    """The lines telling which relaxing entries were not counted (none: an empty list)."""
+    text = UNSIGNED_TEXT.get(lang, UNSIGNED_TEXT["en"])
+    return [text.format(type=u["type"], ts=str(u.get("ts", ""))[:16].replace("T", " "), seq=u["seq"])
+            for u in state.unsigned]
+
+
+def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date, *, counts: Counts) -> AccountState:
+    """`counts(seq)` decides whether a relaxing entry counts (`relaxes`); one that does not is left
+    out of the register and listed in `AccountState.unsigned` (the conservative side: a forged entry
+    can fail to relax a protection, never relax one)."""
     today_s = today.isoformat()
     state = AccountState(account_id=account_id)
 
@@ -87,6 +130,9 @@ def derive_account_state(account_id: str, rows: Iterable[Row], today: dt.date) -
     for seq, ts, type_, call_id, data in rows:
         if any(has_sealed(v) for v in data.values()):  # sealed with a key not here (another desktop's)
             data = open_all(None, account_id, data)
+        if type_ in _RELAXING and relaxes(type_, data) and not counts(seq):
+            state.unsigned.append({"seq": seq, "type": type_, "ts": ts, "call_id": call_id})
+            continue
         if type_ == et.CALL_STARTED:
             state.calls += 1
         elif type_ == et.VULNERABILITY:

@@ -25,6 +25,10 @@ one-line meaning, the `data` keys it may carry, its sensitivity, and what reads 
   opens the account reads); `legacy_state`: read for protections only where the reader may see
   it (`LEGACY_STATE_TYPES`); `summary`: listed in the call's wrap-up summary (`SUMMARY_TYPES`).
 - `written`: False for a type only older journals hold (read, never written any more).
+- `relaxes`: the type can lift or loosen a protection for later calls (a closing review, a hold's end,
+  a consent given): the store signs each such entry at its own seq, and the register counts one only
+  when that signature (or the journal's signed grandfathering point) vouches for it
+  (`RELAXING_TYPES`; docs/journal.md, "Relaxing entries are signed").
 
 docs/journal.md's table of entry types lists exactly these (tests/store/test_entry_types.py).
 Pure data: no imports beyond the standard library, no Qt.
@@ -57,6 +61,7 @@ class EntryType:
     legacy_state: bool = False
     summary: bool = False
     written: bool = True
+    relaxes: bool = False
 
     @property
     def special(self) -> bool:
@@ -133,7 +138,7 @@ BACK: Final = declare(
 CONSENT: Final = declare(
     "consent", "a consent decision, with the wording the customer heard",
     ("purpose", "decision", "wording", "wording_hash", "wording_lang", "covers", "by", "expires", "input"),
-    agent_input=True, protection=True, summary=True)
+    agent_input=True, protection=True, summary=True, relaxes=True)
 CONSENT_WITHDRAWN: Final = declare(
     "consent_withdrawn", "a consent withdrawn (on this call or any later one)",
     ("purpose", "given_on_call", "shredded", "kept", "input"), agent_input=True, protection=True, summary=True)
@@ -184,7 +189,7 @@ HOLD_STARTED: Final = declare(
     protection=True, summary=True)  # a reason can say why ("Mental-health crisis hold"): sealed
 HOLD_ENDED: Final = declare(
     "hold_ended", "a hold ends (a reason is required)", ("reason", "by", "consent"), **_TYPED_REASON,
-    protection=True, summary=True)
+    protection=True, summary=True, relaxes=True)
 COLLECTION_BLOCKED: Final = declare(
     "collection_blocked", "collection blocked on the account", ("reason",), protection=True, summary=True)
 COLLECTION_UNBLOCKED: Final = declare(
@@ -210,7 +215,7 @@ CAPACITY_DOUBT: Final = declare(
 CAPACITY_REVIEW: Final = declare(
     "capacity_review", "a specialist review of a capacity doubt",
     ("result", "meaning", "by", "name", "role", "note", "consent"), sensitivity=SPECIAL, special_keys=("note",),
-    protection=True, summary=True)
+    protection=True, summary=True, relaxes=True)
 CAPACITY_DOUBT_CLEARED: Final = declare(
     "capacity_doubt_cleared", "older journals only; no longer closes a doubt", ("reason",), written=False)
 CRISIS: Final = declare(
@@ -219,13 +224,13 @@ CRISIS: Final = declare(
 CRISIS_REVIEW: Final = declare(
     "crisis_review", "a review of a crisis protection",
     ("result", "meaning", "review_date", "by", "name", "role", "note"), sensitivity=SPECIAL,
-    special_keys=("note",), protection=True)
+    special_keys=("note",), protection=True, relaxes=True)
 DISPUTE: Final = declare(
     "dispute", "the customer disputes the debt", ("reason", "consent"), **_TYPED_REASON, protection=True,
     summary=True)
 DISPUTE_REVIEW: Final = declare(
     "dispute_review", "a review of a dispute", ("result", "meaning", "by", "name", "role", "note"),
-    personal_keys=("note",), protection=True)
+    personal_keys=("note",), protection=True, relaxes=True)
 THIRD_PARTY: Final = declare(
     "third_party", "an authorised third party recorded", ("fields",), sensitivity=SPECIAL, special_keys=("fields",),
     protection=True, summary=True)
@@ -281,6 +286,9 @@ PROTECTION_TYPES: tuple[str, ...] = _names(lambda t: t.protection)
 LEGACY_STATE_TYPES: tuple[str, ...] = _names(lambda t: t.legacy_state)
 #: Every type account_state reads; stores filter on these.
 STATE_TYPES: tuple[str, ...] = PROTECTION_TYPES + LEGACY_STATE_TYPES
+#: The types that can lift or loosen a protection for later calls (`relaxes=True`): signed at their own
+#: seq by the store, counted by the register only when signed (`derive.relaxes`).
+RELAXING_TYPES: tuple[str, ...] = _names(lambda t: t.relaxes)
 #: The types the wrap-up summary lists.
 SUMMARY_TYPES: tuple[str, ...] = _names(lambda t: t.summary)
 #: The types that may carry the agent's command, replayed on resume.

@@ -134,6 +134,71 @@ def hash_at(conn: sqlite3.Connection, seq: int) -> str | None:
     return row[0] if row else None
 
 
+def relaxing_from(meta_rows: dict[str, str], journal_id: str, public: PublicKey | None) -> int:
+    """G, the signed grandfathering point of relaxing entries: those at or before it predate the rule
+    and count unsigned. 0 (strict) when it is missing, unreadable, or its signature does not verify
+    under `public` (docs/journal.md, "Relaxing entries are signed")."""
+    value, sig = meta_rows.get(_migrations.RELAXING_FROM), meta_rows.get(_migrations.RELAXING_FROM_SIG)
+    if public is None or not value or not sig or not journal_id:
+        return 0
+    try:
+        g = int(value)
+        ok = g >= 0 and str(g) == value and public.verify(bytes.fromhex(sig), _migrations.relaxing_text(journal_id, g))
+    except ValueError:
+        return 0
+    return g if ok else 0
+
+
+def signed_at_own_seq(conn: sqlite3.Connection, journal_id: str, public: PublicKey | None,
+                      entries: Sequence[tuple[int, str]], cache: dict[tuple[Any, ...], bool] | None = None) -> set[int]:
+    """Of `entries` ((seq, hash) pairs), the seqs with a checkpoint at exactly that seq whose head is
+    the entry's hash and whose signature verifies under `public`. `cache` remembers verified rows."""
+    if public is None or not entries:
+        return set()
+    want = dict(entries)
+    found: set[int] = set()
+    seqs = list(want)
+    for i in range(0, len(seqs), 500):
+        part = seqs[i:i + 500]
+        rows = conn.execute(f"SELECT seq, ts, head, key, sig FROM checkpoints WHERE seq IN ({','.join('?' * len(part))})",
+                            part).fetchall()
+        for row in rows:
+            if row[2] != want.get(row[0]):
+                continue
+            key = (journal_id, public.fingerprint, *row)
+            ok = cache.get(key) if cache is not None else None
+            if ok is None:
+                ok = journal_checkpoint(journal_id, row).valid_for(public)
+                if cache is not None:
+                    cache[key] = ok
+            if ok:
+                found.add(int(row[0]))
+    return found
+
+
+def unsigned_relaxing(conn: sqlite3.Connection, journal_id: str, public: PublicKey | None) -> list[tuple[int, str]]:
+    """Every relaxing entry of the journal that relaxes (`derive.relaxes`) and does not count: after G
+    and with no valid checkpoint of its own. (seq, type), oldest first. For the audit."""
+    import json
+
+    from .derive import relaxes
+
+    g = relaxing_from(meta(conn), journal_id, public)
+    types = et.RELAXING_TYPES
+    rows = conn.execute(f"SELECT seq, type, data, hash FROM entries WHERE seq > ? AND type IN "
+                        f"({','.join('?' * len(types))}) ORDER BY seq", (g, *types)).fetchall()
+    candidates = []
+    for seq, type_, data, hash_ in rows:
+        try:
+            d = json.loads(data)
+        except ValueError:
+            d = {}
+        if relaxes(type_, d if isinstance(d, dict) else {}):
+            candidates.append((seq, type_, hash_))
+    signed = signed_at_own_seq(conn, journal_id, public, [(s, h) for s, _, h in candidates])
+    return [(s, t) for s, t, _ in candidates if s not in signed]
+
+
 def journal_checkpoint(journal_id: str, row: Sequence[Any]) -> Checkpoint:
     """A row of the `checkpoints` table (seq, ts, head, key, sig) as a Checkpoint."""
     seq, ts, head, key, sig = row

@@ -21,7 +21,7 @@ import uuid
 from sqlite_utils import Database, Migrations
 
 MIGRATION_SET = "callguide.journal"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 migrations = Migrations(MIGRATION_SET)
 
@@ -331,6 +331,45 @@ def _recount_state(db: Database) -> None:
                " WHERE c.account_id != i.account_id GROUP BY c.account_id"
                " ON CONFLICT (account_id) DO UPDATE SET state = excluded.state")
     db.execute("DROP TABLE temp.callguide_counts")
+
+
+#: journal_meta keys of the grandfathering point of relaxing entries (docs/journal.md, "Relaxing entries
+#: are signed"): G, the newest checkpoint's seq when 0006 ran, and the journal key's signature over
+#: `relaxing_text(journal_id, G)`.
+RELAXING_FROM = "relaxing_signed_from"
+RELAXING_FROM_SIG = "relaxing_signed_from_sig"
+M0006 = "0006_relaxing_entries_signed"
+
+
+def relaxing_text(journal_id: str, g: int | str) -> bytes:
+    return f"callguide relaxing-signed-from v1|{journal_id}|{g}".encode()
+
+
+@migrations(name=M0006)
+def m0006(db: Database) -> None:
+    """From this version on, every relaxing entry (`entry_types.RELAXING_TYPES`) gets a checkpoint at
+    its own seq, in its own transaction. Nothing changes in the schema: the grandfathering point G
+    (relaxing entries at or before it were written before this rule and count) is written by the
+    opener in the same transaction, signed with the journal's key (`record_relaxing_from`): a
+    migration run without the key records nothing, and the register is then strict (G = 0)."""
+
+
+def record_relaxing_from(conn: sqlite3.Connection, sign: object, before_checkpoints: bool = False) -> None:
+    """Inside the migrating transaction, right after 0006 ran: G = the newest checkpoint's seq (0 for
+    a new journal) and `sign(relaxing_text(journal_id, G))` (hex), unless rows are already there
+    (journal_meta is insert-only; a row left by an earlier run stays, valid or not).
+    `before_checkpoints`: 0003 ran in the same transaction (the journal predates checkpoints, none of
+    its entries could be signed): G = its last entry, which 0003 just recorded as `checkpoints_from`.
+    (A G read from an older `checkpoints_from` is never trusted: it is unsigned.)"""
+    journal_id = conn.execute("SELECT value FROM journal_meta WHERE key = 'journal_id'").fetchone()
+    if journal_id is None:
+        return
+    g = int(conn.execute("SELECT coalesce(max(seq), 0) FROM checkpoints").fetchone()[0])
+    if before_checkpoints:
+        g = max(g, int(conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]))
+    sig = sign(relaxing_text(journal_id[0], g)).hex()  # type: ignore[operator]
+    conn.execute("INSERT OR IGNORE INTO journal_meta (key, value) VALUES (?, ?), (?, ?)",
+                 (RELAXING_FROM, str(g), RELAXING_FROM_SIG, sig))
 
 
 # The tables whose rows are the record: no UPDATE, no DELETE, no other trigger on them.

@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import urllib.parse
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ WAL_AUTOCHECKPOINT = 250
 _COLUMNS = "seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data, prev_hash, hash"
 _BATCH = 2000
 _SEALED_TYPES = frozenset(et.SEALED_TYPES)
+_RELAXING = frozenset(et.RELAXING_TYPES)
 _INSERT = ("INSERT INTO entries (seq, ts, type, call_id, account_id, agent, flow_id, flow_hash, step_id, data,"
            " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _OPEN_JOURNALS: weakref.WeakSet[SQLiteJournal] = weakref.WeakSet()
@@ -347,7 +348,8 @@ def _connect_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
 
 
 def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | None = None,
-                  readonly: bool = False, schema_version: int | None = None) -> Database:
+                  readonly: bool = False, schema_version: int | None = None,
+                  sign: Callable[[bytes], bytes] | None = None) -> Database:
     """Open the SQLite file at `path` with the journal's durability settings (WAL,
     synchronous=FULL, foreign keys, a busy timeout) and apply `migrations` under one write lock,
     so two processes opening a new file never migrate it twice. Other tables kept in the same
@@ -357,7 +359,9 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
     above `schema_version`; for another set, the journal's own rule too) is refused before anything
     is written to it. `readonly=True` opens
     without writing anything (see `_connect_readonly`) and refuses a file that still needs
-    migrating. Raises StoreError with a one-line message."""
+    migrating. `sign` (the journal's signing key) signs the grandfathering point of relaxing entries
+    when migration 0006 runs, in the same transaction (`migrations.record_relaxing_from`); without it
+    nothing is recorded there and the register stays strict. Raises StoreError with a one-line message."""
     conn: sqlite3.Connection | None = None
     timeout = busy_timeout_default() if busy_timeout is None else busy_timeout
     try:
@@ -400,7 +404,10 @@ def open_database(path: Path, migrations: Migrations, *, busy_timeout: float | N
                                       conn.execute("PRAGMA user_version").fetchone()[0] < schema_version):
             conn.execute("BEGIN IMMEDIATE")
             try:
+                due = {m.name for m in migrations.pending(db)}
                 migrations.apply(db)  # re-checks pending under the write lock
+                if sign is not None and migrations is _migrations.migrations and _migrations.M0006 in due:
+                    _migrations.record_relaxing_from(conn, sign, "0003_checkpoints_meta_account_index" in due)
                 if schema_version is not None:
                     conn.execute(f"PRAGMA user_version = {int(schema_version)}")
                 conn.execute("COMMIT")
@@ -447,6 +454,10 @@ class SQLiteJournal(JournalStore):
         self._witness_queue: queue.Queue[Checkpoint | None] | None = None
         self._witness_thread: threading.Thread | None = None
         self.journal_id = ""
+        #: The key relaxing entries' signatures are checked with (`check_on_open` sets it): the signing
+        #: key's public half, or the machine's public key for a read-only opening; None: none counts.
+        self.trusted: PublicKey | None = signing.public if signing is not None else None
+        self._verified: dict[tuple[Any, ...], bool] = {}  # checkpoint rows already verified
         #: Seals and opens special-category and personal values; its keys live in their own file
         #: next to the journal (`store.sealing`, docs/journal.md "Sealed values").
         self.sealer: Sealer | None = Sealer(DataKeys(keys_path(path), readonly=readonly))
@@ -466,11 +477,11 @@ class SQLiteJournal(JournalStore):
         throw-away journal. `checkpoint_every` (default: `CALLGUIDE_CHECKPOINT_EVERY`, else 50):
         a checkpoint at least every N entries, besides one at every call end."""
         path = Path(path)
+        keys = keys if keys is not None else KeyStore()
+        signing = None if readonly else keys.signing_key()
         db = open_database(path, _migrations.migrations, busy_timeout=busy_timeout, readonly=readonly,
-                           schema_version=_migrations.SCHEMA_VERSION)
+                           schema_version=_migrations.SCHEMA_VERSION, sign=signing.sign if signing else None)
         try:
-            keys = keys if keys is not None else KeyStore()
-            signing = None if readonly else keys.signing_key()
             if checkpoint_every is None:
                 try:
                     checkpoint_every = int(os.environ.get("CALLGUIDE_CHECKPOINT_EVERY", DEFAULT_CHECKPOINT_EVERY))
@@ -491,6 +502,7 @@ class SQLiteJournal(JournalStore):
         trigger or table, a changed definition, indexes that do not count what the table holds,
         or a head that no longer matches its newest checkpoint or anchor."""
         how = f"run `callguide audit verify --db {self.path}` to see what changed"
+        self.trusted = public
         with self._guard() as conn:
             missing = _integrity.missing_append_only_triggers(conn)
             if missing:
@@ -656,7 +668,16 @@ class SQLiteJournal(JournalStore):
                     cur.execute(_INSERT, rows[0])
                 else:
                     cur.executemany(_INSERT, rows)  # one statement for the operation's entries
-                checkpoint = self._checkpoint_if_due(conn, seq, prev_hash, ends_call, last_cp)
+                # Every relaxing entry is signed at its own seq (docs/journal.md, "Relaxing entries are
+                # signed"); the last row's own checkpoint is the batch's (witnessed) one.
+                relaxing = [r for r in rows if r[2] in _RELAXING]
+                own: Checkpoint | None = None
+                for r in relaxing:
+                    if r[0] != seq:
+                        own = self._insert_checkpoint(conn, r[0], r[11])
+                checkpoint = self._checkpoint_if_due(conn, seq, prev_hash,
+                                                     ends_call or (bool(relaxing) and relaxing[-1][0] == seq),
+                                                     own.seq if own is not None else last_cp) or own
                 cur.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._rollback(conn)
@@ -693,6 +714,9 @@ class SQLiteJournal(JournalStore):
             last = self._checkpointed(conn, None)
         if not ends_call and seq - last < self.checkpoint_every:
             return None
+        return self._insert_checkpoint(conn, seq, head)
+
+    def _insert_checkpoint(self, conn: sqlite3.Connection, seq: int, head: str) -> Checkpoint:
         assert self.signing is not None
         cp = sign_checkpoint(self.signing, self.journal_id, seq, head)
         conn.execute("INSERT INTO checkpoints (seq, ts, head, key, sig) VALUES (?,?,?,?,?)",
@@ -856,6 +880,7 @@ class SQLiteJournal(JournalStore):
                     " WHERE account_id = ?) + coalesce((SELECT state FROM account_index WHERE account_id = ?), 0)",
                     (account_id, account_id)).fetchone()[0]
                 check_rows(conn, rows, self.path)
+                counted_relaxing = self._relaxing_counted(conn, rows)
         found = len(rows)
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
@@ -864,7 +889,19 @@ class SQLiteJournal(JournalStore):
         return derive_account_state(
             account_id, ((r[0], r[1], r[2], r[3], self._opened(account_id, _loads(r[9], r[0], self.path)))
                          for r in rows),
-            today)
+            today, counts=counted_relaxing.__contains__)
+
+    def _relaxing_counted(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> set[int]:
+        """Inside the read snapshot: the seqs of `rows`' relaxing entries that count (docs/journal.md,
+        "Relaxing entries are signed"): at or before the signed grandfathering point G, or signed by a
+        checkpoint at their own seq under the trusted key."""
+        relaxing = [(r[0], r[11]) for r in rows if r[2] in _RELAXING]
+        if not relaxing:
+            return set()
+        g = _integrity.relaxing_from(_integrity.meta(conn), self.journal_id, self.trusted)
+        old = {s for s, _ in relaxing if s <= g}
+        return old | _integrity.signed_at_own_seq(conn, self.journal_id, self.trusted,
+                                                  [(s, h) for s, h in relaxing if s > g], self._verified)
 
     def _opened(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """`data` with its sealed values opened (a destroyed key: a `sealing.Gone`), and which keys

@@ -87,6 +87,8 @@ def test_a_schema_4_journal_of_two_entry_nexts_upgrades_verifies_and_resumes(lib
 
     from callguide.store import migrations as store_migrations
     from callguide.store.audit import audit_journal
+    from callguide.store.checkpoints import sign_checkpoint
+    from callguide.store.keys import KeyStore
     from callguide.store.sealing import keys_path
 
     monkeypatch.setattr(JournalWriter, "fold_next", False)
@@ -104,6 +106,12 @@ def test_a_schema_4_journal_of_two_entry_nexts_upgrades_verifies_and_resumes(lib
     conn.execute("PRAGMA user_version = 4")
     conn.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     conn.executemany("INSERT INTO flow_snapshots VALUES (?,?,?,?,?)", snapshots)
+    # The head signed, as that code's checkpoints (every 50 entries, every call end, `checkpoint()`)
+    # sign it: the relaxing entries before the newest checkpoint count after the upgrade (migration
+    # 0006's signed grandfathering point; docs/journal.md, "Relaxing entries are signed").
+    journal_id = conn.execute("SELECT value FROM journal_meta WHERE key = 'journal_id'").fetchone()[0]
+    cp = sign_checkpoint(KeyStore().signing_key(), journal_id, rows[-1][0], rows[-1][-1])
+    conn.execute("INSERT INTO checkpoints VALUES (?,?,?,?,?)", (cp.seq, cp.ts, cp.head, cp.key, cp.sig))
     conn.commit()
     assert conn.execute("SELECT count(*) FROM entries INDEXED BY idx_entries_account_seq WHERE account_id = 'A1'"
                         ).fetchone()[0] == len(rows)
@@ -111,7 +119,7 @@ def test_a_schema_4_journal_of_two_entry_nexts_upgrades_verifies_and_resumes(lib
     shutil.copy(keys_path(tmp_path / "src.db"), keys_path(old))
 
     with SQLiteJournal.open(old, witnesses=()) as j:
-        assert j.db.execute("PRAGMA user_version").fetchone()[0] == store_migrations.SCHEMA_VERSION == 5
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == store_migrations.SCHEMA_VERSION == 6
         assert j.verify().ok and j.verify().checked == len(rows)
         assert j.account_state("A1", dt.date(2026, 11, 22)) == want_history
         assert len(j.account_entries("A1")) == len(rows)

@@ -139,7 +139,8 @@ def test_migrations_idempotent_on_reopen(db_path, make_entry):
         assert j.verify().ok and j.verify().checked == 1
         j.close()
     assert applied == ["0001_entries_and_snapshots", "0002_call_index", "0003_checkpoints_meta_account_index",
-                       "0004_counts_in_the_call_row", "0005_account_index_of_state_types"]
+                       "0004_counts_in_the_call_row", "0005_account_index_of_state_types",
+                       "0006_relaxing_entries_signed"]
 
 
 def test_open_creates_parent_dirs(tmp_path):

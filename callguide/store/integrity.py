@@ -150,7 +150,7 @@ def relaxing_from(meta_rows: dict[str, str], journal_id: str, public: PublicKey 
 
 
 def signed_at_own_seq(conn: sqlite3.Connection, journal_id: str, public: PublicKey | None,
-                      entries: Sequence[tuple[int, str]], cache: dict[tuple[Any, ...], bool] | None = None) -> set[int]:
+                      entries: Sequence[tuple[int, str]], cache: dict[tuple[Any, ...], Any] | None = None) -> set[int]:
     """Of `entries` ((seq, hash) pairs), the seqs with a checkpoint at exactly that seq whose head is
     the entry's hash and whose signature verifies under `public`. `cache` remembers verified rows."""
     if public is None or not entries:

@@ -457,7 +457,7 @@ class SQLiteJournal(JournalStore):
         #: The key relaxing entries' signatures are checked with (`check_on_open` sets it): the signing
         #: key's public half, or the machine's public key for a read-only opening; None: none counts.
         self.trusted: PublicKey | None = signing.public if signing is not None else None
-        self._verified: dict[tuple[Any, ...], bool] = {}  # checkpoint rows already verified
+        self._verified: dict[tuple[Any, ...], Any] = {}  # checkpoint rows and G already verified
         #: Seals and opens special-category and personal values; its keys live in their own file
         #: next to the journal (`store.sealing`, docs/journal.md "Sealed values").
         self.sealer: Sealer | None = Sealer(DataKeys(keys_path(path), readonly=readonly))
@@ -898,7 +898,12 @@ class SQLiteJournal(JournalStore):
         relaxing = [(r[0], r[11]) for r in rows if r[2] in _RELAXING]
         if not relaxing:
             return set()
-        g = _integrity.relaxing_from(_integrity.meta(conn), self.journal_id, self.trusted)
+        meta = _integrity.meta(conn)
+        key = ("G", self.journal_id, self.trusted.fingerprint if self.trusted else None,
+               meta.get(_migrations.RELAXING_FROM), meta.get(_migrations.RELAXING_FROM_SIG))
+        g = self._verified.get(key)
+        if g is None:
+            g = self._verified[key] = _integrity.relaxing_from(meta, self.journal_id, self.trusted)
         old = {s for s, _ in relaxing if s <= g}
         return old | _integrity.signed_at_own_seq(conn, self.journal_id, self.trusted,
                                                   [(s, h) for s, h in relaxing if s > g], self._verified)

@@ -228,3 +228,22 @@ def test_a_journal_from_before_checkpoints_keeps_its_reviews(db_path, make_entry
         st = j.account_state("A1", TODAY)
         assert dict(j.db.execute("SELECT key, value FROM journal_meta"))[store_migrations.RELAXING_FROM] == "4"
     assert not st.capacity_doubt_open and st.unsigned == []
+
+
+def test_a_review_recorded_by_the_engine_counts_and_a_forged_one_does_not(db_path, make_entry):
+    """`engine.reviews.record_review` (what `callguide review` and the window call) goes through the
+    store, which signs it: the doubt closes; the same review appended by hand does not close the next."""
+    from callguide.engine.reviews import record_review
+    from callguide.identity import Person
+
+    care = Person("bo", "Bo Nielsen", frozenset({"care_team"}))
+    _doubted(db_path, make_entry)
+    with SQLiteJournal.open(db_path) as j:
+        record_review(j, "capacity", "A1", "confirmed", care, now=dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC))
+        assert not j.account_state("A1", TODAY).capacity_doubt_open
+        j.append_many(_call(make_entry, "C3", ("capacity_doubt", {"reason": "again"})))
+    forged = _forge(db_path)
+    with SQLiteJournal.open(db_path) as j:
+        st = j.account_state("A1", TODAY)
+    assert st.capacity_doubt_open and st.payment_blocked and [u["seq"] for u in st.unsigned] == [forged]
+    assert len(st.capacity_reviews) == 1

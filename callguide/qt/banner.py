@@ -22,7 +22,7 @@ from callguide.qt.i18n import has, language, tr
 if TYPE_CHECKING:  # the store package pulls in sqlite-utils; the window's first paint does not need it
     from callguide.store.base import AccountState
 
-URGENT = {"hold", "capacity", "vulnerability", "disclosure", "crisis", "dispute"}
+URGENT = {"hold", "capacity", "vulnerability", "disclosure", "crisis", "dispute", "unsigned"}
 
 
 # (field id, choice value) -> the flow's translatable label: recorded answers are shown as the agent
@@ -151,6 +151,9 @@ def history_items(st: AccountState, ended: frozenset[str] = frozenset()) -> list
         result = tr(f"review.{r.get('result')}") if has(f"review.{r.get('result')}") else str(r.get("result"))
         out.append(("capacity", tr("hist.capacity_reviewed", date=date_text(str(r.get("ts") or "")[:10]), who=r.get("name") or
                                    r.get("by", "?"), role=_value(r.get("role", "")), result=result)))
+    for u in getattr(st, "unsigned", []):  # a forged review or hold end: not counted, and said so
+        out.append(("unsigned", tr("hist.unsigned", what=str(u.get("type", "")).replace("_", " "),
+                                   date=date_text(str(u.get("ts") or "")[:10]), seq=u.get("seq", "?"))))
     for v in st.vulnerabilities:
         cat = v.get("category")
         what = _value(cat, "category") if cat else tr("hist.recorded")

@@ -115,18 +115,12 @@ def load_people(path: str | os.PathLike[str] | None = None) -> dict[str, Person]
         raise IdentityError(f"{p}: cannot be read ({e.strerror or e})") from None
     if len(raw) > MAX_FILE_BYTES:
         raise IdentityError(f"{p}: larger than {MAX_FILE_BYTES // 1024} KiB")
-    from callguide.flow.yamlsafe import parse_text
+    from callguide.flow.yamlsafe import parse_config
 
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise IdentityError(f"{p}: not UTF-8 text (byte {e.start + 1})") from None
-    # The flow files' reader: no tags or aliases, and a person (or a key) written twice is an error
-    # with its line, not the second one silently replacing the first, roles and all.
-    data, diags = parse_text(text, str(p))
-    if diags:
-        d = diags[0]
-        raise IdentityError(f"{d.file}:{d.line}:{d.col}: not valid YAML ({d.message})")
+        data = parse_config(raw, str(p))
+    except ValueError as e:
+        raise IdentityError(str(e)) from None
     return parse_people(data, str(p))
 
 

@@ -138,16 +138,10 @@ def _load_cached(path: str, _mtime: float) -> ContactRules:
         raise ContactRulesError(f"{p}: cannot be read ({e.strerror or e})") from None
     if len(raw) > MAX_BYTES:
         raise ContactRulesError(f"{p}: larger than {MAX_BYTES // 1024} KiB")
-    from callguide.flow.yamlsafe import parse_text
+    from callguide.flow.yamlsafe import parse_config
 
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ContactRulesError(f"{p}: not UTF-8 text (byte {e.start + 1})") from None
-    # The flow files' reader: a country (or a key) written twice is an error with its line, not the
-    # second one silently replacing the first.
-    data, diags = parse_text(text, str(p))
-    if diags:
-        d = diags[0]
-        raise ContactRulesError(f"{d.file}:{d.line}:{d.col}: not valid YAML ({d.message})")
+        data = parse_config(raw, str(p))
+    except ValueError as e:
+        raise ContactRulesError(str(e)) from None
     return ContactRules(data, str(p))

@@ -523,6 +523,21 @@ def parse_text(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
     return data, []
 
 
+def parse_config(raw: bytes, file: str) -> Any:
+    """A small hand-edited config file (the people file, the contact-time rules) -> plain data, read
+    like a flow (no tags or aliases; a key written twice is an error, never the second silently
+    replacing the first). Raises ValueError with one line, `file:line:col: ...`."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{file}: not UTF-8 text (byte {e.start + 1})") from None
+    data, diags = parse_text(text, file)
+    if diags:
+        d = diags[0]
+        raise ValueError(f"{d.file}:{d.line}:{d.col}: not valid YAML ({d.message})")
+    return data
+
+
 def read_yaml(path: str | os.PathLike, file: str | None = None) -> tuple[Any, str | None, bytes | None,
                                                                           list[Diagnostic]]:
     """Read a YAML file safely: (data, text, raw bytes, diagnostics)."""

@@ -401,12 +401,14 @@ def test_a_refused_command_naming_what_the_library_knows_still_says_so_in_its_bl
                                                                 ("withdraw:health_disclosure", "no-consent")]
 
 
-def test_a_special_yes_no_copied_into_an_adjustment_is_sealed_under_its_consent_and_shredded_with_it(lib, store,
-                                                                                                      clock):
+@pytest.mark.parametrize("action", ["record_adjustment", "record_third_party"])
+def test_a_special_yes_no_copied_into_a_record_is_sealed_under_its_consent_and_shredded_with_it(lib, store, clock,
+                                                                                                 action):
     """A record's special-category values were sealed under their consent only when their text was found
     in the entry (a string of three characters or more): IDEA's `episodic` (yes/no, health consent) in
     an adjustment recorded from the bar was sealed under the personal key and stayed readable after
-    the customer withdrew the consent."""
+    the customer withdrew the consent. The third-party record declared its `fields` personal only
+    (entry_types): the same value in it stayed under the personal key too."""
     from callguide.store.sealing import Gone
 
     s = call(lib, store, clock, start="idea")
@@ -416,10 +418,10 @@ def test_a_special_yes_no_copied_into_an_adjustment_is_sealed_under_its_consent_
         values = {f.id: "Finds letters hard" if f.type == "text" else f.choices[0].value for f in step.fields}
         assert (not values or s.apply(Answer(values)).ok) and s.apply(Next()).ok
     assert s.apply(Answer({"episodic": "yes"})).ok
-    assert s.apply(Action("record_adjustment", {"fields": ["episodic"]})).ok
+    assert s.apply(Action(action, {"fields": ["episodic"]})).ok
     assert s.apply(Withdraw("health_disclosure")).ok
-    adj = [e for e in store.call_entries(s.call_id) if e.type == "adjustment"][-1]
-    assert isinstance(s.open_value(adj.data["fields"])["episodic"], Gone)
+    record = [e for e in store.call_entries(s.call_id) if e.type == action.removeprefix("record_")][-1]
+    assert isinstance(s.open_value(record.data["fields"])["episodic"], Gone)
 
 
 @pytest.mark.parametrize("reason", ["{{ paid_in_full }}", "{% if x %}paid{% endif %}", "Paid {in full}"])
@@ -580,23 +582,3 @@ def test_every_account_option_refuses_an_id_with_space_around_it_in_one_line(tmp
     assert "ccount id" in res.output and len(res.output.strip().splitlines()) == 1, res.output
     assert not db.exists() or SQLiteJournal.open(db).verify().checked == 0
 
-
-@pytest.mark.parametrize("action", ["record_third_party"])
-def test_a_special_value_copied_into_a_third_party_record_is_shredded_with_its_consent(lib, store, clock, action):
-    """The third-party record declared its `fields` personal only: a special value copied into one
-    (IDEA's `episodic`, health consent) was sealed under the personal key and stayed readable after the
-    customer withdrew the consent (docs/engine.md says such records are sealed under the consent, as an
-    adjustment is). The arrangement record, written only on its flow step, is declared the same way."""
-    from callguide.store.sealing import Gone
-
-    s = call(lib, store, clock, start="idea")
-    assert s.top.step.kind == "consent" and s.apply(Consent("given")).ok
-    while s.top.step_id != "episodes":
-        step = s.top.step
-        values = {f.id: "Finds letters hard" if f.type == "text" else f.choices[0].value for f in step.fields}
-        assert (not values or s.apply(Answer(values)).ok) and s.apply(Next()).ok
-    assert s.apply(Answer({"episodic": "yes"})).ok
-    assert s.apply(Action(action, {"fields": ["episodic"]})).ok
-    assert s.apply(Withdraw("health_disclosure")).ok
-    entry = [e for e in store.call_entries(s.call_id) if e.type == action.removeprefix("record_")][-1]
-    assert isinstance(s.open_value(entry.data["fields"])["episodic"], Gone)

@@ -42,29 +42,12 @@ def test_previous_call_from_the_local_journal_when_the_team_store_lacks_the_curr
         team: TeamServer, tmp_path: Path) -> None:
     team.adopt_flows()
     anna = team.person("anna", "agent")
-    tom = team.person("tom", "trainer")
-    rita = team.person("rita", "reviewer")
     journal = tmp_path / "anna.db"
     _call(journal, "anna", Clock("2026-11-22T09:00:00+00:00"), 1, flag="Too long to read aloud")
-    sync = TeamSync(journal, anna).start()
-    assert sync.wait_synced(20)
-    sync.stop()
+    _synced(journal, anna)
     # A fix: texas 9.9.0 submitted, approved, live; the flag marked fixed in it.
-    with PostgresPublications(tom) as pubs:
-        old = live_versions(pubs)["texas"]
-        text = old.text.replace(f'version: "{old.version_label}"', 'version: "9.9.0"', 1)
-        assert text != old.text
-        nv, _ = pubs.add_version(
-            FlowVersion(0, "texas", "9.9.0", text_hash(text), old.file_name, text, None, "workspace", "tom",
-                        old.created_at, "shorter", {}),
-            LogRecord("texas", None, "9.9.0", "submitted", "tom", ["trainer"], "shorter"))
-    with PostgresPublications(rita) as pubs:
-        pubs.append(LogRecord("texas", nv.id, "9.9.0", "approved", "rita", ["reviewer"]),
-                    LogRecord("texas", nv.id, "9.9.0", "live", "rita", ["reviewer"]))
-    flag = next(f for f in list_flags(tom))
-    with PostgresPublications(tom) as pubs:
-        pubs.add_flag_decision(FlagDecision(0, flag.entry.id, "texas", "consent", "fixed", "", "9.9.0", "tom",
-                                            "2026-11-23T10:00:00+00:00"))
+    _publish_fix(team)
+    _mark_fixed(team, "Too long to read aloud", dt.datetime.fromisoformat("2026-11-23T10:00:00+00:00"))
 
     # The next call starts on this desktop, not synced: the team store does not know it.
     later = Clock((dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).isoformat())

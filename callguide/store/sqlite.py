@@ -54,7 +54,7 @@ from .base import (
     hash_from_text,
 )
 from .checkpoints import AnchorFolder, Checkpoint, Witness, WitnessError, sign_checkpoint
-from .derive import derive_account_state
+from .derive import derive_account_state, relaxes
 from .keys import KeyStore, PublicKey, SigningKey
 from .sealing import SEALED, DataKeys, Sealer, auditor_data, has_sealed, is_sealed, keys_path, open_all
 
@@ -880,7 +880,7 @@ class SQLiteJournal(JournalStore):
                     " WHERE account_id = ?) + coalesce((SELECT state FROM account_index WHERE account_id = ?), 0)",
                     (account_id, account_id)).fetchone()[0]
                 check_rows(conn, rows, self.path)
-                counted_relaxing = self._relaxing_counted(conn, rows)
+                counted_relaxing = self._relaxing_counted(conn, [(r[0], r[11]) for r in rows if r[2] in _RELAXING])
         found = len(rows)
         if found != counted:
             raise StoreError(f"The journal {self.path} is damaged: its index finds {found} entries for account "
@@ -891,11 +891,22 @@ class SQLiteJournal(JournalStore):
                          for r in rows),
             today, counts=counted_relaxing.__contains__)
 
-    def _relaxing_counted(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> set[int]:
-        """Inside the read snapshot: the seqs of `rows`' relaxing entries that count (docs/journal.md,
-        "Relaxing entries are signed"): at or before the signed grandfathering point G, or signed by a
-        checkpoint at their own seq under the trusted key."""
-        relaxing = [(r[0], r[11]) for r in rows if r[2] in _RELAXING]
+    def unsigned_relaxing(self, entries: Sequence[Entry]) -> list[Entry]:
+        """Those of `entries` that would lift a protection (`derive.relaxes`) but do not count: written
+        into the file without the journal's key. The team sync never sends them (another desktop
+        would count them: the team store trusts what its desktops send)."""
+        relaxing = [e for e in entries if e.type in _RELAXING and relaxes(e.type, e.data)]
+        if not relaxing:
+            return []
+        with self._guard() as conn:
+            with read_snapshot(conn):
+                counted = self._relaxing_counted(conn, [(e.seq, e.hash) for e in relaxing])
+        return [e for e in relaxing if e.seq not in counted]
+
+    def _relaxing_counted(self, conn: sqlite3.Connection, relaxing: list[tuple[int, str]]) -> set[int]:
+        """Inside the read snapshot: of the relaxing entries `relaxing` ((seq, hash) pairs), the seqs
+        that count (docs/journal.md, "Relaxing entries are signed"): at or before the signed
+        grandfathering point G, or signed by a checkpoint at their own seq under the trusted key."""
         if not relaxing:
             return set()
         meta = _integrity.meta(conn)

@@ -369,7 +369,7 @@ class TeamSync:
             return False
         self._set(state="sending", local_seq=local_seq, waiting=local_seq - server_seq, offline_since=None,
                   error=None)
-        batch = list(itertools.islice(local.iter_entries(server_seq), self.batch))
+        batch = self._sendable(local, list(itertools.islice(local.iter_entries(server_seq), self.batch)))
         keys = self._key_deposits(local, batch)  # read before the transaction: a local problem retries
         try:
             with self._conn.transaction():
@@ -386,6 +386,24 @@ class TeamSync:
         self._contact = time.monotonic()
         self._set(server_seq=head_seq, waiting=max(0, local_seq - head_seq))
         return True
+
+    @staticmethod
+    def _sendable(local: Any, batch: list[Entry]) -> list[Entry]:
+        """`batch` up to the first entry that would lift a protection but was written into the local file
+        without the journal's key (`SQLiteJournal.unsigned_relaxing`): the team store counts what its
+        desktops send, so a review forged on one desktop would lift the protection on every other one.
+        Such an entry stops the sync there, refused with one line, until the journal is looked at."""
+        check = getattr(local, "unsigned_relaxing", None)
+        forged = check(batch) if check is not None else []
+        if not forged:
+            return batch
+        first = forged[0]
+        kept = [e for e in batch if e.seq < first.seq]
+        if kept:
+            return kept
+        raise StoreError(f"The journal {getattr(local, 'path', '')} holds an entry that would lift a protection "
+                         f"({first.type}, entry {first.seq}) but was written without the journal's key: it and "
+                         "what follows are not sent to the team store; run `callguide audit verify`.", "tampered")
 
     def _connect(self, local: Any, local_seq: int) -> None:
         import psycopg

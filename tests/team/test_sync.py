@@ -201,3 +201,32 @@ def test_an_idle_sync_notices_a_lost_server_by_its_heartbeat(team: TeamServer, t
         assert states[-1] == "synced"
     finally:
         sync.stop()
+
+
+def test_an_entry_lifting_a_protection_written_without_the_key_is_never_sent(team: TeamServer,
+                                                                             tmp_path: Path) -> None:
+    """The team store counts what its desktops send (`derive.ANY`): a capacity review forged into one
+    desktop's file, correctly chained but unsigned, was pushed by that desktop's sync and lifted the
+    doubt on every other desktop. The sync sends everything before it, then stops there, refused in one
+    line (docs/journal.md, "Relaxing entries are signed")."""
+    from tests.store.test_relaxing_signed import _forge
+
+    anna = team.person("anna", "agent")
+    audrey = team.person("audrey", "auditor")
+    path = tmp_path / "a.db"
+    j = SQLiteJournal.open(path)
+    run_calls(j, "anna", 2)
+    j.close()
+    seq = _forge(path)
+    sync = TeamSync(path, anna, batch=50).start()
+    try:
+        deadline = time.monotonic() + 20
+        while sync.status.state != "refused" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = sync.status
+    finally:
+        sync.stop()
+    assert status.state == "refused", status
+    assert f"(capacity_review, entry {seq})" in (status.error or "") and "\n" not in (status.error or "")
+    with PostgresJournal(audrey) as pj:
+        assert max(e.seq for e in pj.iter_entries(0)) == seq - 1  # everything before it was sent
